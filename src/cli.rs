@@ -1,0 +1,211 @@
+//! The command line. Doc comments here are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{ByteSize, Preset, TlsMode};
+
+/// Outgoing mail for servers and cloud instances: relay profiles with safely stored secrets,
+/// a drop-in sendmail, and delivery that tells you what is wrong.
+#[derive(Debug, Parser)]
+#[command(
+    name = "relayctl",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Use this config file instead of /etc/relayctl/config.toml and the user's file
+    #[arg(long, global = true, env = "RELAYCTL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Relay profile to use [default: the configured default profile]
+    #[arg(long, global = true, env = "RELAYCTL_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]
+    #[arg(long, global = true, env = "RELAYCTL_SPOOL", value_name = "DIR")]
+    pub spool: Option<PathBuf>,
+
+    /// Show the SMTP dialogue on stderr (passwords are never shown)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or replace a relay profile from a preset and store its secret
+    Setup(SetupArgs),
+    /// List, inspect, remove profiles, choose the default, rotate a secret
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Compose a message (body from stdin) and send it
+    Send(SendArgs),
+    /// Read a complete RFC 5322 message from stdin and deliver it to RECIPIENTs
+    Sendmail(SendmailArgs),
+}
+
+/// Where a profile's secret is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// The OS keyring (desktops and laptops; not available to cron or on headless servers)
+    Keyring,
+    /// $CREDENTIALS_DIRECTORY/<profile>, from LoadCredential=/LoadCredentialEncrypted= in a unit
+    Systemd,
+    /// The first line printed by --password-command (e.g. a cloud secret manager)
+    Command,
+    /// A 0600 file beside the config file (the usual choice on servers)
+    File,
+    /// RELAYCTL_PASSWORD_<PROFILE> or RELAYCTL_PASSWORD (last resort)
+    Env,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Provider preset
+    #[arg(value_enum)]
+    pub preset: Preset,
+
+    /// Profile name [default: the preset's name]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Login name (for most providers, your email address)
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Sender address [default: the login name when it is an address]
+    #[arg(long, value_name = "ADDR")]
+    pub from: Option<String>,
+
+    /// Relay host name or IP address [default: the preset's]
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Relay port [default: the preset's, or the usual port of --tls]
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// Connection security [default: the preset's]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub tls: Option<TlsMode>,
+
+    /// Name to verify the relay's certificate against (when --host is an IP address)
+    #[arg(long, value_name = "NAME")]
+    pub tls_name: Option<String>,
+
+    /// Extra CA certificate(s) to trust for this relay (PEM)
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+
+    /// TLS client certificate (PEM), for relays that accept one instead of a password
+    #[arg(long, value_name = "PEM", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+
+    /// Private key of --client-cert (PEM)
+    #[arg(long, value_name = "PEM", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+
+    /// Provider region: an AWS region for ses (default us-east-1); `eu` for mailgun and zoho
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Name announced in EHLO [default: this host's fully qualified name]
+    #[arg(long, value_name = "NAME")]
+    pub ehlo_name: Option<String>,
+
+    /// Seconds allowed for connecting and for each reply of the relay [default: 30]
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+
+    /// Largest message to hand to this relay, e.g. 25MB [default: the preset's]
+    #[arg(long, value_name = "SIZE")]
+    pub max_message_size: Option<ByteSize>,
+
+    /// Read the password from the first line of stdin instead of prompting
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// Where to keep the secret [default: keyring when usable, else file]
+    #[arg(long, value_enum, value_name = "STORE")]
+    pub secret_store: Option<StoreKind>,
+
+    /// Command that prints the password (run without a shell; implies --secret-store command)
+    #[arg(long, value_name = "CMD")]
+    pub password_command: Option<String>,
+
+    /// Make this the default profile (the first profile always is)
+    #[arg(long)]
+    pub default: bool,
+
+    /// Write the system-wide config (/etc/relayctl/config.toml) instead of the user's
+    #[arg(long)]
+    pub system: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// List the configured profiles (the default is marked with *)
+    List,
+    /// Show a profile's settings and where its secret lives (never the secret)
+    Show {
+        /// Profile name
+        name: String,
+    },
+    /// Remove a profile and the secret relayctl stored for it
+    Remove {
+        /// Profile name
+        name: String,
+    },
+    /// Make a profile the default
+    Default {
+        /// Profile name
+        name: String,
+    },
+    /// Replace a profile's secret (rotate a revoked or leaked app password)
+    SetSecret {
+        /// Profile name
+        name: String,
+        /// Read the new password from the first line of stdin instead of prompting
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Recipient(s)
+    #[arg(long, value_name = "ADDR", num_args = 1.., required_unless_present_any = ["cc", "bcc"])]
+    pub to: Vec<String>,
+
+    /// Copy recipient(s)
+    #[arg(long, value_name = "ADDR", num_args = 1..)]
+    pub cc: Vec<String>,
+
+    /// Blind-copy recipient(s): in the envelope only, never in the headers
+    #[arg(long, value_name = "ADDR", num_args = 1..)]
+    pub bcc: Vec<String>,
+
+    /// Subject line
+    #[arg(long, short = 's', value_name = "TEXT")]
+    pub subject: String,
+
+    /// Sender [default: the profile's from]
+    #[arg(long, value_name = "ADDR")]
+    pub from: Option<String>,
+
+    /// File(s) to attach
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub attach: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SendmailArgs {
+    /// Envelope recipient(s)
+    #[arg(value_name = "RECIPIENT", required = true)]
+    pub recipients: Vec<String>,
+}

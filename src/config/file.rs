@@ -1,0 +1,420 @@
+//! Reading, layering and editing config files.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml_edit::{DocumentMut, Item, Table};
+
+use super::{ConfigError, Profile};
+use crate::atomic_file;
+
+/// The contents of one config file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Profile used when `--profile` is not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_profile: Option<String>,
+    /// One table per relay profile.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// Which layer a file belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `/etc/relayctl/config.toml`, shared by every user of the host.
+    System,
+    /// `$XDG_CONFIG_HOME/relayctl/config.toml`.
+    User,
+    /// A file named by `--config` / `RELAYCTL_CONFIG`.
+    Explicit,
+}
+
+/// Where configuration is read from and written to.
+#[derive(Debug, Clone)]
+pub struct ConfigLocation {
+    explicit: Option<PathBuf>,
+    system: PathBuf,
+    user: Option<PathBuf>,
+}
+
+/// The default system-wide config file.
+const SYSTEM_CONFIG: &str = "/etc/relayctl/config.toml";
+
+impl ConfigLocation {
+    /// The standard locations, or only `explicit` when given. `RELAYCTL_SYSTEM_CONFIG` moves the
+    /// system file (for packaging tests and unusual layouts).
+    pub fn new(explicit: Option<PathBuf>) -> Self {
+        let system = std::env::var_os("RELAYCTL_SYSTEM_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(SYSTEM_CONFIG));
+        let user = dirs::config_dir().map(|d| d.join("relayctl").join("config.toml"));
+        ConfigLocation {
+            explicit,
+            system,
+            user,
+        }
+    }
+
+    /// The file `setup` writes to: the explicit one, else the system file with `--system`, else
+    /// the user's.
+    pub fn target(&self, system: bool) -> Result<(Origin, PathBuf), ConfigError> {
+        if let Some(p) = &self.explicit {
+            return Ok((Origin::Explicit, p.clone()));
+        }
+        if system {
+            return Ok((Origin::System, self.system.clone()));
+        }
+        self.user
+            .clone()
+            .map(|p| (Origin::User, p))
+            .ok_or(ConfigError::NoHome)
+    }
+
+    /// The files that are read, lowest precedence first.
+    fn layers(&self) -> Vec<(Origin, PathBuf)> {
+        match &self.explicit {
+            Some(p) => vec![(Origin::Explicit, p.clone())],
+            None => std::iter::once((Origin::System, self.system.clone()))
+                .chain(self.user.clone().map(|p| (Origin::User, p)))
+                .collect(),
+        }
+    }
+
+    /// Reads every layer. Missing files are empty layers, except an explicit file, which must exist.
+    pub fn load(&self) -> Result<LoadedConfig, ConfigError> {
+        let mut loaded = LoadedConfig::default();
+        for (origin, path) in self.layers() {
+            let Some(file) = read(&path)? else {
+                if origin == Origin::Explicit {
+                    return Err(ConfigError::Read {
+                        path,
+                        source: ErrorKind::NotFound.into(),
+                    });
+                }
+                continue;
+            };
+            if file.default_profile.is_some() {
+                loaded.default_profile = file.default_profile;
+            }
+            for (name, profile) in file.profiles {
+                loaded
+                    .profiles
+                    .insert(name, (profile, origin, path.clone()));
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+/// All layers merged: a user's profile replaces a system profile of the same name.
+#[derive(Debug, Default)]
+pub struct LoadedConfig {
+    pub default_profile: Option<String>,
+    /// Each profile with the layer and file that defined it.
+    pub profiles: BTreeMap<String, (Profile, Origin, PathBuf)>,
+}
+
+impl LoadedConfig {
+    /// Picks the profile to use: the one requested (flag or environment), else the default, else
+    /// the only one.
+    pub fn select(&self, requested: Option<&str>) -> Result<(&str, &Profile), ConfigError> {
+        let name = match requested.or(self.default_profile.as_deref()) {
+            Some(n) => n,
+            None => match self.profiles.len() {
+                0 => return Err(ConfigError::NoProfile),
+                1 => self
+                    .profiles
+                    .keys()
+                    .next()
+                    .map(String::as_str)
+                    .unwrap_or_default(),
+                _ => {
+                    return Err(ConfigError::NoDefault {
+                        names: self.profiles.keys().cloned().collect(),
+                    });
+                }
+            },
+        };
+        self.get(name).map(|(n, p, _)| (n, p))
+    }
+
+    /// The named profile with the file that defines it.
+    pub fn get(&self, name: &str) -> Result<(&str, &Profile, &Path), ConfigError> {
+        self.profiles
+            .get_key_value(name)
+            .map(|(n, (p, _, path))| (n.as_str(), p, path.as_path()))
+            .ok_or_else(|| ConfigError::UnknownProfile {
+                name: name.to_string(),
+                known: self.profiles.keys().cloned().collect(),
+            })
+    }
+}
+
+/// Reads and checks one file; `None` when it does not exist.
+fn read(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    check_permissions(path)?;
+    parse(path, &text).map(Some)
+}
+
+/// Refuses a file that group or others may write: it names commands that run as its reader.
+fn check_permissions(path: &Path) -> Result<(), ConfigError> {
+    let meta = fs::metadata(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.permissions().mode() & 0o022 != 0 {
+        return Err(ConfigError::UnsafePermissions {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// Parses a file's text, pointing at the line of the first problem.
+pub(super) fn parse(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
+    let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
+        message: e.message().trim_end().to_string(),
+    })?;
+    for (name, profile) in &file.profiles {
+        profile.validate(name)?;
+    }
+    Ok(file)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// An edit of one config file that keeps the admin's comments, order and formatting.
+pub struct ConfigEdit {
+    path: PathBuf,
+    origin: Origin,
+    doc: DocumentMut,
+}
+
+impl ConfigEdit {
+    /// Opens `path` for editing (an absent file starts empty).
+    pub fn open(origin: Origin, path: PathBuf) -> Result<Self, ConfigError> {
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => {
+                check_permissions(&path)?;
+                t
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => String::new(),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        // Validate with the strict parser first so that errors point at a line.
+        parse(&path, &text)?;
+        let doc = text
+            .parse::<DocumentMut>()
+            .map_err(|e| ConfigError::Parse {
+                path: path.clone(),
+                line: e.span().map(|s| line_of(&text, s.start)).unwrap_or(1),
+                message: e.message().to_string(),
+            })?;
+        Ok(ConfigEdit { path, origin, doc })
+    }
+
+    /// The file being edited.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the file names a default profile.
+    pub fn has_default(&self) -> bool {
+        self.doc.contains_key("default_profile")
+    }
+
+    /// Whether the file defines the named profile.
+    pub fn has_profile(&self, name: &str) -> bool {
+        self.doc
+            .get("profiles")
+            .and_then(Item::as_table_like)
+            .is_some_and(|t| t.contains_key(name))
+    }
+
+    /// Adds or replaces a profile.
+    pub fn set_profile(&mut self, name: &str, profile: &Profile) {
+        let text = toml::to_string(profile).expect("a profile always serialises");
+        let table = text
+            .parse::<DocumentMut>()
+            .expect("serialised TOML parses")
+            .as_table()
+            .clone();
+        let profiles = self.doc.entry("profiles").or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        });
+        profiles[name] = Item::Table(table);
+    }
+
+    /// Removes a profile, and the default when it named that profile. Returns whether it existed.
+    pub fn remove_profile(&mut self, name: &str) -> bool {
+        let removed = self
+            .doc
+            .get_mut("profiles")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.remove(name))
+            .is_some();
+        if self.doc.get("default_profile").and_then(Item::as_str) == Some(name) {
+            self.doc.remove("default_profile");
+        }
+        removed
+    }
+
+    /// Makes `name` the default profile.
+    pub fn set_default(&mut self, name: &str) {
+        self.doc["default_profile"] = toml_edit::value(name);
+    }
+
+    /// Checks the result and writes it atomically. System files are world-readable (they hold no
+    /// secret); user files are private to the user.
+    pub fn save(self) -> Result<(), ConfigError> {
+        let text = self.doc.to_string();
+        parse(&self.path, &text)?;
+        let (mode, dir_mode) = match self.origin {
+            Origin::System => (0o644, 0o755),
+            Origin::User | Origin::Explicit => (0o600, 0o700),
+        };
+        atomic_file::write(&self.path, text.as_bytes(), mode, dir_mode).map_err(|source| {
+            ConfigError::Write {
+                path: self.path.clone(),
+                source,
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+default_profile = "uni"
+
+[profiles.uni]
+preset = "institutional"
+host = "smtp.uni.example"
+port = 587
+tls = "starttls"
+user = "jdoe@uni.example"
+from = "jdoe@uni.example"
+secret = "file"
+"#;
+
+    #[test]
+    fn parses_the_documented_shape() {
+        let file = parse(Path::new("c.toml"), GOOD).unwrap();
+        assert_eq!(file.default_profile.as_deref(), Some("uni"));
+        let uni = &file.profiles["uni"];
+        assert_eq!(uni.port, 587);
+        assert_eq!(uni.user.as_deref(), Some("jdoe@uni.example"));
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let text = GOOD.replace("port = 587", "prot = 587");
+        let err = parse(Path::new("/etc/x.toml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("/etc/x.toml:7: "), "{err}");
+        assert!(err.contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_names_the_line() {
+        let text = GOOD.replace("tls = \"starttls\"", "tls = \"sometimes\"");
+        let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+        assert!(err.starts_with("c.toml:8: "), "{err}");
+    }
+
+    #[test]
+    fn password_over_plaintext_is_refused_at_load() {
+        let text = GOOD.replace("tls = \"starttls\"", "tls = \"none\"");
+        let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+        assert!(err.contains("in clear"), "{err}");
+    }
+
+    #[test]
+    fn edits_keep_comments_and_put_settings_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        fs::write(&path, "# my relays\n[profiles.a]\npreset = \"smarthost\"\nhost = \"mx\"\nport = 25\ntls = \"none\"\n").unwrap();
+        let mut edit = ConfigEdit::open(Origin::User, path.clone()).unwrap();
+        let b = parse(Path::new("x"), GOOD).unwrap().profiles["uni"].clone();
+        edit.set_profile("b", &b);
+        edit.set_default("b");
+        edit.save().unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("# my relays"), "{text}");
+        assert!(
+            text.find("default_profile").unwrap() < text.find("[profiles.a]").unwrap(),
+            "{text}"
+        );
+        let loaded = ConfigLocation {
+            explicit: Some(path),
+            system: "/nonexistent".into(),
+            user: None,
+        }
+        .load()
+        .unwrap();
+        assert_eq!(loaded.select(None).unwrap().0, "b");
+        assert_eq!(loaded.select(Some("a")).unwrap().1.port, 25);
+    }
+
+    #[test]
+    fn user_layer_overrides_system_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let system = dir.path().join("system.toml");
+        let user = dir.path().join("user.toml");
+        fs::write(&system, GOOD).unwrap();
+        fs::write(&user, GOOD.replace("587", "465").replace("starttls", "tls")).unwrap();
+        let loc = ConfigLocation {
+            explicit: None,
+            system,
+            user: Some(user.clone()),
+        };
+        let loaded = loc.load().unwrap();
+        let (_, p, path) = loaded.get("uni").unwrap();
+        assert_eq!((p.port, path), (465, user.as_path()));
+    }
+
+    #[test]
+    fn the_shipped_sample_config_is_valid() {
+        let text = include_str!("../../config.sample.toml");
+        let file = parse(Path::new("config.sample.toml"), text).unwrap();
+        assert_eq!(file.default_profile.as_deref(), Some("uni"));
+        assert_eq!(file.profiles.len(), 2);
+    }
+
+    #[test]
+    fn selection_errors_are_helpful() {
+        let loaded = LoadedConfig::default();
+        assert!(matches!(loaded.select(None), Err(ConfigError::NoProfile)));
+        let err = loaded.select(Some("nope")).unwrap_err().to_string();
+        assert!(err.contains("nope"), "{err}");
+    }
+}

@@ -1,0 +1,77 @@
+//! Configuration: the TOML file format, the layering of system and user files, and presets.
+//!
+//! Precedence is flags > environment > user file > system file. `--config FILE` (or
+//! `RELAYCTL_CONFIG`) replaces both files with one. A file never contains a secret, only a
+//! reference to the store that holds it.
+
+mod file;
+mod presets;
+mod profile;
+mod size;
+
+pub use file::{ConfigEdit, ConfigFile, ConfigLocation, LoadedConfig, Origin};
+pub use presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset, PresetDefaults};
+pub use profile::{DEFAULT_TIMEOUT_SECS, Profile, TlsMode};
+pub use size::ByteSize;
+
+use std::path::PathBuf;
+
+/// What can be wrong with the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file is not valid TOML or has unknown keys; `line` points at the problem.
+    #[error("{}:{line}: {message}", path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A config file that others may write could redirect mail or run commands as its reader.
+    #[error("{} is writable by group or others; run: chmod go-w {}", path.display(), path.display())]
+    UnsafePermissions { path: PathBuf },
+    #[error(
+        "no relay profile is configured; run `relayctl setup PRESET` (e.g. `relayctl setup gmail --user you@gmail.com`)"
+    )]
+    NoProfile,
+    #[error("several profiles are configured and none is the default; pass --profile NAME or run `relayctl profile default NAME` (profiles: {})", names.join(", "))]
+    NoDefault { names: Vec<String> },
+    #[error("no profile named `{name}`{}", if known.is_empty() { String::new() } else { format!(" (profiles: {})", known.join(", ")) })]
+    UnknownProfile { name: String, known: Vec<String> },
+    #[error("profile `{name}`: {reason}")]
+    InvalidProfile { name: String, reason: String },
+    #[error(
+        "cannot tell where the user's configuration lives (no home directory); pass --config FILE or --system"
+    )]
+    NoHome,
+}
+
+/// Implements serde for a type through its `Display` and `FromStr`, so that it is a plain string in
+/// the config file and a typo in it is reported with the file and line.
+macro_rules! serde_as_string {
+    ($ty:ty) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <String as serde::Deserialize>::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use serde_as_string;
+
+serde_as_string!(Preset);

@@ -1,0 +1,55 @@
+//! The library's error type. Each variant says what went wrong in words an admin can act on and
+//! carries enough structure for the binary to choose a sysexits code (see `main.rs`, the one place
+//! where errors become exit codes). No variant ever holds a secret.
+
+use std::path::PathBuf;
+
+/// Everything that can make a relayctl command fail.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command line was wrong (EX_USAGE).
+    #[error("{0}")]
+    Usage(String),
+
+    /// The configuration is missing, unreadable or inconsistent (EX_CONFIG).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+
+    /// A secret could not be stored or resolved.
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
+
+    /// The message given to relayctl is not acceptable (EX_DATAERR).
+    #[error("{0}")]
+    Message(String),
+
+    /// Talking to the relay failed.
+    #[error(transparent)]
+    Delivery(#[from] crate::relay::DeliveryError),
+
+    /// A local file could not be read or written (EX_IOERR).
+    #[error("{context} {}: {source}", path.display())]
+    Io {
+        context: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// Reading standard input failed (EX_IOERR).
+    #[error("cannot read standard input: {0}")]
+    Stdin(std::io::Error),
+}
+
+impl Error {
+    /// Wraps an I/O error with what was being done and to which file.
+    pub fn io(context: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            context,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,77 @@
+//! relayctl: outgoing mail for servers and cloud instances.
+//!
+//! # Architecture
+//!
+//! The binary (`main.rs`) parses nothing itself: it calls [`run`] and turns the [`Error`] it gets
+//! back into a sysexits code, in one place.
+//!
+//! - [`cli`]: the clap definitions; their doc comments are the `--help` text.
+//! - [`commands`]: one module per subcommand (`setup`, `profile`, `send`, `sendmail`).
+//! - [`config`]: the TOML format, layering of system and user files (flags > env > user >
+//!   system), presets for common providers, and comment-preserving atomic edits.
+//! - [`secrets`]: the `SecretStore` trait and its stores (keyring, systemd credentials, password
+//!   command, private file, environment). The config holds only a reference to the store.
+//! - [`message`]: CRLF canonicalisation for the wire and MIME composition for `send`.
+//! - [`relay`]: SMTP delivery on lettre's low-level connection API, with TLS/AUTH policy and
+//!   failure classification (transient, permanent, auth, config) for callers and the queue.
+//! - [`atomic_file`]: temp file + fsync + rename + directory fsync.
+#![forbid(unsafe_code)]
+
+pub mod atomic_file;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod message;
+pub mod relay;
+pub mod secrets;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+pub use error::{Error, Result};
+
+use cli::{Cli, Command};
+use commands::Context;
+use config::ConfigLocation;
+use relay::Transcript;
+
+/// Runs relayctl with the given arguments (the first is the program name).
+pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version
+            e.print().map_err(Error::Stdin)?;
+            return Ok(());
+        }
+        Err(e) => return Err(Error::Usage(clap_message(&e))),
+    };
+    let ctx = Context {
+        location: ConfigLocation::new(cli.config),
+        profile: cli.profile,
+        transcript: Transcript::new(cli.verbose),
+    };
+    match cli.command {
+        Command::Setup(args) => commands::setup::execute(&ctx, args),
+        Command::Profile(command) => commands::profile::execute(&ctx, command),
+        Command::Send(args) => commands::send::execute(&ctx, args),
+        Command::Sendmail(args) => commands::sendmail::execute(&ctx, args),
+    }
+}
+
+/// clap's message, up to its usage section, as one line without the `error: ` prefix.
+fn clap_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let message = message.join(" ");
+    format!(
+        "{} (see relayctl --help)",
+        message.strip_prefix("error: ").unwrap_or(&message)
+    )
+}

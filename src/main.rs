@@ -1,0 +1,60 @@
+//! The relayctl binary: runs the library and maps its error to a sysexits code.
+
+use std::process::ExitCode;
+
+use relayctl::Error;
+use relayctl::relay::Fault;
+use relayctl::secrets::SecretError;
+
+// sysexits.h
+const EX_USAGE: u8 = 64;
+const EX_DATAERR: u8 = 65;
+const EX_NOUSER: u8 = 67;
+const EX_UNAVAILABLE: u8 = 69;
+const EX_IOERR: u8 = 74;
+const EX_TEMPFAIL: u8 = 75;
+const EX_NOPERM: u8 = 77;
+const EX_CONFIG: u8 = 78;
+
+fn main() -> ExitCode {
+    match relayctl::run(std::env::args_os()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, whatever the relay's reply looked like.
+            let text = e.to_string();
+            let line: Vec<&str> = text.split_whitespace().collect();
+            eprintln!("relayctl: {}", line.join(" "));
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// The one place where errors become exit codes.
+fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Usage(_) => EX_USAGE,
+        Error::Message(_) => EX_DATAERR,
+        Error::Config(_) => EX_CONFIG,
+        Error::Io { .. } | Error::Stdin(_) => EX_IOERR,
+        Error::Secret(s) => secret_code(s),
+        Error::Delivery(relayctl::relay::DeliveryError::Secret(s)) => secret_code(s),
+        Error::Delivery(d) => match d.fault() {
+            Fault::Transient => EX_TEMPFAIL,
+            Fault::Permanent => EX_UNAVAILABLE,
+            Fault::Recipient => EX_NOUSER,
+            Fault::Auth => EX_NOPERM,
+            Fault::Config => EX_CONFIG,
+            Fault::Message => EX_DATAERR,
+        },
+    }
+}
+
+fn secret_code(e: &SecretError) -> u8 {
+    match e {
+        SecretError::UnsafePermissions { .. } | SecretError::WrongOwner { .. } => EX_NOPERM,
+        SecretError::NoTerminal => EX_USAGE,
+        SecretError::Io { .. } | SecretError::Input(_) => EX_IOERR,
+        SecretError::TooLong => EX_DATAERR,
+        _ => EX_CONFIG,
+    }
+}

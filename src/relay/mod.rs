@@ -1,0 +1,190 @@
+//! Delivery to the relay over SMTP, on lettre's low-level `SmtpConnection` API: it gives a reply
+//! per recipient and lets relayctl decide about TLS and AUTH itself (the high-level transport
+//! aborts on the first rejected recipient and needs the whole message as one buffer).
+
+mod hello;
+mod session;
+mod tls;
+mod transcript;
+
+use std::fmt;
+
+pub use hello::system_fqdn;
+pub use session::Session;
+pub use transcript::Transcript;
+
+use crate::config::{ByteSize, Profile};
+use crate::message::canonical::canonicalize;
+use crate::secrets::{SecretError, SecretString};
+
+/// Who a message is from and to, as given to the relay in MAIL FROM and RCPT TO.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The envelope sender; `None` is the null sender `<>`.
+    pub sender: Option<String>,
+    pub recipients: Vec<String>,
+}
+
+/// A recipient the relay did not accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientFailure {
+    pub address: String,
+    /// The relay's reply, code first.
+    pub reply: String,
+    /// A 5xx reply: retrying will not help.
+    pub permanent: bool,
+}
+
+impl fmt::Display for RecipientFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{}>: {}", self.address, self.reply)
+    }
+}
+
+/// What the queue (and the exit code) should make of a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Try again later: 4xx replies, network errors, timeouts, TLS handshake failures.
+    Transient,
+    /// The relay refused for good (5xx).
+    Permanent,
+    /// A recipient was refused for good.
+    Recipient,
+    /// The login was refused: the secret or the account needs attention.
+    Auth,
+    /// The profile does not match the relay (no STARTTLS, no AUTH, unreadable CA file).
+    Config,
+    /// The message itself cannot be sent (too large, needs an extension the relay lacks).
+    Message,
+}
+
+/// Why a delivery failed. Every message names the relay and, when there is one, its reply.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("cannot connect to {server}: {reason}")]
+    Connect { server: String, reason: String },
+    #[error("TLS with {server} failed: {reason}")]
+    Tls { server: String, reason: String },
+    #[error("{server} does not offer STARTTLS; refusing to continue without TLS{}", if *.credentials { " (the password is never sent in clear)" } else { "" })]
+    NoStarttls { server: String, credentials: bool },
+    #[error("{server} offers no login method relayctl supports (PLAIN, LOGIN) on this connection")]
+    NoAuthMechanism { server: String },
+    #[error("{server} refused the login for {user}: {reply}; {hint}")]
+    Auth {
+        server: String,
+        user: String,
+        reply: String,
+        hint: String,
+    },
+    #[error("{server} refused the login for {user} for now: {reply}")]
+    AuthTemporary {
+        server: String,
+        user: String,
+        reply: String,
+    },
+    #[error("{server} rejected the sender <{sender}>: {reply}")]
+    Sender {
+        server: String,
+        sender: String,
+        reply: String,
+        permanent: bool,
+    },
+    #[error("{server} rejected {}{}", list(failures), if *accepted > 0 { format!(" (delivered to the other {accepted})") } else { String::new() })]
+    Recipients {
+        server: String,
+        failures: Vec<RecipientFailure>,
+        accepted: usize,
+    },
+    #[error("{server} rejected the message: {reply}")]
+    Data {
+        server: String,
+        reply: String,
+        permanent: bool,
+    },
+    #[error("{server}: {stage} failed: {reason}")]
+    Network {
+        server: String,
+        stage: &'static str,
+        reason: String,
+    },
+    #[error(
+        "the message is {size} bytes; profile `{profile}` allows at most {limit} (max_message_size)"
+    )]
+    TooLarge {
+        size: u64,
+        limit: ByteSize,
+        profile: String,
+    },
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0} is not a valid address")]
+    InvalidAddress(String),
+    #[error("{0}")]
+    Setup(String),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+fn list(failures: &[RecipientFailure]) -> String {
+    failures
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl DeliveryError {
+    /// How the failure should be treated.
+    pub fn fault(&self) -> Fault {
+        use DeliveryError::*;
+        match self {
+            Connect { .. } | Tls { .. } | Network { .. } | AuthTemporary { .. } => Fault::Transient,
+            Sender { permanent, .. } | Data { permanent, .. } => {
+                if *permanent {
+                    Fault::Permanent
+                } else {
+                    Fault::Transient
+                }
+            }
+            Recipients { failures, .. } => {
+                if failures.iter().any(|f| f.permanent) {
+                    Fault::Recipient
+                } else {
+                    Fault::Transient
+                }
+            }
+            Auth { .. } => Fault::Auth,
+            NoStarttls { .. } | NoAuthMechanism { .. } | Setup(_) | Secret(_) => Fault::Config,
+            TooLarge { .. } | Unsupported(_) => Fault::Message,
+            InvalidAddress(_) => Fault::Recipient,
+        }
+    }
+}
+
+/// Delivers one message through `profile`: one connection, TLS and AUTH as the profile says,
+/// one transaction. Returns the relay's final reply. The secret is read only once the
+/// connection is up and encrypted.
+pub fn deliver(
+    name: &str,
+    profile: &Profile,
+    secret: &dyn Fn() -> Result<SecretString, SecretError>,
+    envelope: &Envelope,
+    message: &[u8],
+    transcript: &Transcript,
+) -> Result<String, DeliveryError> {
+    let wire = canonicalize(message);
+    let limit = profile.max_message_size();
+    // SIZE counts the message as transmitted, with its final CRLF.
+    let size = wire.len() as u64 + 2;
+    if size > limit.0 {
+        return Err(DeliveryError::TooLarge {
+            size,
+            limit,
+            profile: name.to_string(),
+        });
+    }
+    let mut session = Session::open(profile, secret, transcript)?;
+    let result = session.send(envelope, &wire);
+    session.quit();
+    result
+}

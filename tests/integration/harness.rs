@@ -1,0 +1,360 @@
+//! Test harness: a real Postfix relay on loopback (brought up by `tests/relay/postfix-up.sh`),
+//! a capture server Postfix forwards everything to, and a sandbox to run the relayctl binary in.
+//!
+//! Postfix listens on 127.0.0.1: 25 (smarthost, no TLS, no AUTH), 587 (STARTTLS + AUTH),
+//! 465 (implicit TLS + AUTH), 2526 (AUTH offered without TLS), 2587 (STARTTLS, no AUTH) and
+//! 2465 (implicit TLS, client certificate required). The capture server records what Postfix
+//! relays, so tests assert on the bytes that went through a real relay.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The SASL login the test relay accepts.
+pub const USER: &str = "jdoe@relay.test";
+/// Its password; tests grep every output for it.
+pub const PASSWORD: &str = "Relay-Test-App-Pass-7431";
+const CAPTURE_PORT: u16 = 2525;
+
+/// What `postfix-up.sh` reported.
+pub struct Relay {
+    pub ca_file: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+}
+
+/// Starts the capture server and Postfix once per test process.
+pub fn relay() -> &'static Relay {
+    static RELAY: OnceLock<Relay> = OnceLock::new();
+    RELAY.get_or_init(|| {
+        assert_eq!(
+            process_uid(),
+            0,
+            "the integration tests configure Postfix and must run as root"
+        );
+        start_capture();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/relay/postfix-up.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .env("RELAYCTL_TEST_CAPTURE_PORT", CAPTURE_PORT.to_string())
+            .output()
+            .expect("run postfix-up.sh");
+        assert!(
+            out.status.success(),
+            "postfix-up.sh failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let vars: HashMap<String, String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Relay {
+            ca_file: vars["CA_FILE"].clone().into(),
+            client_cert: vars["CLIENT_CERT"].clone().into(),
+            client_key: vars["CLIENT_KEY"].clone().into(),
+        }
+    })
+}
+
+fn process_uid() -> u32 {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap_or(u32::MAX)
+}
+
+/// One message as the capture server received it from Postfix.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub mail_from: String,
+    pub rcpt_to: Vec<String>,
+    /// The message after dot-unstuffing, with CRLF line endings, as transmitted.
+    pub data: Vec<u8>,
+}
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.data).into_owned()
+    }
+
+    /// The body: everything after the first empty line.
+    pub fn body(&self) -> &[u8] {
+        let pos = self
+            .data
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a header/body separator");
+        &self.data[pos + 4..]
+    }
+}
+
+static CAPTURED: Mutex<Vec<Captured>> = Mutex::new(Vec::new());
+static ARRIVED: Condvar = Condvar::new();
+
+fn start_capture() {
+    let listener = TcpListener::bind(("127.0.0.1", CAPTURE_PORT))
+        .unwrap_or_else(|e| panic!("capture server cannot listen on {CAPTURE_PORT}: {e}"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = serve(stream);
+            });
+        }
+    });
+}
+
+/// Just enough SMTP to accept what Postfix relays. It offers 8BITMIME and SMTPUTF8 so that
+/// Postfix forwards 8-bit bodies unconverted.
+fn serve(stream: TcpStream) -> std::io::Result<()> {
+    let mut out = stream.try_clone()?;
+    let mut input = BufReader::new(stream);
+    out.write_all(b"220 capture.test ESMTP\r\n")?;
+    let (mut from, mut rcpts) = (String::new(), Vec::new());
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let cmd = String::from_utf8_lossy(&line).trim_end().to_string();
+        let upper = cmd.to_ascii_uppercase();
+        if upper.starts_with("EHLO") {
+            out.write_all(
+                b"250-capture.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 50000000\r\n",
+            )?;
+        } else if upper.starts_with("MAIL FROM:") {
+            from = cmd[10..].to_string();
+            rcpts.clear();
+            out.write_all(b"250 ok\r\n")?;
+        } else if upper.starts_with("RCPT TO:") {
+            rcpts.push(cmd[8..].to_string());
+            out.write_all(b"250 ok\r\n")?;
+        } else if upper == "DATA" {
+            out.write_all(b"354 go ahead\r\n")?;
+            let mut data = Vec::new();
+            loop {
+                line.clear();
+                if input.read_until(b'\n', &mut line)? == 0 {
+                    return Ok(());
+                }
+                if line == b".\r\n" {
+                    break;
+                }
+                let l = if line.starts_with(b".") {
+                    &line[1..]
+                } else {
+                    &line[..]
+                };
+                data.extend_from_slice(l);
+            }
+            CAPTURED.lock().unwrap().push(Captured {
+                mail_from: from.clone(),
+                rcpt_to: rcpts.clone(),
+                data,
+            });
+            ARRIVED.notify_all();
+            out.write_all(b"250 captured\r\n")?;
+        } else if upper == "QUIT" {
+            out.write_all(b"221 bye\r\n")?;
+            return Ok(());
+        } else {
+            out.write_all(b"250 ok\r\n")?;
+        }
+    }
+}
+
+/// Waits (up to 30 s) for the message whose text contains `marker`.
+pub fn wait_for(marker: &str) -> Captured {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut all = CAPTURED.lock().unwrap();
+    loop {
+        if let Some(m) = all.iter().find(|m| m.text().contains(marker)) {
+            return m.clone();
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "no message with {marker:?} reached the capture server"
+        );
+        all = ARRIVED.wait_timeout(all, left).unwrap().0;
+    }
+}
+
+/// Whether a message with `marker` arrives within a few seconds (for "nothing was sent" checks).
+pub fn arrives_soon(marker: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut all = CAPTURED.lock().unwrap();
+    loop {
+        if all.iter().any(|m| m.text().contains(marker)) {
+            return true;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        all = ARRIVED.wait_timeout(all, left).unwrap().0;
+    }
+}
+
+/// A unique marker for one test's message.
+pub fn marker(test: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!(
+        "{test}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// A private home for one test: its own user config, system config and environment.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+/// What one run of the binary produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts success and returns self.
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success: {self:#?}");
+        self
+    }
+
+    /// Asserts the exit code and returns self.
+    #[track_caller]
+    pub fn code(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "unexpected exit code: {self:#?}");
+        self
+    }
+
+    /// Asserts stderr is exactly one `relayctl:` line containing `needle`.
+    #[track_caller]
+    pub fn one_line_error(self, needle: &str) -> Self {
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.contains("warning:"))
+            .collect();
+        assert_eq!(lines.len(), 1, "one error line expected: {self:#?}");
+        assert!(lines[0].starts_with("relayctl: "), "{self:#?}");
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}: {self:#?}"
+        );
+        self
+    }
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Sandbox {
+            dir,
+            env: Vec::new(),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The user config file `setup` writes by default.
+    pub fn user_config(&self) -> PathBuf {
+        self.path("config/relayctl/config.toml")
+    }
+
+    /// Sets an environment variable for every later run.
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// relayctl with `args`, in the sandbox's environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.program(env!("CARGO_BIN_EXE_relayctl"));
+        cmd.args(args);
+        cmd
+    }
+
+    /// Any program, in the sandbox's environment.
+    pub fn program(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.path("config"))
+            .env(
+                "RELAYCTL_SYSTEM_CONFIG",
+                self.path("etc/relayctl/config.toml"),
+            )
+            .current_dir(self.dir.path());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs relayctl with `stdin` as standard input.
+    pub fn run(&self, args: &[&str], stdin: &[u8]) -> Run {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn relayctl");
+        let mut pipe = child.stdin.take().unwrap();
+        let input = stdin.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        });
+        let out: Output = child.wait_with_output().expect("wait relayctl");
+        writer.join().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// `setup institutional` for the test relay's submission port with the file store.
+    pub fn setup_submission(&self, name: &str, extra: &[&str]) -> Run {
+        let relay = relay();
+        let mut args = vec![
+            "setup",
+            "institutional",
+            "--name",
+            name,
+            "--host",
+            "localhost",
+            "--port",
+            "587",
+            "--tls",
+            "starttls",
+            "--user",
+            USER,
+            "--from",
+            USER,
+            "--password-stdin",
+            "--secret-store",
+            "file",
+            "--ca-file",
+        ];
+        let ca = relay.ca_file.to_str().unwrap().to_string();
+        args.push(&ca);
+        args.extend_from_slice(extra);
+        self.run(&args, PASSWORD.as_bytes())
+    }
+}

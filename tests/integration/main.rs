@@ -1,0 +1,9 @@
+//! Integration tests: the relayctl binary against a real Postfix relay on loopback.
+
+mod harness;
+
+mod config_errors;
+mod delivery;
+mod secret_stores;
+mod setup_and_profiles;
+mod tls_policy;

@@ -1,0 +1,286 @@
+//! Each secret store round-trips through setup and a real login; secrets never leak.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::harness::{PASSWORD, Sandbox, USER, marker, relay, wait_for};
+
+fn setup_args<'a>(ca: &'a str, name: &'a str, store: &'a [&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "setup",
+        "institutional",
+        "--name",
+        name,
+        "--host",
+        "localhost",
+        "--port",
+        "587",
+        "--tls",
+        "starttls",
+        "--user",
+        USER,
+        "--ca-file",
+        ca,
+    ];
+    args.extend_from_slice(store);
+    args
+}
+
+fn send_ok(sb: &Sandbox, profile: &str) {
+    let m = marker(profile);
+    sb.run(
+        &[
+            "--profile",
+            profile,
+            "send",
+            "--to",
+            "a@example.org",
+            "--subject",
+            &m,
+        ],
+        b"x\n",
+    )
+    .ok();
+    wait_for(&m);
+}
+
+#[test]
+fn file_store_is_0600_and_config_holds_only_a_reference() {
+    let sb = Sandbox::new();
+    let run = sb.setup_submission("uni", &[]).ok();
+    assert!(
+        run.stdout.contains("stored and read back"),
+        "{}",
+        run.stdout
+    );
+    let secret = sb.path("config/relayctl/secrets/uni");
+    let mode = std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let config = std::fs::read_to_string(sb.user_config()).unwrap();
+    assert!(
+        config.contains(&format!("secret = \"file:{}\"", secret.display())),
+        "{config}"
+    );
+    assert!(!config.contains(PASSWORD));
+    send_ok(&sb, "uni");
+}
+
+#[test]
+fn env_store() {
+    let mut sb = Sandbox::new();
+    let ca = relay().ca_file.to_str().unwrap().to_string();
+    sb.env("RELAYCTL_PASSWORD_ENV_PROFILE", PASSWORD);
+    let run = sb
+        .run(
+            &setup_args(&ca, "env-profile", &["--secret-store", "env"]),
+            b"",
+        )
+        .ok();
+    assert!(run.stdout.contains("read successfully"), "{}", run.stdout);
+    send_ok(&sb, "env-profile");
+}
+
+#[test]
+fn env_store_not_set_is_a_warning_at_setup_and_an_error_at_send() {
+    let sb = Sandbox::new();
+    let ca = relay().ca_file.to_str().unwrap().to_string();
+    let run = sb
+        .run(&setup_args(&ca, "later", &["--secret-store", "env"]), b"")
+        .ok();
+    assert!(
+        run.stderr.contains("RELAYCTL_PASSWORD_LATER"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("read successfully"), "{}", run.stdout);
+    sb.run(&["send", "--to", "a@example.org", "--subject", "x"], b"x\n")
+        .code(78)
+        .one_line_error("RELAYCTL_PASSWORD_LATER");
+}
+
+#[test]
+fn command_store_runs_without_a_shell_and_hides_parent_passwords() {
+    let mut sb = Sandbox::new();
+    let ca = relay().ca_file.to_str().unwrap().to_string();
+    let script = sb.path("secret-manager");
+    // Fails if it can see a password relayctl got through its own environment.
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\n[ -z \"$RELAYCTL_PASSWORD\" ] || exit 3\necho {PASSWORD}\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sb.env("RELAYCTL_PASSWORD", "must-not-reach-the-child");
+    let cmd = format!("{} get relay/jdoe", script.display());
+    sb.run(&setup_args(&ca, "cmd", &["--password-command", &cmd]), b"")
+        .ok();
+    let config = std::fs::read_to_string(sb.user_config()).unwrap();
+    assert!(
+        config.contains(&format!("secret = \"command:{cmd}\"")),
+        "{config}"
+    );
+    send_ok(&sb, "cmd");
+}
+
+#[test]
+fn failing_password_command_fails_setup() {
+    let sb = Sandbox::new();
+    let ca = relay().ca_file.to_str().unwrap().to_string();
+    sb.run(
+        &setup_args(&ca, "bad", &["--password-command", "false"]),
+        b"",
+    )
+    .code(78)
+    .one_line_error("exited");
+    assert!(
+        !sb.user_config().exists(),
+        "no profile is saved with a secret that does not resolve"
+    );
+}
+
+#[test]
+fn systemd_credentials_directory() {
+    let mut sb = Sandbox::new();
+    let ca = relay().ca_file.to_str().unwrap().to_string();
+    let creds = sb.path("credentials");
+    std::fs::create_dir(&creds).unwrap();
+    let cred = creds.join("unit-profile");
+    std::fs::write(&cred, format!("{PASSWORD}\n")).unwrap();
+    std::fs::set_permissions(&cred, std::fs::Permissions::from_mode(0o400)).unwrap();
+    sb.env("CREDENTIALS_DIRECTORY", creds.to_str().unwrap());
+    let run = sb
+        .run(
+            &setup_args(&ca, "unit-profile", &["--secret-store", "systemd"]),
+            b"",
+        )
+        .ok();
+    assert!(
+        run.stdout
+            .contains("systemd credential unit-profile (read successfully)"),
+        "{}",
+        run.stdout
+    );
+    send_ok(&sb, "unit-profile");
+}
+
+#[test]
+fn systemd_store_outside_a_unit_explains_the_unit_lines() {
+    let sb = Sandbox::new();
+    let ca = relay().ca_file.to_str().unwrap().to_string();
+    let run = sb
+        .run(&setup_args(&ca, "svc", &["--secret-store", "systemd"]), b"")
+        .ok();
+    assert!(
+        run.stderr.contains("LoadCredentialEncrypted=svc"),
+        "{}",
+        run.stderr
+    );
+    sb.run(&["send", "--to", "a@example.org", "--subject", "x"], b"x\n")
+        .code(78)
+        .one_line_error("CREDENTIALS_DIRECTORY is not set");
+}
+
+/// This machine is a headless server: no D-Bus session, so no Secret Service. The keyring store
+/// must say so and must not pretend the secret was stored.
+#[test]
+fn keyring_reports_unavailability_honestly() {
+    let sb = Sandbox::new();
+    let ca = relay().ca_file.to_str().unwrap().to_string();
+    sb.run(
+        &setup_args(
+            &ca,
+            "kr",
+            &["--secret-store", "keyring", "--password-stdin"],
+        ),
+        PASSWORD.as_bytes(),
+    )
+    .code(78)
+    .one_line_error("no OS keyring is usable here");
+    assert!(!sb.user_config().exists());
+}
+
+#[test]
+fn without_a_keyring_setup_falls_back_to_a_private_file_and_says_so() {
+    let sb = Sandbox::new();
+    let ca = relay().ca_file.to_str().unwrap().to_string();
+    let run = sb
+        .run(
+            &setup_args(&ca, "auto", &["--password-stdin"]),
+            PASSWORD.as_bytes(),
+        )
+        .ok();
+    assert!(
+        run.stderr.contains("no OS keyring is usable here"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("secret: file "), "{}", run.stdout);
+    send_ok(&sb, "auto");
+}
+
+#[test]
+fn group_readable_secret_file_is_refused_with_the_fix() {
+    let sb = Sandbox::new();
+    sb.setup_submission("uni", &[]).ok();
+    let secret = sb.path("config/relayctl/secrets/uni");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o640)).unwrap();
+    sb.run(&["send", "--to", "a@example.org", "--subject", "x"], b"x\n")
+        .code(77)
+        .one_line_error(&format!("chmod 600 {}", secret.display()));
+}
+
+#[test]
+fn interactive_prompt_does_not_echo() {
+    let sb = Sandbox::new();
+    let ca = relay().ca_file.to_str().unwrap().to_string();
+    let bin = env!("CARGO_BIN_EXE_relayctl");
+    let inner = format!(
+        "{bin} setup institutional --name tty --host localhost --port 587 --user {USER} --ca-file {ca} --secret-store file"
+    );
+    // `script` gives relayctl a terminal; the password is typed into it.
+    let mut child = sb
+        .program("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn script");
+    // Type only once the prompt is up (and echo is off), as a person would.
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            let _ = tx.send(String::from_utf8_lossy(&seen).contains("Password for profile tty:"));
+        }
+        seen
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .unwrap_or(false)
+    {
+        assert!(std::time::Instant::now() < deadline, "no password prompt");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        format!("{PASSWORD}\n").as_bytes(),
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    let out = reader.join().unwrap();
+    let screen = String::from_utf8_lossy(&out);
+    assert!(status.success(), "{screen}");
+    assert!(screen.contains("Password for profile tty:"), "{screen}");
+    assert!(
+        !screen.contains(PASSWORD),
+        "the password was echoed: {screen}"
+    );
+    send_ok(&sb, "tty");
+}

@@ -1,0 +1,340 @@
+//! setup and the profile subcommands manage the config file as an admin expects.
+
+use crate::harness::{PASSWORD, Sandbox, USER, marker, wait_for};
+
+#[test]
+fn first_profile_becomes_default_and_list_marks_it() {
+    let sb = Sandbox::new();
+    sb.setup_submission("uni", &[]).ok();
+    sb.setup_submission("backup", &[]).ok();
+    let run = sb.run(&["profile", "list"], b"").ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[0].contains("NAME") && lines[0].contains("RELAY"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("* uni ")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("  backup ")),
+        "{}",
+        run.stdout
+    );
+
+    sb.run(&["profile", "default", "backup"], b"").ok();
+    let run = sb.run(&["profile", "list"], b"").ok();
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with("* backup ")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn setup_default_flag_switches_the_default() {
+    let sb = Sandbox::new();
+    sb.setup_submission("a", &[]).ok();
+    sb.setup_submission("b", &["--default"]).ok();
+    let config = std::fs::read_to_string(sb.user_config()).unwrap();
+    assert!(config.starts_with("default_profile = \"b\""), "{config}");
+}
+
+#[test]
+fn show_never_prints_the_secret() {
+    let sb = Sandbox::new();
+    sb.setup_submission("uni", &[]).ok();
+    let run = sb.run(&["profile", "show", "uni"], b"").ok();
+    assert!(
+        run.stdout.contains("relay:            localhost:587"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("(readable)"), "{}", run.stdout);
+    assert!(!run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD));
+}
+
+#[test]
+fn set_secret_rotates_the_password_in_one_step() {
+    let sb = Sandbox::new();
+    sb.setup_submission("uni", &[]).ok();
+    sb.run(
+        &["profile", "set-secret", "uni", "--password-stdin"],
+        b"revoked-one\n",
+    )
+    .ok();
+    sb.run(&["send", "--to", "a@example.org", "--subject", "x"], b"x\n")
+        .code(77);
+    let run = sb
+        .run(
+            &["profile", "set-secret", "uni", "--password-stdin"],
+            PASSWORD.as_bytes(),
+        )
+        .ok();
+    assert!(run.stdout.contains("read back"), "{}", run.stdout);
+    let m = marker("rotated");
+    sb.run(&["send", "--to", "a@example.org", "--subject", &m], b"x\n")
+        .ok();
+    wait_for(&m);
+}
+
+#[test]
+fn remove_deletes_the_profile_and_its_secret_file() {
+    let sb = Sandbox::new();
+    sb.setup_submission("uni", &[]).ok();
+    let secret = sb.path("config/relayctl/secrets/uni");
+    assert!(secret.exists());
+    sb.run(&["profile", "remove", "uni"], b"").ok();
+    assert!(!secret.exists());
+    let config = std::fs::read_to_string(sb.user_config()).unwrap();
+    assert!(!config.contains("uni"), "{config}");
+    sb.run(&["profile", "show", "uni"], b"")
+        .code(78)
+        .one_line_error("no profile named `uni`");
+}
+
+#[test]
+fn system_flag_writes_the_system_file_and_user_file_overrides_it() {
+    let sb = Sandbox::new();
+    sb.setup_submission("uni", &["--system"]).ok();
+    let system = sb.path("etc/relayctl/config.toml");
+    assert!(system.exists());
+    assert!(!sb.user_config().exists());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&system).unwrap().permissions());
+    assert_eq!(
+        mode & 0o777,
+        0o644,
+        "the system file holds no secret and is readable"
+    );
+    assert!(
+        sb.path("etc/relayctl/secrets/uni").exists(),
+        "the secret sits beside the system file"
+    );
+
+    // A user profile of the same name wins.
+    sb.run(
+        &[
+            "setup",
+            "smarthost",
+            "--name",
+            "uni",
+            "--port",
+            "2587",
+            "--from",
+            "me@campus.example",
+        ],
+        b"",
+    )
+    .ok();
+    let run = sb.run(&["profile", "show", "uni"], b"").ok();
+    assert!(run.stdout.contains("localhost:2587"), "{}", run.stdout);
+}
+
+#[test]
+fn setup_keeps_comments_and_other_profiles() {
+    let sb = Sandbox::new();
+    sb.setup_submission("uni", &[]).ok();
+    let path = sb.user_config();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("# maintained by ops\n{text}")).unwrap();
+    sb.run(
+        &[
+            "setup",
+            "smarthost",
+            "--name",
+            "campus",
+            "--from",
+            "a@campus.example",
+        ],
+        b"",
+    )
+    .ok();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("# maintained by ops\n"), "{text}");
+    assert!(
+        text.contains("[profiles.uni]") && text.contains("[profiles.campus]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn presets_fill_in_provider_endpoints() {
+    let sb = Sandbox::new();
+    let cases = [
+        (
+            vec!["setup", "gmail", "--user", "me@gmail.com"],
+            "smtp.gmail.com:587",
+            "starttls",
+            "25MB",
+        ),
+        (
+            vec!["setup", "outlook", "--user", "me@contoso.example"],
+            "smtp.office365.com:587",
+            "starttls",
+            "35MB",
+        ),
+        (
+            vec!["setup", "fastmail", "--user", "me@fastmail.com"],
+            "smtp.fastmail.com:465",
+            "tls",
+            "70MB",
+        ),
+        (
+            vec![
+                "setup",
+                "ses",
+                "--region",
+                "eu-west-1",
+                "--user",
+                "AKIAEXAMPLE",
+                "--from",
+                "me@example.org",
+            ],
+            "email-smtp.eu-west-1.amazonaws.com:587",
+            "starttls",
+            "40MB",
+        ),
+        (
+            vec!["setup", "sendgrid", "--from", "me@example.org"],
+            "smtp.sendgrid.net:587",
+            "starttls",
+            "30MB",
+        ),
+        (
+            vec!["setup", "mailgun", "--user", "postmaster@mg.example.org"],
+            "smtp.mailgun.org:587",
+            "starttls",
+            "25MB",
+        ),
+        (
+            vec!["setup", "icloud", "--user", "me@icloud.com"],
+            "smtp.mail.me.com:587",
+            "starttls",
+            "20MB",
+        ),
+        (
+            vec!["setup", "yahoo", "--user", "me@yahoo.com"],
+            "smtp.mail.yahoo.com:465",
+            "tls",
+            "25MB",
+        ),
+        (
+            vec!["setup", "zoho", "--region", "eu", "--user", "me@zoho.eu"],
+            "smtp.zoho.eu:465",
+            "tls",
+            "20MB",
+        ),
+    ];
+    for (args, relay, tls, size) in cases {
+        let mut args = args.clone();
+        args.extend(["--password-stdin", "--secret-store", "file"]);
+        let preset = args[1];
+        sb.run(&args, b"app-pass\n").ok();
+        let run = sb.run(&["profile", "show", preset], b"").ok();
+        assert!(
+            run.stdout.contains(&format!("relay:            {relay}\n")),
+            "{preset}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains(&format!("tls:              {tls}\n")),
+            "{preset}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains(&format!("max message size: {size}\n")),
+            "{preset}: {}",
+            run.stdout
+        );
+    }
+    let run = sb.run(&["profile", "show", "sendgrid"], b"").ok();
+    assert!(
+        run.stdout.contains("user:             apikey\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn institutional_setup_warns_about_single_sign_on_passwords() {
+    let sb = Sandbox::new();
+    let run = sb.setup_submission("uni", &[]).ok();
+    assert!(run.stderr.contains("single-sign-on"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("app-specific password"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Every command's output, with -v transcripts, is free of the password.
+#[test]
+fn secrets_absent_from_every_output() {
+    let sb = Sandbox::new();
+    let mut outputs = vec![sb.setup_submission("uni", &[]).ok()];
+    let m = marker("leak");
+    outputs.push(
+        sb.run(
+            &["-v", "send", "--to", "a@example.org", "--subject", &m],
+            b"x\n",
+        )
+        .ok(),
+    );
+    outputs.push(
+        sb.run(
+            &["-v", "sendmail", "a@example.org"],
+            format!("Subject: {m}-2\n\nx\n").as_bytes(),
+        )
+        .ok(),
+    );
+    outputs.push(sb.run(&["profile", "list"], b"").ok());
+    outputs.push(sb.run(&["profile", "show", "uni"], b"").ok());
+    outputs.push(
+        sb.run(
+            &["-v", "profile", "set-secret", "uni", "--password-stdin"],
+            PASSWORD.as_bytes(),
+        )
+        .ok(),
+    );
+    sb.run(
+        &["profile", "set-secret", "uni", "--password-stdin"],
+        b"wrong-pass-4711\n",
+    )
+    .ok();
+    outputs.push(
+        sb.run(
+            &["-v", "send", "--to", "a@example.org", "--subject", "x"],
+            b"x\n",
+        )
+        .code(77),
+    );
+    let transcript = &outputs[1].stderr;
+    assert!(
+        transcript.contains("AUTH PLAIN (credentials not shown)"),
+        "{transcript}"
+    );
+    for run in &outputs {
+        for secret in [PASSWORD, "wrong-pass-4711"] {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "leak: {run:#?}"
+            );
+        }
+        // Nor base64-encoded, as in an AUTH PLAIN line.
+        assert!(
+            !run.stderr.contains("AGpkb2VAcmVsYXkudGVzdAB"),
+            "leak: {run:#?}"
+        );
+    }
+    let config = std::fs::read_to_string(sb.user_config()).unwrap();
+    assert!(!config.contains(PASSWORD));
+    wait_for(&m);
+    assert_eq!(
+        USER, "jdoe@relay.test",
+        "the base64 check above encodes this user"
+    );
+}
