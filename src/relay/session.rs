@@ -297,7 +297,7 @@ fn connect_error(server: &str, stage: &'static str, e: SmtpError) -> DeliveryErr
             reason: innermost(&e),
         };
     }
-    if e.is_timeout() {
+    if timed_out(&e) {
         return DeliveryError::Network {
             server: server.to_string(),
             stage,
@@ -322,6 +322,24 @@ fn connect_error(server: &str, stage: &'static str, e: SmtpError) -> DeliveryErr
             reason: innermost(&e),
         },
     }
+}
+
+/// Whether a socket timeout ended the wait. On Unix an expired read timeout surfaces as
+/// `WouldBlock` (EAGAIN), which lettre's `is_timeout` does not count.
+fn timed_out(e: &SmtpError) -> bool {
+    let mut source = e.source();
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            )
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// The rustls error behind an I/O failure, if that is what it was.

@@ -1,6 +1,7 @@
 //! Getting a new password from the person or script running `setup`/`set-secret`.
 
-use std::io::{IsTerminal, Read};
+use std::fs::OpenOptions;
+use std::io::Read;
 
 use secrecy::SecretString;
 use zeroize::Zeroizing;
@@ -22,16 +23,16 @@ pub fn read_new_secret(from_stdin: bool, prompt: &str) -> Result<SecretString, S
         }
         return first_line(&raw, &|| "standard input".to_string());
     }
-    if !std::io::stderr().is_terminal() && !std::io::stdin().is_terminal() {
+    // The prompt is on the controlling terminal, so it works while stdin is piped; without one
+    // (cron, CI, systemd) there is no one to ask.
+    if OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_err()
+    {
         return Err(SecretError::NoTerminal);
     }
-    let password = Zeroizing::new(rpassword::prompt_password(prompt).map_err(
-        |e| match e.kind() {
-            std::io::ErrorKind::NotFound | std::io::ErrorKind::Unsupported => {
-                SecretError::NoTerminal
-            }
-            _ => SecretError::Input(e),
-        },
-    )?);
+    let password = Zeroizing::new(rpassword::prompt_password(prompt).map_err(SecretError::Input)?);
     first_line(password.as_bytes(), &|| "the prompt".to_string())
 }

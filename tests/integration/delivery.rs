@@ -386,3 +386,113 @@ fn oversized_message_is_refused_before_connecting() {
         .code(65)
         .one_line_error("1024");
 }
+
+#[test]
+fn rejected_recipients_are_named_and_the_others_still_get_the_message() {
+    let sb = Sandbox::new();
+    sb.run(
+        &[
+            "setup",
+            "smarthost",
+            "--tls",
+            "none",
+            "--from",
+            "vm1@campus.example",
+        ],
+        b"",
+    )
+    .ok();
+    let m = marker("partial");
+    sb.run(
+        &[
+            "send",
+            "--to",
+            "ops@example.org",
+            "rejected@example.org",
+            "--subject",
+            &m,
+        ],
+        b"x\n",
+    )
+    .code(67)
+    .one_line_error("<rejected@example.org>: 550 5.1.1");
+    assert_eq!(wait_for(&m).rcpt_to, ["<ops@example.org>"]);
+
+    // A temporary refusal is exit 75, so that callers know to retry.
+    sb.run(
+        &["send", "--to", "later@example.org", "--subject", "x"],
+        b"x\n",
+    )
+    .code(75)
+    .one_line_error("450 4.2.0");
+}
+
+#[test]
+fn ehlo_name_is_configurable() {
+    let sb = Sandbox::new();
+    sb.run(
+        &[
+            "setup",
+            "smarthost",
+            "--tls",
+            "none",
+            "--from",
+            "vm1@campus.example",
+            "--ehlo-name",
+            "vm1.cloud.campus.example",
+        ],
+        b"",
+    )
+    .ok();
+    let m = marker("ehlo");
+    sb.run(
+        &["send", "--to", "ops@example.org", "--subject", &m],
+        b"x\n",
+    )
+    .ok();
+    let text = wait_for(&m).text();
+    assert!(
+        text.contains("Received: from vm1.cloud.campus.example "),
+        "{text}"
+    );
+}
+
+/// Fault injection: a relay that accepts the connection and then says nothing. The profile's
+/// timeout bounds the wait and the failure is temporary.
+#[test]
+fn silent_relay_times_out_as_a_temporary_failure() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    // Holds the accepted connection open, silent, for longer than the test takes.
+    std::thread::spawn(move || {
+        let conn = listener.accept();
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        drop(conn);
+    });
+    let sb = Sandbox::new();
+    sb.run(
+        &[
+            "setup",
+            "smarthost",
+            "--port",
+            &port,
+            "--tls",
+            "none",
+            "--from",
+            "a@campus.example",
+            "--timeout",
+            "1",
+        ],
+        b"",
+    )
+    .ok();
+    let started = std::time::Instant::now();
+    sb.run(&["send", "--to", "a@example.org", "--subject", "x"], b"x\n")
+        .code(75)
+        .one_line_error("timed out");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -284,3 +284,18 @@ fn interactive_prompt_does_not_echo() {
     );
     send_ok(&sb, "tty");
 }
+
+#[test]
+fn no_terminal_and_no_password_stdin_is_a_usage_error() {
+    let sb = Sandbox::new();
+    let ca = relay().ca_file.to_str().unwrap().to_string();
+    // Test processes have no controlling terminal (as under cron).
+    let mut cmd = sb.command(&setup_args(&ca, "notty", &["--secret-store", "file"]));
+    let out = cmd.stdin(std::process::Stdio::null()).output().unwrap();
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--password-stdin"),
+        "{out:?}"
+    );
+    assert!(!sb.user_config().exists());
+}

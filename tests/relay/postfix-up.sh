@@ -8,7 +8,8 @@
 #   apt-get install -y postfix sasl2-bin libsasl2-modules openssl
 #
 # Listeners (all 127.0.0.1 only):
-#   25    plain smarthost: no STARTTLS, no AUTH, relays for 127.0.0.0/8
+#   25    plain smarthost: no STARTTLS, no AUTH, relays for 127.0.0.0/8;
+#         refuses rejected@example.org (550) and later@example.org (450)
 #   587   submission: STARTTLS required, AUTH PLAIN/LOGIN after TLS only,
 #         relays for authenticated clients only
 #   465   submissions: implicit TLS, AUTH PLAIN/LOGIN, authenticated relay only
@@ -327,11 +328,13 @@ master_cf=$(cat <<'EOF'
 # service type  private unpriv  chroot  wakeup  maxproc command + args
 # ==========================================================================
 # 25: plain smarthost, no STARTTLS, no AUTH, relay for mynetworks.
+# Two recipients are refused, for per-recipient failure tests.
 25        inet  n       -       n       -       -       smtpd
   -o syslog_name=postfix/smtp-25
   -o smtpd_tls_security_level=none
   -o smtpd_sasl_auth_enable=no
   -o smtpd_relay_restrictions=permit_mynetworks,reject
+  -o { smtpd_recipient_restrictions = check_recipient_access inline:{ { rejected@example.org = 550 5.1.1 <rejected@example.org>: no such user }, { later@example.org = 450 4.2.0 <later@example.org>: try again later } }, permit_mynetworks, reject }
 # 587: submission, STARTTLS required, AUTH only after TLS, auth-only relay.
 587       inet  n       -       n       -       -       smtpd
   -o syslog_name=postfix/submission-587
