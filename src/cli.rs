@@ -1,5 +1,6 @@
 //! The command line. Doc comments here are the `--help` text.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -45,8 +46,41 @@ pub enum Command {
     Profile(ProfileCommand),
     /// Compose a message (body from stdin) and send it
     Send(SendArgs),
-    /// Read a complete RFC 5322 message from stdin and deliver it to RECIPIENTs
-    Sendmail(SendmailArgs),
+    /// Deliver a message from stdin like sendmail(8) (also: the binary invoked as sendmail)
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Sendmail {
+        /// sendmail options and recipients, e.g. `-t -i` or `-f root ops@example.org`
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0.., value_name = "ARGS")]
+        args: Vec<OsString>,
+    },
+    /// Make relayctl the system's sendmail, mailq and newaliases, or undo it
+    #[command(subcommand)]
+    SendmailLink(LinkCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// Link PREFIX/sbin/sendmail, bin/mailq, bin/newaliases and lib/sendmail to relayctl
+    Install {
+        /// Directory holding sbin/, bin/ and lib/
+        #[arg(long, default_value = "/usr", value_name = "DIR")]
+        prefix: PathBuf,
+        /// Move another mail transport's files aside (kept as *.relayctl-saved)
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove relayctl's links and restore files moved aside by install --force
+    Remove {
+        /// Directory holding sbin/, bin/ and lib/
+        #[arg(long, default_value = "/usr", value_name = "DIR")]
+        prefix: PathBuf,
+    },
+    /// Show what each path holds: relayctl, another program (and its package), or nothing
+    Status {
+        /// Directory holding sbin/, bin/ and lib/
+        #[arg(long, default_value = "/usr", value_name = "DIR")]
+        prefix: PathBuf,
+    },
 }
 
 /// Where a profile's secret is kept.
@@ -201,11 +235,4 @@ pub struct SendArgs {
     /// File(s) to attach
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub attach: Vec<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-pub struct SendmailArgs {
-    /// Envelope recipient(s)
-    #[arg(value_name = "RECIPIENT", required = true)]
-    pub recipients: Vec<String>,
 }

@@ -35,6 +35,18 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A local recipient could not be resolved (EX_NOUSER).
+    #[error(transparent)]
+    Alias(#[from] crate::aliases::AliasError),
+
+    /// A message handed to sendmail cannot be submitted.
+    #[error(transparent)]
+    Submission(#[from] crate::message::submission::SubmissionError),
+
+    /// Another program's file is in the way (EX_CANTCREAT).
+    #[error("{0}")]
+    Conflict(String),
+
     /// Reading standard input failed (EX_IOERR).
     #[error("cannot read standard input: {0}")]
     Stdin(std::io::Error),

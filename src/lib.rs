@@ -6,17 +6,22 @@
 //! back into a sysexits code, in one place.
 //!
 //! - [`cli`]: the clap definitions; their doc comments are the `--help` text.
-//! - [`commands`]: one module per subcommand (`setup`, `profile`, `send`, `sendmail`).
+//! - [`commands`]: one module per subcommand (`setup`, `profile`, `send`).
+//! - [`sendmail`]: the sendmail front end (option parsing, `-bs` dialogue, `sendmail-link`),
+//!   also reached by invoking the binary as `sendmail`, `mailq` or `newaliases`.
+//! - [`aliases`]: local recipients (`root`, `www-data`) resolved through `[aliases]`.
 //! - [`config`]: the TOML format, layering of system and user files (flags > env > user >
 //!   system), presets for common providers, and comment-preserving atomic edits.
 //! - [`secrets`]: the `SecretStore` trait and its stores (keyring, systemd credentials, password
 //!   command, private file, environment). The config holds only a reference to the store.
-//! - [`message`]: CRLF canonicalisation for the wire and MIME composition for `send`.
+//! - [`message`]: header parsing and rewriting for sendmail submissions, CRLF canonicalisation
+//!   for the wire, and MIME composition for `send`.
 //! - [`relay`]: SMTP delivery on lettre's low-level connection API, with TLS/AUTH policy and
 //!   failure classification (transient, permanent, auth, config) for callers and the queue.
 //! - [`atomic_file`]: temp file + fsync + rename + directory fsync.
 #![forbid(unsafe_code)]
 
+pub mod aliases;
 pub mod atomic_file;
 pub mod cli;
 pub mod commands;
@@ -25,6 +30,7 @@ pub mod error;
 pub mod message;
 pub mod relay;
 pub mod secrets;
+pub mod sendmail;
 
 use std::ffi::OsString;
 
@@ -32,13 +38,28 @@ use clap::Parser;
 
 pub use error::{Error, Result};
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, LinkCommand};
 use commands::Context;
 use config::ConfigLocation;
 use relay::Transcript;
 
-/// Runs relayctl with the given arguments (the first is the program name).
+/// Runs relayctl with the given arguments (the first is the program name). Invoked as
+/// `sendmail`, `mailq` or `newaliases`, it behaves as those programs.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let program = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if sendmail::PROGRAM_NAMES.contains(&program.as_str()) {
+        let ctx = Context {
+            location: ConfigLocation::new(std::env::var_os("RELAYCTL_CONFIG").map(Into::into)),
+            profile: std::env::var("RELAYCTL_PROFILE").ok(),
+            transcript: Transcript::new(false),
+        };
+        return sendmail::execute(&program, &args[1..], ctx);
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -57,7 +78,12 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         Command::Setup(args) => commands::setup::execute(&ctx, args),
         Command::Profile(command) => commands::profile::execute(&ctx, command),
         Command::Send(args) => commands::send::execute(&ctx, args),
-        Command::Sendmail(args) => commands::sendmail::execute(&ctx, args),
+        Command::Sendmail { args } => sendmail::execute("sendmail", &args, ctx),
+        Command::SendmailLink(LinkCommand::Install { prefix, force }) => {
+            sendmail::link::install(&prefix, force)
+        }
+        Command::SendmailLink(LinkCommand::Remove { prefix }) => sendmail::link::remove(&prefix),
+        Command::SendmailLink(LinkCommand::Status { prefix }) => sendmail::link::status(&prefix),
     }
 }
 

@@ -3,6 +3,8 @@
 use std::process::ExitCode;
 
 use relayctl::Error;
+use relayctl::aliases::AliasError;
+use relayctl::message::submission::SubmissionError;
 use relayctl::relay::Fault;
 use relayctl::secrets::SecretError;
 
@@ -11,6 +13,7 @@ const EX_USAGE: u8 = 64;
 const EX_DATAERR: u8 = 65;
 const EX_NOUSER: u8 = 67;
 const EX_UNAVAILABLE: u8 = 69;
+const EX_CANTCREAT: u8 = 73;
 const EX_IOERR: u8 = 74;
 const EX_TEMPFAIL: u8 = 75;
 const EX_NOPERM: u8 = 77;
@@ -36,6 +39,11 @@ fn exit_code(e: &Error) -> u8 {
         Error::Message(_) => EX_DATAERR,
         Error::Config(_) => EX_CONFIG,
         Error::Io { .. } | Error::Stdin(_) => EX_IOERR,
+        Error::Conflict(_) => EX_CANTCREAT,
+        Error::Alias(e) | Error::Submission(SubmissionError::Alias(e)) => alias_code(e),
+        Error::Submission(SubmissionError::NoRecipients) => EX_USAGE,
+        Error::Submission(SubmissionError::BadRecipient(_)) => EX_NOUSER,
+        Error::Submission(SubmissionError::Nul(_) | SubmissionError::LongLine(..)) => EX_DATAERR,
         Error::Secret(s) => secret_code(s),
         Error::Delivery(relayctl::relay::DeliveryError::Secret(s)) => secret_code(s),
         Error::Delivery(d) => match d.fault() {
@@ -46,6 +54,13 @@ fn exit_code(e: &Error) -> u8 {
             Fault::Config => EX_CONFIG,
             Fault::Message => EX_DATAERR,
         },
+    }
+}
+
+fn alias_code(e: &AliasError) -> u8 {
+    match e {
+        AliasError::Unknown(_) | AliasError::Loop(_) => EX_NOUSER,
+        AliasError::File { .. } => EX_CONFIG,
     }
 }
 

@@ -2,13 +2,12 @@
 
 pub mod profile;
 pub mod send;
-pub mod sendmail;
 pub mod setup;
 
 use std::io::Read;
 use std::path::PathBuf;
 
-use crate::config::{ConfigLocation, Profile};
+use crate::config::{ConfigLocation, LoadedConfig, Profile};
 use crate::error::{Error, Result};
 use crate::relay::Transcript;
 use crate::secrets::{SecretError, SecretString, store_for};
@@ -31,7 +30,11 @@ pub struct Selected {
 impl Context {
     /// Loads the configuration and picks the profile to send with.
     pub fn select_profile(&self) -> Result<Selected> {
-        let config = self.location.load()?;
+        self.select_from(&self.location.load()?)
+    }
+
+    /// Picks the profile to send with from a loaded configuration.
+    pub fn select_from(&self, config: &LoadedConfig) -> Result<Selected> {
         let (name, _) = config.select(self.profile.as_deref())?;
         let (name, profile, file) = config.get(name)?;
         Ok(Selected {

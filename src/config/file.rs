@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use toml_edit::{DocumentMut, Item, Table};
 
 use super::{ConfigError, Profile};
+use crate::aliases::AliasTarget;
 use crate::atomic_file;
 
 /// The contents of one config file.
@@ -19,9 +20,15 @@ pub struct ConfigFile {
     /// Profile used when `--profile` is not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_profile: Option<String>,
+    /// An `/etc/aliases`-style file consulted after `[aliases]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aliases_file: Option<PathBuf>,
     /// One table per relay profile.
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
+    /// Local recipients (`root`, `www-data`, `default`) and the addresses they stand for.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, AliasTarget>,
 }
 
 /// Which layer a file belongs to.
@@ -102,6 +109,10 @@ impl ConfigLocation {
             if file.default_profile.is_some() {
                 loaded.default_profile = file.default_profile;
             }
+            if file.aliases_file.is_some() {
+                loaded.aliases_file = file.aliases_file;
+            }
+            loaded.aliases.extend(file.aliases);
             for (name, profile) in file.profiles {
                 loaded
                     .profiles
@@ -116,6 +127,9 @@ impl ConfigLocation {
 #[derive(Debug, Default)]
 pub struct LoadedConfig {
     pub default_profile: Option<String>,
+    pub aliases_file: Option<PathBuf>,
+    /// Aliases of all layers; a user's entry replaces a system entry of the same name.
+    pub aliases: BTreeMap<String, AliasTarget>,
     /// Each profile with the layer and file that defined it.
     pub profiles: BTreeMap<String, (Profile, Origin, PathBuf)>,
 }

@@ -79,6 +79,13 @@ pub struct Profile {
     /// Largest message this relay accepts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_message_size: Option<ByteSize>,
+    /// Whether callers may choose the envelope sender (`sendmail -f`) and keep their own From.
+    /// Off by default: most relays accept only the account's own (verified) addresses.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_from_override: bool,
+    /// Reply-To added when relayctl replaces a caller's From and the message has no Reply-To.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
 }
 
 impl Profile {
@@ -126,10 +133,12 @@ impl Profile {
         if self.client_cert.is_some() != self.client_key.is_some() {
             return Err(invalid("client_cert and client_key go together".into()));
         }
-        if let Some(from) = &self.from
-            && !crate::message::is_plausible_address(from)
-        {
-            return Err(invalid(format!("`from` {from:?} is not an email address")));
+        for (key, value) in [("from", &self.from), ("reply_to", &self.reply_to)] {
+            if let Some(addr) = value
+                && !crate::message::is_plausible_address(addr)
+            {
+                return Err(invalid(format!("`{key}` {addr:?} is not an email address")));
+            }
         }
         Ok(())
     }

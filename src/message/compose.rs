@@ -54,16 +54,13 @@ pub fn compose(draft: Draft) -> Result<(Vec<u8>, Envelope)> {
             .chain(&draft.bcc)
             .map(|m| m.email.to_string())
             .collect(),
+        dsn: Default::default(),
     };
     let domain = draft.from.email.domain().to_string();
     let mut builder = Message::builder()
         .from(draft.from)
         .subject(draft.subject)
-        .message_id(Some(format!(
-            "<{:016x}.{}@{domain}>",
-            fastrand::u64(..),
-            std::process::id()
-        )));
+        .message_id(Some(super::message_id(&domain)));
     for m in draft.to {
         builder = builder.to(m);
     }

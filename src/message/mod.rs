@@ -1,7 +1,19 @@
 //! Messages: line-ending canonicalisation for the wire, and composing new messages for `send`.
 
+pub mod addresses;
 pub mod canonical;
 pub mod compose;
+pub mod headers;
+pub mod submission;
+
+/// A new Message-ID in the sender's domain.
+pub fn message_id(domain: &str) -> String {
+    format!(
+        "<{:016x}.{}@{domain}>",
+        fastrand::u64(..),
+        std::process::id()
+    )
+}
 
 /// Whether `addr` looks like `local@domain`: no spaces or angle brackets, both parts present.
 /// Full RFC 5322 parsing happens where messages are parsed; this guards configuration values.

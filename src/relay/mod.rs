@@ -23,7 +23,30 @@ pub struct Envelope {
     /// The envelope sender; `None` is the null sender `<>`.
     pub sender: Option<String>,
     pub recipients: Vec<String>,
+    /// Delivery status notifications asked for (sent only to relays that offer DSN).
+    pub dsn: Dsn,
 }
+
+/// DSN parameters (RFC 3461): NOTIFY on each RCPT, RET and ENVID on MAIL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dsn {
+    /// `NEVER`, or a comma-separated subset of `SUCCESS,FAILURE,DELAY`.
+    pub notify: Option<String>,
+    /// `FULL` or `HDRS`.
+    pub ret: Option<&'static str>,
+    /// The envelope identifier, already xtext-safe.
+    pub envid: Option<String>,
+}
+
+impl Dsn {
+    /// Whether any DSN parameter was asked for.
+    pub fn is_requested(&self) -> bool {
+        self.notify.is_some() || self.ret.is_some() || self.envid.is_some()
+    }
+}
+
+/// What the relay said about one recipient.
+pub type RecipientResult = Result<String, RecipientFailure>;
 
 /// A recipient the relay did not accept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,8 +206,21 @@ pub fn deliver(
             profile: name.to_string(),
         });
     }
-    let mut session = Session::open(profile, secret, transcript)?;
+    let mut session = Session::open(profile, secret, transcript, envelope.dsn.is_requested())?;
     let result = session.send(envelope, &wire);
+    session.quit();
+    result
+}
+
+/// Asks the relay about each recipient (MAIL FROM, RCPT TO, RSET) without sending a message.
+pub fn verify(
+    profile: &Profile,
+    secret: &dyn Fn() -> Result<SecretString, SecretError>,
+    envelope: &Envelope,
+    transcript: &Transcript,
+) -> Result<Vec<(String, RecipientResult)>, DeliveryError> {
+    let mut session = Session::open(profile, secret, transcript, false)?;
+    let result = session.verify(envelope);
     session.quit();
     result
 }

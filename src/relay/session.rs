@@ -5,12 +5,14 @@ use std::error::Error as _;
 use lettre::Address;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::SmtpConnection;
-use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Quit, Rcpt, Starttls};
-use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Quit, Rcpt, Rset, Starttls};
+use lettre::transport::smtp::extension::{
+    ClientId, Extension, MailBodyParameter, MailParameter, RcptParameter,
+};
 use lettre::transport::smtp::{Error as SmtpError, response::Response};
 use secrecy::ExposeSecret;
 
-use super::{DeliveryError, Envelope, RecipientFailure, Transcript, hello, tls};
+use super::{DeliveryError, Envelope, RecipientFailure, RecipientResult, Transcript, hello, tls};
 use crate::config::{Profile, TlsMode};
 use crate::secrets::{SecretError, SecretString};
 
@@ -25,15 +27,21 @@ pub struct Session<'t> {
     conn: SmtpConnection,
     server: String,
     transcript: &'t Transcript,
+    /// EHLO keywords (upper case) when they were asked for; lettre's `ServerInfo` knows only
+    /// STARTTLS, AUTH, 8BITMIME and SMTPUTF8.
+    keywords: Vec<String>,
 }
 
 impl<'t> Session<'t> {
     /// Connects to the profile's relay, secures the connection as the profile requires and logs
-    /// in when the profile has a user. The secret is read only after TLS is up.
+    /// in when the profile has a user. The secret is read only after TLS is up. With
+    /// `read_keywords`, the full EHLO keyword list is read too (one more round trip), for
+    /// extensions such as DSN.
     pub fn open(
         profile: &Profile,
         secret: &dyn Fn() -> Result<SecretString, SecretError>,
         transcript: &'t Transcript,
+        read_keywords: bool,
     ) -> Result<Self, DeliveryError> {
         let server = format!("{}:{}", profile.host, profile.port);
         let hello = hello::client_id(profile);
@@ -58,6 +66,7 @@ impl<'t> Session<'t> {
             conn,
             server,
             transcript,
+            keywords: Vec::new(),
         };
         session
             .transcript
@@ -72,10 +81,36 @@ impl<'t> Session<'t> {
         if wants_starttls {
             session.starttls(tls_params.as_ref(), &hello, profile.authenticates())?;
         }
+        if read_keywords {
+            session.read_keywords(&hello)?;
+        }
         if let Some(user) = &profile.user {
             session.login(user, secret, profile)?;
         }
         Ok(session)
+    }
+
+    /// Sends EHLO again and keeps every keyword of the reply. Done before AUTH, which a new
+    /// EHLO would not keep on every server.
+    fn read_keywords(&mut self, hello: &ClientId) -> Result<(), DeliveryError> {
+        let ehlo = Ehlo::new(hello.clone());
+        self.transcript.client(&ehlo.to_string());
+        let reply = self
+            .conn
+            .command(ehlo)
+            .map_err(|e| connect_error(&self.server, "EHLO", e))?;
+        self.transcript.server(&reply);
+        self.keywords = reply
+            .message()
+            .skip(1)
+            .filter_map(|line| line.split_whitespace().next())
+            .map(str::to_ascii_uppercase)
+            .collect();
+        Ok(())
+    }
+
+    fn offers(&self, keyword: &str) -> bool {
+        self.keywords.iter().any(|k| k == keyword)
     }
 
     fn starttls(
@@ -150,71 +185,10 @@ impl<'t> Session<'t> {
     /// Runs one mail transaction. Recipients the relay refuses are reported together; the message
     /// still goes to those it accepted.
     pub fn send(&mut self, envelope: &Envelope, wire: &[u8]) -> Result<String, DeliveryError> {
-        let mut params = Vec::new();
-        if !wire.is_ascii()
-            && self
-                .conn
-                .server_info()
-                .supports_feature(Extension::EightBitMime)
-        {
-            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
-        }
-        let non_ascii = envelope
-            .sender
-            .iter()
-            .chain(&envelope.recipients)
-            .any(|a| !a.is_ascii());
-        if non_ascii {
-            if !self
-                .conn
-                .server_info()
-                .supports_feature(Extension::SmtpUtfEight)
-            {
-                return Err(DeliveryError::Unsupported(format!(
-                    "{} does not support SMTPUTF8, needed for the non-ASCII addresses of this message",
-                    self.server
-                )));
-            }
-            params.push(MailParameter::SmtpUtfEight);
-        }
-        let sender = envelope.sender.as_deref().map(parse_address).transpose()?;
-        let mail = Mail::new(sender, params);
-        self.transcript.client(&mail.to_string());
-        match self.conn.command(mail) {
-            Ok(reply) => self.transcript.server(&reply),
-            Err(e) if e.status().is_some() => {
-                return Err(DeliveryError::Sender {
-                    server: self.server.clone(),
-                    sender: envelope.sender.clone().unwrap_or_default(),
-                    reply: reply_text(&e),
-                    permanent: e.is_permanent(),
-                });
-            }
-            Err(e) => return Err(self.network("MAIL FROM", e)),
-        }
-
-        let mut failures = Vec::new();
-        let mut accepted = 0;
-        for rcpt in &envelope.recipients {
-            let command = Rcpt::new(parse_address(rcpt)?, vec![]);
-            self.transcript.client(&command.to_string());
-            match self.conn.command(command) {
-                Ok(reply) => {
-                    self.transcript.server(&reply);
-                    accepted += 1;
-                }
-                Err(e) if e.status().is_some() => {
-                    self.transcript
-                        .note(&format!("rejected: {}", reply_text(&e)));
-                    failures.push(RecipientFailure {
-                        address: rcpt.clone(),
-                        reply: reply_text(&e),
-                        permanent: e.is_permanent(),
-                    });
-                }
-                Err(e) => return Err(self.network("RCPT TO", e)),
-            }
-        }
+        let results = self.begin(envelope, !wire.is_ascii())?;
+        let accepted = results.iter().filter(|(_, r)| r.is_ok()).count();
+        let failures: Vec<RecipientFailure> =
+            results.into_iter().filter_map(|(_, r)| r.err()).collect();
         if accepted == 0 {
             return Err(DeliveryError::Recipients {
                 server: self.server.clone(),
@@ -246,6 +220,118 @@ impl<'t> Session<'t> {
         }
     }
 
+    /// Asks about each recipient without sending anything, then resets the transaction.
+    pub fn verify(
+        &mut self,
+        envelope: &Envelope,
+    ) -> Result<Vec<(String, RecipientResult)>, DeliveryError> {
+        let results = self.begin(envelope, false)?;
+        self.transcript.client("RSET");
+        if let Ok(reply) = self.conn.command(Rset) {
+            self.transcript.server(&reply);
+        }
+        Ok(results)
+    }
+
+    /// MAIL FROM and one RCPT TO per recipient, with the parameters the message and the envelope
+    /// need. Returns the relay's answer for each recipient.
+    fn begin(
+        &mut self,
+        envelope: &Envelope,
+        eight_bit: bool,
+    ) -> Result<Vec<(String, RecipientResult)>, DeliveryError> {
+        let mut params = Vec::new();
+        if eight_bit {
+            if !self
+                .conn
+                .server_info()
+                .supports_feature(Extension::EightBitMime)
+            {
+                return Err(DeliveryError::Unsupported(format!(
+                    "{} does not offer 8BITMIME, and the message has 8-bit content; send it MIME-encoded (quoted-printable or base64)",
+                    self.server
+                )));
+            }
+            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let non_ascii = envelope
+            .sender
+            .iter()
+            .chain(&envelope.recipients)
+            .any(|a| !a.is_ascii());
+        if non_ascii {
+            if !self
+                .conn
+                .server_info()
+                .supports_feature(Extension::SmtpUtfEight)
+            {
+                return Err(DeliveryError::Unsupported(format!(
+                    "{} does not support SMTPUTF8, needed for the non-ASCII addresses of this message",
+                    self.server
+                )));
+            }
+            params.push(MailParameter::SmtpUtfEight);
+        }
+        let dsn = envelope.dsn.is_requested() && self.offers("DSN");
+        if dsn {
+            if let Some(ret) = envelope.dsn.ret {
+                params.push(other("RET", ret));
+            }
+            if let Some(envid) = &envelope.dsn.envid {
+                params.push(other("ENVID", envid));
+            }
+        } else if envelope.dsn.is_requested() {
+            self.transcript
+                .note("the relay does not offer DSN; notifications were not requested");
+        }
+        let sender = envelope.sender.as_deref().map(parse_address).transpose()?;
+        let mail = Mail::new(sender, params);
+        self.transcript.client(&mail.to_string());
+        match self.conn.command(mail) {
+            Ok(reply) => self.transcript.server(&reply),
+            Err(e) if e.status().is_some() => {
+                return Err(DeliveryError::Sender {
+                    server: self.server.clone(),
+                    sender: envelope.sender.clone().unwrap_or_default(),
+                    reply: reply_text(&e),
+                    permanent: e.is_permanent(),
+                });
+            }
+            Err(e) => return Err(self.network("MAIL FROM", e)),
+        }
+
+        let notify: Vec<RcptParameter> = match (&envelope.dsn.notify, dsn) {
+            (Some(n), true) => vec![RcptParameter::Other {
+                keyword: "NOTIFY".into(),
+                value: Some(n.clone()),
+            }],
+            _ => vec![],
+        };
+        let mut results = Vec::new();
+        for rcpt in &envelope.recipients {
+            let command = Rcpt::new(parse_address(rcpt)?, notify.clone());
+            self.transcript.client(&command.to_string());
+            let result = match self.conn.command(command) {
+                Ok(reply) => {
+                    self.transcript.server(&reply);
+                    Ok(response_text(&reply))
+                }
+                Err(e) if e.status().is_some() => {
+                    self.transcript
+                        .note(&format!("rejected: {}", reply_text(&e)));
+                    Err(RecipientFailure {
+                        address: rcpt.clone(),
+                        reply: reply_text(&e),
+                        permanent: e.is_permanent(),
+                    })
+                }
+                Err(e) => return Err(self.network("RCPT TO", e)),
+            };
+            results.push((rcpt.clone(), result));
+        }
+        Ok(results)
+    }
+
     /// Ends the session politely; a relay that has gone away by now changes nothing.
     pub fn quit(mut self) {
         self.transcript.client(&Quit.to_string());
@@ -268,6 +354,13 @@ impl<'t> Session<'t> {
 
     fn network(&self, stage: &'static str, e: SmtpError) -> DeliveryError {
         connect_error(&self.server, stage, e)
+    }
+}
+
+fn other(keyword: &str, value: &str) -> MailParameter {
+    MailParameter::Other {
+        keyword: keyword.to_string(),
+        value: Some(value.to_string()),
     }
 }
 

@@ -116,7 +116,7 @@ fn lf_only_message_with_leading_dots_arrives_byte_identical() {
     let m = marker("dots");
     let body = "line1\n.dotline\n..two dots\n.\nafter lone dot\n. space\nlast line\n";
     let message = format!("From: {USER}\nTo: ops@example.org\nSubject: {m}\n\n{body}");
-    sb.run(&["sendmail", "ops@example.org"], message.as_bytes())
+    sb.run(&["sendmail", "-i", "ops@example.org"], message.as_bytes())
         .ok();
     let got = wait_for(&m);
     assert_eq!(

@@ -1,0 +1,561 @@
+//! Preparing a message handed to `sendmail`: recipients from the command line and, with `-t`, the
+//! headers; local recipients through the aliases; Bcc removed; a From the relay accepts; Date,
+//! Message-ID and From added when missing. Header order and unknown headers are kept and the body
+//! is never altered, except that a body whose lines exceed SMTP's 998-octet limit is sent
+//! quoted-printable (a transport encoding that preserves its content).
+
+use crate::aliases::{AliasError, Aliases};
+use crate::message::addresses::{Mailbox, format_list, parse_list};
+use crate::message::headers::{Field, Message, split};
+use crate::message::{is_plausible_address, message_id};
+use crate::relay::Envelope;
+
+/// SMTP's limit on a line, without its CRLF (RFC 5321 4.5.3.1.6).
+const MAX_LINE: usize = 998;
+
+/// How the profile lets callers present themselves.
+#[derive(Debug, Clone)]
+pub struct SenderPolicy<'a> {
+    /// The profile's address: the envelope sender, and the From when the caller's is unusable.
+    pub profile_from: &'a str,
+    /// Callers may choose the envelope sender (-f/-r) and keep their own From.
+    pub allow_from_override: bool,
+    /// Reply-To added when relayctl replaces a caller's From and the message has none.
+    pub reply_to: Option<&'a str>,
+    /// `-F`: the full name used when relayctl writes the From.
+    pub full_name: Option<&'a str>,
+}
+
+/// What the caller asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Request<'a> {
+    /// Recipients given as arguments.
+    pub recipients: &'a [String],
+    /// `-t`: recipients from the headers too.
+    pub extract_recipients: bool,
+    /// `-f`/`-r`: `Some(None)` is the null sender `<>`.
+    pub sender: Option<Option<&'a str>>,
+}
+
+/// Why a message cannot be submitted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmissionError {
+    #[error("no recipients: give them as arguments, or use -t to take them from To/Cc/Bcc")]
+    NoRecipients,
+    #[error("recipient <{0}> is not an email address")]
+    BadRecipient(String),
+    #[error(transparent)]
+    Alias(#[from] AliasError),
+    #[error("the message contains NUL bytes (line {0}); binary content must be MIME-encoded")]
+    Nul(usize),
+    #[error(
+        "line {0} of the body is longer than 998 octets and the message is already MIME-encoded ({1}); encode that part as quoted-printable or base64"
+    )]
+    LongLine(usize, String),
+}
+
+/// A message ready for the relay.
+#[derive(Debug)]
+pub struct Submission {
+    pub message: Vec<u8>,
+    pub envelope: Envelope,
+}
+
+/// Prepares `input` for delivery.
+pub fn prepare(
+    input: &[u8],
+    request: &Request<'_>,
+    policy: &SenderPolicy<'_>,
+    aliases: &Aliases,
+) -> Result<Submission, SubmissionError> {
+    if let Some(pos) = input.iter().position(|&b| b == 0) {
+        return Err(SubmissionError::Nul(line_number(input, pos)));
+    }
+    let mut message = split(input);
+
+    let mut wanted: Vec<String> = request.recipients.to_vec();
+    if request.extract_recipients {
+        wanted.extend(header_recipients(&message));
+    }
+    let mut recipients = Vec::new();
+    for r in &wanted {
+        for address in aliases.resolve(r)? {
+            if !is_plausible_address(&address) {
+                return Err(SubmissionError::BadRecipient(address));
+            }
+            if !recipients.contains(&address) {
+                recipients.push(address);
+            }
+        }
+    }
+    if recipients.is_empty() {
+        return Err(SubmissionError::NoRecipients);
+    }
+
+    rewrite_local_recipients(&mut message, aliases)?;
+    message.remove("Bcc");
+    message.remove("Resent-Bcc");
+    let sender = envelope_sender(request, policy);
+    rewrite_from(&mut message, policy, aliases);
+    add_missing(&mut message, policy, &sender);
+    encode_long_lines(&mut message)?;
+
+    Ok(Submission {
+        message: message.to_bytes(),
+        envelope: Envelope {
+            sender,
+            recipients,
+            dsn: Default::default(),
+        },
+    })
+}
+
+fn line_number(input: &[u8], pos: usize) -> usize {
+    input[..pos].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Recipients named in the headers: those of the first (topmost) Resent- block when there is
+/// one, else To, Cc and Bcc.
+fn header_recipients(message: &Message) -> Vec<String> {
+    // Blocks are prepended one above the other; a block ends where a field name repeats.
+    let mut seen: Vec<String> = Vec::new();
+    let first_resent_block: Vec<&Field> = message
+        .fields
+        .iter()
+        .skip_while(|f| !is_resent(f))
+        .take_while(|f| {
+            let name = f.name.to_ascii_lowercase();
+            let new_block = seen.contains(&name);
+            seen.push(name);
+            is_resent(f) && !new_block
+        })
+        .collect();
+    let names: &[&str] = &["Resent-To", "Resent-Cc", "Resent-Bcc"];
+    let resent: Vec<&Field> = first_resent_block
+        .into_iter()
+        .filter(|f| names.iter().any(|n| f.is(n)))
+        .collect();
+    let fields: Vec<&Field> = if resent.is_empty() {
+        message
+            .fields
+            .iter()
+            .filter(|f| f.is("To") || f.is("Cc") || f.is("Bcc"))
+            .collect()
+    } else {
+        resent
+    };
+    fields
+        .into_iter()
+        .flat_map(|f| parse_list(f.value_bytes()))
+        .map(|m| m.address)
+        .collect()
+}
+
+fn is_resent(f: &Field) -> bool {
+    f.name.len() > 7 && f.name[..7].eq_ignore_ascii_case("resent-")
+}
+
+/// Rewrites To/Cc entries that name local users to the addresses they stand for, so that relays
+/// do not reject a message `To: root`.
+fn rewrite_local_recipients(message: &mut Message, aliases: &Aliases) -> Result<(), AliasError> {
+    for i in 0..message.fields.len() {
+        let field = &message.fields[i];
+        let is_recipient_field = ["To", "Cc", "Resent-To", "Resent-Cc"]
+            .iter()
+            .any(|n| field.is(n));
+        if !is_recipient_field {
+            continue;
+        }
+        let list = parse_list(field.value_bytes());
+        if !list
+            .iter()
+            .any(|m| aliases.local_part(&m.address).is_some())
+        {
+            continue;
+        }
+        let mut rewritten = Vec::new();
+        for m in list {
+            if aliases.local_part(&m.address).is_none() {
+                rewritten.push(m);
+                continue;
+            }
+            let targets = aliases.resolve(&m.address)?;
+            let keep_name = targets.len() == 1;
+            rewritten.extend(
+                targets
+                    .iter()
+                    .map(|t| Mailbox::new(m.name.clone().filter(|_| keep_name), t)),
+            );
+        }
+        let name = field.name.clone();
+        message.replace(i, Field::new(&name, &format_list(&rewritten)));
+    }
+    Ok(())
+}
+
+fn envelope_sender(request: &Request<'_>, policy: &SenderPolicy<'_>) -> Option<String> {
+    match request.sender {
+        Some(requested) if policy.allow_from_override => requested.map(str::to_string),
+        _ => Some(policy.profile_from.to_string()),
+    }
+}
+
+/// Replaces a From the relay would refuse: a local or domainless address always (cron's `root`),
+/// any other address unless the profile allows callers their own. The display name is kept.
+fn rewrite_from(message: &mut Message, policy: &SenderPolicy<'_>, aliases: &Aliases) {
+    let Some(index) = message.fields.iter().position(|f| f.is("From")) else {
+        return;
+    };
+    let list = parse_list(message.fields[index].value_bytes());
+    let [current] = list.as_slice() else {
+        return;
+    };
+    let local = aliases.local_part(&current.address).is_some();
+    let foreign = !current.address.eq_ignore_ascii_case(policy.profile_from);
+    if !(local || (foreign && !policy.allow_from_override)) {
+        return;
+    }
+    let name = current
+        .name
+        .clone()
+        .or(policy.full_name.map(str::to_string));
+    message.replace(
+        index,
+        Field::new("From", &Mailbox::new(name, policy.profile_from).to_string()),
+    );
+    if let Some(reply_to) = policy.reply_to
+        && !message.has("Reply-To")
+    {
+        message
+            .fields
+            .insert(index + 1, Field::new("Reply-To", reply_to));
+    }
+}
+
+/// Adds From, Date and Message-ID when the caller did not write them.
+fn add_missing(message: &mut Message, policy: &SenderPolicy<'_>, sender: &Option<String>) {
+    if !message.has("From") {
+        let name = policy.full_name.map(str::to_string);
+        let from = Mailbox::new(name, policy.profile_from).to_string();
+        message.fields.push(Field::new("From", &from));
+    }
+    if !message.has("Date") {
+        message.fields.push(Field::new("Date", &rfc5322_now()));
+    }
+    if !message.has("Message-ID") {
+        let from = sender.as_deref().unwrap_or(policy.profile_from);
+        let domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("localhost");
+        message
+            .fields
+            .push(Field::new("Message-ID", &message_id(domain)));
+    }
+}
+
+/// The current time as an RFC 5322 date (`Fri, 27 Nov 2026 12:14:21 +0000`).
+fn rfc5322_now() -> String {
+    let http = httpdate::fmt_http_date(std::time::SystemTime::now());
+    http.strip_suffix(" GMT")
+        .map(|d| format!("{d} +0000"))
+        .unwrap_or(http)
+}
+
+/// Sends a body with over-long lines quoted-printable, when the message is a single text part.
+fn encode_long_lines(message: &mut Message) -> Result<(), SubmissionError> {
+    let Some(line) = message
+        .body
+        .split(|&b| b == b'\n')
+        .position(|l| l.strip_suffix(b"\r").unwrap_or(l).len() > MAX_LINE)
+    else {
+        return Ok(());
+    };
+    let line = line + 1;
+    let content_type = message.all("Content-Type").next().map(Field::value);
+    let encoding = message
+        .all("Content-Transfer-Encoding")
+        .next()
+        .map(Field::value);
+    let multipart = content_type
+        .as_deref()
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/"));
+    let encoded = encoding
+        .as_deref()
+        .is_some_and(|e| !matches!(e.to_ascii_lowercase().as_str(), "7bit" | "8bit"));
+    if multipart || encoded {
+        let what = content_type.or(encoding).unwrap_or_default();
+        return Err(SubmissionError::LongLine(line, what));
+    }
+    let crlf_body = crate::message::canonical::canonicalize(&message.body);
+    let utf8 = std::str::from_utf8(&message.body).is_ok();
+    message.body = quoted_printable::encode(crlf_body);
+    message.body.extend_from_slice(b"\r\n");
+    message.remove("Content-Transfer-Encoding");
+    if !message.has("MIME-Version") {
+        message.fields.push(Field::new("MIME-Version", "1.0"));
+    }
+    if !message.has("Content-Type") {
+        let charset = if utf8 { "utf-8" } else { "unknown-8bit" };
+        message.fields.push(Field::new(
+            "Content-Type",
+            &format!("text/plain; charset={charset}"),
+        ));
+    }
+    message
+        .fields
+        .push(Field::new("Content-Transfer-Encoding", "quoted-printable"));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::aliases::AliasTarget;
+
+    fn aliases() -> Aliases {
+        let mut table = BTreeMap::new();
+        table.insert(
+            "root".to_string(),
+            AliasTarget::One("ops@example.org".into()),
+        );
+        Aliases::new(&table, None, vec!["localhost".into()]).unwrap()
+    }
+
+    fn policy() -> SenderPolicy<'static> {
+        SenderPolicy {
+            profile_from: "alerts@example.org",
+            allow_from_override: false,
+            reply_to: None,
+            full_name: None,
+        }
+    }
+
+    fn run(input: &str, request: Request<'_>, policy: SenderPolicy<'_>) -> (String, Envelope) {
+        let s = prepare(input.as_bytes(), &request, &policy, &aliases()).unwrap();
+        (String::from_utf8(s.message).unwrap(), s.envelope)
+    }
+
+    #[test]
+    fn extract_recipients_removes_bcc_including_folded_lines() {
+        let input = "From: alerts@example.org\nTo: \"Ops, Team\" <ops@example.org>\nBcc: hidden@example.org,\n  other@example.org\nSubject: s\n\nbody\n";
+        let req = Request {
+            extract_recipients: true,
+            ..Default::default()
+        };
+        let (text, env) = run(input, req, policy());
+        assert_eq!(
+            env.recipients,
+            ["ops@example.org", "hidden@example.org", "other@example.org"]
+        );
+        assert!(
+            !text.contains("Bcc") && !text.contains("hidden") && !text.contains("other@"),
+            "{text}"
+        );
+        assert!(
+            text.starts_with(
+                "From: alerts@example.org\r\nTo: \"Ops, Team\" <ops@example.org>\r\nSubject: s\r\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("\r\n\r\nbody\n"),
+            "the body is untouched: {text:?}"
+        );
+    }
+
+    #[test]
+    fn command_line_and_header_recipients_are_added_without_duplicates() {
+        let cli = vec![
+            "extra@example.org".to_string(),
+            "ops@example.org".to_string(),
+        ];
+        let req = Request {
+            recipients: &cli,
+            extract_recipients: true,
+            sender: None,
+        };
+        let (_, env) = run("To: ops@example.org\n\nx\n", req, policy());
+        assert_eq!(env.recipients, ["extra@example.org", "ops@example.org"]);
+    }
+
+    #[test]
+    fn first_resent_block_wins() {
+        let input = "Resent-From: a@example.org\nResent-To: new@example.org\nResent-Date: x\nResent-To: old@example.org\nTo: orig@example.org\n\nx\n";
+        let req = Request {
+            extract_recipients: true,
+            ..Default::default()
+        };
+        let (_, env) = run(input, req, policy());
+        assert_eq!(env.recipients, ["new@example.org"]);
+    }
+
+    #[test]
+    fn cron_mail_to_root_is_aliased_and_its_from_rewritten() {
+        let input = "From: root (Cron Daemon)\nTo: root\nSubject: Cron <root@vm1> echo hi\n\nhi\n";
+        let cli = vec!["root".to_string()];
+        let req = Request {
+            recipients: &cli,
+            ..Default::default()
+        };
+        let (text, env) = run(input, req, policy());
+        assert_eq!(env.recipients, ["ops@example.org"]);
+        assert_eq!(env.sender.as_deref(), Some("alerts@example.org"));
+        assert!(
+            text.starts_with(
+                "From: \"Cron Daemon\" <alerts@example.org>\r\nTo: ops@example.org\r\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\r\nDate: ") && text.contains("\r\nMessage-ID: <"),
+            "{text}"
+        );
+        assert!(text.contains("@example.org>\r\n"), "{text}");
+    }
+
+    #[test]
+    fn sender_override_policy() {
+        let input = "From: App <noreply@app.example>\nTo: a@example.org\n\nx\n";
+        let cli = vec!["a@example.org".to_string()];
+        let req = Request {
+            recipients: &cli,
+            sender: Some(Some("bounce@app.example")),
+            ..Default::default()
+        };
+        let (text, env) = run(input, req.clone(), policy());
+        assert_eq!(env.sender.as_deref(), Some("alerts@example.org"));
+        assert!(
+            text.starts_with("From: \"App\" <alerts@example.org>\r\n"),
+            "{text}"
+        );
+
+        let open = SenderPolicy {
+            allow_from_override: true,
+            ..policy()
+        };
+        let (text, env) = run(input, req, open);
+        assert_eq!(env.sender.as_deref(), Some("bounce@app.example"));
+        assert!(
+            text.starts_with("From: App <noreply@app.example>\r\n"),
+            "{text}"
+        );
+
+        let null = Request {
+            recipients: &cli,
+            sender: Some(None),
+            ..Default::default()
+        };
+        let (_, env) = run(
+            input,
+            null,
+            SenderPolicy {
+                allow_from_override: true,
+                ..policy()
+            },
+        );
+        assert_eq!(env.sender, None);
+    }
+
+    #[test]
+    fn reply_to_only_when_configured() {
+        let input = "From: root\nTo: a@example.org\n\nx\n";
+        let cli = vec!["a@example.org".to_string()];
+        let req = Request {
+            recipients: &cli,
+            ..Default::default()
+        };
+        let (text, _) = run(input, req.clone(), policy());
+        assert!(!text.contains("Reply-To"), "{text}");
+        let (text, _) = run(
+            input,
+            req,
+            SenderPolicy {
+                reply_to: Some("ops@example.org"),
+                ..policy()
+            },
+        );
+        assert!(
+            text.contains("From: alerts@example.org\r\nReply-To: ops@example.org\r\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn missing_headers_are_added_with_the_full_name() {
+        let cli = vec!["a@example.org".to_string()];
+        let req = Request {
+            recipients: &cli,
+            ..Default::default()
+        };
+        let (text, _) = run(
+            "",
+            req,
+            SenderPolicy {
+                full_name: Some("Backup Job"),
+                ..policy()
+            },
+        );
+        assert!(
+            text.starts_with("From: \"Backup Job\" <alerts@example.org>\r\nDate: "),
+            "{text}"
+        );
+        assert!(text.ends_with("\r\n\r\n"), "empty body: {text:?}");
+    }
+
+    #[test]
+    fn nul_bytes_and_missing_recipients_are_refused() {
+        let cli = vec!["a@example.org".to_string()];
+        let req = Request {
+            recipients: &cli,
+            ..Default::default()
+        };
+        let err = prepare(b"Subject: x\n\nab\n\0c", &req, &policy(), &aliases()).unwrap_err();
+        assert!(matches!(err, SubmissionError::Nul(4)), "{err}");
+        let err = prepare(
+            b"Subject: x\n\nx",
+            &Request::default(),
+            &policy(),
+            &aliases(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, SubmissionError::NoRecipients));
+        let bad = vec!["www-data".to_string()];
+        let req = Request {
+            recipients: &bad,
+            ..Default::default()
+        };
+        assert!(matches!(
+            prepare(b"x", &req, &policy(), &aliases()),
+            Err(SubmissionError::Alias(_))
+        ));
+    }
+
+    #[test]
+    fn over_long_lines_go_quoted_printable_and_decode_to_the_same_text() {
+        let long = "x".repeat(1500);
+        let body = format!("short\n{long}\nend\n");
+        let cli = vec!["a@example.org".to_string()];
+        let req = Request {
+            recipients: &cli,
+            ..Default::default()
+        };
+        let (text, _) = run(&format!("Subject: s\n\n{body}"), req.clone(), policy());
+        assert!(
+            text.contains("Content-Transfer-Encoding: quoted-printable\r\n"),
+            "{text}"
+        );
+        assert!(text.lines().all(|l| l.len() <= 998));
+        let encoded = text.split("\r\n\r\n").nth(1).unwrap();
+        let decoded =
+            quoted_printable::decode(encoded, quoted_printable::ParseMode::Strict).unwrap();
+        assert_eq!(
+            String::from_utf8(decoded).unwrap().replace("\r\n", "\n"),
+            body
+        );
+
+        let multipart =
+            format!("Content-Type: multipart/mixed; boundary=b\n\n--b\n\n{long}\n--b--\n");
+        let err = prepare(multipart.as_bytes(), &req, &policy(), &aliases()).unwrap_err();
+        assert!(matches!(err, SubmissionError::LongLine(3, _)), "{err}");
+    }
+}

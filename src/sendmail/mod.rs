@@ -1,0 +1,302 @@
+//! The sendmail front end: `relayctl sendmail ARGS`, or the binary invoked as `sendmail`,
+//! `mailq` or `newaliases`. Options mean what they mean to Postfix's sendmail(1).
+
+pub mod args;
+pub mod link;
+mod smtp_session;
+
+use std::ffi::OsString;
+use std::io::BufRead;
+
+use args::{BodyType, DsnNotify, DsnRet, Invocation, Mode, Sender};
+
+use crate::aliases::Aliases;
+use crate::commands::{Context, Selected};
+use crate::config::ConfigLocation;
+use crate::error::{Error, Result};
+use crate::message::submission::{Request, SenderPolicy, Submission, SubmissionError, prepare};
+use crate::relay::{self, Dsn, Transcript};
+
+/// The names under which the binary acts as sendmail.
+pub const PROGRAM_NAMES: [&str; 3] = ["sendmail", "mailq", "newaliases"];
+
+/// Runs a sendmail invocation. `base` carries relayctl's own global options; `-C` and `-v`
+/// from the sendmail arguments take precedence.
+pub fn execute(program: &str, arguments: &[OsString], base: Context) -> Result<()> {
+    let inv = args::for_program(program, arguments).map_err(|e| Error::Usage(e.0))?;
+    let ctx = Context {
+        location: match &inv.config {
+            Some(file) => ConfigLocation::new(Some(file.clone())),
+            None => base.location,
+        },
+        profile: base.profile,
+        transcript: if inv.verbose {
+            Transcript::new(true)
+        } else {
+            base.transcript
+        },
+    };
+    match inv.mode {
+        Mode::Deliver => deliver(&ctx, &inv),
+        Mode::SmtpSession => smtp_session::run(&ctx, &inv),
+        Mode::Verify => verify(&ctx, &inv),
+        Mode::ListQueue => {
+            println!("Mail queue is empty");
+            Ok(())
+        }
+        Mode::Newaliases => {
+            eprintln!(
+                "relayctl: aliases are read from [aliases] in the config (and aliases_file) for every message; there is nothing to rebuild"
+            );
+            Ok(())
+        }
+        // Nothing waits in a queue: messages are delivered when they are submitted. Silent, because
+        // cron runs `sendmail -q` and would mail any output.
+        Mode::QueueRun => Ok(()),
+    }
+}
+
+/// What every mode that sends needs: the profile, its aliases and the sender policy inputs.
+struct Setup {
+    selected: Selected,
+    aliases: Aliases,
+}
+
+impl Setup {
+    fn load(ctx: &Context) -> Result<Self> {
+        let config = ctx.location.load()?;
+        let selected = ctx.select_from(&config)?;
+        let aliases = Aliases::new(
+            &config.aliases,
+            config.aliases_file.as_deref(),
+            local_domains(),
+        )
+        .map_err(Error::Alias)?;
+        Ok(Setup { selected, aliases })
+    }
+
+    fn policy<'a>(&'a self, inv: &'a Invocation) -> Result<SenderPolicy<'a>> {
+        let p = &self.selected.profile;
+        Ok(SenderPolicy {
+            profile_from: p.from.as_deref().ok_or_else(|| {
+                Error::Usage(format!(
+                    "profile `{}` has no `from` address; set one (relayctl setup ... --from ADDR)",
+                    self.selected.name
+                ))
+            })?,
+            allow_from_override: p.allow_from_override,
+            reply_to: p.reply_to.as_deref(),
+            full_name: inv.full_name.as_deref(),
+        })
+    }
+
+    /// Prepares and delivers one message.
+    fn submit(
+        &self,
+        ctx: &Context,
+        input: &[u8],
+        request: &Request<'_>,
+        inv: &Invocation,
+    ) -> Result<()> {
+        let policy = self.policy(inv)?;
+        let Submission {
+            message,
+            mut envelope,
+        } = prepare(input, request, &policy, &self.aliases)?;
+        envelope.dsn = dsn(inv);
+        let reply = relay::deliver(
+            &self.selected.name,
+            &self.selected.profile,
+            &|| self.selected.read_secret(),
+            &envelope,
+            &message,
+            &ctx.transcript,
+        )?;
+        ctx.transcript.note(&format!("accepted: {reply}"));
+        Ok(())
+    }
+}
+
+/// The domains that mean "this host": mail to `user@` one of them is local.
+fn local_domains() -> Vec<String> {
+    let mut names = vec!["localhost".to_string(), "localhost.localdomain".to_string()];
+    if let Ok(host) = dns_lookup::get_hostname() {
+        names.push(host);
+    }
+    names.extend(relay::system_fqdn());
+    names
+}
+
+fn dsn(inv: &Invocation) -> Dsn {
+    Dsn {
+        notify: inv.dsn_notify.as_ref().map(|n| match n {
+            DsnNotify::Never => "NEVER".to_string(),
+            DsnNotify::On {
+                failure,
+                delay,
+                success,
+            } => [(success, "SUCCESS"), (failure, "FAILURE"), (delay, "DELAY")]
+                .iter()
+                .filter(|(on, _)| **on)
+                .map(|(_, word)| *word)
+                .collect::<Vec<_>>()
+                .join(","),
+        }),
+        ret: inv.dsn_ret.map(|r| match r {
+            DsnRet::Full => "FULL",
+            DsnRet::Headers => "HDRS",
+        }),
+        envid: inv.envid.clone(),
+    }
+}
+
+fn sender(inv: &Invocation) -> Option<Option<&str>> {
+    inv.sender.as_ref().map(|s| match s {
+        Sender::Null => None,
+        Sender::Address(a) => Some(a.as_str()),
+    })
+}
+
+fn deliver(ctx: &Context, inv: &Invocation) -> Result<()> {
+    if inv.recipients.is_empty() && !inv.extract_recipients {
+        return Err(SubmissionError::NoRecipients.into());
+    }
+    let setup = Setup::load(ctx)?;
+    let limit = setup.selected.profile.max_message_size().0;
+    let input = read_message(&mut std::io::stdin().lock(), limit, inv.ignore_dots)?;
+    if inv.body_type == Some(BodyType::SevenBit) && !input.is_ascii() {
+        ctx.transcript
+            .note("-B 7BIT given, but the message has 8-bit content; it is sent as 8BITMIME");
+    }
+    let request = Request {
+        recipients: &inv.recipients,
+        extract_recipients: inv.extract_recipients,
+        sender: sender(inv),
+    };
+    setup.submit(ctx, &input, &request, inv)
+}
+
+/// Reads the message from stdin. Without `-i`/`-oi`, a line holding a single dot ends it, as
+/// with every sendmail. More than `limit` bytes is refused rather than buffered.
+fn read_message(input: &mut dyn BufRead, limit: u64, ignore_dots: bool) -> Result<Vec<u8>> {
+    let mut message = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = input.read_until(b'\n', &mut line).map_err(Error::Stdin)?;
+        if n == 0 {
+            break;
+        }
+        if !ignore_dots && matches!(line.as_slice(), b".\n" | b".\r\n" | b".") {
+            break;
+        }
+        message.extend_from_slice(&line);
+        if message.len() as u64 > limit {
+            return Err(Error::Message(format!(
+                "the message is larger than the profile's limit of {limit} bytes (max_message_size)"
+            )));
+        }
+    }
+    Ok(message)
+}
+
+/// `-bv`: asks the relay about each recipient and prints the answers.
+fn verify(ctx: &Context, inv: &Invocation) -> Result<()> {
+    let setup = Setup::load(ctx)?;
+    let policy = setup.policy(inv)?;
+    let mut recipients = Vec::new();
+    for r in &inv.recipients {
+        match setup.aliases.resolve(r) {
+            Ok(list) => recipients.extend(list),
+            Err(e) => {
+                println!("{r}... undeliverable: {e}");
+                return Err(Error::Alias(e));
+            }
+        }
+    }
+    if recipients.is_empty() {
+        return Err(Error::Usage("-bv needs at least one recipient".into()));
+    }
+    let envelope = relay::Envelope {
+        sender: Some(policy.profile_from.to_string()),
+        recipients,
+        dsn: Dsn::default(),
+    };
+    let results = relay::verify(
+        &setup.selected.profile,
+        &|| setup.selected.read_secret(),
+        &envelope,
+        &ctx.transcript,
+    )?;
+    let failures: Vec<_> = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().err())
+        .cloned()
+        .collect();
+    for (rcpt, result) in &results {
+        match result {
+            Ok(reply) => println!("{rcpt}... deliverable: {reply}"),
+            Err(f) => println!("{rcpt}... undeliverable: {}", f.reply),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(relay::DeliveryError::Recipients {
+            server: format!(
+                "{}:{}",
+                setup.selected.profile.host, setup.selected.profile.port
+            ),
+            accepted: results.len() - failures.len(),
+            failures,
+        }
+        .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lone_dot_ends_input_unless_dots_are_ignored() {
+        let input = b"Subject: x\n\nline\n.\nafter\n";
+        let read = |ignore| read_message(&mut &input[..], 1000, ignore).unwrap();
+        assert_eq!(read(false), b"Subject: x\n\nline\n");
+        assert_eq!(read(true), input);
+        assert_eq!(
+            read_message(&mut &b"a\r\n.\r\nb"[..], 1000, false).unwrap(),
+            b"a\r\n"
+        );
+        assert_eq!(
+            read_message(&mut &b"a\n..\nb"[..], 1000, false).unwrap(),
+            b"a\n..\nb"
+        );
+    }
+
+    #[test]
+    fn input_over_the_limit_is_refused() {
+        let err = read_message(&mut &[b'x'; 100][..], 10, true).unwrap_err();
+        assert!(err.to_string().contains("limit of 10 bytes"), "{err}");
+    }
+
+    #[test]
+    fn dsn_parameters() {
+        let inv = args::parse(
+            &[
+                "-N",
+                "delay,failure",
+                "-R",
+                "hdrs",
+                "-V",
+                "id1",
+                "a@b.example",
+            ]
+            .map(OsString::from),
+        )
+        .unwrap();
+        let d = dsn(&inv);
+        assert_eq!(d.notify.as_deref(), Some("FAILURE,DELAY"));
+        assert_eq!((d.ret, d.envid.as_deref()), (Some("HDRS"), Some("id1")));
+    }
+}
