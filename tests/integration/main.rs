@@ -5,5 +5,6 @@ mod harness;
 mod config_errors;
 mod delivery;
 mod secret_stores;
+mod sendmail;
 mod setup_and_profiles;
 mod tls_policy;

@@ -15,7 +15,7 @@
 #   465   submissions: implicit TLS, AUTH PLAIN/LOGIN, authenticated relay only
 #   2526  plain, offers AUTH PLAIN/LOGIN *without* TLS (never use it for real),
 #         no STARTTLS, relays for 127.0.0.0/8
-#   2587  STARTTLS offered (may), no AUTH, relays for 127.0.0.0/8
+#   2587  STARTTLS offered (may), no AUTH, no 8BITMIME, relays for 127.0.0.0/8
 #   2465  implicit TLS, requires a client certificate signed by the test CA,
 #         relays for any verified client certificate, no AUTH
 # Everything accepted is relayed to [127.0.0.1]:$RELAYCTL_TEST_CAPTURE_PORT
@@ -362,6 +362,7 @@ master_cf=$(cat <<'EOF'
 # 2587: opportunistic STARTTLS, no AUTH, relay for mynetworks.
 2587      inet  n       -       n       -       -       smtpd
   -o syslog_name=postfix/starttls-2587
+  -o smtpd_discard_ehlo_keywords=8bitmime
   -o smtpd_tls_security_level=may
   -o smtpd_sasl_auth_enable=no
   -o smtpd_relay_restrictions=permit_mynetworks,reject
