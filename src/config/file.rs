@@ -422,6 +422,7 @@ secret = "file"
         let file = parse(Path::new("config.sample.toml"), text).unwrap();
         assert_eq!(file.default_profile.as_deref(), Some("uni"));
         assert_eq!(file.profiles.len(), 2);
+        assert_eq!(file.aliases.len(), 4);
     }
 
     #[test]

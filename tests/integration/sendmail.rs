@@ -620,3 +620,44 @@ fn sendmail_link_install_status_remove() {
         .code(73)
         .one_line_error("package postfix");
 }
+
+/// PHP's mail() with `sendmail_path` pointing at relayctl, as a web app on the host would send.
+#[test]
+fn php_mail_function() {
+    let sb = smarthost("");
+    let m = marker("phpmail");
+    let sendmail_path = format!(
+        "{} --config {} sendmail -t -i",
+        env!("CARGO_BIN_EXE_relayctl"),
+        sb.user_config().display()
+    );
+    let script = format!(
+        r#"$ok = mail("ops@example.org, Jane <jane@example.org>", "{m} order #1", "Line 1\n.\nLine 3 \u{{e9}}\n", ["From" => "shop@campus.example", "Bcc" => "audit@example.org", "X-Shop" => "1"]); exit($ok ? 0 : 1);"#
+    );
+    let out = sb
+        .program("php")
+        .args([
+            "-n",
+            "-d",
+            &format!("sendmail_path={sendmail_path}"),
+            "-r",
+            &script,
+        ])
+        .output()
+        .expect("php-cli is installed by tests/run");
+    assert!(out.status.success(), "{out:?}");
+    let got = wait_for(&m);
+    assert_eq!(
+        rcpts(&got.rcpt_to),
+        [
+            "<audit@example.org>",
+            "<jane@example.org>",
+            "<ops@example.org>"
+        ]
+    );
+    let text = got.text();
+    assert!(!text.contains("audit@"), "{text}");
+    assert!(text.contains("\r\nX-Shop: 1\r\n"), "{text}");
+    // PHP writes the message followed by a newline of its own: "\n%s\n".
+    assert_eq!(got.body(), "Line 1\r\n.\r\nLine 3 é\r\n\r\n".as_bytes());
+}
