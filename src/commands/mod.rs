@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use crate::config::{ConfigLocation, LoadedConfig, Profile};
 use crate::error::{Error, Result};
-use crate::relay::Transcript;
+use crate::relay::{self, Envelope, Transcript};
 use crate::secrets::{SecretError, SecretString, store_for};
 
 /// What every subcommand gets from the global options.
@@ -56,6 +56,26 @@ impl Selected {
                     .into(),
             }),
         }
+    }
+
+    /// Delivers one message through this profile (the secret is read only if the relay needs a
+    /// login) and notes the relay's reply in the transcript.
+    pub fn deliver(
+        &self,
+        envelope: &Envelope,
+        message: &[u8],
+        transcript: &Transcript,
+    ) -> Result<()> {
+        let reply = relay::deliver(
+            &self.name,
+            &self.profile,
+            &|| self.read_secret(),
+            envelope,
+            message,
+            transcript,
+        )?;
+        transcript.note(&format!("accepted: {reply}"));
+        Ok(())
     }
 
     /// The sender: the one given, else the profile's `from`.

@@ -4,7 +4,6 @@ use crate::cli::SendArgs;
 use crate::commands::{Context, read_stdin};
 use crate::error::Result;
 use crate::message::compose::{Draft, compose, parse_mailbox};
-use crate::relay::deliver;
 
 pub fn execute(ctx: &Context, args: SendArgs) -> Result<()> {
     let selected = ctx.select_profile()?;
@@ -24,14 +23,5 @@ pub fn execute(ctx: &Context, args: SendArgs) -> Result<()> {
         attachments: args.attach,
     };
     let (message, envelope) = compose(draft)?;
-    let reply = deliver(
-        &selected.name,
-        &selected.profile,
-        &|| selected.read_secret(),
-        &envelope,
-        &message,
-        &ctx.transcript,
-    )?;
-    ctx.transcript.note(&format!("accepted: {reply}"));
-    Ok(())
+    selected.deliver(&envelope, &message, &ctx.transcript)
 }

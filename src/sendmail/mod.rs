@@ -104,16 +104,7 @@ impl Setup {
             mut envelope,
         } = prepare(input, request, &policy, &self.aliases)?;
         envelope.dsn = dsn(inv);
-        let reply = relay::deliver(
-            &self.selected.name,
-            &self.selected.profile,
-            &|| self.selected.read_secret(),
-            &envelope,
-            &message,
-            &ctx.transcript,
-        )?;
-        ctx.transcript.note(&format!("accepted: {reply}"));
-        Ok(())
+        self.selected.deliver(&envelope, &message, &ctx.transcript)
     }
 }
 

@@ -231,19 +231,14 @@ fn implicit_tls_on_465() {
 #[test]
 fn smarthost_on_port_25_without_tls_or_auth() {
     let sb = Sandbox::new();
-    sb.run(
-        &[
-            "setup",
-            "smarthost",
-            "--name",
-            "campus",
-            "--tls",
-            "none",
-            "--from",
-            "vm1@campus.example",
-        ],
-        b"",
-    )
+    sb.setup_smarthost(&[
+        "--name",
+        "campus",
+        "--tls",
+        "none",
+        "--from",
+        "vm1@campus.example",
+    ])
     .ok();
     let m = marker("smarthost");
     sb.run(
@@ -261,21 +256,16 @@ fn opportunistic_tls_is_used_when_offered_and_skipped_when_not() {
     let sb = Sandbox::new();
     let ca = relay().ca_file.to_str().unwrap().to_string();
     for (name, port) in [("offered", "2587"), ("absent", "25")] {
-        sb.run(
-            &[
-                "setup",
-                "smarthost",
-                "--name",
-                name,
-                "--port",
-                port,
-                "--ca-file",
-                &ca,
-                "--from",
-                "vm1@campus.example",
-            ],
-            b"",
-        )
+        sb.setup_smarthost(&[
+            "--name",
+            name,
+            "--port",
+            port,
+            "--ca-file",
+            &ca,
+            "--from",
+            "vm1@campus.example",
+        ])
         .ok();
     }
     let m1 = marker("opp-offered");
@@ -315,27 +305,22 @@ fn client_certificate_instead_of_a_password() {
     let sb = Sandbox::new();
     let r = relay();
     let ca = r.ca_file.to_str().unwrap().to_string();
-    sb.run(
-        &[
-            "setup",
-            "smarthost",
-            "--name",
-            "cert",
-            "--port",
-            "2465",
-            "--tls",
-            "tls",
-            "--ca-file",
-            &ca,
-            "--client-cert",
-            r.client_cert.to_str().unwrap(),
-            "--client-key",
-            r.client_key.to_str().unwrap(),
-            "--from",
-            "vm1@campus.example",
-        ],
-        b"",
-    )
+    sb.setup_smarthost(&[
+        "--name",
+        "cert",
+        "--port",
+        "2465",
+        "--tls",
+        "tls",
+        "--ca-file",
+        &ca,
+        "--client-cert",
+        r.client_cert.to_str().unwrap(),
+        "--client-key",
+        r.client_key.to_str().unwrap(),
+        "--from",
+        "vm1@campus.example",
+    ])
     .ok();
     let m = marker("ccert");
     sb.run(&["send", "--to", "a@example.org", "--subject", &m], b"x\n")
@@ -343,23 +328,18 @@ fn client_certificate_instead_of_a_password() {
     assert!(wait_for(&m).text().contains("using TLS"));
 
     // The same relay without the certificate refuses the handshake.
-    sb.run(
-        &[
-            "setup",
-            "smarthost",
-            "--name",
-            "nocert",
-            "--port",
-            "2465",
-            "--tls",
-            "tls",
-            "--ca-file",
-            &ca,
-            "--from",
-            "vm1@campus.example",
-        ],
-        b"",
-    )
+    sb.setup_smarthost(&[
+        "--name",
+        "nocert",
+        "--port",
+        "2465",
+        "--tls",
+        "tls",
+        "--ca-file",
+        &ca,
+        "--from",
+        "vm1@campus.example",
+    ])
     .ok();
     sb.run(
         &[
@@ -390,18 +370,8 @@ fn oversized_message_is_refused_before_connecting() {
 #[test]
 fn rejected_recipients_are_named_and_the_others_still_get_the_message() {
     let sb = Sandbox::new();
-    sb.run(
-        &[
-            "setup",
-            "smarthost",
-            "--tls",
-            "none",
-            "--from",
-            "vm1@campus.example",
-        ],
-        b"",
-    )
-    .ok();
+    sb.setup_smarthost(&["--tls", "none", "--from", "vm1@campus.example"])
+        .ok();
     let m = marker("partial");
     sb.run(
         &[
@@ -430,19 +400,14 @@ fn rejected_recipients_are_named_and_the_others_still_get_the_message() {
 #[test]
 fn ehlo_name_is_configurable() {
     let sb = Sandbox::new();
-    sb.run(
-        &[
-            "setup",
-            "smarthost",
-            "--tls",
-            "none",
-            "--from",
-            "vm1@campus.example",
-            "--ehlo-name",
-            "vm1.cloud.campus.example",
-        ],
-        b"",
-    )
+    sb.setup_smarthost(&[
+        "--tls",
+        "none",
+        "--from",
+        "vm1@campus.example",
+        "--ehlo-name",
+        "vm1.cloud.campus.example",
+    ])
     .ok();
     let m = marker("ehlo");
     sb.run(
@@ -470,21 +435,16 @@ fn silent_relay_times_out_as_a_temporary_failure() {
         drop(conn);
     });
     let sb = Sandbox::new();
-    sb.run(
-        &[
-            "setup",
-            "smarthost",
-            "--port",
-            &port,
-            "--tls",
-            "none",
-            "--from",
-            "a@campus.example",
-            "--timeout",
-            "1",
-        ],
-        b"",
-    )
+    sb.setup_smarthost(&[
+        "--port",
+        &port,
+        "--tls",
+        "none",
+        "--from",
+        "a@campus.example",
+        "--timeout",
+        "1",
+    ])
     .ok();
     let started = std::time::Instant::now();
     sb.run(&["send", "--to", "a@example.org", "--subject", "x"], b"x\n")

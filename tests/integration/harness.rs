@@ -329,32 +329,42 @@ impl Sandbox {
         }
     }
 
+    /// `relayctl setup smarthost ARGS` (no login, so nothing on stdin).
+    pub fn setup_smarthost(&self, args: &[&str]) -> Run {
+        let mut all = vec!["setup", "smarthost"];
+        all.extend_from_slice(args);
+        self.run(&all, b"")
+    }
+
     /// `setup institutional` for the test relay's submission port with the file store.
     pub fn setup_submission(&self, name: &str, extra: &[&str]) -> Run {
-        let relay = relay();
-        let mut args = vec![
-            "setup",
-            "institutional",
-            "--name",
-            name,
-            "--host",
-            "localhost",
-            "--port",
-            "587",
-            "--tls",
-            "starttls",
-            "--user",
-            USER,
-            "--from",
-            USER,
-            "--password-stdin",
-            "--secret-store",
-            "file",
-            "--ca-file",
-        ];
-        let ca = relay.ca_file.to_str().unwrap().to_string();
-        args.push(&ca);
-        args.extend_from_slice(extra);
+        let mut store = vec!["--from", USER, "--password-stdin", "--secret-store", "file"];
+        store.extend_from_slice(extra);
+        let args = submission_args(name, &store);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.run(&args, PASSWORD.as_bytes())
     }
+}
+
+/// `setup institutional` arguments for the relay's submission port (587, STARTTLS, the test user,
+/// the test CA), followed by `extra`.
+pub fn submission_args(name: &str, extra: &[&str]) -> Vec<String> {
+    let ca = relay().ca_file.display().to_string();
+    let base = [
+        "setup",
+        "institutional",
+        "--name",
+        name,
+        "--host",
+        "localhost",
+        "--port",
+        "587",
+        "--tls",
+        "starttls",
+        "--user",
+        USER,
+        "--ca-file",
+        &ca,
+    ];
+    base.iter().chain(extra).map(|a| a.to_string()).collect()
 }

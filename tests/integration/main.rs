@@ -1,7 +1,9 @@
 //! Integration tests: the relayctl binary against a real Postfix relay on loopback.
 
 mod harness;
+mod namespace;
 
+mod callers;
 mod config_errors;
 mod delivery;
 mod secret_stores;

@@ -2,27 +2,13 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::harness::{PASSWORD, Sandbox, USER, marker, relay, wait_for};
+use crate::harness::{PASSWORD, Sandbox, USER, marker, relay, submission_args, wait_for};
 
-fn setup_args<'a>(ca: &'a str, name: &'a str, store: &'a [&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "setup",
-        "institutional",
-        "--name",
-        name,
-        "--host",
-        "localhost",
-        "--port",
-        "587",
-        "--tls",
-        "starttls",
-        "--user",
-        USER,
-        "--ca-file",
-        ca,
-    ];
-    args.extend_from_slice(store);
-    args
+/// Runs `setup` for the submission port with the given store options.
+fn setup(sb: &Sandbox, name: &str, store: &[&str], stdin: &[u8]) -> crate::harness::Run {
+    let args = submission_args(name, store);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    sb.run(&args, stdin)
 }
 
 fn send_ok(sb: &Sandbox, profile: &str) {
@@ -67,14 +53,8 @@ fn file_store_is_0600_and_config_holds_only_a_reference() {
 #[test]
 fn env_store() {
     let mut sb = Sandbox::new();
-    let ca = relay().ca_file.to_str().unwrap().to_string();
     sb.env("RELAYCTL_PASSWORD_ENV_PROFILE", PASSWORD);
-    let run = sb
-        .run(
-            &setup_args(&ca, "env-profile", &["--secret-store", "env"]),
-            b"",
-        )
-        .ok();
+    let run = setup(&sb, "env-profile", &["--secret-store", "env"], b"").ok();
     assert!(run.stdout.contains("read successfully"), "{}", run.stdout);
     send_ok(&sb, "env-profile");
 }
@@ -82,10 +62,7 @@ fn env_store() {
 #[test]
 fn env_store_not_set_is_a_warning_at_setup_and_an_error_at_send() {
     let sb = Sandbox::new();
-    let ca = relay().ca_file.to_str().unwrap().to_string();
-    let run = sb
-        .run(&setup_args(&ca, "later", &["--secret-store", "env"]), b"")
-        .ok();
+    let run = setup(&sb, "later", &["--secret-store", "env"], b"").ok();
     assert!(
         run.stderr.contains("RELAYCTL_PASSWORD_LATER"),
         "{}",
@@ -100,7 +77,6 @@ fn env_store_not_set_is_a_warning_at_setup_and_an_error_at_send() {
 #[test]
 fn command_store_runs_without_a_shell_and_hides_parent_passwords() {
     let mut sb = Sandbox::new();
-    let ca = relay().ca_file.to_str().unwrap().to_string();
     let script = sb.path("secret-manager");
     // Fails if it can see a password relayctl got through its own environment.
     std::fs::write(
@@ -111,8 +87,7 @@ fn command_store_runs_without_a_shell_and_hides_parent_passwords() {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     sb.env("RELAYCTL_PASSWORD", "must-not-reach-the-child");
     let cmd = format!("{} get relay/jdoe", script.display());
-    sb.run(&setup_args(&ca, "cmd", &["--password-command", &cmd]), b"")
-        .ok();
+    setup(&sb, "cmd", &["--password-command", &cmd], b"").ok();
     let config = std::fs::read_to_string(sb.user_config()).unwrap();
     assert!(
         config.contains(&format!("secret = \"command:{cmd}\"")),
@@ -124,13 +99,9 @@ fn command_store_runs_without_a_shell_and_hides_parent_passwords() {
 #[test]
 fn failing_password_command_fails_setup() {
     let sb = Sandbox::new();
-    let ca = relay().ca_file.to_str().unwrap().to_string();
-    sb.run(
-        &setup_args(&ca, "bad", &["--password-command", "false"]),
-        b"",
-    )
-    .code(78)
-    .one_line_error("exited");
+    setup(&sb, "bad", &["--password-command", "false"], b"")
+        .code(78)
+        .one_line_error("exited");
     assert!(
         !sb.user_config().exists(),
         "no profile is saved with a secret that does not resolve"
@@ -140,19 +111,13 @@ fn failing_password_command_fails_setup() {
 #[test]
 fn systemd_credentials_directory() {
     let mut sb = Sandbox::new();
-    let ca = relay().ca_file.to_str().unwrap().to_string();
     let creds = sb.path("credentials");
     std::fs::create_dir(&creds).unwrap();
     let cred = creds.join("unit-profile");
     std::fs::write(&cred, format!("{PASSWORD}\n")).unwrap();
     std::fs::set_permissions(&cred, std::fs::Permissions::from_mode(0o400)).unwrap();
     sb.env("CREDENTIALS_DIRECTORY", creds.to_str().unwrap());
-    let run = sb
-        .run(
-            &setup_args(&ca, "unit-profile", &["--secret-store", "systemd"]),
-            b"",
-        )
-        .ok();
+    let run = setup(&sb, "unit-profile", &["--secret-store", "systemd"], b"").ok();
     assert!(
         run.stdout
             .contains("systemd credential unit-profile (read successfully)"),
@@ -165,10 +130,7 @@ fn systemd_credentials_directory() {
 #[test]
 fn systemd_store_outside_a_unit_explains_the_unit_lines() {
     let sb = Sandbox::new();
-    let ca = relay().ca_file.to_str().unwrap().to_string();
-    let run = sb
-        .run(&setup_args(&ca, "svc", &["--secret-store", "systemd"]), b"")
-        .ok();
+    let run = setup(&sb, "svc", &["--secret-store", "systemd"], b"").ok();
     assert!(
         run.stderr.contains("LoadCredentialEncrypted=svc"),
         "{}",
@@ -184,13 +146,10 @@ fn systemd_store_outside_a_unit_explains_the_unit_lines() {
 #[test]
 fn keyring_reports_unavailability_honestly() {
     let sb = Sandbox::new();
-    let ca = relay().ca_file.to_str().unwrap().to_string();
-    sb.run(
-        &setup_args(
-            &ca,
-            "kr",
-            &["--secret-store", "keyring", "--password-stdin"],
-        ),
+    setup(
+        &sb,
+        "kr",
+        &["--secret-store", "keyring", "--password-stdin"],
         PASSWORD.as_bytes(),
     )
     .code(78)
@@ -201,13 +160,7 @@ fn keyring_reports_unavailability_honestly() {
 #[test]
 fn without_a_keyring_setup_falls_back_to_a_private_file_and_says_so() {
     let sb = Sandbox::new();
-    let ca = relay().ca_file.to_str().unwrap().to_string();
-    let run = sb
-        .run(
-            &setup_args(&ca, "auto", &["--password-stdin"]),
-            PASSWORD.as_bytes(),
-        )
-        .ok();
+    let run = setup(&sb, "auto", &["--password-stdin"], PASSWORD.as_bytes()).ok();
     assert!(
         run.stderr.contains("no OS keyring is usable here"),
         "{}",
@@ -288,9 +241,11 @@ fn interactive_prompt_does_not_echo() {
 #[test]
 fn no_terminal_and_no_password_stdin_is_a_usage_error() {
     let sb = Sandbox::new();
-    let ca = relay().ca_file.to_str().unwrap().to_string();
     // Test processes have no controlling terminal (as under cron).
-    let mut cmd = sb.command(&setup_args(&ca, "notty", &["--secret-store", "file"]));
+    let mut cmd = {
+        let args = submission_args("notty", &["--secret-store", "file"]);
+        sb.command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
     let out = cmd.stdin(std::process::Stdio::null()).output().unwrap();
     assert_eq!(out.status.code(), Some(64), "{out:?}");
     assert!(

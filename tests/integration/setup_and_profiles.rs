@@ -116,19 +116,14 @@ fn system_flag_writes_the_system_file_and_user_file_overrides_it() {
     );
 
     // A user profile of the same name wins.
-    sb.run(
-        &[
-            "setup",
-            "smarthost",
-            "--name",
-            "uni",
-            "--port",
-            "2587",
-            "--from",
-            "me@campus.example",
-        ],
-        b"",
-    )
+    sb.setup_smarthost(&[
+        "--name",
+        "uni",
+        "--port",
+        "2587",
+        "--from",
+        "me@campus.example",
+    ])
     .ok();
     let run = sb.run(&["profile", "show", "uni"], b"").ok();
     assert!(run.stdout.contains("localhost:2587"), "{}", run.stdout);
@@ -141,18 +136,8 @@ fn setup_keeps_comments_and_other_profiles() {
     let path = sb.user_config();
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, format!("# maintained by ops\n{text}")).unwrap();
-    sb.run(
-        &[
-            "setup",
-            "smarthost",
-            "--name",
-            "campus",
-            "--from",
-            "a@campus.example",
-        ],
-        b"",
-    )
-    .ok();
+    sb.setup_smarthost(&["--name", "campus", "--from", "a@campus.example"])
+        .ok();
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with("# maintained by ops\n"), "{text}");
     assert!(

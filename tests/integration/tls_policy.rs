@@ -226,20 +226,8 @@ fn gmail_app_password_spaces_are_removed() {
 #[test]
 fn unreachable_relay_is_a_temporary_failure() {
     let sb = Sandbox::new();
-    sb.run(
-        &[
-            "setup",
-            "smarthost",
-            "--port",
-            "1",
-            "--tls",
-            "none",
-            "--from",
-            "a@campus.example",
-        ],
-        b"",
-    )
-    .ok();
+    sb.setup_smarthost(&["--port", "1", "--tls", "none", "--from", "a@campus.example"])
+        .ok();
     sb.run(&["send", "--to", "a@example.org", "--subject", "x"], b"x\n")
         .code(75)
         .one_line_error("cannot connect to localhost:1");
