@@ -33,6 +33,10 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
+    /// Deliver while waiting and exit with the relay's verdict (75: try later); nothing is queued
+    #[arg(long, global = true)]
+    pub wait: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -56,6 +60,64 @@ pub enum Command {
     /// Make relayctl the system's sendmail, mailq and newaliases, or undo it
     #[command(subcommand)]
     SendmailLink(LinkCommand),
+    /// Inspect and drive the queue of messages waiting for the relay
+    #[command(subcommand)]
+    Queue(QueueCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// List waiting and held messages (also: mailq, sendmail -bp)
+    List {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one message's envelope, recipients and attempts
+    Show {
+        /// Message ID
+        id: String,
+    },
+    /// Deliver the messages that are due (one pass, for cron and timers; also: sendmail -q)
+    Run,
+    /// Deliver every waiting message now, whatever its schedule
+    Flush,
+    /// Try messages again now
+    Retry {
+        /// Message ID
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// Every waiting message
+        #[arg(long)]
+        all: bool,
+    },
+    /// Keep a message from being delivered until released
+    Hold {
+        /// Message ID
+        id: String,
+    },
+    /// Release held messages (admin holds, and mail held for a relay configuration fault)
+    Release {
+        /// Message ID
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// Every held message
+        #[arg(long)]
+        all: bool,
+    },
+    /// Delete a message from the queue or the failed area
+    Delete {
+        /// Message ID
+        id: String,
+    },
+    /// List messages that could not be delivered, with the reason
+    Failed {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run continuously: deliver new mail at once and retries when due
+    Daemon,
 }
 
 #[derive(Debug, Subcommand)]

@@ -43,6 +43,18 @@ pub enum Error {
     #[error(transparent)]
     Submission(#[from] crate::message::submission::SubmissionError),
 
+    /// The spool cannot be written or read (EX_TEMPFAIL: nothing was queued).
+    #[error(transparent)]
+    Spool(#[from] crate::queue::SpoolError),
+
+    /// A queued message was given up on; it is in the failed area.
+    #[error("message {id} was not delivered and is kept in the failed area: {reason}")]
+    Undeliverable {
+        id: String,
+        reason: String,
+        fault: crate::relay::Fault,
+    },
+
     /// Another program's file is in the way (EX_CANTCREAT).
     #[error("{0}")]
     Conflict(String),

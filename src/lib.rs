@@ -28,6 +28,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod message;
+pub mod queue;
 pub mod relay;
 pub mod secrets;
 pub mod sendmail;
@@ -57,6 +58,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
             location: ConfigLocation::new(std::env::var_os("RELAYCTL_CONFIG").map(Into::into)),
             profile: std::env::var("RELAYCTL_PROFILE").ok(),
             transcript: Transcript::new(false),
+            spool: std::env::var_os("RELAYCTL_SPOOL").map(Into::into),
+            wait: false,
         };
         return sendmail::execute(&program, &args[1..], ctx);
     }
@@ -73,6 +76,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         location: ConfigLocation::new(cli.config),
         profile: cli.profile,
         transcript: Transcript::new(cli.verbose),
+        spool: cli.spool,
+        wait: cli.wait,
     };
     match cli.command {
         Command::Setup(args) => commands::setup::execute(&ctx, args),
@@ -84,6 +89,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         }
         Command::SendmailLink(LinkCommand::Remove { prefix }) => sendmail::link::remove(&prefix),
         Command::SendmailLink(LinkCommand::Status { prefix }) => sendmail::link::status(&prefix),
+        Command::Queue(command) => commands::queue::execute(&ctx, command),
     }
 }
 

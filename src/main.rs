@@ -40,20 +40,26 @@ fn exit_code(e: &Error) -> u8 {
         Error::Config(_) => EX_CONFIG,
         Error::Io { .. } | Error::Stdin(_) => EX_IOERR,
         Error::Conflict(_) => EX_CANTCREAT,
+        Error::Spool(_) => EX_TEMPFAIL,
+        Error::Undeliverable { fault, .. } => fault_code(*fault),
         Error::Alias(e) | Error::Submission(SubmissionError::Alias(e)) => alias_code(e),
         Error::Submission(SubmissionError::NoRecipients) => EX_USAGE,
         Error::Submission(SubmissionError::BadRecipient(_)) => EX_NOUSER,
         Error::Submission(SubmissionError::Nul(_) | SubmissionError::LongLine(..)) => EX_DATAERR,
         Error::Secret(s) => secret_code(s),
         Error::Delivery(relayctl::relay::DeliveryError::Secret(s)) => secret_code(s),
-        Error::Delivery(d) => match d.fault() {
-            Fault::Transient => EX_TEMPFAIL,
-            Fault::Permanent => EX_UNAVAILABLE,
-            Fault::Recipient => EX_NOUSER,
-            Fault::Auth => EX_NOPERM,
-            Fault::Config => EX_CONFIG,
-            Fault::Message => EX_DATAERR,
-        },
+        Error::Delivery(d) => fault_code(d.fault()),
+    }
+}
+
+fn fault_code(fault: Fault) -> u8 {
+    match fault {
+        Fault::Transient => EX_TEMPFAIL,
+        Fault::Permanent => EX_UNAVAILABLE,
+        Fault::Recipient => EX_NOUSER,
+        Fault::Auth => EX_NOPERM,
+        Fault::Config => EX_CONFIG,
+        Fault::Message => EX_DATAERR,
     }
 }
 

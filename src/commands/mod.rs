@@ -1,14 +1,18 @@
 //! One module per subcommand, each with an `execute` function.
 
 pub mod profile;
+pub mod queue;
 pub mod send;
 pub mod setup;
 
 use std::io::Read;
 use std::path::PathBuf;
 
-use crate::config::{ConfigLocation, LoadedConfig, Profile};
+use crate::config::{ConfigLocation, Delivery, LoadedConfig, Profile};
 use crate::error::{Error, Result};
+use crate::message::canonical::canonicalize;
+use crate::queue::schedule::now;
+use crate::queue::{MessageState, Outcome, Runner, Spool, daemon};
 use crate::relay::{self, Envelope, Transcript};
 use crate::secrets::{SecretError, SecretString, store_for};
 
@@ -18,6 +22,10 @@ pub struct Context {
     /// `--profile` / `RELAYCTL_PROFILE`.
     pub profile: Option<String>,
     pub transcript: Transcript,
+    /// `--spool` / `RELAYCTL_SPOOL`.
+    pub spool: Option<PathBuf>,
+    /// `--wait`: deliver synchronously, whatever `delivery` says.
+    pub wait: bool,
 }
 
 /// The profile a delivery uses, with the file that defines it (secrets may live beside it).
@@ -28,9 +36,66 @@ pub struct Selected {
 }
 
 impl Context {
-    /// Loads the configuration and picks the profile to send with.
-    pub fn select_profile(&self) -> Result<Selected> {
-        self.select_from(&self.location.load()?)
+    /// Opens this user's spool.
+    pub fn open_spool(&self) -> Result<Spool> {
+        Ok(Spool::open(&Spool::default_path(self.spool.as_deref()))?)
+    }
+
+    /// Hands a message to the relay the configured way: queued durably first and tried at once
+    /// (`now`), only queued (`queue`), or delivered synchronously without queueing (`wait`).
+    /// Exit 0 means delivered or safely queued.
+    pub fn submit(
+        &self,
+        config: &LoadedConfig,
+        selected: &Selected,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> Result<()> {
+        let mode = if self.wait {
+            Delivery::Wait
+        } else {
+            config.delivery
+        };
+        if mode == Delivery::Wait {
+            return selected.deliver(envelope, message, &self.transcript);
+        }
+        let wire = canonicalize(message);
+        let limit = selected.profile.max_message_size();
+        if wire.len() as u64 + 2 > limit.0 {
+            return Err(relay::DeliveryError::TooLarge {
+                size: wire.len() as u64 + 2,
+                limit,
+                profile: selected.name.clone(),
+            }
+            .into());
+        }
+        let spool = self.open_spool()?;
+        let state = MessageState::new(&selected.name, envelope, wire.len() as u64, now());
+        let id = spool.enqueue(&wire, &state)?;
+        self.transcript.note(&format!("queued as {id}"));
+        if mode == Delivery::Queue {
+            daemon::wake(&spool);
+            return Ok(());
+        }
+        let Some(locked) = spool.lock(&id)? else {
+            // A runner took it already.
+            return Ok(());
+        };
+        let mut runner = Runner::new(&spool, config, &self.transcript);
+        let outcome = runner.attempt(locked);
+        let notices = runner.send_notices(&mut Default::default());
+        runner.close();
+        notices?;
+        match outcome? {
+            Outcome::Delivered | Outcome::Busy | Outcome::Held(_) => Ok(()),
+            Outcome::Deferred(reason) => {
+                self.transcript
+                    .note(&format!("{id} stays queued for a later attempt: {reason}"));
+                daemon::wake(&spool);
+                Ok(())
+            }
+            Outcome::Failed { reason, fault } => Err(Error::Undeliverable { id, reason, fault }),
+        }
     }
 
     /// Picks the profile to send with from a loaded configuration.

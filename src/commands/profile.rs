@@ -19,7 +19,7 @@ pub fn execute(ctx: &Context, command: ProfileCommand) -> Result<()> {
         ProfileCommand::SetSecret {
             name,
             password_stdin,
-        } => set_secret(&config, &name, password_stdin),
+        } => set_secret(ctx, &config, &name, password_stdin),
     }
 }
 
@@ -179,7 +179,12 @@ fn set_default(config: &LoadedConfig, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn set_secret(config: &LoadedConfig, name: &str, password_stdin: bool) -> Result<()> {
+fn set_secret(
+    ctx: &Context,
+    config: &LoadedConfig,
+    name: &str,
+    password_stdin: bool,
+) -> Result<()> {
     let (name, p, file) = config.get(name)?;
     let Some(reference) = &p.secret else {
         return Err(crate::error::Error::Usage(format!(
@@ -197,5 +202,9 @@ fn set_secret(config: &LoadedConfig, name: &str, password_stdin: bool) -> Result
         "secret of profile `{name}` replaced in {} (read back)",
         store.describe()
     );
+    let released = super::queue::release_profile(&ctx.open_spool()?, name)?;
+    if released > 0 {
+        println!("{released} held message(s) released for the next queue run");
+    }
     Ok(())
 }

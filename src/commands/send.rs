@@ -1,4 +1,4 @@
-//! `relayctl send`: compose a message from options and stdin, and deliver it.
+//! `relayctl send`: compose a message from options and stdin, and hand it to the queue.
 
 use crate::cli::SendArgs;
 use crate::commands::{Context, read_stdin};
@@ -6,7 +6,8 @@ use crate::error::Result;
 use crate::message::compose::{Draft, compose, parse_mailbox};
 
 pub fn execute(ctx: &Context, args: SendArgs) -> Result<()> {
-    let selected = ctx.select_profile()?;
+    let config = ctx.location.load()?;
+    let selected = ctx.select_from(&config)?;
     let from = parse_mailbox("--from", &selected.sender(args.from)?)?;
     let parse_all = |option: &str, list: &[String]| {
         list.iter()
@@ -23,5 +24,5 @@ pub fn execute(ctx: &Context, args: SendArgs) -> Result<()> {
         attachments: args.attach,
     };
     let (message, envelope) = compose(draft)?;
-    selected.deliver(&envelope, &message, &ctx.transcript)
+    ctx.submit(&config, &selected, &envelope, &message)
 }

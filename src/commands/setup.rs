@@ -186,6 +186,8 @@ fn build_profile(args: &SetupArgs, secret: Option<SecretRef>) -> Result<Profile>
         max_message_size: Some(args.max_message_size.unwrap_or(defaults.max_message_size)),
         allow_from_override: false,
         reply_to: None,
+        fallback: Vec::new(),
+        notify: None,
     })
 }
 

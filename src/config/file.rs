@@ -9,9 +9,51 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml_edit::{DocumentMut, Item, Table};
 
-use super::{ConfigError, Profile};
+use super::{ConfigError, Profile, Span};
 use crate::aliases::AliasTarget;
 use crate::atomic_file;
+
+/// When `sendmail` and `send` deliver.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Delivery {
+    /// Queue durably, then try at once; exit 0 once delivered or safely queued.
+    #[default]
+    Now,
+    /// Queue durably and leave delivery to the queue runner.
+    Queue,
+    /// Deliver while the caller waits and exit with the relay's verdict (75 to retry later);
+    /// nothing stays queued.
+    Wait,
+}
+
+/// Retry schedule and notices of the queue (`[queue]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueSettings {
+    /// First retry delay; it doubles with each attempt.
+    pub retry_initial: Span,
+    /// Longest delay between attempts.
+    pub retry_max: Span,
+    /// Age at which a message is given up and moved to the failed area.
+    pub max_age: Span,
+    /// Age at which the notify address is told that a message is delayed.
+    pub delay_warning: Span,
+    /// Most notices sent per hour (failures, delays, held mail).
+    pub notices_per_hour: u32,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        QueueSettings {
+            retry_initial: Span(60),
+            retry_max: Span(3600),
+            max_age: Span(5 * 86400),
+            delay_warning: Span(4 * 3600),
+            notices_per_hour: 10,
+        }
+    }
+}
 
 /// The contents of one config file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -20,6 +62,12 @@ pub struct ConfigFile {
     /// Profile used when `--profile` is not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_profile: Option<String>,
+    /// When `sendmail` and `send` deliver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+    /// Where notices about failed, delayed or held mail go (a profile's `notify` wins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
     /// An `/etc/aliases`-style file consulted after `[aliases]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aliases_file: Option<PathBuf>,
@@ -29,6 +77,9 @@ pub struct ConfigFile {
     /// Local recipients (`root`, `www-data`, `default`) and the addresses they stand for.
     #[serde(default)]
     pub aliases: BTreeMap<String, AliasTarget>,
+    /// Retry schedule and notices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueSettings>,
 }
 
 /// Which layer a file belongs to.
@@ -112,11 +163,32 @@ impl ConfigLocation {
             if file.aliases_file.is_some() {
                 loaded.aliases_file = file.aliases_file;
             }
+            if let Some(d) = file.delivery {
+                loaded.delivery = d;
+            }
+            if file.notify.is_some() {
+                loaded.notify = file.notify;
+            }
+            if let Some(q) = file.queue {
+                loaded.queue = q;
+            }
             loaded.aliases.extend(file.aliases);
             for (name, profile) in file.profiles {
                 loaded
                     .profiles
                     .insert(name, (profile, origin, path.clone()));
+            }
+        }
+        for (name, (profile, _, _)) in &loaded.profiles {
+            if let Some(missing) = profile
+                .fallback
+                .iter()
+                .find(|f| !loaded.profiles.contains_key(*f) || *f == name)
+            {
+                return Err(ConfigError::InvalidProfile {
+                    name: name.clone(),
+                    reason: format!("fallback `{missing}` is not another configured profile"),
+                });
             }
         }
         Ok(loaded)
@@ -127,6 +199,9 @@ impl ConfigLocation {
 #[derive(Debug, Default)]
 pub struct LoadedConfig {
     pub default_profile: Option<String>,
+    pub delivery: Delivery,
+    pub notify: Option<String>,
+    pub queue: QueueSettings,
     pub aliases_file: Option<PathBuf>,
     /// Aliases of all layers; a user's entry replaces a system entry of the same name.
     pub aliases: BTreeMap<String, AliasTarget>,

@@ -4,12 +4,16 @@
 //! `RELAYCTL_CONFIG`) replaces both files with one. A file never contains a secret, only a
 //! reference to the store that holds it.
 
+mod duration;
 mod file;
 mod presets;
 mod profile;
 mod size;
 
-pub use file::{ConfigEdit, ConfigFile, ConfigLocation, LoadedConfig, Origin};
+pub use duration::Span;
+pub use file::{
+    ConfigEdit, ConfigFile, ConfigLocation, Delivery, LoadedConfig, Origin, QueueSettings,
+};
 pub use presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset, PresetDefaults};
 pub use profile::{DEFAULT_TIMEOUT_SECS, Profile, TlsMode};
 pub use size::ByteSize;

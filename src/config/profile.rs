@@ -86,6 +86,12 @@ pub struct Profile {
     /// Reply-To added when relayctl replaces a caller's From and the message has no Reply-To.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
+    /// Profiles tried in order when this relay fails temporarily.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback: Vec<String>,
+    /// Where notices about this profile's failed, delayed or held mail go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
 }
 
 impl Profile {
@@ -133,7 +139,11 @@ impl Profile {
         if self.client_cert.is_some() != self.client_key.is_some() {
             return Err(invalid("client_cert and client_key go together".into()));
         }
-        for (key, value) in [("from", &self.from), ("reply_to", &self.reply_to)] {
+        for (key, value) in [
+            ("from", &self.from),
+            ("reply_to", &self.reply_to),
+            ("notify", &self.notify),
+        ] {
             if let Some(addr) = value
                 && !crate::message::is_plausible_address(addr)
             {

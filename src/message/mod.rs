@@ -6,6 +6,14 @@ pub mod compose;
 pub mod headers;
 pub mod submission;
 
+/// The current time as an RFC 5322 date (`Fri, 27 Nov 2026 12:14:21 +0000`).
+pub fn rfc5322_now() -> String {
+    let http = httpdate::fmt_http_date(std::time::SystemTime::now());
+    http.strip_suffix(" GMT")
+        .map(|d| format!("{d} +0000"))
+        .unwrap_or(http)
+}
+
 /// A new Message-ID in the sender's domain.
 pub fn message_id(domain: &str) -> String {
     format!(

@@ -7,7 +7,7 @@
 use crate::aliases::{AliasError, Aliases};
 use crate::message::addresses::{Mailbox, format_list, parse_list};
 use crate::message::headers::{Field, Message, split};
-use crate::message::{is_plausible_address, message_id};
+use crate::message::{is_plausible_address, message_id, rfc5322_now};
 use crate::relay::Envelope;
 
 /// SMTP's limit on a line, without its CRLF (RFC 5321 4.5.3.1.6).
@@ -249,14 +249,6 @@ fn add_missing(message: &mut Message, policy: &SenderPolicy<'_>, sender: &Option
             .fields
             .push(Field::new("Message-ID", &message_id(domain)));
     }
-}
-
-/// The current time as an RFC 5322 date (`Fri, 27 Nov 2026 12:14:21 +0000`).
-fn rfc5322_now() -> String {
-    let http = httpdate::fmt_http_date(std::time::SystemTime::now());
-    http.strip_suffix(" GMT")
-        .map(|d| format!("{d} +0000"))
-        .unwrap_or(http)
 }
 
 /// Sends a body with over-long lines quoted-printable, when the message is a single text part.

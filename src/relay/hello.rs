@@ -3,18 +3,17 @@
 //! prints), falling back to an address literal.
 
 use dns_lookup::{AddrInfoHints, getaddrinfo};
-use lettre::transport::smtp::extension::ClientId;
 
 use crate::config::Profile;
 
-/// The EHLO name for `profile`: its `ehlo_name`, else this host's fully qualified name.
-pub fn client_id(profile: &Profile) -> ClientId {
-    match &profile.ehlo_name {
-        Some(name) => ClientId::Domain(name.clone()),
-        None => system_fqdn()
-            .map(ClientId::Domain)
-            .unwrap_or_else(|| ClientId::Ipv4(std::net::Ipv4Addr::LOCALHOST)),
-    }
+/// The EHLO name for `profile`: its `ehlo_name`, else this host's fully qualified name, else
+/// an address literal.
+pub fn client_name(profile: &Profile) -> String {
+    profile
+        .ehlo_name
+        .clone()
+        .or_else(system_fqdn)
+        .unwrap_or_else(|| "[127.0.0.1]".into())
 }
 
 /// This host's fully qualified name, from the host name or the resolver's canonical name for it.

@@ -1,9 +1,11 @@
-//! Delivery to the relay over SMTP, on lettre's low-level `SmtpConnection` API: it gives a reply
-//! per recipient and lets relayctl decide about TLS and AUTH itself (the high-level transport
-//! aborts on the first rejected recipient and needs the whole message as one buffer).
+//! Delivery to the relay over SMTP. The wire protocol is relayctl's own small client
+//! ([`smtp`]): lettre's blocking client cannot set TCP_NODELAY (each message then stalls ~40 ms
+//! on a Nagle/delayed-ACK interaction), cannot pipeline, hides EHLO keywords such as SIZE and
+//! DSN, and wants every message whole in memory. [`Session`] puts relayctl's policy on top.
 
 mod hello;
 mod session;
+pub mod smtp;
 mod tls;
 mod transcript;
 
@@ -28,12 +30,16 @@ pub struct Envelope {
 }
 
 /// DSN parameters (RFC 3461): NOTIFY on each RCPT, RET and ENVID on MAIL.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Dsn {
     /// `NEVER`, or a comma-separated subset of `SUCCESS,FAILURE,DELAY`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
     /// `FULL` or `HDRS`.
-    pub ret: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     /// The envelope identifier, already xtext-safe.
     pub envid: Option<String>,
 }
@@ -124,6 +130,13 @@ pub enum DeliveryError {
         reply: String,
         permanent: bool,
     },
+    #[error("{server} refused the session at {stage}: {reply}")]
+    Refused {
+        server: String,
+        stage: &'static str,
+        reply: String,
+        permanent: bool,
+    },
     #[error("{server}: {stage} failed: {reason}")]
     Network {
         server: String,
@@ -162,6 +175,19 @@ impl DeliveryError {
         use DeliveryError::*;
         match self {
             Connect { .. } | Tls { .. } | Network { .. } | AuthTemporary { .. } => Fault::Transient,
+            // A relay that refuses this host (greeting, EHLO, STARTTLS) for good needs the
+            // admin, not a bounce.
+            Refused { permanent, .. } => {
+                if *permanent {
+                    Fault::Config
+                } else {
+                    Fault::Transient
+                }
+            }
+            // A relay that refuses the configured sender for good needs its profile fixed.
+            Sender {
+                permanent: true, ..
+            } => Fault::Config,
             Sender { permanent, .. } | Data { permanent, .. } => {
                 if *permanent {
                     Fault::Permanent
@@ -206,7 +232,7 @@ pub fn deliver(
             profile: name.to_string(),
         });
     }
-    let mut session = Session::open(profile, secret, transcript, envelope.dsn.is_requested())?;
+    let mut session = Session::open(profile, secret, transcript)?;
     let result = session.send(envelope, &wire);
     session.quit();
     result
@@ -219,7 +245,7 @@ pub fn verify(
     envelope: &Envelope,
     transcript: &Transcript,
 ) -> Result<Vec<(String, RecipientResult)>, DeliveryError> {
-    let mut session = Session::open(profile, secret, transcript, false)?;
+    let mut session = Session::open(profile, secret, transcript)?;
     let result = session.verify(envelope);
     session.quit();
     result

@@ -3,49 +3,45 @@
 
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
 
-use lettre::transport::smtp::client::{Certificate, Identity, TlsParameters};
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
 
 use super::DeliveryError;
+use super::smtp::tls_config;
 use crate::config::Profile;
 
-/// Builds the TLS parameters for connecting to `profile`'s relay.
-pub fn parameters(profile: &Profile) -> Result<TlsParameters, DeliveryError> {
+/// The TLS configuration and the name the relay's certificate must carry.
+pub fn parameters(
+    profile: &Profile,
+) -> Result<(Arc<ClientConfig>, ServerName<'static>), DeliveryError> {
     let name = profile
         .tls_name
         .clone()
         .unwrap_or_else(|| profile.host.clone());
-    let mut builder = TlsParameters::builder(name);
-    if let Some(ca) = &profile.ca_file {
-        let pem = read(ca, "CA file")?;
-        let cert = Certificate::from_pem(&pem).map_err(|_| {
-            DeliveryError::Setup(format!("CA file {} holds no PEM certificate", ca.display()))
-        })?;
-        builder = builder.add_root_certificate(cert);
-    }
-    if let (Some(cert), Some(key)) = (&profile.client_cert, &profile.client_key) {
-        builder = builder.identify_with(identity(cert, key)?);
-    }
-    builder
-        .build_rustls()
-        .map_err(|e| DeliveryError::Setup(format!("TLS settings: {e}")))
-}
-
-/// The client certificate and key. lettre's rustls backend takes the certificate argument as
-/// DER bytes (despite the name `from_pem`), so the PEM is decoded here first.
-fn identity(cert: &Path, key: &Path) -> Result<Identity, DeliveryError> {
-    let pem = read(cert, "client certificate")?;
-    let der = CertificateDer::pem_slice_iter(&pem)
-        .next()
-        .and_then(Result::ok)
-        .ok_or_else(|| {
-            DeliveryError::Setup(format!("{} holds no PEM certificate", cert.display()))
-        })?;
-    let key_pem = zeroize::Zeroizing::new(read(key, "client key")?);
-    Identity::from_pem(der.as_ref(), &key_pem)
-        .map_err(|e| DeliveryError::Setup(format!("client key {}: {e}", key.display())))
+    let name = name
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let server_name = ServerName::try_from(name.clone()).map_err(|_| {
+        DeliveryError::Setup(format!(
+            "`{name}` is not a name a certificate can carry; set tls_name"
+        ))
+    })?;
+    let ca: Vec<Vec<u8>> = profile
+        .ca_file
+        .iter()
+        .map(|p| read(p, "CA file"))
+        .collect::<Result<_, _>>()?;
+    let identity = match (&profile.client_cert, &profile.client_key) {
+        (Some(cert), Some(key)) => {
+            Some((read(cert, "client certificate")?, read(key, "client key")?))
+        }
+        _ => None,
+    };
+    let config = tls_config(&ca, identity).map_err(DeliveryError::Setup)?;
+    Ok((config, server_name))
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, DeliveryError> {

@@ -11,10 +11,11 @@ use std::io::BufRead;
 use args::{BodyType, DsnNotify, DsnRet, Invocation, Mode, Sender};
 
 use crate::aliases::Aliases;
-use crate::commands::{Context, Selected};
-use crate::config::ConfigLocation;
+use crate::commands::{self, Context, Selected};
+use crate::config::{ConfigLocation, LoadedConfig};
 use crate::error::{Error, Result};
 use crate::message::submission::{Request, SenderPolicy, Submission, SubmissionError, prepare};
+use crate::queue::{Area, Select};
 use crate::relay::{self, Dsn, Transcript};
 
 /// The names under which the binary acts as sendmail.
@@ -35,29 +36,27 @@ pub fn execute(program: &str, arguments: &[OsString], base: Context) -> Result<(
         } else {
             base.transcript
         },
+        spool: base.spool,
+        wait: base.wait,
     };
     match inv.mode {
         Mode::Deliver => deliver(&ctx, &inv),
         Mode::SmtpSession => smtp_session::run(&ctx, &inv),
         Mode::Verify => verify(&ctx, &inv),
-        Mode::ListQueue => {
-            println!("Mail queue is empty");
-            Ok(())
-        }
+        Mode::ListQueue => commands::queue::list(&ctx.open_spool()?, Area::Queue, false),
         Mode::Newaliases => {
             eprintln!(
                 "relayctl: aliases are read from [aliases] in the config (and aliases_file) for every message; there is nothing to rebuild"
             );
             Ok(())
         }
-        // Nothing waits in a queue: messages are delivered when they are submitted. Silent, because
-        // cron runs `sendmail -q` and would mail any output.
-        Mode::QueueRun => Ok(()),
+        Mode::QueueRun => commands::queue::run(&ctx, &ctx.open_spool()?, Select::AllQueued),
     }
 }
 
 /// What every mode that sends needs: the profile, its aliases and the sender policy inputs.
 struct Setup {
+    config: LoadedConfig,
     selected: Selected,
     aliases: Aliases,
 }
@@ -72,7 +71,11 @@ impl Setup {
             local_domains(),
         )
         .map_err(Error::Alias)?;
-        Ok(Setup { selected, aliases })
+        Ok(Setup {
+            config,
+            selected,
+            aliases,
+        })
     }
 
     fn policy<'a>(&'a self, inv: &'a Invocation) -> Result<SenderPolicy<'a>> {
@@ -104,7 +107,7 @@ impl Setup {
             mut envelope,
         } = prepare(input, request, &policy, &self.aliases)?;
         envelope.dsn = dsn(inv);
-        self.selected.deliver(&envelope, &message, &ctx.transcript)
+        ctx.submit(&self.config, &self.selected, &envelope, &message)
     }
 }
 
@@ -133,9 +136,12 @@ fn dsn(inv: &Invocation) -> Dsn {
                 .collect::<Vec<_>>()
                 .join(","),
         }),
-        ret: inv.dsn_ret.map(|r| match r {
-            DsnRet::Full => "FULL",
-            DsnRet::Headers => "HDRS",
+        ret: inv.dsn_ret.map(|r| {
+            match r {
+                DsnRet::Full => "FULL",
+                DsnRet::Headers => "HDRS",
+            }
+            .to_string()
         }),
         envid: inv.envid.clone(),
     }
@@ -288,6 +294,9 @@ mod tests {
         .unwrap();
         let d = dsn(&inv);
         assert_eq!(d.notify.as_deref(), Some("FAILURE,DELAY"));
-        assert_eq!((d.ret, d.envid.as_deref()), (Some("HDRS"), Some("id1")));
+        assert_eq!(
+            (d.ret.as_deref(), d.envid.as_deref()),
+            (Some("HDRS"), Some("id1"))
+        );
     }
 }

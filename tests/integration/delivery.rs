@@ -323,8 +323,11 @@ fn client_certificate_instead_of_a_password() {
     ])
     .ok();
     let m = marker("ccert");
-    sb.run(&["send", "--to", "a@example.org", "--subject", &m], b"x\n")
-        .ok();
+    sb.run(
+        &["--wait", "send", "--to", "a@example.org", "--subject", &m],
+        b"x\n",
+    )
+    .ok();
     assert!(wait_for(&m).text().contains("using TLS"));
 
     // The same relay without the certificate refuses the handshake.
@@ -343,6 +346,7 @@ fn client_certificate_instead_of_a_password() {
     .ok();
     sb.run(
         &[
+            "--wait",
             "--profile",
             "nocert",
             "send",
@@ -375,6 +379,7 @@ fn rejected_recipients_are_named_and_the_others_still_get_the_message() {
     let m = marker("partial");
     sb.run(
         &[
+            "--wait",
             "send",
             "--to",
             "ops@example.org",
@@ -390,7 +395,14 @@ fn rejected_recipients_are_named_and_the_others_still_get_the_message() {
 
     // A temporary refusal is exit 75, so that callers know to retry.
     sb.run(
-        &["send", "--to", "later@example.org", "--subject", "x"],
+        &[
+            "--wait",
+            "send",
+            "--to",
+            "later@example.org",
+            "--subject",
+            "x",
+        ],
         b"x\n",
     )
     .code(75)
@@ -447,9 +459,12 @@ fn silent_relay_times_out_as_a_temporary_failure() {
     ])
     .ok();
     let started = std::time::Instant::now();
-    sb.run(&["send", "--to", "a@example.org", "--subject", "x"], b"x\n")
-        .code(75)
-        .one_line_error("timed out");
+    sb.run(
+        &["--wait", "send", "--to", "a@example.org", "--subject", "x"],
+        b"x\n",
+    )
+    .code(75)
+    .one_line_error("timed out");
     assert!(
         started.elapsed() < std::time::Duration::from_secs(4),
         "{:?}",

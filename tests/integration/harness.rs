@@ -184,6 +184,19 @@ pub fn wait_for(marker: &str) -> Captured {
     }
 }
 
+/// Every message captured so far.
+pub fn captured() -> Vec<Captured> {
+    CAPTURED.lock().unwrap().clone()
+}
+
+/// The current Unix time in seconds.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 /// Whether a message with `marker` arrives within a few seconds (for "nothing was sent" checks).
 pub fn arrives_soon(marker: &str) -> bool {
     let deadline = Instant::now() + Duration::from_secs(3);
@@ -299,6 +312,7 @@ impl Sandbox {
                 "RELAYCTL_SYSTEM_CONFIG",
                 self.path("etc/relayctl/config.toml"),
             )
+            .env("RELAYCTL_SPOOL", self.path("spool"))
             .current_dir(self.dir.path());
         for (k, v) in &self.env {
             cmd.env(k, v);

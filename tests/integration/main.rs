@@ -5,7 +5,10 @@ mod namespace;
 
 mod callers;
 mod config_errors;
+mod crashes;
 mod delivery;
+mod faults;
+mod queue;
 mod secret_stores;
 mod sendmail;
 mod setup_and_profiles;

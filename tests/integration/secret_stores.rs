@@ -69,9 +69,12 @@ fn env_store_not_set_is_a_warning_at_setup_and_an_error_at_send() {
         run.stderr
     );
     assert!(!run.stdout.contains("read successfully"), "{}", run.stdout);
-    sb.run(&["send", "--to", "a@example.org", "--subject", "x"], b"x\n")
-        .code(78)
-        .one_line_error("RELAYCTL_PASSWORD_LATER");
+    sb.run(
+        &["--wait", "send", "--to", "a@example.org", "--subject", "x"],
+        b"x\n",
+    )
+    .code(78)
+    .one_line_error("RELAYCTL_PASSWORD_LATER");
 }
 
 #[test]
@@ -136,9 +139,12 @@ fn systemd_store_outside_a_unit_explains_the_unit_lines() {
         "{}",
         run.stderr
     );
-    sb.run(&["send", "--to", "a@example.org", "--subject", "x"], b"x\n")
-        .code(78)
-        .one_line_error("CREDENTIALS_DIRECTORY is not set");
+    sb.run(
+        &["--wait", "send", "--to", "a@example.org", "--subject", "x"],
+        b"x\n",
+    )
+    .code(78)
+    .one_line_error("CREDENTIALS_DIRECTORY is not set");
 }
 
 /// This machine is a headless server: no D-Bus session, so no Secret Service. The keyring store
@@ -176,9 +182,12 @@ fn group_readable_secret_file_is_refused_with_the_fix() {
     sb.setup_submission("uni", &[]).ok();
     let secret = sb.path("config/relayctl/secrets/uni");
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o640)).unwrap();
-    sb.run(&["send", "--to", "a@example.org", "--subject", "x"], b"x\n")
-        .code(77)
-        .one_line_error(&format!("chmod 600 {}", secret.display()));
+    sb.run(
+        &["--wait", "send", "--to", "a@example.org", "--subject", "x"],
+        b"x\n",
+    )
+    .code(77)
+    .one_line_error(&format!("chmod 600 {}", secret.display()));
 }
 
 #[test]

@@ -315,7 +315,7 @@ fn bs_smtp_dialogue() {
 fn bs_reports_a_relay_refusal_in_the_data_reply() {
     let sb = smarthost("");
     let mut child = sb
-        .command(&["sendmail", "-bs"])
+        .command(&["--wait", "sendmail", "-bs"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

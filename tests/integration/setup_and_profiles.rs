@@ -66,8 +66,11 @@ fn set_secret_rotates_the_password_in_one_step() {
         b"revoked-one\n",
     )
     .ok();
-    sb.run(&["send", "--to", "a@example.org", "--subject", "x"], b"x\n")
-        .code(77);
+    sb.run(
+        &["--wait", "send", "--to", "a@example.org", "--subject", "x"],
+        b"x\n",
+    )
+    .code(77);
     let run = sb
         .run(
             &["profile", "set-secret", "uni", "--password-stdin"],
@@ -76,8 +79,11 @@ fn set_secret_rotates_the_password_in_one_step() {
         .ok();
     assert!(run.stdout.contains("read back"), "{}", run.stdout);
     let m = marker("rotated");
-    sb.run(&["send", "--to", "a@example.org", "--subject", &m], b"x\n")
-        .ok();
+    sb.run(
+        &["--wait", "send", "--to", "a@example.org", "--subject", &m],
+        b"x\n",
+    )
+    .ok();
     wait_for(&m);
 }
 
@@ -264,7 +270,15 @@ fn secrets_absent_from_every_output() {
     let m = marker("leak");
     outputs.push(
         sb.run(
-            &["-v", "send", "--to", "a@example.org", "--subject", &m],
+            &[
+                "--wait",
+                "-v",
+                "send",
+                "--to",
+                "a@example.org",
+                "--subject",
+                &m,
+            ],
             b"x\n",
         )
         .ok(),
@@ -292,7 +306,15 @@ fn secrets_absent_from_every_output() {
     .ok();
     outputs.push(
         sb.run(
-            &["-v", "send", "--to", "a@example.org", "--subject", "x"],
+            &[
+                "--wait",
+                "-v",
+                "send",
+                "--to",
+                "a@example.org",
+                "--subject",
+                "x",
+            ],
             b"x\n",
         )
         .code(77),

@@ -31,9 +31,12 @@ fn relay_without_starttls_gets_no_credentials() {
     .ok();
     std::fs::remove_file(&trace).expect("setup checks the command once");
     let m = marker("nostarttls");
-    sb.run(&["send", "--to", "a@example.org", "--subject", &m], b"x\n")
-        .code(78)
-        .one_line_error("does not offer STARTTLS");
+    sb.run(
+        &["--wait", "send", "--to", "a@example.org", "--subject", &m],
+        b"x\n",
+    )
+    .code(78)
+    .one_line_error("does not offer STARTTLS");
     assert!(
         !trace.exists(),
         "the secret was read for a plaintext connection"
@@ -93,11 +96,17 @@ fn untrusted_certificate_is_refused() {
     )
     .ok();
     let m = marker("untrusted");
-    sb.run(&["send", "--to", "a@example.org", "--subject", &m], b"x\n")
-        .code(75)
-        .one_line_error("--ca-file");
-    sb.run(&["send", "--to", "a@example.org", "--subject", &m], b"x\n")
-        .one_line_error("UnknownIssuer");
+    sb.run(
+        &["--wait", "send", "--to", "a@example.org", "--subject", &m],
+        b"x\n",
+    )
+    .code(75)
+    .one_line_error("--ca-file");
+    sb.run(
+        &["--wait", "send", "--to", "a@example.org", "--subject", &m],
+        b"x\n",
+    )
+    .one_line_error("UnknownIssuer");
     assert!(!arrives_soon(&m));
 }
 
@@ -137,6 +146,7 @@ fn ip_address_host_verifies_against_tls_name() {
     let m = marker("tlsname");
     sb.run(
         &[
+            "--wait",
             "--profile",
             "right",
             "send",
@@ -151,6 +161,7 @@ fn ip_address_host_verifies_against_tls_name() {
     wait_for(&m);
     sb.run(
         &[
+            "--wait",
             "--profile",
             "wrong",
             "send",
@@ -188,7 +199,10 @@ fn wrong_gmail_app_password_exits_77_and_explains_app_passwords() {
     )
     .ok();
     let run = sb
-        .run(&["send", "--to", "a@example.org", "--subject", "x"], b"x\n")
+        .run(
+            &["--wait", "send", "--to", "a@example.org", "--subject", "x"],
+            b"x\n",
+        )
         .code(77)
         .one_line_error("535");
     assert!(run.stderr.contains("app password"), "{}", run.stderr);
@@ -228,7 +242,10 @@ fn unreachable_relay_is_a_temporary_failure() {
     let sb = Sandbox::new();
     sb.setup_smarthost(&["--port", "1", "--tls", "none", "--from", "a@campus.example"])
         .ok();
-    sb.run(&["send", "--to", "a@example.org", "--subject", "x"], b"x\n")
-        .code(75)
-        .one_line_error("cannot connect to localhost:1");
+    sb.run(
+        &["--wait", "send", "--to", "a@example.org", "--subject", "x"],
+        b"x\n",
+    )
+    .code(75)
+    .one_line_error("cannot connect to localhost:1");
 }

@@ -1,0 +1,80 @@
+//! `relayctl queue daemon`: runs the queue whenever a message is submitted or a retry is due.
+//! Submitters wake it with a datagram on `daemon.sock` in the spool, so it never polls the disk
+//! in a tight loop; between wake-ups it sleeps until the earliest retry.
+
+use std::os::unix::net::UnixDatagram;
+use std::time::Duration;
+
+use super::runner::{Runner, Select};
+use super::schedule::now;
+use super::spool::{Area, Spool, SpoolError};
+use super::state::Status;
+use crate::config::LoadedConfig;
+use crate::relay::Transcript;
+
+const SOCKET: &str = "daemon.sock";
+
+/// The longest sleep: held messages and config changes are looked at at least this often.
+const MAX_SLEEP: Duration = Duration::from_secs(300);
+
+/// Tells a running daemon that a message is waiting. Harmless when no daemon runs.
+pub fn wake(spool: &Spool) {
+    if let Ok(sock) = UnixDatagram::unbound() {
+        let _ = sock.send_to(b"w", spool.root().join(SOCKET));
+    }
+}
+
+/// Runs until killed. `reload` re-reads the configuration before each pass.
+pub fn run(
+    spool: &Spool,
+    reload: &dyn Fn() -> Option<LoadedConfig>,
+    transcript: &Transcript,
+) -> Result<(), SpoolError> {
+    let path = spool.root().join(SOCKET);
+    let _ = std::fs::remove_file(&path);
+    let sock = UnixDatagram::bind(&path).map_err(|source| SpoolError::Io {
+        action: "listen on",
+        path: path.clone(),
+        source,
+    })?;
+    let mut config = reload();
+    loop {
+        if let Some(fresh) = reload() {
+            config = Some(fresh);
+        }
+        if let Some(config) = &config {
+            let mut runner = Runner::new(spool, config, transcript);
+            let summary = runner.run(&Select::Due);
+            runner.close();
+            match summary {
+                Ok(s) => transcript.note(&format!("pass: {s:?}")),
+                Err(e) => eprintln!("relayctl: queue pass failed: {e}"),
+            }
+        }
+        let _ = sock.set_read_timeout(Some(sleep_time(spool)));
+        let mut buf = [0u8; 16];
+        // A datagram or the timeout: either way, run again. Further datagrams that arrived
+        // meanwhile are drained so that a burst of submissions causes one pass.
+        let _ = sock.recv(&mut buf);
+        let _ = sock.set_nonblocking(true);
+        while sock.recv(&mut buf).is_ok() {}
+        let _ = sock.set_nonblocking(false);
+    }
+}
+
+/// Until the earliest next attempt of a queued message, between 1 s and `MAX_SLEEP`.
+fn sleep_time(spool: &Spool) -> Duration {
+    let now = now();
+    let earliest = spool
+        .ids(Area::Queue)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|id| spool.state(Area::Queue, id).ok())
+        .filter(|s| s.status == Status::Queued)
+        .map(|s| s.next_attempt)
+        .min();
+    match earliest {
+        Some(t) => Duration::from_secs(t.saturating_sub(now).clamp(1, MAX_SLEEP.as_secs())),
+        None => MAX_SLEEP,
+    }
+}

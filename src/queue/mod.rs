@@ -1,0 +1,16 @@
+//! The durable queue: every message is written to the spool (temp file, fsync, rename, fsync of
+//! the directory) before delivery is attempted, so that "exit 0" means delivered or safely
+//! queued. Runners retry with exponential backoff, fail over to fallback relays, hold mail when
+//! the relay configuration is wrong, and move mail they give up on to the failed area with a
+//! notice to the admin.
+
+pub mod daemon;
+pub mod notice;
+pub mod runner;
+pub mod schedule;
+pub mod spool;
+pub mod state;
+
+pub use runner::{Outcome, Runner, Select, Summary};
+pub use spool::{Area, Spool, SpoolError};
+pub use state::MessageState;

@@ -1,0 +1,158 @@
+//! Notices to the admin about failed, delayed and held mail. They go only to the configured
+//! notify address (never to a message's sender: no backscatter), at most one of each kind per
+//! message, never about a notice, and no more than `notices_per_hour`.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
+
+use super::schedule::now;
+use super::spool::{Spool, SpoolError};
+use super::state::MessageState;
+use crate::config::LoadedConfig;
+use crate::message::canonical::canonicalize;
+use crate::message::headers::Field;
+use crate::message::message_id;
+use crate::relay::{Dsn, Envelope};
+
+/// What a notice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Failed,
+    Delayed,
+    Held,
+}
+
+impl Kind {
+    fn subject(self) -> &'static str {
+        match self {
+            Kind::Failed => "undeliverable mail",
+            Kind::Delayed => "delayed mail",
+            Kind::Held => "mail held: relay configuration needs attention",
+        }
+    }
+}
+
+/// Queues a notice about message `id` if a notify address is configured and the hourly limit
+/// allows. Returns the notice's id when one was queued.
+pub fn send(
+    spool: &Spool,
+    config: &LoadedConfig,
+    id: &str,
+    state: &MessageState,
+    kind: Kind,
+    reason: &str,
+) -> Result<Option<String>, SpoolError> {
+    if state.notice {
+        return Ok(None);
+    }
+    let Some((_, profile, _)) = config
+        .profiles
+        .get(&state.profile)
+        .map(|(p, o, f)| (o, p, f))
+    else {
+        return Ok(None);
+    };
+    let Some(to) = profile.notify.clone().or_else(|| config.notify.clone()) else {
+        return Ok(None);
+    };
+    let Some(from) = profile.from.clone() else {
+        return Ok(None);
+    };
+    if !within_limit(spool, config.queue.notices_per_hour)? {
+        eprintln!(
+            "relayctl: notice about message {id} not sent: more than {} notices this hour",
+            config.queue.notices_per_hour
+        );
+        return Ok(None);
+    }
+    let host = crate::relay::system_fqdn().unwrap_or_else(|| "this host".into());
+    let domain = from
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default();
+    let recipients: Vec<String> = state
+        .recipients
+        .iter()
+        .map(|r| {
+            format!(
+                "  {} ({:?}){}",
+                r.address,
+                r.status,
+                r.reply
+                    .as_deref()
+                    .map(|x| format!(": {x}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    let fields = [
+        Field::new("From", &format!("\"relayctl on {host}\" <{from}>")),
+        Field::new("To", &to),
+        Field::new("Subject", &format!("relayctl: {} ({id})", kind.subject())),
+        Field::new("Date", &crate::message::rfc5322_now()),
+        Field::new("Message-ID", &message_id(&domain)),
+        Field::new("Auto-Submitted", "auto-generated"),
+        Field::new("Content-Type", "text/plain; charset=utf-8"),
+    ];
+    let mut text = Vec::new();
+    for f in &fields {
+        text.extend_from_slice(&f.raw);
+        text.extend_from_slice(b"\r\n");
+    }
+    text.extend_from_slice(
+        format!(
+            "\r\nMessage {id}, submitted for profile {profile} by <{sender}>:\r\n\r\n{reason}\r\n\r\nRecipients:\r\n{list}\r\n\r\nAttempts: {attempts}\r\nSee `relayctl queue show {id}` (or `relayctl queue failed`) on {host}.\r\n",
+            profile = state.profile,
+            sender = state.sender.as_deref().unwrap_or(""),
+            list = recipients.join("\r\n"),
+            attempts = state.attempts,
+        )
+        .as_bytes(),
+    );
+    let wire = canonicalize(&text);
+    let envelope = Envelope {
+        sender: Some(from),
+        recipients: vec![to],
+        dsn: Dsn::default(),
+    };
+    let mut notice = MessageState::new(&state.profile, &envelope, wire.len() as u64, now());
+    notice.notice = true;
+    spool.enqueue(&wire, &notice).map(Some)
+}
+
+/// Counts this notice against the hourly limit (shared by every relayctl process).
+fn within_limit(spool: &Spool, per_hour: u32) -> Result<bool, SpoolError> {
+    let path = spool.root().join("notices");
+    let io = |source| SpoolError::Io {
+        action: "update",
+        path: path.clone(),
+        source,
+    };
+    let mut file: File = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io)?;
+    file.lock().map_err(io)?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(io)?;
+    let hour_ago = now().saturating_sub(3600);
+    let mut times: Vec<u64> = text
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .filter(|&t| t > hour_ago)
+        .collect();
+    let allowed = (times.len() as u32) < per_hour;
+    if allowed {
+        times.push(now());
+    }
+    let out: Vec<String> = times.iter().map(u64::to_string).collect();
+    file.set_len(0).map_err(io)?;
+    file.rewind().map_err(io)?;
+    file.write_all(out.join("\n").as_bytes()).map_err(io)?;
+    Ok(allowed)
+}

@@ -1,0 +1,406 @@
+//! The spool directory. Each message is a directory holding `message` (the bytes as they go to
+//! the relay) and `state.json`. A message appears in `queue/` by one rename of a fully written,
+//! fsynced directory, so a crash leaves either the whole message or nothing. The runner locks the
+//! `message` file (never replaced) while it works on a message, so runs from cron, a timer, the
+//! daemon and an interactive flush can overlap.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use super::state::{MessageState, Status};
+use crate::atomic_file;
+
+/// The areas of the spool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    /// Waiting or held messages.
+    Queue,
+    /// Messages given up on, with the reason.
+    Failed,
+    /// Messages whose state file could not be read.
+    Corrupt,
+}
+
+impl Area {
+    fn dir(self) -> &'static str {
+        match self {
+            Area::Queue => "queue",
+            Area::Failed => "failed",
+            Area::Corrupt => "corrupt",
+        }
+    }
+}
+
+/// Why the spool could not be used. Every variant means "try again later" to a caller.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state of queued message {id} is unreadable ({reason}); moved to {}", path.display())]
+    Corrupt {
+        id: String,
+        reason: String,
+        path: PathBuf,
+    },
+    #[error("no message {0} in the queue")]
+    NotFound(String),
+}
+
+fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> SpoolError + 'p {
+    move |source| SpoolError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A spool directory.
+#[derive(Debug, Clone)]
+pub struct Spool {
+    root: PathBuf,
+}
+
+/// The system spool, used by root.
+pub const SYSTEM_SPOOL: &str = "/var/spool/relayctl";
+
+impl Spool {
+    /// The spool for this user: `--spool`/`RELAYCTL_SPOOL` when given, `/var/spool/relayctl` for
+    /// root, else `$XDG_STATE_HOME/relayctl`.
+    pub fn default_path(explicit: Option<&Path>) -> PathBuf {
+        if let Some(p) = explicit {
+            return p.to_path_buf();
+        }
+        if rustix::process::geteuid().is_root() {
+            return PathBuf::from(SYSTEM_SPOOL);
+        }
+        dirs::state_dir()
+            .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("relayctl")
+    }
+
+    /// Opens the spool, creating its directories (private to the user) when missing.
+    pub fn open(root: &Path) -> Result<Spool, SpoolError> {
+        for sub in ["", "tmp", "queue", "failed", "corrupt"] {
+            let dir = root.join(sub);
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(io("create spool directory", &dir))?;
+        }
+        Ok(Spool {
+            root: root.to_path_buf(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Removes what killed processes left in `tmp/`: half-written submissions (whose senders
+    /// never got a success) and half-removed delivered messages. Only entries older than an hour
+    /// are touched, so a submission in progress is never disturbed.
+    pub fn sweep(&self) {
+        let tmp = self.root.join("tmp");
+        let Ok(entries) = fs::read_dir(&tmp) else {
+            return;
+        };
+        let cutoff = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for entry in entries.filter_map(Result::ok) {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < cutoff);
+            if old {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
+    fn dir(&self, area: Area, id: &str) -> PathBuf {
+        self.root.join(area.dir()).join(id)
+    }
+
+    /// Writes a new message durably and returns its id. Nothing is left behind on failure.
+    pub fn enqueue(&self, message: &[u8], state: &MessageState) -> Result<String, SpoolError> {
+        let id = new_id();
+        let tmp = self.root.join("tmp").join(&id);
+        let result = (|| {
+            DirBuilder::new()
+                .mode(0o700)
+                .create(&tmp)
+                .map_err(io("create", &tmp))?;
+            write_synced(&tmp.join("message"), message)?;
+            write_synced(&tmp.join("state.json"), &to_json(state))?;
+            sync_dir(&tmp)?;
+            let dest = self.dir(Area::Queue, &id);
+            fs::rename(&tmp, &dest).map_err(io("move into the queue", &dest))?;
+            sync_dir(&self.root.join("queue"))
+        })();
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        result.map(|()| id)
+    }
+
+    /// The ids in an area, oldest first.
+    pub fn ids(&self, area: Area) -> Result<Vec<String>, SpoolError> {
+        let dir = self.root.join(area.dir());
+        let mut ids: Vec<String> = fs::read_dir(&dir)
+            .map_err(io("read", &dir))?
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Reads a message's state. An unreadable one is moved to the corrupt area and reported.
+    pub fn state(&self, area: Area, id: &str) -> Result<MessageState, SpoolError> {
+        let path = self.dir(area, id).join("state.json");
+        let text = match fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == ErrorKind::NotFound && !self.dir(area, id).exists() => {
+                return Err(SpoolError::NotFound(id.to_string()));
+            }
+            Err(e) => return Err(self.quarantine(area, id, e.to_string())),
+        };
+        match serde_json::from_slice::<MessageState>(&text) {
+            Ok(state) => match state.check() {
+                Ok(()) => Ok(state),
+                Err(reason) => Err(self.quarantine(area, id, reason)),
+            },
+            Err(e) => Err(self.quarantine(area, id, e.to_string())),
+        }
+    }
+
+    fn quarantine(&self, area: Area, id: &str, reason: String) -> SpoolError {
+        let dest = self.dir(Area::Corrupt, id);
+        let _ = fs::rename(self.dir(area, id), &dest);
+        let _ = fs::write(dest.join("reason"), &reason);
+        SpoolError::Corrupt {
+            id: id.to_string(),
+            reason,
+            path: dest,
+        }
+    }
+
+    /// Locks a queued message for delivery. `None` when another process holds it or it is gone.
+    pub fn lock(&self, id: &str) -> Result<Option<Locked<'_>>, SpoolError> {
+        let dir = self.dir(Area::Queue, id);
+        let file = match File::open(dir.join("message")) {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("open", &dir)(e)),
+        };
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", &dir)(e)),
+        }
+        // It may have been delivered and removed between listing and locking.
+        if !dir.exists() {
+            return Ok(None);
+        }
+        let state = self.state(Area::Queue, id)?;
+        Ok(Some(Locked {
+            spool: self,
+            id: id.to_string(),
+            _lock: file,
+            state,
+        }))
+    }
+
+    /// Removes a message from an area (admin `delete`).
+    pub fn delete(&self, area: Area, id: &str) -> Result<(), SpoolError> {
+        let dir = self.dir(area, id);
+        if !dir.exists() {
+            return Err(SpoolError::NotFound(id.to_string()));
+        }
+        self.discard(&dir)
+    }
+
+    /// Removes a message directory: renamed away first, so it disappears at once.
+    fn discard(&self, dir: &Path) -> Result<(), SpoolError> {
+        let trash = self.root.join("tmp").join(format!(
+            ".trash-{}",
+            dir.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        ));
+        fs::rename(dir, &trash).map_err(io("remove", dir))?;
+        fs::remove_dir_all(&trash).map_err(io("remove", &trash))
+    }
+}
+
+/// A message locked for delivery, with its state.
+pub struct Locked<'s> {
+    spool: &'s Spool,
+    pub id: String,
+    /// Holds the lock until the message is dropped.
+    _lock: File,
+    pub state: MessageState,
+}
+
+impl Locked<'_> {
+    /// The message bytes.
+    pub fn message(&self) -> Result<Vec<u8>, SpoolError> {
+        let path = self.spool.dir(Area::Queue, &self.id).join("message");
+        fs::read(&path).map_err(io("read", &path))
+    }
+
+    /// Writes the state atomically.
+    pub fn save(&self) -> Result<(), SpoolError> {
+        let path = self.spool.dir(Area::Queue, &self.id).join("state.json");
+        atomic_file::write(&path, &to_json(&self.state), 0o600, 0o700).map_err(io("write", &path))
+    }
+
+    /// The message is done: every recipient was accepted.
+    pub fn finish(self) -> Result<(), SpoolError> {
+        self.spool.discard(&self.spool.dir(Area::Queue, &self.id))
+    }
+
+    /// Moves the message to the failed area with the reason.
+    /// Moved first, then marked: a crash in between leaves the message in the failed area with
+    /// its last queue state, never stuck in the queue as "failed".
+    pub fn fail(mut self, reason: &str) -> Result<(), SpoolError> {
+        let dest = self.spool.dir(Area::Failed, &self.id);
+        fs::rename(self.spool.dir(Area::Queue, &self.id), &dest).map_err(io("move to", &dest))?;
+        sync_dir(&self.spool.root.join("failed"))?;
+        self.state.status = Status::Failed;
+        self.state.reason = Some(reason.to_string());
+        let path = dest.join("state.json");
+        atomic_file::write(&path, &to_json(&self.state), 0o600, 0o700).map_err(io("write", &path))
+    }
+}
+
+fn to_json(state: &MessageState) -> Vec<u8> {
+    let mut text = serde_json::to_vec_pretty(state).expect("state serialises");
+    text.push(b'\n');
+    text
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SpoolError> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io("create", path))?;
+    f.write_all(bytes).map_err(io("write", path))?;
+    f.sync_all().map_err(io("sync", path))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), SpoolError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("sync", dir))
+}
+
+/// A new id: time-ordered, unique across processes.
+fn new_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "{:011x}{:05x}{:04x}",
+        now.as_millis(),
+        std::process::id() & 0xfffff,
+        fastrand::u16(..)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::relay::Envelope;
+
+    fn state() -> MessageState {
+        let env = Envelope {
+            sender: Some("a@example.org".into()),
+            recipients: vec!["b@example.org".into()],
+            dsn: Default::default(),
+        };
+        MessageState::new("p", &env, 3, 100)
+    }
+
+    #[test]
+    fn enqueue_lock_save_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let id = spool.enqueue(b"abc", &state()).unwrap();
+        assert_eq!(spool.ids(Area::Queue).unwrap(), std::slice::from_ref(&id));
+        assert!(
+            spool
+                .ids(Area::Queue)
+                .unwrap()
+                .iter()
+                .all(|i| i.len() == 20)
+        );
+        let mut locked = spool.lock(&id).unwrap().unwrap();
+        assert!(
+            spool.lock(&id).unwrap().is_none(),
+            "a second lock is refused"
+        );
+        assert_eq!(locked.message().unwrap(), b"abc");
+        locked.state.attempts = 2;
+        locked.save().unwrap();
+        assert_eq!(spool.state(Area::Queue, &id).unwrap().attempts, 2);
+        locked.finish().unwrap();
+        assert!(spool.ids(Area::Queue).unwrap().is_empty());
+        assert!(spool.ids(Area::Corrupt).unwrap().is_empty());
+    }
+
+    #[test]
+    fn failed_messages_keep_their_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let id = spool.enqueue(b"abc", &state()).unwrap();
+        spool.lock(&id).unwrap().unwrap().fail("550 no").unwrap();
+        let st = spool.state(Area::Failed, &id).unwrap();
+        assert_eq!(
+            (st.status, st.reason.as_deref()),
+            (Status::Failed, Some("550 no"))
+        );
+    }
+
+    #[test]
+    fn sweep_removes_only_old_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let old = dir.path().join("tmp/1a2b");
+        let fresh = dir.path().join("tmp/3c4d");
+        fs::create_dir(&old).unwrap();
+        fs::create_dir(&fresh).unwrap();
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        fs::File::open(&old)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        spool.sweep();
+        assert!(!old.exists() && fresh.exists());
+    }
+
+    #[test]
+    fn corrupt_state_is_quarantined() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let id = spool.enqueue(b"abc", &state()).unwrap();
+        fs::write(
+            dir.path().join("queue").join(&id).join("state.json"),
+            "{trunc",
+        )
+        .unwrap();
+        assert!(matches!(spool.lock(&id), Err(SpoolError::Corrupt { .. })));
+        assert!(spool.ids(Area::Queue).unwrap().is_empty());
+        assert_eq!(spool.ids(Area::Corrupt).unwrap(), [id]);
+    }
+}

@@ -1,0 +1,157 @@
+//! The state file kept beside each queued message.
+
+use serde::{Deserialize, Serialize};
+
+use crate::relay::{Dsn, Envelope};
+
+/// Where a recipient stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecipientStatus {
+    /// Not yet accepted by a relay.
+    Pending,
+    /// Accepted by a relay: never sent again.
+    Sent,
+    /// Refused for good.
+    Failed,
+}
+
+/// One envelope recipient and what the relay last said about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipient {
+    pub address: String,
+    pub status: RecipientStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+}
+
+/// Whether the runner may try the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Waiting for its next attempt.
+    Queued,
+    /// Not tried until released: by an admin, or after a configuration fault (retried at the
+    /// longest retry interval in case it was fixed).
+    Held,
+    /// In the failed area.
+    Failed,
+}
+
+/// Everything the queue knows about a message besides its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageState {
+    /// Format version of this file.
+    pub version: u32,
+    /// The profile the message was submitted for.
+    pub profile: String,
+    /// Unix time of submission.
+    pub created: u64,
+    /// Envelope sender; `None` is `<>`.
+    pub sender: Option<String>,
+    pub recipients: Vec<Recipient>,
+    #[serde(default)]
+    pub dsn: Dsn,
+    /// Size of the message file in bytes.
+    pub size: u64,
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reply: Option<String>,
+    /// Unix time before which the runner leaves the message alone.
+    pub next_attempt: u64,
+    pub status: Status,
+    /// Why the message is held or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A delay warning was sent.
+    #[serde(default)]
+    pub warned: bool,
+    /// The configuration-fault alert was given.
+    #[serde(default)]
+    pub alerted: bool,
+    /// This message is itself a notice: no notices are sent about it.
+    #[serde(default)]
+    pub notice: bool,
+}
+
+/// The current format version.
+pub const VERSION: u32 = 1;
+
+impl MessageState {
+    /// The state of a message just submitted.
+    pub fn new(profile: &str, envelope: &Envelope, size: u64, now: u64) -> Self {
+        MessageState {
+            version: VERSION,
+            profile: profile.to_string(),
+            created: now,
+            sender: envelope.sender.clone(),
+            recipients: envelope
+                .recipients
+                .iter()
+                .map(|a| Recipient {
+                    address: a.clone(),
+                    status: RecipientStatus::Pending,
+                    reply: None,
+                })
+                .collect(),
+            dsn: envelope.dsn.clone(),
+            size,
+            attempts: 0,
+            last_reply: None,
+            next_attempt: now,
+            status: Status::Queued,
+            reason: None,
+            warned: false,
+            alerted: false,
+            notice: false,
+        }
+    }
+
+    /// The envelope for the recipients still pending.
+    pub fn pending_envelope(&self) -> Envelope {
+        Envelope {
+            sender: self.sender.clone(),
+            recipients: self.pending().map(|r| r.address.clone()).collect(),
+            dsn: self.dsn.clone(),
+        }
+    }
+
+    pub fn pending(&self) -> impl Iterator<Item = &Recipient> {
+        self.recipients
+            .iter()
+            .filter(|r| r.status == RecipientStatus::Pending)
+    }
+
+    /// Records the relay's answer for one recipient.
+    pub fn mark(&mut self, address: &str, status: RecipientStatus, reply: &str) {
+        for r in &mut self.recipients {
+            if r.address == address && r.status == RecipientStatus::Pending {
+                r.status = status;
+                r.reply = Some(reply.to_string());
+            }
+        }
+    }
+
+    /// Marks every pending recipient.
+    pub fn mark_pending(&mut self, status: RecipientStatus, reply: &str) {
+        for r in &mut self.recipients {
+            if r.status == RecipientStatus::Pending {
+                r.status = status;
+                r.reply = Some(reply.to_string());
+            }
+        }
+    }
+
+    /// Checks what a hand-edited or damaged file could get wrong.
+    pub fn check(&self) -> Result<(), String> {
+        if self.version != VERSION {
+            return Err(format!("unknown state version {}", self.version));
+        }
+        if self.recipients.is_empty() {
+            return Err("no recipients".into());
+        }
+        Ok(())
+    }
+}

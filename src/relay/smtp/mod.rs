@@ -1,0 +1,967 @@
+//! relayctl's own blocking SMTP client: the client side of RFC 5321, with STARTTLS (RFC 3207),
+//! AUTH PLAIN and LOGIN (RFC 4954), PIPELINING (RFC 2920) and SIZE (RFC 1870).
+//!
+//! Written for one job: hand a message to one relay. The socket has `TCP_NODELAY` set (the
+//! dialogue is a series of small writes that must not wait for delayed ACKs), MAIL, RCPT and
+//! DATA go out in one write when the relay offers PIPELINING, the message is streamed from a
+//! [`Read`] in 64 KiB pieces with the terminating `.` in the same write as the
+//! last piece, every EHLO keyword is kept, and each recipient gets its own reply.
+//!
+//! Every line sent and received is passed to an [`Observer`] (for `-v`), except credentials:
+//! AUTH lines are shown as `AUTH PLAIN (credentials not shown)`, and the base64 exchange of
+//! AUTH LOGIN is replaced by placeholders. The client itself adds a few notes: the address
+//! connected to, the TLS version and cipher suite, and the size of the message sent.
+//!
+//! Limits on what the relay sends: a reply line may be at most [`MAX_LINE`] octets (RFC 5321
+//! allows 512 for reply lines; real servers exceed that, so twice the 1000-octet text line
+//! limit is accepted), and a whole reply at most [`MAX_REPLY`] octets.
+
+mod extensions;
+mod reply;
+#[cfg(test)]
+mod tests;
+mod tls;
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::mem;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use rustls::pki_types::ServerName;
+use zeroize::Zeroizing;
+
+pub use extensions::Extensions;
+pub use reply::Reply;
+pub use tls::tls_config;
+
+use tls::Stream;
+
+/// The longest reply line accepted, in octets, including its CRLF.
+pub const MAX_LINE: usize = 2048;
+
+/// The longest reply accepted (all its lines), in octets.
+pub const MAX_REPLY: usize = 100 * 1024;
+
+/// The size of the pieces the message is read and written in.
+const CHUNK: usize = 64 * 1024;
+
+/// What went wrong, and at which stage of the dialogue: `connect`, `greeting`, `EHLO`,
+/// `STARTTLS`, `AUTH`, `MAIL FROM`, `RCPT TO`, `DATA`, `message` (sending the message and
+/// waiting for the final reply), `RSET`, `NOOP` or `QUIT`.
+#[derive(Debug)]
+pub enum SmtpError {
+    /// The relay could not be reached or went away: connection refused, reset or unreachable,
+    /// a failed DNS lookup, the connection closed.
+    Network {
+        /// Where in the dialogue.
+        stage: &'static str,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// No answer within the timeout: connecting, or waiting to read or write.
+    Timeout {
+        /// Where in the dialogue.
+        stage: &'static str,
+    },
+    /// The TLS handshake failed, or TLS broke later.
+    Tls {
+        /// Where in the dialogue.
+        stage: &'static str,
+        /// What rustls said (`invalid peer certificate: UnknownIssuer`).
+        reason: String,
+        /// Whether it is about a certificate (untrusted, expired, wrong name, or ours refused).
+        certificate: bool,
+        /// The rustls error, when there is one.
+        error: Option<rustls::Error>,
+    },
+    /// A negative (4xx or 5xx) reply where a positive one was needed.
+    Reply {
+        /// Where in the dialogue.
+        stage: &'static str,
+        /// The relay's reply.
+        reply: Reply,
+    },
+    /// The relay broke the protocol: an unparsable or over-long reply, an unexpected code.
+    Protocol {
+        /// Where in the dialogue.
+        stage: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// Not the relay's fault: relayctl asked for something this connection cannot do (STARTTLS
+    /// or AUTH not offered, a CR or LF in an address or parameter, no recipients), or reading
+    /// the message failed. Only the last one leaves the connection broken.
+    Client {
+        /// Where in the dialogue.
+        stage: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl SmtpError {
+    /// The stage of the dialogue the error happened at.
+    pub fn stage(&self) -> &'static str {
+        match self {
+            SmtpError::Network { stage, .. }
+            | SmtpError::Timeout { stage }
+            | SmtpError::Tls { stage, .. }
+            | SmtpError::Reply { stage, .. }
+            | SmtpError::Protocol { stage, .. }
+            | SmtpError::Client { stage, .. } => stage,
+        }
+    }
+
+    /// The relay's reply, for [`SmtpError::Reply`].
+    pub fn reply(&self) -> Option<&Reply> {
+        match self {
+            SmtpError::Reply { reply, .. } => Some(reply),
+            _ => None,
+        }
+    }
+
+    /// Classifies an I/O error: timeouts (on Unix an expired socket timeout is `WouldBlock`),
+    /// TLS errors, and everything else as a network failure.
+    fn from_io(stage: &'static str, e: io::Error) -> SmtpError {
+        if matches!(
+            e.kind(),
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+        ) {
+            return SmtpError::Timeout { stage };
+        }
+        if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            return SmtpError::Tls {
+                stage,
+                reason: tls.to_string(),
+                certificate: tls::is_certificate_error(tls),
+                error: Some(tls.clone()),
+            };
+        }
+        SmtpError::Network { stage, source: e }
+    }
+
+    /// Whether the connection cannot be used after this error.
+    fn breaks_connection(&self) -> bool {
+        match self {
+            SmtpError::Reply { reply, .. } => reply.code == 421,
+            SmtpError::Client { .. } => false,
+            _ => true,
+        }
+    }
+}
+
+impl fmt::Display for SmtpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SmtpError::Network { stage, source } => write!(f, "{stage}: {source}"),
+            SmtpError::Timeout { stage } => write!(f, "{stage}: timed out waiting for the relay"),
+            SmtpError::Tls { stage, reason, .. } => write!(f, "{stage}: TLS: {reason}"),
+            SmtpError::Reply { stage, reply } => write!(f, "{stage}: {}", reply.text()),
+            SmtpError::Protocol { stage, detail } => {
+                write!(f, "{stage}: protocol error: {detail}")
+            }
+            SmtpError::Client { stage, detail } => write!(f, "{stage}: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for SmtpError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SmtpError::Network { source, .. } => Some(source),
+            SmtpError::Tls {
+                error: Some(error), ..
+            } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Sees the dialogue, for `-v` transcripts. Credentials are never passed.
+pub trait Observer {
+    /// A line relayctl sends, without its CRLF.
+    fn client(&self, line: &str);
+    /// A line the relay sent, without its CRLF (each line of a multiline reply separately).
+    fn server(&self, line: &str);
+    /// Something that is not a line of the dialogue (`TLS established (TLSv1_3, ...)`).
+    fn note(&self, text: &str);
+}
+
+/// An [`Observer`] that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Observer for Silent {
+    fn client(&self, _: &str) {}
+    fn server(&self, _: &str) {}
+    fn note(&self, _: &str) {}
+}
+
+/// A recipient with the relay's reply to its RCPT TO: `Ok` for 2xx, `Err` for 4xx or 5xx.
+pub type RecipientReply = (String, Result<Reply, Reply>);
+
+/// The outcome of one mail transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    /// Each recipient with the relay's reply to its RCPT TO, in the order given: `Ok` for 2xx,
+    /// `Err` for 4xx or 5xx.
+    pub recipients: Vec<RecipientReply>,
+    /// The relay's reply to the message (or to DATA, if it refused DATA). `None` when the
+    /// message was not sent because no recipient was accepted.
+    pub data: Option<Result<Reply, Reply>>,
+}
+
+impl Transaction {
+    /// How many recipients the relay accepted.
+    pub fn accepted(&self) -> usize {
+        self.recipients.iter().filter(|(_, r)| r.is_ok()).count()
+    }
+}
+
+/// An open SMTP connection to a relay.
+pub struct Connection {
+    stream: Stream,
+    /// Received and not yet consumed: `buf[start..]`.
+    buf: Vec<u8>,
+    start: usize,
+    extensions: Extensions,
+    broken: bool,
+}
+
+impl Connection {
+    /// Connects to `host` (a name, or an IP literal, optionally in brackets) on `port`: tries
+    /// each address in turn with `timeout`, sets `TCP_NODELAY` and read and write timeouts of
+    /// `timeout`. With `implicit_tls` (port 465) it starts TLS right away and completes the
+    /// handshake before anything else, so certificate problems are [`SmtpError::Tls`] at stage
+    /// `connect`. Then reads the greeting, which must be 220 (a 4xx or 5xx greeting is
+    /// [`SmtpError::Reply`] at stage `greeting`).
+    pub fn connect(
+        host: &str,
+        port: u16,
+        timeout: Duration,
+        implicit_tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+        observer: &dyn Observer,
+    ) -> Result<Connection, SmtpError> {
+        let stage = "connect";
+        if timeout.is_zero() {
+            return Err(SmtpError::Client {
+                stage,
+                detail: "the timeout must be longer than zero".into(),
+            });
+        }
+        let name = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        let addrs: Vec<SocketAddr> = (name, port)
+            .to_socket_addrs()
+            .map_err(|source| SmtpError::Network { stage, source })?
+            .collect();
+        let tcp = connect_any(host, &addrs, timeout)?;
+        if let Ok(addr) = tcp.peer_addr() {
+            observer.note(&format!("connected to {addr}"));
+        }
+        let setup = tcp
+            .set_nodelay(true)
+            .and_then(|()| tcp.set_read_timeout(Some(timeout)))
+            .and_then(|()| tcp.set_write_timeout(Some(timeout)));
+        setup.map_err(|source| SmtpError::Network { stage, source })?;
+        let stream = match implicit_tls {
+            None => Stream::Plain(tcp),
+            Some((config, server_name)) => tls::handshake(tcp, config, server_name, stage)?,
+        };
+        let mut conn = Connection {
+            stream,
+            buf: Vec::with_capacity(4096),
+            start: 0,
+            extensions: Extensions::default(),
+            broken: false,
+        };
+        conn.note_tls(observer);
+        let greeting = conn.read_reply("greeting", observer, false)?;
+        conn.expect("greeting", greeting, |code| code == 220)?;
+        Ok(conn)
+    }
+
+    /// Sends EHLO (HELO when the relay answers 500 or 502, as servers without extensions do),
+    /// and keeps and returns the extensions the relay announced.
+    pub fn ehlo(
+        &mut self,
+        client_name: &str,
+        observer: &dyn Observer,
+    ) -> Result<&Extensions, SmtpError> {
+        let stage = "EHLO";
+        self.usable(stage)?;
+        check_argument(stage, client_name)?;
+        let reply = self.command(stage, &format!("EHLO {client_name}"), observer)?;
+        self.extensions = if matches!(reply.code, 500 | 502) {
+            let reply = self.command(stage, &format!("HELO {client_name}"), observer)?;
+            let reply = self.expect(stage, reply, |code| code / 100 == 2)?;
+            Extensions::helo(&reply)
+        } else {
+            let reply = self.expect(stage, reply, |code| code / 100 == 2)?;
+            Extensions::from_ehlo(&reply)
+        };
+        Ok(&self.extensions)
+    }
+
+    /// The extensions of the last EHLO (none before EHLO, and none after STARTTLS until EHLO
+    /// is sent again).
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    /// Sends STARTTLS, expects 220, and completes the TLS handshake before returning. The
+    /// caller must send EHLO again afterwards (the extensions are forgotten). Fails with
+    /// [`SmtpError::Client`] when the relay does not offer STARTTLS or TLS is already on.
+    pub fn starttls(
+        &mut self,
+        config: Arc<rustls::ClientConfig>,
+        server_name: ServerName<'static>,
+        observer: &dyn Observer,
+    ) -> Result<(), SmtpError> {
+        let stage = "STARTTLS";
+        self.usable(stage)?;
+        if self.is_encrypted() {
+            return Err(SmtpError::Client {
+                stage,
+                detail: "the connection is already encrypted".into(),
+            });
+        }
+        if !self.extensions.has("STARTTLS") {
+            return Err(SmtpError::Client {
+                stage,
+                detail: "the relay does not offer STARTTLS".into(),
+            });
+        }
+        let reply = self.command(stage, "STARTTLS", observer)?;
+        self.expect(stage, reply, |code| code == 220)?;
+        // Anything after the 220 was sent in clear before TLS and must not be taken as coming
+        // through TLS (CVE-2011-0411 and its many relatives).
+        if self.start < self.buf.len() {
+            return Err(self.fail(SmtpError::Protocol {
+                stage,
+                detail: "the relay sent more after its STARTTLS reply".into(),
+            }));
+        }
+        let Stream::Plain(tcp) = mem::replace(&mut self.stream, Stream::Gone) else {
+            return Err(self.fail(SmtpError::Protocol {
+                stage,
+                detail: "the connection is not in plain text".into(),
+            }));
+        };
+        match tls::handshake(tcp, config, server_name, stage) {
+            Ok(stream) => self.stream = stream,
+            Err(e) => return Err(self.fail(e)),
+        }
+        self.extensions = Extensions::default();
+        self.note_tls(observer);
+        Ok(())
+    }
+
+    /// Whether TLS is on (implicit or after STARTTLS).
+    pub fn is_encrypted(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+
+    /// The TLS version and cipher suite in use (`TLSv1_3, TLS13_AES_256_GCM_SHA384`).
+    pub fn tls_info(&self) -> Option<String> {
+        let Stream::Tls(tls) = &self.stream else {
+            return None;
+        };
+        let version = tls.conn.protocol_version()?;
+        let suite = tls.conn.negotiated_cipher_suite()?;
+        Some(format!("{version:?}, {:?}", suite.suite()))
+    }
+
+    /// The address connected to.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.stream.tcp()?.peer_addr().ok()
+    }
+
+    /// Logs in with AUTH PLAIN when the relay offers it, else AUTH LOGIN. Returns the relay's
+    /// final (2xx) reply; a 4xx or 5xx is [`SmtpError::Reply`] at stage `AUTH`, and a relay
+    /// offering neither mechanism is [`SmtpError::Client`]. The password is used only here,
+    /// never passed to the observer, and the buffers holding it are wiped.
+    ///
+    /// This does not check that the connection is encrypted: the caller decides whether the
+    /// credentials may go out (see [`Connection::is_encrypted`]).
+    pub fn authenticate(
+        &mut self,
+        user: &str,
+        password: &str,
+        observer: &dyn Observer,
+    ) -> Result<Reply, SmtpError> {
+        let stage = "AUTH";
+        self.usable(stage)?;
+        let mechanisms = self.extensions.auth_mechanisms();
+        let reply = if mechanisms.iter().any(|m| m == "PLAIN") {
+            let mut token = Zeroizing::new(Vec::with_capacity(user.len() + password.len() + 2));
+            token.push(0);
+            token.extend_from_slice(user.as_bytes());
+            token.push(0);
+            token.extend_from_slice(password.as_bytes());
+            let line = Zeroizing::new(format!("AUTH PLAIN {}\r\n", BASE64.encode(&*token)));
+            observer.client("AUTH PLAIN (credentials not shown)");
+            self.send(stage, line.as_bytes())?;
+            self.read_reply(stage, observer, true)?
+        } else if mechanisms.iter().any(|m| m == "LOGIN") {
+            observer.client("AUTH LOGIN");
+            self.send(stage, b"AUTH LOGIN\r\n")?;
+            let mut reply = self.read_reply(stage, observer, true)?;
+            let secrets = [
+                (user, "(user name not shown)"),
+                (password, "(password not shown)"),
+            ];
+            for (secret, placeholder) in secrets {
+                if reply.code != 334 {
+                    break;
+                }
+                let line = Zeroizing::new(format!("{}\r\n", BASE64.encode(secret)));
+                observer.client(placeholder);
+                self.send(stage, line.as_bytes())?;
+                reply = self.read_reply(stage, observer, true)?;
+            }
+            reply
+        } else {
+            return Err(SmtpError::Client {
+                stage,
+                detail: format!(
+                    "the relay offers no login method relayctl supports (PLAIN, LOGIN){}",
+                    if mechanisms.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; it offers {}", mechanisms.join(", "))
+                    }
+                ),
+            });
+        };
+        if reply.code == 334 {
+            // The relay wants more than the mechanism has to give: cancel the exchange.
+            observer.client("*");
+            self.send(stage, b"*\r\n")?;
+            let _ = self.read_reply(stage, observer, true)?;
+            return Err(self.fail(SmtpError::Protocol {
+                stage,
+                detail: "the relay asked for more than the login mechanism sends".into(),
+            }));
+        }
+        self.expect(stage, reply, |code| code / 100 == 2)
+    }
+
+    /// Runs one mail transaction: MAIL FROM with `mail_params` (`SIZE=1234`, `BODY=8BITMIME`,
+    /// `RET=HDRS`), RCPT TO for each recipient with its own parameters (`NOTIFY=FAILURE`),
+    /// DATA, then the message.
+    ///
+    /// When the relay offers PIPELINING, MAIL, every RCPT and DATA go out in one write and the
+    /// replies are read afterwards (RFC 2920); otherwise command by command.
+    ///
+    /// When no recipient is accepted the message is not sent (a pipelined DATA the relay
+    /// accepted anyway is ended with a lone `.`), RSET is sent, and the result has `data:
+    /// None`. When MAIL FROM is refused, the pipelined replies are read and RSET is sent, and
+    /// the refusal is returned as [`SmtpError::Reply`] at stage `MAIL FROM`; the connection
+    /// stays usable. When DATA is refused, RSET is sent and `data` holds the refusal.
+    ///
+    /// `message` must already have CRLF line endings, with the last line WITHOUT its CRLF
+    /// (the terminating `CRLF . CRLF` supplies it). It is read in 64 KiB pieces and
+    /// dot-stuffed on the way; the terminator goes out in the same write as the last piece.
+    ///
+    /// A 421 reply at any point (the relay is closing the connection) is returned as
+    /// [`SmtpError::Reply`] at the stage it came at, and leaves the connection broken. A failed
+    /// RSET after a refusal is not reported here; it leaves the connection broken too (see
+    /// [`Connection::is_broken`]).
+    pub fn transaction(
+        &mut self,
+        sender: Option<&str>,
+        mail_params: &[String],
+        recipients: &[(String, Vec<String>)],
+        message: &mut dyn Read,
+        observer: &dyn Observer,
+    ) -> Result<Transaction, SmtpError> {
+        self.usable("MAIL FROM")?;
+        let sender = sender.unwrap_or("");
+        check_argument("MAIL FROM", sender)?;
+        for p in mail_params {
+            check_argument("MAIL FROM", p)?;
+        }
+        if recipients.is_empty() {
+            return Err(SmtpError::Client {
+                stage: "RCPT TO",
+                detail: "no recipients".into(),
+            });
+        }
+        for (rcpt, params) in recipients {
+            check_argument("RCPT TO", rcpt)?;
+            for p in params {
+                check_argument("RCPT TO", p)?;
+            }
+        }
+        let mail = with_params(format!("MAIL FROM:<{sender}>"), mail_params);
+        let rcpts: Vec<String> = recipients
+            .iter()
+            .map(|(r, params)| with_params(format!("RCPT TO:<{r}>"), params))
+            .collect();
+
+        let (mail_result, results, data_reply) = if self.extensions.has("PIPELINING") {
+            let mut batch = String::new();
+            for line in std::iter::once(&mail)
+                .chain(&rcpts)
+                .chain(std::iter::once(&"DATA".to_string()))
+            {
+                observer.client(line);
+                batch.push_str(line);
+                batch.push_str("\r\n");
+            }
+            self.send("MAIL FROM", batch.as_bytes())?;
+            let reply = self.read_reply("MAIL FROM", observer, false)?;
+            let mail_result = self.classify("MAIL FROM", reply)?;
+            let mut results = Vec::with_capacity(recipients.len());
+            for (rcpt, _) in recipients {
+                let reply = self.read_reply("RCPT TO", observer, false)?;
+                results.push((rcpt.clone(), self.classify("RCPT TO", reply)?));
+            }
+            let data_reply = self.read_reply("DATA", observer, false)?;
+            (mail_result, results, Some(data_reply))
+        } else {
+            let reply = self.command("MAIL FROM", &mail, observer)?;
+            let mail_result = self.classify("MAIL FROM", reply)?;
+            let mut results = Vec::with_capacity(recipients.len());
+            if mail_result.is_ok() {
+                for ((rcpt, _), line) in recipients.iter().zip(&rcpts) {
+                    let reply = self.command("RCPT TO", line, observer)?;
+                    results.push((rcpt.clone(), self.classify("RCPT TO", reply)?));
+                }
+            }
+            (mail_result, results, None)
+        };
+
+        let accepted = results.iter().any(|(_, r)| r.is_ok());
+        if mail_result.is_err() || !accepted {
+            if let Some(reply) = data_reply {
+                if reply.code == 354 {
+                    // The relay takes a message although it refused everything before:
+                    // end it empty, whatever it says to that.
+                    observer.client(".");
+                    self.send("DATA", b".\r\n")?;
+                    self.read_reply("DATA", observer, false)?;
+                } else if reply.is_positive() {
+                    return Err(self.unexpected("DATA", &reply));
+                }
+            }
+            self.reset_quietly(observer);
+            return match mail_result {
+                Err(reply) => Err(SmtpError::Reply {
+                    stage: "MAIL FROM",
+                    reply,
+                }),
+                Ok(_) => Ok(Transaction {
+                    recipients: results,
+                    data: None,
+                }),
+            };
+        }
+
+        let data_reply = match data_reply {
+            Some(reply) => reply,
+            None => self.command("DATA", "DATA", observer)?,
+        };
+        if data_reply.code != 354 {
+            if data_reply.is_positive() {
+                return Err(self.unexpected("DATA", &data_reply));
+            }
+            if data_reply.code == 421 {
+                return Err(self.fail(SmtpError::Reply {
+                    stage: "DATA",
+                    reply: data_reply,
+                }));
+            }
+            self.reset_quietly(observer);
+            return Ok(Transaction {
+                recipients: results,
+                data: Some(Err(data_reply)),
+            });
+        }
+        let data = self.send_message(message, observer)?;
+        Ok(Transaction {
+            recipients: results,
+            data: Some(data),
+        })
+    }
+
+    /// MAIL FROM and RCPT TO for each recipient, then RSET: asks the relay about recipients
+    /// without sending a message (`sendmail -bv`).
+    pub fn probe(
+        &mut self,
+        sender: Option<&str>,
+        recipients: &[String],
+        observer: &dyn Observer,
+    ) -> Result<Vec<RecipientReply>, SmtpError> {
+        self.usable("MAIL FROM")?;
+        let sender = sender.unwrap_or("");
+        check_argument("MAIL FROM", sender)?;
+        let reply = self.command("MAIL FROM", &format!("MAIL FROM:<{sender}>"), observer)?;
+        if let Err(reply) = self.classify("MAIL FROM", reply)? {
+            self.reset_quietly(observer);
+            return Err(SmtpError::Reply {
+                stage: "MAIL FROM",
+                reply,
+            });
+        }
+        let mut results = Vec::with_capacity(recipients.len());
+        for rcpt in recipients {
+            check_argument("RCPT TO", rcpt)?;
+            let reply = self.command("RCPT TO", &format!("RCPT TO:<{rcpt}>"), observer)?;
+            results.push((rcpt.clone(), self.classify("RCPT TO", reply)?));
+        }
+        self.reset_quietly(observer);
+        Ok(results)
+    }
+
+    /// Sends RSET: forgets the current transaction.
+    pub fn rset(&mut self, observer: &dyn Observer) -> Result<Reply, SmtpError> {
+        self.simple("RSET", observer)
+    }
+
+    /// Sends NOOP: checks that the relay is still there.
+    pub fn noop(&mut self, observer: &dyn Observer) -> Result<Reply, SmtpError> {
+        self.simple("NOOP", observer)
+    }
+
+    /// Sends QUIT, reads the reply and closes the connection (with TLS's close_notify).
+    pub fn quit(mut self, observer: &dyn Observer) -> Result<Reply, SmtpError> {
+        let result = self.simple("QUIT", observer);
+        self.stream.close();
+        result
+    }
+
+    /// Whether the connection is known to be unusable: after a network, timeout, TLS or
+    /// protocol error, a failure reading the message, or a 421 reply. Callers reconnect.
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// Whether `TCP_NODELAY` is set on the socket.
+    #[cfg(test)]
+    fn nodelay(&self) -> bool {
+        self.stream
+            .tcp()
+            .and_then(|t| t.nodelay().ok())
+            .unwrap_or(false)
+    }
+
+    fn simple(&mut self, verb: &'static str, observer: &dyn Observer) -> Result<Reply, SmtpError> {
+        self.usable(verb)?;
+        let reply = self.command(verb, verb, observer)?;
+        self.expect(verb, reply, |code| code / 100 == 2)
+    }
+
+    /// RSET after a refusal; its failure shows only as a broken connection.
+    fn reset_quietly(&mut self, observer: &dyn Observer) {
+        let _ = self.rset(observer);
+    }
+
+    /// Streams the message after a 354 and reads the final reply.
+    fn send_message(
+        &mut self,
+        message: &mut dyn Read,
+        observer: &dyn Observer,
+    ) -> Result<Result<Reply, Reply>, SmtpError> {
+        let stage = "message";
+        let mut input = vec![0u8; CHUNK];
+        let mut out = Vec::with_capacity(3 * CHUNK);
+        let mut line_start = true;
+        let mut size: u64 = 0;
+        loop {
+            let n = match message.read(&mut input) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // The relay is waiting for the rest; the only way out is to hang up.
+                    return Err(self.fail_hard(SmtpError::Client {
+                        stage,
+                        detail: format!("cannot read the message: {e}"),
+                    }));
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            // Written only now that more is known to follow, so that the last write always
+            // carries data and the terminator together.
+            if out.len() >= CHUNK {
+                self.send(stage, &out)?;
+                out.clear();
+            }
+            size += n as u64;
+            dot_stuff(&input[..n], &mut out, &mut line_start);
+        }
+        out.extend_from_slice(b"\r\n.\r\n");
+        self.send(stage, &out)?;
+        observer.note(&format!("message sent ({} bytes)", size + 2));
+        let reply = self.read_reply(stage, observer, false)?;
+        self.classify(stage, reply)
+    }
+
+    fn note_tls(&self, observer: &dyn Observer) {
+        if let Some(info) = self.tls_info() {
+            observer.note(&format!("TLS established ({info})"));
+        }
+    }
+
+    /// Fails early on a connection known to be broken.
+    fn usable(&self, stage: &'static str) -> Result<(), SmtpError> {
+        if self.broken {
+            return Err(SmtpError::Network {
+                stage,
+                source: io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    "the connection to the relay is broken",
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Marks the connection broken when the error leaves it so.
+    fn fail(&mut self, e: SmtpError) -> SmtpError {
+        if e.breaks_connection() {
+            self.broken = true;
+        }
+        e
+    }
+
+    /// Marks the connection broken, whatever the error.
+    fn fail_hard(&mut self, e: SmtpError) -> SmtpError {
+        self.broken = true;
+        e
+    }
+
+    /// A positive reply that makes no sense at this point.
+    fn unexpected(&mut self, stage: &'static str, reply: &Reply) -> SmtpError {
+        self.fail_hard(SmtpError::Protocol {
+            stage,
+            detail: format!("unexpected reply {}", reply.text()),
+        })
+    }
+
+    /// The reply if `ok` accepts its code; a 4xx/5xx is [`SmtpError::Reply`], anything else
+    /// a protocol error.
+    fn expect(
+        &mut self,
+        stage: &'static str,
+        reply: Reply,
+        ok: impl Fn(u16) -> bool,
+    ) -> Result<Reply, SmtpError> {
+        if ok(reply.code) {
+            Ok(reply)
+        } else if reply.is_transient() || reply.is_permanent() {
+            Err(self.fail(SmtpError::Reply { stage, reply }))
+        } else {
+            Err(self.unexpected(stage, &reply))
+        }
+    }
+
+    /// `Ok` for 2xx, `Err` for 4xx/5xx, a protocol error for 3xx. A 421 (the relay is closing
+    /// the connection) is [`SmtpError::Reply`] and leaves the connection broken.
+    fn classify(
+        &mut self,
+        stage: &'static str,
+        reply: Reply,
+    ) -> Result<Result<Reply, Reply>, SmtpError> {
+        match reply.code {
+            421 => Err(self.fail(SmtpError::Reply { stage, reply })),
+            200..300 => Ok(Ok(reply)),
+            400..600 => Ok(Err(reply)),
+            _ => Err(self.unexpected(stage, &reply)),
+        }
+    }
+
+    /// Sends one command line and reads the reply.
+    fn command(
+        &mut self,
+        stage: &'static str,
+        line: &str,
+        observer: &dyn Observer,
+    ) -> Result<Reply, SmtpError> {
+        observer.client(line);
+        let mut bytes = Vec::with_capacity(line.len() + 2);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+        self.send(stage, &bytes)?;
+        self.read_reply(stage, observer, false)
+    }
+
+    /// Writes `bytes` in full and flushes.
+    fn send(&mut self, stage: &'static str, bytes: &[u8]) -> Result<(), SmtpError> {
+        let result = self
+            .stream
+            .write_all(bytes)
+            .and_then(|()| self.stream.flush());
+        result.map_err(|e| self.fail_hard(SmtpError::from_io(stage, e)))
+    }
+
+    /// Reads one reply, passing each line to the observer. With `redact`, 334 challenges are
+    /// shown as `334 (challenge not shown)`.
+    fn read_reply(
+        &mut self,
+        stage: &'static str,
+        observer: &dyn Observer,
+        redact: bool,
+    ) -> Result<Reply, SmtpError> {
+        let mut code = None;
+        let mut lines = Vec::new();
+        let mut total = 0;
+        loop {
+            let raw = self.read_line(stage)?;
+            total += raw.len() + 2;
+            if total > MAX_REPLY {
+                return Err(self.fail_hard(SmtpError::Protocol {
+                    stage,
+                    detail: format!("the reply is longer than {MAX_REPLY} octets"),
+                }));
+            }
+            let Some(line) = reply::parse_line(&raw) else {
+                let shown: String = String::from_utf8_lossy(&raw).chars().take(80).collect();
+                observer.server(&shown);
+                return Err(self.fail_hard(SmtpError::Protocol {
+                    stage,
+                    detail: format!("not an SMTP reply: {shown:?}"),
+                }));
+            };
+            if redact && line.code == 334 {
+                observer.server("334 (challenge not shown)");
+            } else {
+                observer.server(&String::from_utf8_lossy(&raw));
+            }
+            if let Some(first) = code
+                && first != line.code
+            {
+                return Err(self.fail_hard(SmtpError::Protocol {
+                    stage,
+                    detail: format!(
+                        "a multiline reply changed its code from {first} to {}",
+                        line.code
+                    ),
+                }));
+            }
+            code = Some(line.code);
+            lines.push(line.text);
+            if !line.more {
+                return Ok(Reply {
+                    code: line.code,
+                    lines,
+                });
+            }
+        }
+    }
+
+    /// Reads one line (CRLF, or a bare LF), without its line ending.
+    fn read_line(&mut self, stage: &'static str) -> Result<Vec<u8>, SmtpError> {
+        loop {
+            let pending = &self.buf[self.start..];
+            if let Some(i) = pending.iter().position(|&b| b == b'\n') {
+                if i + 1 > MAX_LINE {
+                    break;
+                }
+                let mut line = pending[..i].to_vec();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                self.start += i + 1;
+                if self.start == self.buf.len() {
+                    self.buf.clear();
+                    self.start = 0;
+                }
+                return Ok(line);
+            }
+            if pending.len() >= MAX_LINE {
+                break;
+            }
+            if self.start > 0 {
+                self.buf.drain(..self.start);
+                self.start = 0;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = loop {
+                match self.stream.read(&mut chunk) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(self.fail_hard(SmtpError::from_io(stage, e))),
+                }
+            };
+            if n == 0 {
+                return Err(self.fail_hard(SmtpError::Network {
+                    stage,
+                    source: io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the relay closed the connection",
+                    ),
+                }));
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+        Err(self.fail_hard(SmtpError::Protocol {
+            stage,
+            detail: format!("a reply line is longer than {MAX_LINE} octets"),
+        }))
+    }
+}
+
+/// Connects to the first address that answers. When every attempt timed out the result is a
+/// timeout; otherwise the last other failure.
+fn connect_any(
+    host: &str,
+    addrs: &[SocketAddr],
+    timeout: Duration,
+) -> Result<TcpStream, SmtpError> {
+    let stage = "connect";
+    let mut failure = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(addr, timeout) {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => match SmtpError::from_io(stage, e) {
+                SmtpError::Timeout { .. } if failure.is_some() => {}
+                other => failure = Some(other),
+            },
+        }
+    }
+    Err(failure.unwrap_or_else(|| SmtpError::Network {
+        stage,
+        source: io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address")),
+    }))
+}
+
+/// Refuses arguments that would end the command line early (command injection).
+fn check_argument(stage: &'static str, text: &str) -> Result<(), SmtpError> {
+    if text.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+        return Err(SmtpError::Client {
+            stage,
+            detail: format!("{text:?} contains a line break or NUL"),
+        });
+    }
+    Ok(())
+}
+
+fn with_params(mut command: String, params: &[String]) -> String {
+    for p in params {
+        command.push(' ');
+        command.push_str(p);
+    }
+    command
+}
+
+/// Copies `input` to `out`, doubling a `.` at the start of a line (RFC 5321 section 4.5.2).
+/// `line_start` carries the state from one piece to the next.
+fn dot_stuff(input: &[u8], out: &mut Vec<u8>, line_start: &mut bool) {
+    for &b in input {
+        if *line_start && b == b'.' {
+            out.push(b'.');
+        }
+        out.push(b);
+        *line_start = b == b'\n';
+    }
+}

@@ -1,0 +1,908 @@
+//! The queue against a scripted, fault-injecting SMTP server: each stage of the dialogue can
+//! answer 4xx or 5xx, stay silent, or drop the connection, and every command line the server
+//! received is recorded. The tests check what relayctl makes of each fault: the exit code, the
+//! queue (`queue list --json`, `queue failed --json`) and what reached the server.
+//!
+//! None of these tests uses the Postfix relay or the capture server.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::harness::Sandbox;
+
+/// What the server does at one stage of the dialogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Act {
+    /// Sends this reply (its lines separated by CRLF, without the final CRLF).
+    Reply(String),
+    /// Never answers: reads and discards whatever comes until the client goes away.
+    Silence,
+    /// Closes the connection without a word.
+    Close,
+}
+
+/// A reply.
+pub fn reply(text: &str) -> Act {
+    Act::Reply(text.to_string())
+}
+
+/// How the server behaves on the next connections (each connection takes a copy when it starts,
+/// so a script changed between connections applies to the next one).
+#[derive(Debug, Clone)]
+pub struct Script {
+    pub greeting: Act,
+    /// A 250 reply here is replaced by the server's capability list.
+    pub ehlo: Act,
+    /// Offer STARTTLS; on STARTTLS answer 220, then send bytes that are not TLS and close.
+    pub starttls: bool,
+    pub mail: Act,
+    /// One act per RCPT TO of a transaction, in order; recipients beyond the list get 250.
+    pub rcpt: Vec<Act>,
+    /// The reply to the DATA command (354 lets the message come).
+    pub data: Act,
+    /// Closes the connection after the first line of the message.
+    pub drop_mid_data: bool,
+    /// The reply after the message's final dot.
+    pub final_dot: Act,
+}
+
+impl Default for Script {
+    /// A server that accepts everything.
+    fn default() -> Self {
+        Script {
+            greeting: reply("220 fault.test ESMTP"),
+            ehlo: reply("250 ok"),
+            starttls: false,
+            mail: reply("250 2.1.0 ok"),
+            rcpt: Vec::new(),
+            data: reply("354 go ahead"),
+            drop_mid_data: false,
+            final_dot: reply("250 2.0.0 queued as FAULT"),
+        }
+    }
+}
+
+/// One message the server received up to its final dot.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The recipients the server accepted in that transaction (`<a@example.org>`).
+    pub rcpts: Vec<String>,
+    pub data: String,
+    /// What the server answered after the dot (`None`: silence or close).
+    pub reply: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Log {
+    connections: usize,
+    commands: Vec<String>,
+    messages: Vec<Received>,
+}
+
+/// The scripted server, on 127.0.0.1 and a free port, one thread per connection.
+pub struct FaultServer {
+    pub port: u16,
+    script: Arc<Mutex<Script>>,
+    log: Arc<Mutex<Log>>,
+}
+
+impl FaultServer {
+    pub fn start(script: Script) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("fault server cannot listen");
+        let port = listener.local_addr().unwrap().port();
+        let script = Arc::new(Mutex::new(script));
+        let log = Arc::new(Mutex::new(Log::default()));
+        let (s, l) = (script.clone(), log.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let current = s.lock().unwrap().clone();
+                let log = l.clone();
+                std::thread::spawn(move || {
+                    let _ = serve(stream, &current, &log);
+                });
+            }
+        });
+        FaultServer { port, script, log }
+    }
+
+    /// Changes the script for the connections that follow.
+    pub fn set(&self, script: Script) {
+        *self.script.lock().unwrap() = script;
+    }
+
+    /// Every command line received so far, in order, over all connections.
+    pub fn commands(&self) -> Vec<String> {
+        self.log.lock().unwrap().commands.clone()
+    }
+
+    /// How many command lines start with `prefix` (case-insensitive).
+    pub fn count(&self, prefix: &str) -> usize {
+        let prefix = prefix.to_ascii_uppercase();
+        self.commands()
+            .iter()
+            .filter(|c| c.to_ascii_uppercase().starts_with(&prefix))
+            .count()
+    }
+
+    pub fn messages(&self) -> Vec<Received> {
+        self.log.lock().unwrap().messages.clone()
+    }
+
+    pub fn connections(&self) -> usize {
+        self.log.lock().unwrap().connections
+    }
+}
+
+/// Carries out `act`; false when the connection is over.
+fn act(out: &mut TcpStream, input: &mut BufReader<TcpStream>, act: &Act) -> std::io::Result<bool> {
+    match act {
+        Act::Reply(text) => {
+            out.write_all(format!("{text}\r\n").as_bytes())?;
+            Ok(true)
+        }
+        Act::Silence => {
+            let mut sink = Vec::new();
+            while input.read_until(b'\n', &mut sink)? > 0 {
+                sink.clear();
+            }
+            Ok(false)
+        }
+        Act::Close => {
+            let _ = out.shutdown(Shutdown::Both);
+            Ok(false)
+        }
+    }
+}
+
+fn code_ok(a: &Act, class: char) -> bool {
+    matches!(a, Act::Reply(t) if t.starts_with(class))
+}
+
+fn serve(stream: TcpStream, script: &Script, log: &Mutex<Log>) -> std::io::Result<()> {
+    // Nothing in these tests waits longer; a forgotten connection ends on its own.
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut out = stream.try_clone()?;
+    let mut input = BufReader::new(stream);
+    log.lock().unwrap().connections += 1;
+    if !act(&mut out, &mut input, &script.greeting)? {
+        return Ok(());
+    }
+    let mut rcpt_index = 0;
+    let mut accepted: Vec<String> = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let cmd = String::from_utf8_lossy(&line).trim_end().to_string();
+        log.lock().unwrap().commands.push(cmd.clone());
+        let upper = cmd.to_ascii_uppercase();
+        let next = if upper.starts_with("EHLO") {
+            if code_ok(&script.ehlo, '2') {
+                let tls = if script.starttls {
+                    "250-STARTTLS\r\n"
+                } else {
+                    ""
+                };
+                reply(&format!(
+                    "250-fault.test\r\n250-8BITMIME\r\n{tls}250-SIZE 50000000\r\n250 HELP"
+                ))
+            } else {
+                script.ehlo.clone()
+            }
+        } else if upper.starts_with("HELO") {
+            reply("250 fault.test")
+        } else if upper == "STARTTLS" {
+            if script.starttls {
+                out.write_all(b"220 2.0.0 go ahead\r\n")?;
+                out.write_all(b"this is not a TLS handshake at all\r\n")?;
+                let _ = out.shutdown(Shutdown::Both);
+                return Ok(());
+            }
+            reply("502 5.5.1 not offered")
+        } else if upper.starts_with("MAIL FROM:") {
+            rcpt_index = 0;
+            accepted.clear();
+            script.mail.clone()
+        } else if upper.starts_with("RCPT TO:") {
+            let a = script
+                .rcpt
+                .get(rcpt_index)
+                .cloned()
+                .unwrap_or_else(|| reply("250 2.1.5 ok"));
+            rcpt_index += 1;
+            if code_ok(&a, '2') {
+                accepted.push(cmd[8..].trim().to_string());
+            }
+            a
+        } else if upper == "DATA" {
+            if !act(&mut out, &mut input, &script.data)? {
+                return Ok(());
+            }
+            if !code_ok(&script.data, '3') {
+                continue;
+            }
+            let mut data = Vec::new();
+            loop {
+                line.clear();
+                if input.read_until(b'\n', &mut line)? == 0 {
+                    return Ok(());
+                }
+                if script.drop_mid_data {
+                    let _ = out.shutdown(Shutdown::Both);
+                    return Ok(());
+                }
+                if line == b".\r\n" {
+                    break;
+                }
+                data.extend_from_slice(line.strip_prefix(b".").unwrap_or(&line));
+            }
+            log.lock().unwrap().messages.push(Received {
+                rcpts: accepted.clone(),
+                data: String::from_utf8_lossy(&data).into_owned(),
+                reply: match &script.final_dot {
+                    Act::Reply(t) => Some(t.clone()),
+                    _ => None,
+                },
+            });
+            script.final_dot.clone()
+        } else if upper == "RSET" {
+            rcpt_index = 0;
+            accepted.clear();
+            reply("250 2.0.0 ok")
+        } else if upper == "NOOP" {
+            reply("250 2.0.0 ok")
+        } else if upper == "QUIT" {
+            out.write_all(b"221 2.0.0 bye\r\n")?;
+            return Ok(());
+        } else {
+            reply("502 5.5.2 unknown command")
+        };
+        if !act(&mut out, &mut input, &next)? {
+            return Ok(());
+        }
+    }
+}
+
+/// A sandbox whose only profile, `fault`, points at `port` on 127.0.0.1.
+pub fn sandbox(port: u16, tls: &str, timeout: u64) -> Sandbox {
+    let sb = Sandbox::new();
+    write_config(&sb, port, tls, timeout);
+    sb
+}
+
+/// (Re)writes the sandbox's user config for `port`.
+pub fn write_config(sb: &Sandbox, port: u16, tls: &str, timeout: u64) {
+    let path = sb.user_config();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "default_profile = \"fault\"\ndelivery = \"now\"\n\n[profiles.fault]\npreset = \"smarthost\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"{tls}\"\nfrom = \"vm1@campus.example\"\ntimeout = {timeout}\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// `queue list --json` or `queue failed --json`.
+pub fn queue(sb: &Sandbox, area: &str) -> Vec<Value> {
+    let run = sb.run(&["queue", area, "--json"], b"").ok();
+    match serde_json::from_str::<Value>(&run.stdout) {
+        Ok(Value::Array(list)) => list,
+        other => panic!("queue {area} --json: not an array: {other:?}\n{run:#?}"),
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+fn addresses(v: &Value) -> Vec<String> {
+    v.as_array()
+        .expect("recipients array")
+        .iter()
+        .map(text)
+        .collect()
+}
+
+fn message(subject: &str) -> Vec<u8> {
+    format!("Subject: {subject}\n\nfault injection test\n").into_bytes()
+}
+
+/// Submits one message to a@example.org and checks it stayed queued after one attempt whose
+/// last reply holds every piece of `expect`. Returns the server for more checks.
+fn stays_queued(
+    script: Script,
+    tls: &str,
+    timeout: u64,
+    expect: &[&str],
+) -> (FaultServer, Sandbox) {
+    let server = FaultServer::start(script);
+    let sb = sandbox(server.port, tls, timeout);
+    let started = Instant::now();
+    let run = sb.run(&["sendmail", "a@example.org"], &message("transient"));
+    let took = started.elapsed();
+    let run = run.ok();
+    assert_eq!(run.stderr, "", "a temporary failure is silent: {run:#?}");
+    assert!(
+        took < Duration::from_secs(timeout * 4 + 3),
+        "the submission took {took:?}"
+    );
+    let list = queue(&sb, "list");
+    assert_eq!(list.len(), 1, "one queued message: {list:#?}");
+    let entry = &list[0];
+    assert_eq!(entry["state"], "queued", "{entry:#}");
+    assert_eq!(entry["attempts"], 1, "{entry:#}");
+    assert_eq!(
+        addresses(&entry["recipients"]),
+        ["a@example.org"],
+        "{entry:#}"
+    );
+    assert_eq!(entry["sender"], "vm1@campus.example", "{entry:#}");
+    assert!(
+        entry["next_attempt"].as_u64().unwrap() > now(),
+        "the next attempt is later: {entry:#}"
+    );
+    let last = text(&entry["last_reply"]);
+    for piece in expect {
+        assert!(
+            last.to_lowercase().contains(&piece.to_lowercase()),
+            "last_reply lacks {piece:?}: {entry:#}"
+        );
+    }
+    assert!(queue(&sb, "failed").is_empty());
+    (server, sb)
+}
+
+#[test]
+fn greeting_4xx_stays_queued() {
+    let (server, _sb) = stays_queued(
+        Script {
+            greeting: reply("421 4.3.2 greeting-busy try later"),
+            ..Script::default()
+        },
+        "none",
+        2,
+        &["421", "greeting-busy"],
+    );
+    assert_eq!(server.count("MAIL"), 0, "{:?}", server.commands());
+    assert!(server.messages().is_empty());
+}
+
+#[test]
+fn ehlo_4xx_stays_queued() {
+    let (server, _sb) = stays_queued(
+        Script {
+            ehlo: reply("454 4.3.0 ehlo-busy try later"),
+            ..Script::default()
+        },
+        "none",
+        2,
+        &["454", "ehlo-busy"],
+    );
+    assert!(server.count("EHLO") >= 1, "{:?}", server.commands());
+    assert_eq!(server.count("MAIL"), 0, "{:?}", server.commands());
+}
+
+#[test]
+fn mail_from_4xx_stays_queued() {
+    let (server, _sb) = stays_queued(
+        Script {
+            mail: reply("451 4.3.0 mail-busy try later"),
+            ..Script::default()
+        },
+        "none",
+        2,
+        &["451", "mail-busy"],
+    );
+    assert_eq!(
+        server.count("MAIL FROM:<vm1@campus.example>"),
+        1,
+        "{:?}",
+        server.commands()
+    );
+    assert_eq!(server.count("RCPT"), 0, "{:?}", server.commands());
+}
+
+#[test]
+fn rcpt_4xx_stays_queued() {
+    let (server, _sb) = stays_queued(
+        Script {
+            rcpt: vec![reply("450 4.2.1 rcpt-busy mailbox unavailable")],
+            ..Script::default()
+        },
+        "none",
+        2,
+        &["450", "rcpt-busy"],
+    );
+    assert_eq!(
+        server.count("RCPT TO:<a@example.org>"),
+        1,
+        "{:?}",
+        server.commands()
+    );
+    assert_eq!(
+        server.count("DATA"),
+        0,
+        "no DATA without a recipient: {:?}",
+        server.commands()
+    );
+}
+
+#[test]
+fn data_command_4xx_stays_queued() {
+    let (server, _sb) = stays_queued(
+        Script {
+            data: reply("451 4.3.0 data-busy try later"),
+            ..Script::default()
+        },
+        "none",
+        2,
+        &["451", "data-busy"],
+    );
+    assert_eq!(server.count("DATA"), 1, "{:?}", server.commands());
+    assert!(server.messages().is_empty());
+}
+
+#[test]
+fn final_dot_4xx_stays_queued() {
+    let (server, _sb) = stays_queued(
+        Script {
+            final_dot: reply("452 4.3.1 dot-busy insufficient storage"),
+            ..Script::default()
+        },
+        "none",
+        2,
+        &["452", "dot-busy"],
+    );
+    let got = server.messages();
+    assert_eq!(got.len(), 1, "the message went over once");
+    assert_eq!(
+        got[0].reply.as_deref(),
+        Some("452 4.3.1 dot-busy insufficient storage")
+    );
+}
+
+#[test]
+fn connection_closed_at_rcpt_stays_queued() {
+    let (server, _sb) = stays_queued(
+        Script {
+            rcpt: vec![Act::Close],
+            ..Script::default()
+        },
+        "none",
+        2,
+        &[],
+    );
+    assert_eq!(server.count("RCPT"), 1, "{:?}", server.commands());
+    assert!(server.messages().is_empty());
+}
+
+/// Submits one message; the relay's permanent refusal of the session or the sender is a
+/// configuration fault: the message is held (exit 0, one alert line), and `queue flush` leaves it
+/// alone even once the relay would take it.
+fn is_held(script: Script, expect: &[&str]) -> FaultServer {
+    let server = FaultServer::start(script);
+    let sb = sandbox(server.port, "none", 2);
+    let run = sb
+        .run(&["sendmail", "a@example.org"], &message("held"))
+        .ok();
+    let alerts: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(alerts.len(), 1, "one alert line: {run:#?}");
+    assert!(
+        alerts[0].starts_with("relayctl: ") && alerts[0].contains("held"),
+        "{run:#?}"
+    );
+    let list = queue(&sb, "list");
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(list[0]["state"], "held", "{:#}", list[0]);
+    assert_eq!(list[0]["attempts"], 1, "{:#}", list[0]);
+    for piece in expect {
+        assert!(alerts[0].contains(piece), "alert lacks {piece:?}: {run:#?}");
+        assert!(
+            text(&list[0]["last_reply"]).contains(piece),
+            "{:#}",
+            list[0]
+        );
+    }
+    assert!(queue(&sb, "failed").is_empty());
+    assert_eq!(server.count("RCPT"), 0, "{:?}", server.commands());
+
+    // A held message is not flushed, even to a now willing relay.
+    server.set(Script::default());
+    let before = server.connections();
+    let run = sb.run(&["queue", "flush"], b"").ok();
+    assert_eq!(run.stderr, "", "{run:#?}");
+    assert_eq!(
+        server.connections(),
+        before,
+        "held mail is left alone by flush"
+    );
+    assert_eq!(queue(&sb, "list")[0]["state"], "held");
+    server
+}
+
+/// A 554 greeting ("no SMTP service for you"): the relay refuses this host, which the admin must
+/// sort out; the message is held, not bounced. (Before the client rewrite it stayed queued as a
+/// temporary failure.)
+#[test]
+fn greeting_5xx_holds_the_message() {
+    let server = is_held(
+        Script {
+            greeting: reply("554 5.3.2 greeting-refused no service for you"),
+            ..Script::default()
+        },
+        &["554", "greeting-refused"],
+    );
+    assert_eq!(server.count("MAIL"), 0, "{:?}", server.commands());
+}
+
+#[test]
+fn mail_from_5xx_holds_the_message() {
+    let server = is_held(
+        Script {
+            mail: reply("553 5.7.1 sender-refused not owned by user"),
+            ..Script::default()
+        },
+        &["553", "sender-refused"],
+    );
+    assert_eq!(server.count("MAIL"), 1, "{:?}", server.commands());
+}
+
+#[test]
+fn final_dot_5xx_moves_to_failed() {
+    let server = FaultServer::start(Script {
+        final_dot: reply("554 5.6.0 content-rejected looks like spam"),
+        ..Script::default()
+    });
+    let sb = sandbox(server.port, "none", 2);
+    let run = sb
+        .run(&["sendmail", "a@example.org"], &message("rejected"))
+        .code(69)
+        .one_line_error("554");
+    assert!(run.stderr.contains("failed area"), "{run:#?}");
+    assert!(queue(&sb, "list").is_empty());
+    let failed = queue(&sb, "failed");
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(addresses(&failed[0]["recipients"]), ["a@example.org"]);
+    assert!(
+        text(&failed[0]["last_reply"]).contains("content-rejected"),
+        "{:#}",
+        failed[0]
+    );
+    assert_eq!(server.messages().len(), 1);
+
+    // Failed mail is not sent again.
+    server.set(Script::default());
+    sb.run(&["queue", "flush"], b"").ok();
+    assert_eq!(server.messages().len(), 1, "failed mail stays failed");
+}
+
+#[test]
+fn rcpt_5xx_moves_to_failed_with_exit_67() {
+    let server = FaultServer::start(Script {
+        rcpt: vec![reply("550 5.1.1 no-such-user here")],
+        ..Script::default()
+    });
+    let sb = sandbox(server.port, "none", 2);
+    sb.run(&["sendmail", "a@example.org"], &message("nouser"))
+        .code(67)
+        .one_line_error("550");
+    assert!(queue(&sb, "list").is_empty());
+    let failed = queue(&sb, "failed");
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert!(
+        text(&failed[0]["last_reply"]).contains("no-such-user"),
+        "{:#}",
+        failed[0]
+    );
+    assert_eq!(server.count("DATA"), 0, "{:?}", server.commands());
+}
+
+/// First recipient accepted, second refused for good, third refused for now: the message goes
+/// once to the first; a later flush sends it only to the third.
+#[test]
+fn mixed_recipients_are_each_tracked() {
+    let server = FaultServer::start(Script {
+        rcpt: vec![
+            reply("250 2.1.5 ok"),
+            reply("550 5.1.1 gone-user unknown"),
+            reply("450 4.2.1 busy-user try later"),
+        ],
+        ..Script::default()
+    });
+    let sb = sandbox(server.port, "none", 2);
+    let run = sb
+        .run(
+            &[
+                "sendmail",
+                "a@example.org",
+                "b@example.org",
+                "c@example.org",
+            ],
+            &message("mixed"),
+        )
+        .ok();
+    assert_eq!(run.stderr, "", "{run:#?}");
+    let got = server.messages();
+    assert_eq!(got.len(), 1, "one DATA: {got:#?}");
+    assert_eq!(got[0].rcpts, ["<a@example.org>"]);
+    assert_eq!(server.count("DATA"), 1);
+
+    let list = queue(&sb, "list");
+    assert_eq!(list.len(), 1, "{list:#?}");
+    let entry = &list[0];
+    assert_eq!(entry["attempts"], 1, "{entry:#}");
+    assert_eq!(entry["state"], "queued", "{entry:#}");
+    let waiting = addresses(&entry["recipients"]);
+    assert!(
+        !waiting.contains(&"a@example.org".to_string()),
+        "a was sent: {entry:#}"
+    );
+    assert!(
+        waiting.contains(&"c@example.org".to_string()),
+        "c waits: {entry:#}"
+    );
+    assert!(text(&entry["last_reply"]).contains("450"), "{entry:#}");
+    let id = text(&entry["id"]);
+    let show = sb.run(&["queue", "show", &id], b"").ok().stdout;
+    let line = |addr: &str| {
+        show.lines()
+            .find(|l| l.starts_with("recipient:") && l.contains(addr))
+            .unwrap_or_else(|| panic!("no recipient line for {addr}:\n{show}"))
+            .to_string()
+    };
+    assert!(line("a@example.org").contains("Sent"), "{show}");
+    assert!(
+        line("b@example.org").contains("Failed") && line("b@example.org").contains("550"),
+        "{show}"
+    );
+    assert!(
+        line("c@example.org").contains("Pending") && line("c@example.org").contains("450"),
+        "{show}"
+    );
+
+    // The relay takes everyone now: only c is sent to.
+    server.set(Script::default());
+    let rcpts_before = server.count("RCPT");
+    sb.run(&["queue", "flush"], b"").ok();
+    let commands = server.commands();
+    let later_rcpts: Vec<&String> = commands
+        .iter()
+        .filter(|c| c.to_ascii_uppercase().starts_with("RCPT"))
+        .skip(rcpts_before)
+        .collect();
+    assert_eq!(later_rcpts, ["RCPT TO:<c@example.org>"], "{commands:?}");
+    let got = server.messages();
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(got[1].rcpts, ["<c@example.org>"]);
+    assert!(queue(&sb, "list").is_empty());
+    // What is left is b's refusal, in the failed area.
+    let failed = queue(&sb, "failed");
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(
+        addresses(&failed[0]["recipients"]),
+        ["b@example.org"],
+        "{:#}",
+        failed[0]
+    );
+    assert!(
+        text(&failed[0]["last_reply"]).contains("550"),
+        "{:#}",
+        failed[0]
+    );
+}
+
+#[test]
+fn connection_dropped_mid_data_stays_queued() {
+    let (server, _sb) = stays_queued(
+        Script {
+            drop_mid_data: true,
+            ..Script::default()
+        },
+        "none",
+        2,
+        &[],
+    );
+    assert_eq!(server.count("DATA"), 1, "{:?}", server.commands());
+    assert!(server.messages().is_empty(), "no message was completed");
+}
+
+#[test]
+fn silent_relay_times_out_and_stays_queued() {
+    let (server, _sb) = stays_queued(
+        Script {
+            greeting: Act::Silence,
+            ..Script::default()
+        },
+        "none",
+        1,
+        &["timed out"],
+    );
+    assert_eq!(server.connections(), 1);
+    assert_eq!(server.count("MAIL"), 0);
+}
+
+/// Silence after the final dot: the relay may have taken the message, but relayctl cannot know;
+/// it keeps it (at least once).
+#[test]
+fn silence_after_the_final_dot_stays_queued() {
+    let (server, _sb) = stays_queued(
+        Script {
+            final_dot: Act::Silence,
+            ..Script::default()
+        },
+        "none",
+        1,
+        &["timed out"],
+    );
+    assert_eq!(server.messages().len(), 1);
+}
+
+#[test]
+fn starttls_handshake_failure_stays_queued() {
+    let (server, _sb) = stays_queued(
+        Script {
+            starttls: true,
+            ..Script::default()
+        },
+        "starttls",
+        2,
+        &["TLS"],
+    );
+    assert_eq!(server.count("STARTTLS"), 1, "{:?}", server.commands());
+    assert_eq!(
+        server.count("MAIL"),
+        0,
+        "nothing in clear after STARTTLS: {:?}",
+        server.commands()
+    );
+}
+
+#[test]
+fn implicit_tls_against_a_plain_server_stays_queued() {
+    let (server, _sb) = stays_queued(Script::default(), "tls", 2, &["TLS"]);
+    assert_eq!(server.count("MAIL"), 0, "{:?}", server.commands());
+    assert!(server.messages().is_empty());
+}
+
+/// Two of three queued messages have damaged state files: both are reported and moved to
+/// `corrupt/`, the third is delivered.
+#[test]
+fn corrupt_state_files_are_quarantined_and_the_rest_delivered() {
+    let server = FaultServer::start(Script::default());
+    // Port 1: nothing listens, so everything stays queued.
+    let sb = sandbox(1, "none", 2);
+    let subjects = ["corrupt-truncated", "corrupt-good", "corrupt-garbage"];
+    for s in subjects {
+        sb.run(&["sendmail", "a@example.org"], &message(s)).ok();
+        // Distinct, ordered ids (they start with the time in milliseconds).
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let list = queue(&sb, "list");
+    assert_eq!(list.len(), 3, "{list:#?}");
+    let ids: Vec<String> = list.iter().map(|e| text(&e["id"])).collect();
+    let spool = sb.path("spool");
+    let subject_of = |id: &str| {
+        let m = std::fs::read_to_string(spool.join("queue").join(id).join("message")).unwrap();
+        subjects
+            .iter()
+            .find(|s| m.contains(*s))
+            .unwrap()
+            .to_string()
+    };
+    let by_subject = |s: &str| ids.iter().find(|id| subject_of(id) == s).unwrap().clone();
+    let (truncated, good, garbage) = (
+        by_subject("corrupt-truncated"),
+        by_subject("corrupt-good"),
+        by_subject("corrupt-garbage"),
+    );
+    let state = |id: &str| spool.join("queue").join(id).join("state.json");
+    let full = std::fs::read(state(&truncated)).unwrap();
+    std::fs::write(state(&truncated), &full[..full.len() / 2]).unwrap();
+    std::fs::write(state(&garbage), b"\x00\xff not json at all \x7f").unwrap();
+
+    write_config(&sb, server.port, "none", 2);
+    let run = sb.run(&["queue", "flush"], b"").ok();
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "each corrupt file reported once: {run:#?}");
+    for id in [&truncated, &garbage] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("relayctl: ") && l.contains(id.as_str())),
+            "{id} not reported: {run:#?}"
+        );
+    }
+    let mut corrupt: Vec<String> = std::fs::read_dir(spool.join("corrupt"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    corrupt.sort();
+    let mut expected = vec![truncated.clone(), garbage.clone()];
+    expected.sort();
+    assert_eq!(corrupt, expected);
+    assert!(
+        spool
+            .join("corrupt")
+            .join(&truncated)
+            .join("message")
+            .exists()
+    );
+
+    let got = server.messages();
+    assert_eq!(got.len(), 1, "only the good message went out: {got:#?}");
+    assert!(got[0].data.contains("corrupt-good"), "{}", got[0].data);
+    let run = sb.run(&["queue", "list", "--json"], b"").ok();
+    assert_eq!(run.stdout.trim(), "[]", "{run:#?}");
+    assert_eq!(
+        run.stderr, "",
+        "the corrupt messages are out of the queue: {run:#?}"
+    );
+    assert!(!spool.join("queue").join(&good).exists());
+}
+
+/// Mail held for a configuration fault is tried again by `queue run` once its retry time
+/// (`retry_max` after the fault) has come, in case the relay was fixed.
+#[test]
+fn held_message_is_retried_once_retry_max_has_passed() {
+    let server = FaultServer::start(Script {
+        mail: reply("553 5.7.1 sender-refused not owned by user"),
+        ..Script::default()
+    });
+    let sb = sandbox(server.port, "none", 2);
+    sb.run(&["sendmail", "a@example.org"], &message("held-retry"))
+        .ok();
+    let list = queue(&sb, "list");
+    assert_eq!(list[0]["state"], "held", "{list:#?}");
+    // An hour later (retry_max), with the relay fixed.
+    let state = sb
+        .path("spool/queue")
+        .join(text(&list[0]["id"]))
+        .join("state.json");
+    let mut json: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    json["next_attempt"] = Value::from(now() - 1);
+    std::fs::write(&state, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+    server.set(Script::default());
+    sb.run(&["queue", "run"], b"").ok();
+    assert_eq!(server.messages().len(), 1, "{:?}", server.commands());
+    assert!(queue(&sb, "list").is_empty());
+}
+
+/// An administrator's hold does not expire: `queue run` leaves the message alone until
+/// `queue release`.
+#[test]
+fn admin_hold_lasts_until_release() {
+    let server = FaultServer::start(Script::default());
+    let sb = sandbox(1, "none", 2);
+    sb.run(&["sendmail", "a@example.org"], &message("admin-hold"))
+        .ok();
+    let id = text(&queue(&sb, "list")[0]["id"]);
+    sb.run(&["queue", "hold", &id], b"").ok();
+    write_config(&sb, server.port, "none", 2);
+    // Due or not, a held message is left alone.
+    let state = sb.path("spool/queue").join(&id).join("state.json");
+    let json: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(json["status"], "held", "{json:#}");
+    sb.run(&["queue", "run"], b"").ok();
+    sb.run(&["queue", "flush"], b"").ok();
+    assert_eq!(server.connections(), 0, "{:?}", server.commands());
+    let list = queue(&sb, "list");
+    assert_eq!(list[0]["state"], "held", "{list:#?}");
+    sb.run(&["queue", "release", &id], b"").ok();
+    sb.run(&["queue", "run"], b"").ok();
+    assert_eq!(server.messages().len(), 1, "{:?}", server.commands());
+    assert!(queue(&sb, "list").is_empty());
+}
