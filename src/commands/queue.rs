@@ -248,15 +248,7 @@ fn show(spool: &Spool, id: &str) -> Result<()> {
     println!("size:         {} bytes", state.size);
     println!("sender:       {}", e.sender);
     for r in &state.recipients {
-        println!(
-            "recipient:    {} {:?}{}",
-            r.address,
-            r.status,
-            r.reply
-                .as_deref()
-                .map(|x| format!(": {x}"))
-                .unwrap_or_default()
-        );
+        println!("recipient:    {r}");
     }
     println!("attempts:     {}", state.attempts);
     println!(

@@ -59,6 +59,34 @@ pub enum ConfigError {
     NoHome,
 }
 
+/// Implements serde for a quantity written either as a bare number (`26214400`, `90`) or as text
+/// with a unit (`"25MB"`, `"90s"`): `Display` writes it, `FromStr` reads the text form, and
+/// `$from_number` makes it from a number.
+macro_rules! serde_number_or_text {
+    ($ty:ty, $from_number:expr) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                #[derive(serde::Deserialize)]
+                #[serde(untagged)]
+                enum Raw {
+                    Number(u64),
+                    Text(String),
+                }
+                match <Raw as serde::Deserialize>::deserialize(d)? {
+                    Raw::Number(n) => Ok($from_number(n)),
+                    Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+                }
+            }
+        }
+    };
+}
+pub(crate) use serde_number_or_text;
+
 /// Implements serde for a type through its `Display` and `FromStr`, so that it is a plain string in
 /// the config file and a typo in it is reported with the file and line.
 macro_rules! serde_as_string {

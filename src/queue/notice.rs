@@ -71,21 +71,7 @@ pub fn send(
         .rsplit_once('@')
         .map(|(_, d)| d.to_string())
         .unwrap_or_default();
-    let recipients: Vec<String> = state
-        .recipients
-        .iter()
-        .map(|r| {
-            format!(
-                "  {} ({:?}){}",
-                r.address,
-                r.status,
-                r.reply
-                    .as_deref()
-                    .map(|x| format!(": {x}"))
-                    .unwrap_or_default()
-            )
-        })
-        .collect();
+    let recipients: Vec<String> = state.recipients.iter().map(|r| format!("  {r}")).collect();
     let fields = [
         Field::new("From", &format!("\"relayctl on {host}\" <{from}>")),
         Field::new("To", &to),

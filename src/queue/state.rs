@@ -26,6 +26,17 @@ pub struct Recipient {
     pub reply: Option<String>,
 }
 
+impl std::fmt::Display for Recipient {
+    /// `ops@example.org Pending: 451 4.3.0 try later`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {:?}", self.address, self.status)?;
+        match &self.reply {
+            Some(reply) => write!(f, ": {reply}"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Whether the runner may try the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
