@@ -28,6 +28,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod message;
+pub mod privilege;
 pub mod queue;
 pub mod relay;
 pub mod secrets;

@@ -12,9 +12,11 @@ use crate::config::{ConfigLocation, Delivery, LoadedConfig, Profile};
 use crate::error::{Error, Result};
 use crate::message::canonical::canonicalize;
 use crate::queue::schedule::now;
+use crate::queue::spool::SYSTEM_SPOOL;
 use crate::queue::{MessageState, Outcome, Runner, Spool, daemon};
 use crate::relay::{self, Envelope, Transcript};
 use crate::secrets::{SecretError, SecretString, store_for};
+use crate::sendmail::maildrop;
 
 /// What every subcommand gets from the global options.
 pub struct Context {
@@ -38,7 +40,18 @@ pub struct Selected {
 impl Context {
     /// Opens this user's spool.
     pub fn open_spool(&self) -> Result<Spool> {
-        Ok(Spool::open(&Spool::default_path(self.spool.as_deref()))?)
+        let path = Spool::default_path(self.spool.as_deref());
+        let spool = Spool::open(&path)?;
+        if path == std::path::Path::new(SYSTEM_SPOOL) && rustix::process::geteuid().is_root() {
+            maildrop::prepare_dir(&path)?;
+        }
+        Ok(spool)
+    }
+
+    /// Whether this submission goes through the system maildrop: an ordinary user without a
+    /// configuration or spool of their own, who cannot read the system profile's secret.
+    fn uses_maildrop(&self) -> bool {
+        !rustix::process::geteuid().is_root() && self.spool.is_none() && self.location.system_only()
     }
 
     /// Hands a message to the relay the configured way: queued durably first and tried at once
@@ -56,6 +69,13 @@ impl Context {
         } else {
             config.delivery
         };
+        if self.uses_maildrop() {
+            let id = maildrop::submit(&selected.name, envelope, message)?;
+            self.transcript
+                .note(&format!("dropped as {id} for the system queue runner"));
+            daemon::wake_at(std::path::Path::new(SYSTEM_SPOOL));
+            return Ok(());
+        }
         if mode == Delivery::Wait {
             return selected.deliver(envelope, message, &self.transcript);
         }

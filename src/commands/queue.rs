@@ -48,7 +48,12 @@ pub fn execute(ctx: &Context, command: QueueCommand) -> Result<()> {
                     None
                 }
             };
-            Ok(daemon::run(&spool, &reload, &ctx.transcript)?)
+            let before_pass = |spool: &Spool, config: &crate::config::LoadedConfig| {
+                if let Err(e) = crate::sendmail::import_maildrop(spool, config, &ctx.transcript) {
+                    eprintln!("relayctl: {e}");
+                }
+            };
+            Ok(daemon::run(&spool, &reload, &before_pass, &ctx.transcript)?)
         }
     }
 }
@@ -81,6 +86,7 @@ pub fn release_profile(spool: &Spool, profile: &str) -> Result<usize> {
 /// One pass; quiet unless -v, since cron mails any output.
 pub fn run(ctx: &Context, spool: &Spool, select: Select) -> Result<()> {
     let config = ctx.location.load()?;
+    crate::sendmail::import_maildrop(spool, &config, &ctx.transcript)?;
     let mut runner = Runner::new(spool, &config, &ctx.transcript);
     let summary = runner.run(&select);
     runner.close();

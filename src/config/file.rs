@@ -107,16 +107,31 @@ const SYSTEM_CONFIG: &str = "/etc/relayctl/config.toml";
 impl ConfigLocation {
     /// The standard locations, or only `explicit` when given. `RELAYCTL_SYSTEM_CONFIG` moves the
     /// system file (for packaging tests and unusual layouts).
+    ///
+    /// With raised privileges (set-user-ID), only the system file is read: the caller controls
+    /// the explicit path, the environment and the home directory.
     pub fn new(explicit: Option<PathBuf>) -> Self {
+        let raised = crate::privilege::raised();
         let system = std::env::var_os("RELAYCTL_SYSTEM_CONFIG")
+            .filter(|_| !raised)
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(SYSTEM_CONFIG));
-        let user = dirs::config_dir().map(|d| d.join("relayctl").join("config.toml"));
+        let user = dirs::config_dir()
+            .filter(|_| !raised)
+            .map(|d| d.join("relayctl").join("config.toml"));
         ConfigLocation {
-            explicit,
+            explicit: explicit.filter(|_| !raised),
             system,
             user,
         }
+    }
+
+    /// Whether only the system file is in play: no explicit file and no user file. A user
+    /// without a configuration of their own submits through the system's maildrop.
+    pub fn system_only(&self) -> bool {
+        self.explicit.is_none()
+            && !self.user.as_ref().is_some_and(|u| u.exists())
+            && self.system.exists()
     }
 
     /// The file `setup` writes to: the explicit one, else the system file with `--system`, else

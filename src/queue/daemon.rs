@@ -19,15 +19,22 @@ const MAX_SLEEP: Duration = Duration::from_secs(300);
 
 /// Tells a running daemon that a message is waiting. Harmless when no daemon runs.
 pub fn wake(spool: &Spool) {
+    wake_at(spool.root());
+}
+
+/// Wakes the daemon of the spool at `root`.
+pub fn wake_at(root: &std::path::Path) {
     if let Ok(sock) = UnixDatagram::unbound() {
-        let _ = sock.send_to(b"w", spool.root().join(SOCKET));
+        let _ = sock.send_to(b"w", root.join(SOCKET));
     }
 }
 
-/// Runs until killed. `reload` re-reads the configuration before each pass.
+/// Runs until killed. `reload` re-reads the configuration before each pass, and `before_pass`
+/// runs first in each pass (it imports the maildrop).
 pub fn run(
     spool: &Spool,
     reload: &dyn Fn() -> Option<LoadedConfig>,
+    before_pass: &dyn Fn(&Spool, &LoadedConfig),
     transcript: &Transcript,
 ) -> Result<(), SpoolError> {
     let path = spool.root().join(SOCKET);
@@ -37,12 +44,15 @@ pub fn run(
         path: path.clone(),
         source,
     })?;
+    // Users submitting through the maildrop wake the daemon too.
+    let _ = std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o622));
     let mut config = reload();
     loop {
         if let Some(fresh) = reload() {
             config = Some(fresh);
         }
         if let Some(config) = &config {
+            before_pass(spool, config);
             let mut runner = Runner::new(spool, config, transcript);
             let summary = runner.run(&Select::Due);
             runner.close();

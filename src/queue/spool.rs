@@ -73,7 +73,7 @@ impl Spool {
     /// The spool for this user: `--spool`/`RELAYCTL_SPOOL` when given, `/var/spool/relayctl` for
     /// root, else `$XDG_STATE_HOME/relayctl`.
     pub fn default_path(explicit: Option<&Path>) -> PathBuf {
-        if let Some(p) = explicit {
+        if let Some(p) = crate::privilege::unless_raised(explicit) {
             return p.to_path_buf();
         }
         if rustix::process::geteuid().is_root() {

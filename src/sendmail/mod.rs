@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod link;
+pub mod maildrop;
 mod smtp_session;
 
 use std::ffi::OsString;
@@ -65,12 +66,7 @@ impl Setup {
     fn load(ctx: &Context) -> Result<Self> {
         let config = ctx.location.load()?;
         let selected = ctx.select_from(&config)?;
-        let aliases = Aliases::new(
-            &config.aliases,
-            config.aliases_file.as_deref(),
-            local_domains(),
-        )
-        .map_err(Error::Alias)?;
+        let aliases = aliases_for(&config)?;
         Ok(Setup {
             config,
             selected,
@@ -109,6 +105,30 @@ impl Setup {
         envelope.dsn = dsn(inv);
         ctx.submit(&self.config, &self.selected, &envelope, &message)
     }
+}
+
+/// The aliases in effect for `config`.
+pub fn aliases_for(config: &LoadedConfig) -> Result<Aliases> {
+    Aliases::new(
+        &config.aliases,
+        config.aliases_file.as_deref(),
+        local_domains(),
+    )
+    .map_err(Error::Alias)
+}
+
+/// Queues what unprivileged users dropped into the spool's maildrop (root side).
+pub fn import_maildrop(
+    spool: &crate::queue::Spool,
+    config: &LoadedConfig,
+    transcript: &Transcript,
+) -> Result<usize> {
+    Ok(maildrop::import(
+        spool,
+        config,
+        &aliases_for(config)?,
+        transcript,
+    )?)
 }
 
 /// The domains that mean "this host": mail to `user@` one of them is local.

@@ -8,6 +8,7 @@ mod config_errors;
 mod crashes;
 mod delivery;
 mod faults;
+mod privsep;
 mod queue;
 mod secret_stores;
 mod sendmail;
