@@ -63,6 +63,38 @@ pub enum Command {
     /// Inspect and drive the queue of messages waiting for the relay
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// Check everything between this host and the relay; each line pass, warn or fail with a fix
+    Doctor {
+        /// Machine-readable output (schema: docs/doctor-schema.json)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a real test message through the queue and report the relay's reply and the queue id
+    Test {
+        /// Recipient of the test message
+        #[arg(long, value_name = "ADDR")]
+        to: String,
+    },
+    /// Man pages and shell completions for packaging; profile names for completion scripts
+    #[command(subcommand, hide = true)]
+    Generate(GenerateCommand),
+}
+
+/// `relayctl generate` (hidden): files for packaging, and profile names for completion scripts.
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Write relayctl.1, relayctl.toml.5 and relayctl-sendmail.8 into DIR
+    Man {
+        /// Output directory (created if missing)
+        dir: PathBuf,
+    },
+    /// Write bash, zsh, fish, elvish and PowerShell completion scripts into DIR
+    Completions {
+        /// Output directory (created if missing)
+        dir: PathBuf,
+    },
+    /// Print the configured profile names, one per line (silent when there are none)
+    ProfileNames,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,7 +133,7 @@ pub enum QueueCommand {
         /// Message ID
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         id: Option<String>,
-        /// Every held message
+        /// Every held message, and lift the spew brake of every frozen profile
         #[arg(long)]
         all: bool,
     },
@@ -294,7 +326,11 @@ pub struct SendArgs {
     #[arg(long, value_name = "ADDR")]
     pub from: Option<String>,
 
-    /// File(s) to attach
+    /// File(s) to attach (sent base64; the message must fit the profile's max_message_size)
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub attach: Vec<PathBuf>,
+
+    /// Send the attachments compressed, as one attachments.zip
+    #[arg(long, requires = "attach")]
+    pub zip: bool,
 }

@@ -62,6 +62,19 @@ pub enum Error {
     /// Reading standard input failed (EX_IOERR).
     #[error("cannot read standard input: {0}")]
     Stdin(std::io::Error),
+
+    /// `relayctl doctor` found failures (exit 1); the report says which.
+    #[error("{0} doctor check(s) failed")]
+    ChecksFailed(usize),
+
+    /// `relayctl test`: the message was not delivered yet; it stays in the queue (EX_TEMPFAIL,
+    /// or EX_CONFIG when it is held for a configuration fault).
+    #[error("test message {id} was not delivered and stays queued{}: {reason}", if *held { " (held)" } else { "" })]
+    NotDelivered {
+        id: String,
+        reason: String,
+        held: bool,
+    },
 }
 
 impl Error {

@@ -19,6 +19,10 @@
 //! - [`relay`]: SMTP delivery on lettre's low-level connection API, with TLS/AUTH policy and
 //!   failure classification (transient, permanent, auth, config) for callers and the queue.
 //! - [`atomic_file`]: temp file + fsync + rename + directory fsync.
+//! - [`doctor`]: `relayctl doctor`'s checks, one family per module, with a small DNS client.
+//! - [`log`]: one system-log line per delivery attempt (journald, syslog, or `-v` stderr).
+//! - [`generate`]: man pages and shell completions from the clap definitions (hidden
+//!   `relayctl generate`, for packaging).
 #![forbid(unsafe_code)]
 
 pub mod aliases;
@@ -26,7 +30,10 @@ pub mod atomic_file;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod doctor;
 pub mod error;
+pub mod generate;
+pub mod log;
 pub mod message;
 pub mod privilege;
 pub mod queue;
@@ -91,6 +98,9 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         Command::SendmailLink(LinkCommand::Remove { prefix }) => sendmail::link::remove(&prefix),
         Command::SendmailLink(LinkCommand::Status { prefix }) => sendmail::link::status(&prefix),
         Command::Queue(command) => commands::queue::execute(&ctx, command),
+        Command::Doctor { json } => commands::doctor::execute(&ctx, json),
+        Command::Test { to } => commands::test::execute(&ctx, &to),
+        Command::Generate(command) => generate::execute(&ctx, command),
     }
 }
 

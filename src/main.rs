@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use relayctl::Error;
 use relayctl::aliases::AliasError;
-use relayctl::message::submission::SubmissionError;
+use relayctl::message::submission::{AddressRole, SubmissionError};
 use relayctl::relay::Fault;
 use relayctl::secrets::SecretError;
 
@@ -46,9 +46,19 @@ fn exit_code(e: &Error) -> u8 {
         Error::Submission(SubmissionError::NoRecipients) => EX_USAGE,
         Error::Submission(SubmissionError::BadRecipient(_)) => EX_NOUSER,
         Error::Submission(SubmissionError::Nul(_) | SubmissionError::LongLine(..)) => EX_DATAERR,
+        Error::Submission(
+            SubmissionError::BadAddress { role, .. } | SubmissionError::BareHostname { role, .. },
+        ) => match role {
+            AddressRole::Sender => EX_USAGE,
+            AddressRole::From => EX_DATAERR,
+            AddressRole::Recipient => EX_NOUSER,
+        },
         Error::Secret(s) => secret_code(s),
         Error::Delivery(relayctl::relay::DeliveryError::Secret(s)) => secret_code(s),
         Error::Delivery(d) => fault_code(d.fault()),
+        Error::ChecksFailed(_) => 1,
+        Error::NotDelivered { held: true, .. } => EX_CONFIG,
+        Error::NotDelivered { held: false, .. } => EX_TEMPFAIL,
     }
 }
 

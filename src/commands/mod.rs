@@ -1,16 +1,21 @@
 //! One module per subcommand, each with an `execute` function.
 
+pub mod doctor;
 pub mod profile;
 pub mod queue;
 pub mod send;
 pub mod setup;
+pub mod test;
 
 use std::io::Read;
 use std::path::PathBuf;
 
 use crate::config::{ConfigLocation, Delivery, LoadedConfig, Profile};
 use crate::error::{Error, Result};
-use crate::message::canonical::canonicalize;
+use std::io::Write;
+
+use crate::message::body::SpooledBody;
+use crate::message::canonical::{CanonicalWriter, canonicalize};
 use crate::queue::schedule::now;
 use crate::queue::spool::SYSTEM_SPOOL;
 use crate::queue::{MessageState, Outcome, Runner, Spool, daemon};
@@ -48,6 +53,17 @@ impl Context {
         Ok(spool)
     }
 
+    /// Where a body being submitted waits: the spool's `tmp/` (same file system as the queue),
+    /// or the system's temporary directory for users who submit through the maildrop.
+    pub fn scratch_dir(&self) -> std::path::PathBuf {
+        if !self.uses_maildrop()
+            && let Ok(spool) = self.open_spool()
+        {
+            return spool.root().join("tmp");
+        }
+        std::env::temp_dir()
+    }
+
     /// Whether this submission goes through the system maildrop: an ordinary user without a
     /// configuration or spool of their own, who cannot read the system profile's secret.
     fn uses_maildrop(&self) -> bool {
@@ -80,28 +96,70 @@ impl Context {
             return selected.deliver(envelope, message, &self.transcript);
         }
         let wire = canonicalize(message);
-        let limit = selected.profile.max_message_size();
-        if wire.len() as u64 + 2 > limit.0 {
-            return Err(relay::DeliveryError::TooLarge {
-                size: wire.len() as u64 + 2,
-                limit,
-                profile: selected.name.clone(),
-            }
-            .into());
-        }
+        relay::check_size(&selected.name, &selected.profile, wire.len() as u64)?;
         let spool = self.open_spool()?;
         let state = MessageState::new(&selected.name, envelope, wire.len() as u64, now());
         let id = spool.enqueue(&wire, &state)?;
+        self.deliver_queued(config, &spool, id, mode)
+    }
+
+    /// Like [`Context::submit`] for a message in two parts: the (rewritten) header section in
+    /// memory and a spooled body, which goes into the queue without ever being held whole.
+    pub fn submit_parts(
+        &self,
+        config: &LoadedConfig,
+        selected: &Selected,
+        envelope: &Envelope,
+        head: &[u8],
+        body: &mut SpooledBody,
+        quoted_printable: bool,
+    ) -> Result<()> {
+        let mode = if self.wait {
+            Delivery::Wait
+        } else {
+            config.delivery
+        };
+        if mode == Delivery::Wait || self.uses_maildrop() {
+            let mut message = head.to_vec();
+            body.copy_to(&mut message, quoted_printable)
+                .map_err(Error::Stdin)?;
+            return self.submit(config, selected, envelope, &message);
+        }
+        relay::check_size(
+            &selected.name,
+            &selected.profile,
+            head.len() as u64 + body.size,
+        )?;
+        let spool = self.open_spool()?;
+        let id = spool.enqueue_from(
+            &mut |w| {
+                let mut out = CanonicalWriter::new(w);
+                out.write_all(head)?;
+                body.copy_to(&mut out, quoted_printable)
+            },
+            |written| MessageState::new(&selected.name, envelope, written.size, now()),
+        )?;
+        self.deliver_queued(config, &spool, id, mode)
+    }
+
+    /// Tries a just-queued message at once (`now`), or leaves it to the runner (`queue`).
+    fn deliver_queued(
+        &self,
+        config: &LoadedConfig,
+        spool: &Spool,
+        id: String,
+        mode: Delivery,
+    ) -> Result<()> {
         self.transcript.note(&format!("queued as {id}"));
         if mode == Delivery::Queue {
-            daemon::wake(&spool);
+            daemon::wake(spool);
             return Ok(());
         }
         let Some(locked) = spool.lock(&id)? else {
             // A runner took it already.
             return Ok(());
         };
-        let mut runner = Runner::new(&spool, config, &self.transcript);
+        let mut runner = Runner::new(spool, config, &self.transcript);
         let outcome = runner.attempt(locked);
         let notices = runner.send_notices(&mut Default::default());
         runner.close();
@@ -111,7 +169,7 @@ impl Context {
             Outcome::Deferred(reason) => {
                 self.transcript
                     .note(&format!("{id} stays queued for a later attempt: {reason}"));
-                daemon::wake(&spool);
+                daemon::wake(spool);
                 Ok(())
             }
             Outcome::Failed { reason, fault } => Err(Error::Undeliverable { id, reason, fault }),
@@ -151,14 +209,28 @@ impl Selected {
         message: &[u8],
         transcript: &Transcript,
     ) -> Result<()> {
-        let reply = relay::deliver(
+        let attempt = crate::log::Attempt::start(
+            None,
+            &self.name,
+            format!("{}:{}", self.profile.host, self.profile.port),
+            envelope.recipients.len(),
+            message,
+            message.len() as u64,
+            transcript.is_enabled(),
+        );
+        let result = relay::deliver(
             &self.name,
             &self.profile,
             &|| self.read_secret(),
             envelope,
             message,
             transcript,
-        )?;
+        );
+        match &result {
+            Ok(reply) => attempt.delivered(reply),
+            Err(e) => attempt.failed(&e.to_string()),
+        }
+        let reply = result?;
         transcript.note(&format!("accepted: {reply}"));
         Ok(())
     }

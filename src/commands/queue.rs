@@ -1,12 +1,15 @@
 //! `relayctl queue ...` (and `mailq`, `sendmail -bp`, `sendmail -q`): inspect and drive the queue.
 
 use serde::Serialize;
+use std::fmt::Write as _;
+use std::io::Write as _;
 
 use crate::cli::QueueCommand;
 use crate::commands::Context;
 use crate::error::{Error, Result};
+use crate::queue::ratelimit::{Freeze, Limiter};
 use crate::queue::schedule::now;
-use crate::queue::state::{MessageState, RecipientStatus, Status};
+use crate::queue::state::{MessageState, RecipientStatus, Status, Waiting};
 use crate::queue::{Area, Runner, Select, Spool, SpoolError, daemon};
 
 pub fn execute(ctx: &Context, command: QueueCommand) -> Result<()> {
@@ -27,12 +30,39 @@ pub fn execute(ctx: &Context, command: QueueCommand) -> Result<()> {
             s.reason = Some("held by an administrator".into());
             s.next_attempt = u64::MAX;
         }),
-        QueueCommand::Release { id, all } => {
-            let ids = pick(&spool, id, all)?;
-            update(&spool, &ids, |s| {
+        QueueCommand::Release { id: Some(id), .. } => {
+            update(&spool, std::slice::from_ref(&id), |s| {
                 s.status = Status::Queued;
                 s.reason = None;
+                s.waiting = None;
                 s.next_attempt = now();
+            })?;
+            if let Ok(state) = spool.state(Area::Queue, &id)
+                && Limiter::new(&spool).frozen(&state.profile).is_some()
+            {
+                eprintln!(
+                    "relayctl: delivery for profile {} is frozen by the spew brake; `relayctl queue release --all` lifts the freeze",
+                    state.profile
+                );
+            }
+            daemon::wake(&spool);
+            Ok(())
+        }
+        QueueCommand::Release { id: None, all } => {
+            let ids = pick(&spool, None, all)?;
+            // Lifts the spew brake's freezes first, so that no runner freezes a message again.
+            for profile in Limiter::new(&spool).release_all()? {
+                println!("delivery for profile {profile} resumed (spew brake released)");
+            }
+            // Held and frozen messages become due; those waiting for a token or a cool-down
+            // keep waiting.
+            update(&spool, &ids, |s| {
+                if s.status == Status::Held || s.waiting == Some(Waiting::Brake) {
+                    s.status = Status::Queued;
+                    s.reason = None;
+                    s.waiting = None;
+                    s.next_attempt = now();
+                }
             })?;
             daemon::wake(&spool);
             Ok(())
@@ -135,9 +165,23 @@ struct Entry {
     last_reply: Option<String>,
     next_attempt: u64,
     state: &'static str,
+    /// Unix time until which a rate limit or the relay's throttling holds it back.
+    rate_limited_until: Option<u64>,
+    /// Unix time since which the spew brake freezes delivery for its profile.
+    frozen_since: Option<u64>,
+    #[serde(skip)]
+    waiting: Option<Waiting>,
 }
 
-fn entry(id: &str, s: &MessageState) -> Entry {
+/// The spew brake's freezes, by profile.
+type Freezes = Vec<(String, Freeze)>;
+
+fn entry(id: &str, s: &MessageState, freezes: &Freezes) -> Entry {
+    let frozen_since = freezes
+        .iter()
+        .find(|(p, _)| *p == s.profile)
+        .filter(|_| s.status == Status::Queued && !s.notice)
+        .map(|(_, f)| f.since);
     Entry {
         id: id.to_string(),
         age_seconds: now().saturating_sub(s.created),
@@ -160,29 +204,65 @@ fn entry(id: &str, s: &MessageState) -> Entry {
             Status::Held => "held",
             Status::Failed => "failed",
         },
+        rate_limited_until: match s.waiting {
+            Some(Waiting::RateLimit | Waiting::CoolDown) if s.status == Status::Queued => {
+                Some(s.next_attempt)
+            }
+            _ => None,
+        },
+        frozen_since,
+        waiting: s.waiting,
     }
 }
 
 /// The mailq-style listing (also `mailq` and `sendmail -bp`).
 pub fn list(spool: &Spool, area: Area, json: bool) -> Result<()> {
+    // Written to a buffer first: `mailq | head` must not make relayctl fail.
+    let mut out = String::new();
+    list_into(&mut out, spool, area, json)?;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("cannot write to", "standard output", e))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn list_into(out: &mut String, spool: &Spool, area: Area, json: bool) -> Result<()> {
+    let freezes = if area == Area::Queue {
+        Limiter::new(spool).all_frozen()
+    } else {
+        Vec::new()
+    };
     let mut entries = Vec::new();
     for id in spool.ids(area)? {
         match spool.state(area, &id) {
-            Ok(s) => entries.push(entry(&id, &s)),
+            Ok(s) => entries.push(entry(&id, &s, &freezes)),
             Err(e @ SpoolError::Corrupt { .. }) => eprintln!("relayctl: {e}"),
             Err(SpoolError::NotFound(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }
     if json {
-        println!(
+        let _ = writeln!(
+            out,
             "{}",
             serde_json::to_string_pretty(&entries).expect("entries serialise")
         );
         return Ok(());
     }
+    for (profile, freeze) in &freezes {
+        let _ = writeln!(
+            out,
+            "Delivery for profile {profile} frozen by the spew brake since {}: {}; review, then relayctl queue release --all",
+            clock(freeze.since),
+            freeze.reason
+        );
+    }
     if entries.is_empty() {
-        println!(
+        let _ = writeln!(
+            out,
             "{}",
             if area == Area::Queue {
                 "Mail queue is empty"
@@ -192,37 +272,90 @@ pub fn list(spool: &Spool, area: Area, json: bool) -> Result<()> {
         );
         return Ok(());
     }
-    println!(
+    let _ = writeln!(
+        out,
         "{:<20} {:>6} {:>8} {:<7} {:>4} {:>6}  SENDER -> RECIPIENTS",
         "ID", "AGE", "SIZE", "STATE", "TRY", "NEXT"
     );
     for e in &entries {
-        let next = if e.state == "queued" {
-            age(e.next_attempt.saturating_sub(now()))
-        } else {
-            "-".into()
+        let (state, next) = match (e.frozen_since, e.state) {
+            (Some(_), _) => ("frozen", "-".into()),
+            (None, "queued") => ("queued", age(e.next_attempt.saturating_sub(now()))),
+            (None, other) => (other, "-".into()),
         };
-        println!(
+        let _ = writeln!(
+            out,
             "{:<20} {:>6} {:>8} {:<7} {:>4} {:>6}  {} -> {}",
             e.id,
             age(e.age_seconds),
             e.size,
-            e.state,
+            state,
             e.attempts,
             next,
             e.sender,
             e.recipients.join(", ")
         );
+        for line in waiting_lines(e) {
+            let _ = writeln!(out, "{:>22}{line}", "");
+        }
         if let Some(reply) = &e.last_reply {
-            println!("{:>22}{reply}", "");
+            let _ = writeln!(out, "{:>22}{reply}", "");
         }
     }
-    println!(
+    let _ = writeln!(
+        out,
         "-- {} message{}",
         entries.len(),
         if entries.len() == 1 { "" } else { "s" }
     );
     Ok(())
+}
+
+/// Why a message waits, for the text listing: `rate limited until 14:05 UTC`, and whether the
+/// spew brake freezes its profile.
+fn waiting_lines(e: &Entry) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(until) = e.rate_limited_until {
+        lines.push(match e.waiting {
+            Some(Waiting::CoolDown) => format!(
+                "relay asked to slow down (throttling); rate limited until {}",
+                clock(until)
+            ),
+            _ => format!("rate limited until {}", clock(until)),
+        });
+    }
+    if let Some(since) = e.frozen_since {
+        lines.push(format!(
+            "delivery frozen by the spew brake since {}; review, then relayctl queue release --all",
+            clock(since)
+        ));
+    }
+    lines
+}
+
+/// A Unix time as `HH:MM UTC`, with the date when it is not within a day from now.
+fn clock(t: u64) -> String {
+    let (days, secs) = (t / 86400, t % 86400);
+    let hhmm = format!("{:02}:{:02} UTC", secs / 3600, secs % 3600 / 60);
+    if t.abs_diff(now()) < 86400 {
+        return hhmm;
+    }
+    let (y, m, d) = civil_date(days);
+    format!("{y:04}-{m:02}-{d:02} {hhmm}")
+}
+
+/// The proleptic Gregorian date of a day number since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_date(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
 }
 
 fn show(spool: &Spool, id: &str) -> Result<()> {
@@ -231,7 +364,8 @@ fn show(spool: &Spool, id: &str) -> Result<()> {
         Err(SpoolError::NotFound(_)) => (Area::Failed, spool.state(Area::Failed, id)?),
         Err(e) => return Err(e.into()),
     };
-    let e = entry(id, &state);
+    let freezes = Limiter::new(spool).all_frozen();
+    let e = entry(id, &state, &freezes);
     println!(
         "id:           {id} ({})",
         if area == Area::Queue {
@@ -266,6 +400,9 @@ fn show(spool: &Spool, id: &str) -> Result<()> {
             "next attempt: in {}",
             age(state.next_attempt.saturating_sub(now()))
         );
+        for line in waiting_lines(&e) {
+            println!("waiting:      {line}");
+        }
     }
     Ok(())
 }
@@ -277,5 +414,24 @@ fn age(secs: u64) -> String {
         s if s < 7200 => format!("{}m", s / 60),
         s if s < 172_800 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_times_are_utc_with_a_date_when_far() {
+        assert_eq!(civil_date(0), (1970, 1, 1));
+        assert_eq!(civil_date(19_723), (2024, 1, 1));
+        assert_eq!(civil_date(19_782), (2024, 2, 29));
+        assert_eq!(
+            clock(86400 * 19_723 + 3600 * 14 + 60 * 5 + 59),
+            "2024-01-01 14:05 UTC"
+        );
+        let soon = now() + 60;
+        let text = clock(soon);
+        assert!(text.ends_with(" UTC") && text.len() == 9, "{text}");
     }
 }

@@ -1,28 +1,110 @@
 //! `relayctl send`: compose a message from options and stdin, and hand it to the queue.
 
+use lettre::message::Mailbox;
+
 use crate::cli::SendArgs;
 use crate::commands::{Context, read_stdin};
-use crate::error::Result;
-use crate::message::compose::{Draft, compose, parse_mailbox};
+use crate::error::{Error, Result};
+use crate::message::compose::{
+    Attachment, Draft, SizeLimit, ZIP_NAME, check_size, compose, parse_mailbox, zip,
+};
+use crate::message::submission::{AddressRole, SubmissionError};
+use crate::message::{BARE_HOSTNAME_FIX, bare_hostname, is_single_line};
 
+/// Runs `relayctl send`. Everything that can be refused (line breaks, addresses, the encoded
+/// size) is refused before the message is queued.
 pub fn execute(ctx: &Context, args: SendArgs) -> Result<()> {
+    refuse_line_breaks(&args)?;
     let config = ctx.location.load()?;
     let selected = ctx.select_from(&config)?;
+    let allow_bare = selected.profile.allow_bare_hostnames;
+    // The profile's own `from` was checked when the config was loaded.
+    let given_from = args.from.is_some();
     let from = parse_mailbox("--from", &selected.sender(args.from)?)?;
-    let parse_all = |option: &str, list: &[String]| {
+    if given_from
+        && !allow_bare
+        && let Some(domain) = bare_hostname(from.email.as_ref())
+    {
+        return Err(Error::Usage(format!(
+            "--from <{}> is at the bare host name {domain:?}, not an internet domain; {BARE_HOSTNAME_FIX}",
+            from.email
+        )));
+    }
+    let recipients = |option: &str, list: &[String]| -> Result<Vec<Mailbox>> {
         list.iter()
-            .map(|a| parse_mailbox(option, a))
-            .collect::<Result<Vec<_>>>()
+            .map(|a| {
+                let mailbox = parse_mailbox(option, a)?;
+                let address = mailbox.email.to_string();
+                match bare_hostname(&address) {
+                    Some(domain) if !allow_bare => Err(SubmissionError::BareHostname {
+                        role: AddressRole::Recipient,
+                        domain: domain.to_string(),
+                        address,
+                    }
+                    .into()),
+                    _ => Ok(mailbox),
+                }
+            })
+            .collect()
     };
+    let (to, cc, bcc) = (
+        recipients("--to", &args.to)?,
+        recipients("--cc", &args.cc)?,
+        recipients("--bcc", &args.bcc)?,
+    );
+    let limit = SizeLimit {
+        profile: &selected.name,
+        bytes: selected.profile.max_message_size().0,
+    };
+    let mut attachments = args
+        .attach
+        .iter()
+        .map(|path| Attachment::from_path(path, limit.bytes))
+        .collect::<Result<Vec<_>>>()?;
+    if args.zip {
+        attachments = vec![zip(&attachments, &limit)?];
+    } else {
+        for a in attachments.iter().filter(|a| a.is_commonly_blocked()) {
+            eprintln!(
+                "relayctl: warning: {} is a program or script type that relays' virus scanners often block; --zip sends it inside {ZIP_NAME} (some providers, Gmail among them, look inside archives too)",
+                a.name
+            );
+        }
+    }
     let draft = Draft {
         from,
-        to: parse_all("--to", &args.to)?,
-        cc: parse_all("--cc", &args.cc)?,
-        bcc: parse_all("--bcc", &args.bcc)?,
+        to,
+        cc,
+        bcc,
         subject: args.subject,
-        body: read_stdin(selected.profile.max_message_size().0)?,
-        attachments: args.attach,
+        body: read_stdin(limit.bytes)?,
+        attachments,
     };
-    let (message, envelope) = compose(draft)?;
+    // From the attachments' sizes, before any is read (except by --zip, which must compress them
+    // to know): a message the relay would refuse is never queued.
+    let size = check_size(&draft, &limit)?;
+    ctx.transcript.note(&format!(
+        "message size {size} bytes (profile limit {})",
+        limit.bytes
+    ));
+    let (message, envelope) = compose(&draft)?;
     ctx.submit(&config, &selected, &envelope, &message)
+}
+
+/// Refuses any value that would go into a header with a CR, LF or NUL in it: it would end the
+/// field and start another (`--subject $'x\nBcc: victim@example.org'`).
+fn refuse_line_breaks(args: &SendArgs) -> Result<()> {
+    let mut values = vec![("--subject", &args.subject)];
+    values.extend(args.from.iter().map(|v| ("--from", v)));
+    for (option, list) in [("--to", &args.to), ("--cc", &args.cc), ("--bcc", &args.bcc)] {
+        values.extend(list.iter().map(|v| (option, v)));
+    }
+    for (option, value) in values {
+        if !is_single_line(value) {
+            return Err(Error::Usage(format!(
+                "{option} {value:?} contains a line break or NUL, which could add headers; refused"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -185,9 +185,14 @@ fn build_profile(args: &SetupArgs, secret: Option<SecretRef>) -> Result<Profile>
         timeout: args.timeout,
         max_message_size: Some(args.max_message_size.unwrap_or(defaults.max_message_size)),
         allow_from_override: false,
+        allow_bare_hostnames: false,
         reply_to: None,
         fallback: Vec::new(),
         notify: None,
+        rate_limit: defaults.rate_limit,
+        rate_burst: None,
+        brake: None,
+        brake_per_caller: None,
     })
 }
 

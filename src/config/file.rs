@@ -149,6 +149,11 @@ impl ConfigLocation {
             .ok_or(ConfigError::NoHome)
     }
 
+    /// The files that are read, lowest precedence first, whether they exist or not.
+    pub fn files(&self) -> Vec<(Origin, PathBuf)> {
+        self.layers()
+    }
+
     /// The files that are read, lowest precedence first.
     fn layers(&self) -> Vec<(Origin, PathBuf)> {
         match &self.explicit {

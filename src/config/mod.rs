@@ -15,7 +15,7 @@ pub use file::{
     ConfigEdit, ConfigFile, ConfigLocation, Delivery, LoadedConfig, Origin, QueueSettings,
 };
 pub use presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset, PresetDefaults};
-pub use profile::{DEFAULT_TIMEOUT_SECS, Profile, TlsMode};
+pub use profile::{Brake, DEFAULT_TIMEOUT_SECS, Profile, Rate, TlsMode};
 pub use size::ByteSize;
 
 use std::path::PathBuf;

@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::ByteSize;
-use super::profile::TlsMode;
+use super::profile::{Rate, TlsMode};
 
 /// A named starting point for a relay profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -49,6 +49,9 @@ pub struct PresetDefaults {
     pub max_message_size: ByteSize,
     /// One line on how to obtain the password the provider expects.
     pub password_hint: &'static str,
+    /// The provider's documented sending limit, where it publishes one that applies to every
+    /// account of the kind the preset is for.
+    pub rate_limit: Option<Rate>,
 }
 
 const MB: u64 = 1024 * 1024;
@@ -100,16 +103,28 @@ impl Preset {
             fixed_user: None,
             max_message_size: ByteSize(size_mb * MB),
             password_hint: hint,
+            rate_limit: None,
+        };
+        let per_day = |count| {
+            Some(Rate {
+                count,
+                period: 86400,
+            })
         };
         let is_eu = region.is_some_and(|r| r.eq_ignore_ascii_case("eu"));
         match self {
-            Preset::Gmail => fixed(
-                "smtp.gmail.com",
-                587,
-                TlsMode::Starttls,
-                25,
-                "Gmail needs an app password (Google Account > Security > 2-Step Verification > App passwords), pasted without spaces",
-            ),
+            // Gmail: 500 messages a day for consumer accounts (Workspace accounts may send more:
+            // raise it in the profile).
+            Preset::Gmail => PresetDefaults {
+                rate_limit: per_day(500),
+                ..fixed(
+                    "smtp.gmail.com",
+                    587,
+                    TlsMode::Starttls,
+                    25,
+                    "Gmail needs an app password (Google Account > Security > 2-Step Verification > App passwords), pasted without spaces",
+                )
+            },
             Preset::Institutional => PresetDefaults {
                 host: None,
                 ..fixed(
@@ -130,13 +145,20 @@ impl Preset {
                     "a smarthost accepts mail from its network without a password",
                 )
             },
-            Preset::Outlook => fixed(
-                "smtp.office365.com",
-                587,
-                TlsMode::Starttls,
-                35,
-                "Microsoft 365 needs SMTP AUTH enabled for the mailbox (and an app password when MFA is on)",
-            ),
+            // Exchange Online: 30 messages a minute (and 10,000 recipients a day).
+            Preset::Outlook => PresetDefaults {
+                rate_limit: Some(Rate {
+                    count: 30,
+                    period: 60,
+                }),
+                ..fixed(
+                    "smtp.office365.com",
+                    587,
+                    TlsMode::Starttls,
+                    35,
+                    "Microsoft 365 needs SMTP AUTH enabled for the mailbox (and an app password when MFA is on)",
+                )
+            },
             Preset::Fastmail => fixed(
                 "smtp.fastmail.com",
                 465,
@@ -172,13 +194,17 @@ impl Preset {
                 25,
                 "Mailgun needs the SMTP credentials of your sending domain (Sending > Domain settings)",
             ),
-            Preset::Icloud => fixed(
-                "smtp.mail.me.com",
-                587,
-                TlsMode::Starttls,
-                20,
-                "iCloud needs an app-specific password (account.apple.com > Sign-In and Security)",
-            ),
+            // iCloud Mail: 1,000 messages a day.
+            Preset::Icloud => PresetDefaults {
+                rate_limit: per_day(1000),
+                ..fixed(
+                    "smtp.mail.me.com",
+                    587,
+                    TlsMode::Starttls,
+                    20,
+                    "iCloud needs an app-specific password (account.apple.com > Sign-In and Security)",
+                )
+            },
             Preset::Yahoo => fixed(
                 "smtp.mail.yahoo.com",
                 465,
@@ -231,6 +257,19 @@ mod tests {
         assert_eq!(d.host.as_deref(), Some("smtp.gmail.com"));
         assert_eq!((d.port, d.tls, d.auth), (587, TlsMode::Starttls, true));
         assert_eq!(d.max_message_size, ByteSize(25 * MB));
+    }
+
+    #[test]
+    fn documented_sending_limits_only() {
+        let limit = |p: Preset| p.defaults(None).rate_limit.map(|r| r.to_string());
+        assert_eq!(limit(Preset::Gmail).as_deref(), Some("500/day"));
+        assert_eq!(limit(Preset::Outlook).as_deref(), Some("30/minute"));
+        assert_eq!(limit(Preset::Icloud).as_deref(), Some("1000/day"));
+        for p in Preset::ALL {
+            if !matches!(p, Preset::Gmail | Preset::Outlook | Preset::Icloud) {
+                assert_eq!(limit(p), None, "{p}");
+            }
+        }
     }
 
     #[test]

@@ -3,12 +3,13 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset};
-use super::{ByteSize, ConfigError};
+use super::{ByteSize, ConfigError, Span};
 use crate::secrets::SecretRef;
 
 /// How the connection to the relay is secured.
@@ -83,6 +84,11 @@ pub struct Profile {
     /// Off by default: most relays accept only the account's own (verified) addresses.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_from_override: bool,
+    /// Whether addresses at bare host names (`root@vm123`, `ops@mailhost`, `a@localhost`) may be
+    /// used as sender, From and recipients. Off by default: only an internal relay that knows
+    /// those names can deliver them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_bare_hostnames: bool,
     /// Reply-To added when relayctl replaces a caller's From and the message has no Reply-To.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
@@ -92,7 +98,135 @@ pub struct Profile {
     /// Where notices about this profile's failed, delayed or held mail go.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
+    /// Most messages sent through this relay (`"60/hour"`, `"30/minute"`, `"500/day"`), shared
+    /// by every relayctl process of the host. Mail over the limit waits in the queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<Rate>,
+    /// Messages that may leave at once after a quiet spell; default: the limit's count, at most
+    /// [`DEFAULT_MAX_BURST`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_burst: Option<u32>,
+    /// Submissions for this profile that freeze its delivery (`"600/hour"`, or `"off"`);
+    /// default: ten times the hourly equivalent of `rate_limit`, else [`DEFAULT_BRAKE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brake: Option<Brake>,
+    /// Submissions for this profile by one local user (uid) that freeze its delivery
+    /// (`"100/10m"`); default: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brake_per_caller: Option<Brake>,
 }
+
+/// A number of messages per period: `"60/hour"`, `"30/minute"`, `"500/day"`, `"100/10m"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Messages allowed per period (at least 1).
+    pub count: u32,
+    /// The period in seconds (at least 1).
+    pub period: u64,
+}
+
+impl Rate {
+    /// The rate per hour, rounded up: `"500/day"` is 21, `"30/minute"` is 1800.
+    pub fn hourly(self) -> u64 {
+        (u64::from(self.count) * 3600).div_ceil(self.period)
+    }
+
+    /// Seconds between two messages at this rate (at least 1).
+    pub fn interval(self) -> u64 {
+        self.period.div_ceil(u64::from(self.count)).max(1)
+    }
+}
+
+impl FromStr for Rate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!(
+                "`{s}` is not a rate (examples: \"60/hour\", \"30/minute\", \"500/day\", \"100/10m\")"
+            )
+        };
+        let (count, per) = s.split_once('/').ok_or_else(bad)?;
+        let count: u32 = count.trim().parse().map_err(|_| bad())?;
+        let period = match per.trim() {
+            "second" | "sec" => 1,
+            "minute" | "min" => 60,
+            "hour" => 3600,
+            "day" => 86400,
+            "week" => 7 * 86400,
+            // "60/h", "500/d": a bare unit is one of it.
+            unit if !unit.is_empty() && unit.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                format!("1{unit}").parse::<Span>().map_err(|_| bad())?.0
+            }
+            span => span.parse::<Span>().map_err(|_| bad())?.0,
+        };
+        if count == 0 || period == 0 {
+            return Err(format!(
+                "rate `{s}` allows nothing; remove the setting to have no limit"
+            ));
+        }
+        Ok(Rate { count, period })
+    }
+}
+
+impl fmt::Display for Rate {
+    /// `60/hour`, `30/minute`, `500/day`, `100/10m`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.period {
+            60 => write!(f, "{}/minute", self.count),
+            3600 => write!(f, "{}/hour", self.count),
+            86400 => write!(f, "{}/day", self.count),
+            p => write!(f, "{}/{}", self.count, Span(p)),
+        }
+    }
+}
+
+super::serde_as_string!(Rate);
+
+/// A spew brake setting: a rate of submissions, or `"off"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Brake {
+    /// Never freeze.
+    Off,
+    /// Freeze when submissions exceed this rate.
+    Above(Rate),
+}
+
+impl FromStr for Brake {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim() == "off" {
+            return Ok(Brake::Off);
+        }
+        s.parse()
+            .map(Brake::Above)
+            .map_err(|e| format!("{e}, or \"off\""))
+    }
+}
+
+impl fmt::Display for Brake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Brake::Off => f.write_str("off"),
+            Brake::Above(rate) => rate.fmt(f),
+        }
+    }
+}
+
+super::serde_as_string!(Brake);
+
+/// The largest default `rate_burst`.
+pub const DEFAULT_MAX_BURST: u32 = 10;
+
+/// The spew brake of a profile without `rate_limit` or `brake`: 1000 submissions an hour.
+pub const DEFAULT_BRAKE: Rate = Rate {
+    count: 1000,
+    period: 3600,
+};
+
+/// How many times the hourly `rate_limit` the default spew brake allows per hour.
+pub const BRAKE_FACTOR: u64 = 10;
 
 impl Profile {
     /// Whether this profile logs in to the relay.
@@ -108,6 +242,40 @@ impl Profile {
     /// The largest message relayctl hands to this relay.
     pub fn max_message_size(&self) -> ByteSize {
         self.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE)
+    }
+
+    /// The token bucket of `rate_limit`: the rate and the burst (the bucket's size).
+    pub fn bucket(&self) -> Option<(Rate, u32)> {
+        let rate = self.rate_limit?;
+        let burst = self
+            .rate_burst
+            .unwrap_or(rate.count.min(DEFAULT_MAX_BURST))
+            .max(1);
+        Some((rate, burst))
+    }
+
+    /// The spew brake on this profile's submissions; `None` when it is off.
+    pub fn brake(&self) -> Option<Rate> {
+        match self.brake {
+            Some(Brake::Off) => None,
+            Some(Brake::Above(rate)) => Some(rate),
+            None => Some(match self.rate_limit {
+                Some(limit) => Rate {
+                    count: u32::try_from(limit.hourly().saturating_mul(BRAKE_FACTOR))
+                        .unwrap_or(u32::MAX),
+                    period: 3600,
+                },
+                None => DEFAULT_BRAKE,
+            }),
+        }
+    }
+
+    /// The spew brake on one local user's submissions for this profile; `None` when it is off.
+    pub fn brake_per_caller(&self) -> Option<Rate> {
+        match self.brake_per_caller {
+            Some(Brake::Above(rate)) => Some(rate),
+            Some(Brake::Off) | None => None,
+        }
     }
 
     /// Checks what no relay could work with, so that mistakes surface at `setup` and at load time
@@ -136,6 +304,14 @@ impl Profile {
                 ));
             }
         }
+        if self.rate_burst.is_some() && self.rate_limit.is_none() {
+            return Err(invalid("rate_burst needs a rate_limit".into()));
+        }
+        if self.rate_burst == Some(0) {
+            return Err(invalid(
+                "rate_burst = 0 would never send; remove rate_limit to have no limit".into(),
+            ));
+        }
         if self.client_cert.is_some() != self.client_key.is_some() {
             return Err(invalid("client_cert and client_key go together".into()));
         }
@@ -150,6 +326,68 @@ impl Profile {
                 return Err(invalid(format!("`{key}` {addr:?} is not an email address")));
             }
         }
+        if let Some(from) = &self.from
+            && !self.allow_bare_hostnames
+            && let Some(domain) = crate::message::bare_hostname(from)
+        {
+            return Err(invalid(format!(
+                "`from` {from:?} is at the bare host name {domain:?}, which relays refuse or misroute; {}",
+                crate::message::BARE_HOSTNAME_FIX
+            )));
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_and_display() {
+        for (text, count, period, shown) in [
+            ("60/hour", 60, 3600, "60/hour"),
+            ("30/minute", 30, 60, "30/minute"),
+            ("500/day", 500, 86400, "500/day"),
+            ("100/10m", 100, 600, "100/10m"),
+            (" 5 / 1h ", 5, 3600, "5/hour"),
+            ("2/90s", 2, 90, "2/90s"),
+            ("60/h", 60, 3600, "60/hour"),
+            ("500/d", 500, 86400, "500/day"),
+        ] {
+            let rate: Rate = text.parse().unwrap();
+            assert_eq!((rate.count, rate.period), (count, period), "{text}");
+            assert_eq!(rate.to_string(), shown);
+        }
+        for bad in [
+            "60",
+            "60/",
+            "60/fortnight",
+            "x/hour",
+            "0/hour",
+            "5/0s",
+            "-1/hour",
+            "5/x",
+        ] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad}");
+        }
+        assert_eq!("off".parse(), Ok(Brake::Off));
+        assert!(
+            "sometimes"
+                .parse::<Brake>()
+                .unwrap_err()
+                .contains("\"off\"")
+        );
+    }
+
+    #[test]
+    fn hourly_equivalents_round_up() {
+        let r = |s: &str| s.parse::<Rate>().unwrap();
+        assert_eq!(r("60/hour").hourly(), 60);
+        assert_eq!(r("500/day").hourly(), 21);
+        assert_eq!(r("30/minute").hourly(), 1800);
+        assert_eq!(r("60/hour").interval(), 60);
+        assert_eq!(r("30/minute").interval(), 2);
+        assert_eq!(r("7/1s").interval(), 1);
     }
 }

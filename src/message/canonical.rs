@@ -84,6 +84,36 @@ impl Canonicalizer {
     }
 }
 
+/// A writer that canonicalises what passes through it on the way to `inner`.
+pub struct CanonicalWriter<W: std::io::Write> {
+    inner: W,
+    canonicalizer: Canonicalizer,
+    buf: Vec<u8>,
+}
+
+impl<W: std::io::Write> CanonicalWriter<W> {
+    pub fn new(inner: W) -> Self {
+        CanonicalWriter {
+            inner,
+            canonicalizer: Canonicalizer::new(),
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for CanonicalWriter<W> {
+    fn write(&mut self, input: &[u8]) -> std::io::Result<usize> {
+        self.buf.clear();
+        self.canonicalizer.push(input, &mut self.buf);
+        self.inner.write_all(&self.buf)?;
+        Ok(input.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Converts a whole message in one call.
 pub fn canonicalize(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len() + input.len() / 32);

@@ -1,6 +1,8 @@
-//! Messages: line-ending canonicalisation for the wire, and composing new messages for `send`.
+//! Messages: line-ending canonicalisation for the wire, composing new messages for `send`, and
+//! the checks every address and command-line value goes through.
 
 pub mod addresses;
+pub mod body;
 pub mod canonical;
 pub mod compose;
 pub mod headers;
@@ -40,9 +42,66 @@ pub fn is_plausible_address(addr: &str) -> bool {
     }
 }
 
+/// The domain of `addr` when it is a bare host name rather than a domain mail can be routed to
+/// or from: no dot (`root@vm123`), `localhost`, or under `.localhost` or `.localdomain`
+/// (`root@vm1.localdomain`). `None` for real domains, domain literals (`[192.0.2.1]`) and text
+/// without an `@`.
+pub fn bare_hostname(addr: &str) -> Option<&str> {
+    let (_, domain) = addr.rsplit_once('@')?;
+    if domain.starts_with('[') {
+        return None;
+    }
+    let name = domain.trim_end_matches('.').to_ascii_lowercase();
+    let top = name.rsplit('.').next().unwrap_or_default();
+    let bare = !name.contains('.') || top == "localhost" || top == "localdomain";
+    bare.then_some(domain)
+}
+
+/// How to get past a refused bare host name; appended to the messages that refuse one.
+pub const BARE_HOSTNAME_FIX: &str = "use the full domain, or set allow_bare_hostnames = true in the profile if the relay accepts it";
+
+/// Whether a command-line value can go into a header or an SMTP command as it is: no CR, LF or
+/// NUL, which would end the field or command and start another (header injection).
+pub fn is_single_line(value: &str) -> bool {
+    !value.contains(['\r', '\n', '\0'])
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_plausible_address;
+    use super::{bare_hostname, is_plausible_address, is_single_line};
+
+    #[test]
+    fn bare_hostnames() {
+        for bare in [
+            "root@vm123",
+            "ops@mailhost",
+            "a@localhost",
+            "a@LOCALHOST.",
+            "a@vm1.localdomain",
+            "a@x.localhost",
+        ] {
+            assert!(bare_hostname(bare).is_some(), "{bare}");
+        }
+        assert_eq!(bare_hostname("root@vm123"), Some("vm123"));
+        for real in [
+            "vm1@campus.example",
+            "jdoe@relay.test",
+            "a@[192.0.2.1]",
+            "a@[IPv6:2001:db8::1]",
+            "root",
+            "a@mail.example.org.",
+        ] {
+            assert_eq!(bare_hostname(real), None, "{real}");
+        }
+    }
+
+    #[test]
+    fn single_line_values() {
+        assert!(is_single_line("Disk almost full \t 95%"));
+        for bad in ["x\nBcc: v@example.org", "x\r", "a\0b"] {
+            assert!(!is_single_line(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn plausible_addresses() {

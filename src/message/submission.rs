@@ -7,11 +7,13 @@
 use crate::aliases::{AliasError, Aliases};
 use crate::message::addresses::{Mailbox, format_list, parse_list};
 use crate::message::headers::{Field, Message, split};
-use crate::message::{is_plausible_address, message_id, rfc5322_now};
+use crate::message::{
+    BARE_HOSTNAME_FIX, bare_hostname, is_plausible_address, message_id, rfc5322_now,
+};
 use crate::relay::Envelope;
 
 /// SMTP's limit on a line, without its CRLF (RFC 5321 4.5.3.1.6).
-const MAX_LINE: usize = 998;
+pub const MAX_LINE: usize = 998;
 
 /// How the profile lets callers present themselves.
 #[derive(Debug, Clone)]
@@ -52,6 +54,39 @@ pub enum SubmissionError {
         "line {0} of the body is longer than 998 octets and the message is already MIME-encoded ({1}); encode that part as quoted-printable or base64"
     )]
     LongLine(usize, String),
+    /// The envelope sender or the From is not an address.
+    #[error("the {role} {address:?} is not an email address")]
+    BadAddress { role: AddressRole, address: String },
+    /// An address is at a bare host name (`root@vm123`) and the profile does not allow those.
+    #[error(
+        "the {role} <{address}> is at the bare host name {domain:?}, not an internet domain; {BARE_HOSTNAME_FIX}"
+    )]
+    BareHostname {
+        role: AddressRole,
+        address: String,
+        domain: String,
+    },
+}
+
+/// Where an address that is refused came from; it decides the exit code (64, 65 or 67).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressRole {
+    /// The envelope sender, from `-f`/`-r` (or `MAIL FROM` in `-bs` mode).
+    Sender,
+    /// The message's From header.
+    From,
+    /// A recipient, from the command line, the headers (`-t`) or an alias.
+    Recipient,
+}
+
+impl std::fmt::Display for AddressRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AddressRole::Sender => "envelope sender (-f)",
+            AddressRole::From => "From header",
+            AddressRole::Recipient => "recipient",
+        })
+    }
 }
 
 /// A message ready for the relay.
@@ -59,6 +94,49 @@ pub enum SubmissionError {
 pub struct Submission {
     pub message: Vec<u8>,
     pub envelope: Envelope,
+}
+
+impl Submission {
+    /// Refuses what relayctl could not fix: an envelope sender or From that is not an address,
+    /// and (unless the profile allows them) a sender, From or recipient at a bare host name
+    /// (`root@vm123`). Local ones were rewritten by [`prepare`] already.
+    pub fn check_addresses(&self, allow_bare_hostnames: bool) -> Result<(), SubmissionError> {
+        let check = |role: AddressRole, address: &str| {
+            if role != AddressRole::Recipient && !is_plausible_address(address) {
+                return Err(SubmissionError::BadAddress {
+                    role,
+                    address: address.to_string(),
+                });
+            }
+            match bare_hostname(address) {
+                Some(domain) if !allow_bare_hostnames => Err(SubmissionError::BareHostname {
+                    role,
+                    address: address.to_string(),
+                    domain: domain.to_string(),
+                }),
+                _ => Ok(()),
+            }
+        };
+        if let Some(sender) = &self.envelope.sender {
+            check(AddressRole::Sender, sender)?;
+        }
+        for field in split(&self.message).all("From") {
+            let list = parse_list(field.value_bytes());
+            if list.is_empty() {
+                return Err(SubmissionError::BadAddress {
+                    role: AddressRole::From,
+                    address: field.value().trim().to_string(),
+                });
+            }
+            for mailbox in list {
+                check(AddressRole::From, &mailbox.address)?;
+            }
+        }
+        for recipient in &self.envelope.recipients {
+            check(AddressRole::Recipient, recipient)?;
+        }
+        Ok(())
+    }
 }
 
 /// Prepares `input` for delivery.
@@ -95,7 +173,7 @@ pub fn prepare(
     rewrite_local_recipients(&mut message, aliases)?;
     message.remove("Bcc");
     message.remove("Resent-Bcc");
-    let sender = envelope_sender(request, policy);
+    let sender = envelope_sender(request, policy, aliases);
     rewrite_from(&mut message, policy, aliases);
     add_missing(&mut message, policy, &sender);
     encode_long_lines(&mut message)?;
@@ -193,9 +271,20 @@ fn rewrite_local_recipients(message: &mut Message, aliases: &Aliases) -> Result<
     Ok(())
 }
 
-fn envelope_sender(request: &Request<'_>, policy: &SenderPolicy<'_>) -> Option<String> {
+/// The caller's sender when the profile allows it, except a local one (`-f root`, as cron
+/// passes), which no relay accepts: that becomes the profile's address, like a local From.
+fn envelope_sender(
+    request: &Request<'_>,
+    policy: &SenderPolicy<'_>,
+    aliases: &Aliases,
+) -> Option<String> {
     match request.sender {
-        Some(requested) if policy.allow_from_override => requested.map(str::to_string),
+        Some(Some(requested))
+            if policy.allow_from_override && aliases.local_part(requested).is_none() =>
+        {
+            Some(requested.to_string())
+        }
+        Some(None) if policy.allow_from_override => None,
         _ => Some(policy.profile_from.to_string()),
     }
 }
@@ -260,7 +349,25 @@ fn encode_long_lines(message: &mut Message) -> Result<(), SubmissionError> {
     else {
         return Ok(());
     };
-    let line = line + 1;
+    declare_quoted_printable(
+        message,
+        line + 1,
+        std::str::from_utf8(&message.body).is_ok(),
+    )?;
+    let crlf_body = crate::message::canonical::canonicalize(&message.body);
+    message.body = quoted_printable::encode(crlf_body);
+    message.body.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
+/// Rewrites the headers of a single-part message whose body (line `line` first) exceeds SMTP's
+/// line limit so that the body can go quoted-printable; a multipart or already encoded message
+/// cannot be fixed that way and is refused.
+pub fn declare_quoted_printable(
+    message: &mut Message,
+    line: usize,
+    utf8: bool,
+) -> Result<(), SubmissionError> {
     let content_type = message.all("Content-Type").next().map(Field::value);
     let encoding = message
         .all("Content-Transfer-Encoding")
@@ -276,10 +383,6 @@ fn encode_long_lines(message: &mut Message) -> Result<(), SubmissionError> {
         let what = content_type.or(encoding).unwrap_or_default();
         return Err(SubmissionError::LongLine(line, what));
     }
-    let crlf_body = crate::message::canonical::canonicalize(&message.body);
-    let utf8 = std::str::from_utf8(&message.body).is_ok();
-    message.body = quoted_printable::encode(crlf_body);
-    message.body.extend_from_slice(b"\r\n");
     message.remove("Content-Transfer-Encoding");
     if !message.has("MIME-Version") {
         message.fields.push(Field::new("MIME-Version", "1.0"));
@@ -549,5 +652,105 @@ mod tests {
             format!("Content-Type: multipart/mixed; boundary=b\n\n--b\n\n{long}\n--b--\n");
         let err = prepare(multipart.as_bytes(), &req, &policy(), &aliases()).unwrap_err();
         assert!(matches!(err, SubmissionError::LongLine(3, _)), "{err}");
+    }
+
+    #[test]
+    fn a_local_envelope_sender_becomes_the_profile_address() {
+        let open = SenderPolicy {
+            allow_from_override: true,
+            ..policy()
+        };
+        let cli = vec!["a@example.org".to_string()];
+        for local in ["root", "root@localhost"] {
+            let req = Request {
+                recipients: &cli,
+                sender: Some(Some(local)),
+                ..Default::default()
+            };
+            let (_, env) = run("Subject: x\n\nx\n", req, open.clone());
+            assert_eq!(env.sender.as_deref(), Some("alerts@example.org"), "{local}");
+        }
+    }
+
+    #[test]
+    fn bare_hostnames_and_non_addresses_are_refused_unless_allowed() {
+        let open = SenderPolicy {
+            allow_from_override: true,
+            ..policy()
+        };
+        let check = |from: &str, sender: &str, rcpt: &str, allow: bool| {
+            let cli = vec![rcpt.to_string()];
+            let req = Request {
+                recipients: &cli,
+                sender: Some(Some(sender)),
+                ..Default::default()
+            };
+            let input = format!("From: {from}\nSubject: x\n\nx\n");
+            prepare(input.as_bytes(), &req, &open, &aliases())
+                .unwrap()
+                .check_addresses(allow)
+        };
+        let (from, sender, rcpt) = (
+            "App <app@app.example>",
+            "bounce@app.example",
+            "ops@example.org",
+        );
+        check(from, sender, rcpt, false).unwrap();
+        // cron's `root` is rewritten by prepare, so it passes.
+        check("root (Cron Daemon)", "root", "root", false).unwrap();
+
+        let refused = [
+            (from, "bounce@vm123", rcpt, AddressRole::Sender, "vm123"),
+            (
+                "app@vm123.localdomain",
+                sender,
+                rcpt,
+                AddressRole::From,
+                "vm123.localdomain",
+            ),
+            (
+                from,
+                sender,
+                "ops@mailhost",
+                AddressRole::Recipient,
+                "mailhost",
+            ),
+        ];
+        for (from, sender, rcpt, want, host) in refused {
+            let err = check(from, sender, rcpt, false).unwrap_err();
+            let SubmissionError::BareHostname { role, domain, .. } = &err else {
+                panic!("{err:?}");
+            };
+            assert_eq!((*role, domain.as_str()), (want, host));
+            let text = err.to_string();
+            assert!(
+                text.contains("allow_bare_hostnames = true") && !text.contains('\n'),
+                "{text}"
+            );
+            check(from, sender, rcpt, true).unwrap();
+        }
+
+        let err = check(from, "a b@app.example", rcpt, true).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                SubmissionError::BadAddress {
+                    role: AddressRole::Sender,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let err = check("undisclosed:;", sender, rcpt, true).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                SubmissionError::BadAddress {
+                    role: AddressRole::From,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 }

@@ -2,10 +2,12 @@
 //! the directory) before delivery is attempted, so that "exit 0" means delivered or safely
 //! queued. Runners retry with exponential backoff, fail over to fallback relays, hold mail when
 //! the relay configuration is wrong, and move mail they give up on to the failed area with a
-//! notice to the admin.
+//! notice to the admin. Per-profile rate limits, relay throttling and the spew brake
+//! ([`ratelimit`]) keep excess mail waiting in the queue instead of sending it.
 
 pub mod daemon;
 pub mod notice;
+pub mod ratelimit;
 pub mod runner;
 pub mod schedule;
 pub mod spool;

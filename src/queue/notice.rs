@@ -1,6 +1,7 @@
-//! Notices to the admin about failed, delayed and held mail. They go only to the configured
-//! notify address (never to a message's sender: no backscatter), at most one of each kind per
-//! message, never about a notice, and no more than `notices_per_hour`.
+//! Notices to the admin about failed, delayed and held mail, and the spew brake's alert. They go
+//! only to the configured notify address (never to a message's sender: no backscatter), at most
+//! one of each kind per message, never about a notice, and no more than `notices_per_hour` (the
+//! brake's alert, given once per freeze, is sent in any case).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -46,36 +47,90 @@ pub fn send(
     if state.notice {
         return Ok(None);
     }
-    let Some((_, profile, _)) = config
-        .profiles
-        .get(&state.profile)
-        .map(|(p, o, f)| (o, p, f))
-    else {
-        return Ok(None);
+    let host = crate::relay::system_fqdn().unwrap_or_else(|| "this host".into());
+    let recipients: Vec<String> = state.recipients.iter().map(|r| format!("  {r}")).collect();
+    let body = format!(
+        "Message {id}, submitted for profile {profile} by <{sender}>:\r\n\r\n{reason}\r\n\r\nRecipients:\r\n{list}\r\n\r\nAttempts: {attempts}\r\nSee `relayctl queue show {id}` (or `relayctl queue failed`) on {host}.\r\n",
+        profile = state.profile,
+        sender = state.sender.as_deref().unwrap_or(""),
+        list = recipients.join("\r\n"),
+        attempts = state.attempts,
+    );
+    let subject = format!("relayctl: {} ({id})", kind.subject());
+    match queue_notice(spool, config, &state.profile, &subject, &body, false)? {
+        Queued::Id(notice) => Ok(Some(notice)),
+        Queued::NoOne => Ok(None),
+        Queued::OverLimit => {
+            eprintln!(
+                "relayctl: notice about message {id} not sent: more than {} notices this hour",
+                config.queue.notices_per_hour
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Queues the alert that the spew brake froze delivery for `profile`. It is given once per
+/// freeze, so it is sent even when `notices_per_hour` is used up (and counts against it).
+/// Returns the alert's id when a notify address is configured.
+pub fn brake(
+    spool: &Spool,
+    config: &LoadedConfig,
+    profile: &str,
+    reason: &str,
+) -> Result<Option<String>, SpoolError> {
+    let host = crate::relay::system_fqdn().unwrap_or_else(|| "this host".into());
+    let body = format!(
+        "relayctl on {host} froze outgoing mail for profile {profile}: {reason}.\r\n\r\nSomething may be sending mail in a loop, or the account may be abused. Nothing more is sent\r\nfor this profile; the messages wait in the queue, none is lost.\r\n\r\nReview them with `relayctl queue list` (and `relayctl queue show ID`), delete what must not go\r\n(`relayctl queue delete ID`), then resume delivery with `relayctl queue release --all`.\r\nThe thresholds are the profile's `brake` and `brake_per_caller` settings.\r\n"
+    );
+    let subject = format!("relayctl: outgoing mail frozen for profile {profile} (spew brake)");
+    match queue_notice(spool, config, profile, &subject, &body, true)? {
+        Queued::Id(notice) => Ok(Some(notice)),
+        Queued::NoOne | Queued::OverLimit => Ok(None),
+    }
+}
+
+/// What became of a notice.
+enum Queued {
+    /// Queued with this id.
+    Id(String),
+    /// No notify address or no From for the profile.
+    NoOne,
+    /// Refused by `notices_per_hour`.
+    OverLimit,
+}
+
+/// Queues a notice for `profile`'s notify address, with `profile`'s From; a `forced` one is
+/// never refused by the hourly limit.
+fn queue_notice(
+    spool: &Spool,
+    config: &LoadedConfig,
+    profile: &str,
+    subject: &str,
+    body: &str,
+    forced: bool,
+) -> Result<Queued, SpoolError> {
+    let Some((settings, _, _)) = config.profiles.get(profile) else {
+        return Ok(Queued::NoOne);
     };
-    let Some(to) = profile.notify.clone().or_else(|| config.notify.clone()) else {
-        return Ok(None);
+    let Some(to) = settings.notify.clone().or_else(|| config.notify.clone()) else {
+        return Ok(Queued::NoOne);
     };
-    let Some(from) = profile.from.clone() else {
-        return Ok(None);
+    let Some(from) = settings.from.clone() else {
+        return Ok(Queued::NoOne);
     };
-    if !within_limit(spool, config.queue.notices_per_hour)? {
-        eprintln!(
-            "relayctl: notice about message {id} not sent: more than {} notices this hour",
-            config.queue.notices_per_hour
-        );
-        return Ok(None);
+    if !within_limit(spool, config.queue.notices_per_hour, forced)? {
+        return Ok(Queued::OverLimit);
     }
     let host = crate::relay::system_fqdn().unwrap_or_else(|| "this host".into());
     let domain = from
         .rsplit_once('@')
         .map(|(_, d)| d.to_string())
         .unwrap_or_default();
-    let recipients: Vec<String> = state.recipients.iter().map(|r| format!("  {r}")).collect();
     let fields = [
         Field::new("From", &format!("\"relayctl on {host}\" <{from}>")),
         Field::new("To", &to),
-        Field::new("Subject", &format!("relayctl: {} ({id})", kind.subject())),
+        Field::new("Subject", subject),
         Field::new("Date", &crate::message::rfc5322_now()),
         Field::new("Message-ID", &message_id(&domain)),
         Field::new("Auto-Submitted", "auto-generated"),
@@ -86,29 +141,22 @@ pub fn send(
         text.extend_from_slice(&f.raw);
         text.extend_from_slice(b"\r\n");
     }
-    text.extend_from_slice(
-        format!(
-            "\r\nMessage {id}, submitted for profile {profile} by <{sender}>:\r\n\r\n{reason}\r\n\r\nRecipients:\r\n{list}\r\n\r\nAttempts: {attempts}\r\nSee `relayctl queue show {id}` (or `relayctl queue failed`) on {host}.\r\n",
-            profile = state.profile,
-            sender = state.sender.as_deref().unwrap_or(""),
-            list = recipients.join("\r\n"),
-            attempts = state.attempts,
-        )
-        .as_bytes(),
-    );
+    text.extend_from_slice(b"\r\n");
+    text.extend_from_slice(body.as_bytes());
     let wire = canonicalize(&text);
     let envelope = Envelope {
         sender: Some(from),
         recipients: vec![to],
         dsn: Dsn::default(),
     };
-    let mut notice = MessageState::new(&state.profile, &envelope, wire.len() as u64, now());
+    let mut notice = MessageState::new(profile, &envelope, wire.len() as u64, now());
     notice.notice = true;
-    spool.enqueue(&wire, &notice).map(Some)
+    spool.enqueue(&wire, &notice).map(Queued::Id)
 }
 
-/// Counts this notice against the hourly limit (shared by every relayctl process).
-fn within_limit(spool: &Spool, per_hour: u32) -> Result<bool, SpoolError> {
+/// Counts this notice against the hourly limit (shared by every relayctl process); a `forced`
+/// notice is counted even over the limit.
+fn within_limit(spool: &Spool, per_hour: u32, forced: bool) -> Result<bool, SpoolError> {
     let path = spool.root().join("notices");
     let io = |source| SpoolError::Io {
         action: "update",
@@ -132,7 +180,7 @@ fn within_limit(spool: &Spool, per_hour: u32) -> Result<bool, SpoolError> {
         .filter_map(|t| t.parse().ok())
         .filter(|&t| t > hour_ago)
         .collect();
-    let allowed = (times.len() as u32) < per_hour;
+    let allowed = forced || (times.len() as u32) < per_hour;
     if allowed {
         times.push(now());
     }

@@ -4,13 +4,19 @@
 //!
 //! Delivery is at least once: if the process dies after the relay accepted a message but before
 //! its state was updated, the message is sent again on the next run. Nothing is ever lost.
+//!
+//! Before a message goes to a relay, the runner asks the [`Limiter`] for it: mail over a
+//! profile's `rate_limit`, for a relay cooling down after throttling replies, or for a profile
+//! frozen by the spew brake waits in the queue without an attempt being counted.
 
 use std::collections::{HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
 
 use super::notice::{self, Kind};
+use super::ratelimit::{Limiter, Limits, Wait, throttling_reply};
 use super::schedule::{backoff, now};
 use super::spool::{Area, Locked, Spool, SpoolError};
-use super::state::{RecipientStatus, Status};
+use super::state::{RecipientStatus, Status, Waiting};
 use crate::config::LoadedConfig;
 use crate::relay::{DeliveryError, Fault, Session, Transcript};
 use crate::secrets::{SecretError, store_for};
@@ -61,6 +67,23 @@ pub struct Runner<'a> {
     unreachable: HashMap<String, (Fault, String)>,
     /// Notices queued by this runner, sent before it finishes.
     notices: Vec<String>,
+    /// Rate limits, cool-downs and the spew brake, shared with every other process.
+    limiter: Limiter<'a>,
+    /// Profiles whose relay asked to slow down in this pass, with the end of the cool-down:
+    /// nothing more goes to them in this pass.
+    throttled: HashMap<String, u64>,
+    /// How many messages this pass deferred for each profile's rate limit, so that they are
+    /// scheduled one token apart rather than all for the same moment.
+    spread: HashMap<String, u64>,
+}
+
+/// When one profile of a message's chain could take it again.
+#[derive(Debug, Clone, Copy)]
+enum Ready {
+    /// It was not tried: it waits for a token or the end of a cool-down.
+    Waits(Wait),
+    /// It was tried and failed for now: after the backoff, but not before this Unix time.
+    AfterBackoff { not_before: u64 },
 }
 
 impl<'a> Runner<'a> {
@@ -72,6 +95,9 @@ impl<'a> Runner<'a> {
             sessions: HashMap::new(),
             unreachable: HashMap::new(),
             notices: Vec::new(),
+            limiter: Limiter::new(spool),
+            throttled: HashMap::new(),
+            spread: HashMap::new(),
         }
     }
 
@@ -146,9 +172,17 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// One attempt at one locked message: its profile, then the fallbacks.
+    /// One attempt at one locked message: its profile, then the fallbacks. A message whose
+    /// profile is frozen, or whose every relay waits for a token or a cool-down, is deferred
+    /// without an attempt being counted.
     pub fn attempt(&mut self, mut locked: Locked<'_>) -> Result<Outcome, SpoolError> {
-        let wire = locked.message()?;
+        let start = now();
+        if !locked.state.notice
+            && let Some(outcome) = self.brake(&mut locked, start)?
+        {
+            return Ok(outcome);
+        }
+        let head = locked.head()?;
         let mut chain = vec![locked.state.profile.clone()];
         if let Some((profile, _, _)) = self.config.profiles.get(&locked.state.profile) {
             chain.extend(profile.fallback.iter().cloned());
@@ -156,27 +190,86 @@ impl<'a> Runner<'a> {
         let mut transient: Option<String> = None;
         let mut config_fault: Option<String> = None;
         let mut permanent = Fault::Permanent;
+        let mut ready: Vec<(String, Ready)> = Vec::new();
         for name in &chain {
             let envelope = locked.state.pending_envelope();
             if envelope.recipients.is_empty() {
                 break;
             }
+            if let Some(&until) = self.throttled.get(name) {
+                ready.push((name.clone(), Ready::Waits(Wait::CoolDown { until })));
+                continue;
+            }
+            let profile = self.config.profiles.get(name).map(|(p, _, _)| p);
+            let grant = match profile {
+                Some(p) => match self.limiter.acquire(name, p, now(), locked.state.notice)? {
+                    Ok(grant) => Some(grant),
+                    Err(wait) => {
+                        ready.push((name.clone(), Ready::Waits(wait)));
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            let attempt_log = crate::log::Attempt::start(
+                Some(&locked.id),
+                name,
+                profile
+                    .map(|p| format!("{}:{}", p.host, p.port))
+                    .unwrap_or_default(),
+                envelope.recipients.len(),
+                &head,
+                locked.state.size,
+                self.transcript.is_enabled(),
+            );
             let session = match self.session(name) {
                 Ok(s) => s,
-                Err((Fault::Config | Fault::Auth, reason)) => {
-                    config_fault = Some(reason);
-                    continue;
-                }
-                Err((_, reason)) => {
-                    transient = Some(reason);
+                Err(e) => {
+                    attempt_log.failed(&e.1);
+                    if let (Some(p), Some(g)) = (profile, grant)
+                        && g.token
+                    {
+                        self.limiter.give_back(name, p)?;
+                    }
+                    match e {
+                        (_, reason, Some(reply)) => {
+                            let until = self.throttle(name, &reply)?;
+                            ready.push((name.clone(), Ready::AfterBackoff { not_before: until }));
+                            transient = Some(reason);
+                        }
+                        (Fault::Config | Fault::Auth, reason, None) => config_fault = Some(reason),
+                        (_, reason, None) => {
+                            ready.push((name.clone(), Ready::AfterBackoff { not_before: 0 }));
+                            transient = Some(reason);
+                        }
+                    }
                     continue;
                 }
             };
-            match session.send(&envelope, &wire) {
+            let mut message = locked.open_message()?;
+            let result = session.send_stream(
+                &envelope,
+                &mut message,
+                locked.state.size,
+                locked.state.eight_bit,
+            );
+            match &result {
+                Ok(reply) => attempt_log.delivered(reply),
+                Err(e) => attempt_log.failed(&e.to_string()),
+            }
+            let throttled = result
+                .as_ref()
+                .err()
+                .and_then(throttling_reply)
+                .map(str::to_string);
+            match result {
                 Ok(reply) => {
                     locked.state.mark_pending(RecipientStatus::Sent, &reply);
                     self.transcript
                         .note(&format!("{}: delivered via {name}: {reply}", locked.id));
+                    if grant.is_some_and(|g| g.cooling) {
+                        self.limiter.update(name, Limits::succeeded)?;
+                    }
                 }
                 Err(DeliveryError::Recipients {
                     failures, accepted, ..
@@ -233,8 +326,136 @@ impl<'a> Runner<'a> {
                     }
                 }
             }
+            let not_before = match throttled {
+                Some(reply) => {
+                    // Stop talking to a relay that asked us to slow down.
+                    if let Some(session) = self.sessions.remove(name) {
+                        session.quit();
+                    }
+                    self.throttle(name, &reply)?
+                }
+                None => 0,
+            };
+            ready.push((name.clone(), Ready::AfterBackoff { not_before }));
         }
-        self.conclude(locked, transient, config_fault, permanent)
+        let tried = ready
+            .iter()
+            .any(|(_, r)| matches!(r, Ready::AfterBackoff { .. }));
+        if !tried && config_fault.is_none() && locked.state.pending().next().is_some() {
+            return self.wait(locked, &ready);
+        }
+        self.conclude(locked, transient, config_fault, permanent, &ready)
+    }
+
+    /// Counts a message's submission for the spew brake (once), engages the brake and queues
+    /// its alert when the submission exceeds it, and defers the message while its profile is
+    /// frozen.
+    fn brake(&mut self, locked: &mut Locked<'_>, now: u64) -> Result<Option<Outcome>, SpoolError> {
+        let name = locked.state.profile.clone();
+        let Some((profile, _, _)) = self.config.profiles.get(&name) else {
+            return Ok(None);
+        };
+        if !locked.state.brake_counted {
+            let uid = locked.state.uid.or_else(|| {
+                let file = self
+                    .spool
+                    .root()
+                    .join("queue")
+                    .join(&locked.id)
+                    .join("message");
+                std::fs::metadata(file).ok().map(|m| m.uid())
+            });
+            locked.state.uid = uid;
+            locked.state.brake_counted = true;
+            if let Some(engaged) =
+                self.limiter
+                    .count(&name, profile, locked.state.created, uid, now)?
+            {
+                eprintln!(
+                    "relayctl: delivery for profile {name} frozen by the spew brake: {}; review with `relayctl queue list`, then `relayctl queue release --all`",
+                    engaged.reason
+                );
+                let alert = notice::brake(self.spool, self.config, &name, &engaged.reason)?;
+                self.notices.extend(alert);
+            }
+        }
+        let Some(freeze) = self.limiter.frozen(&name) else {
+            return Ok(None);
+        };
+        locked.state.waiting = Some(Waiting::Brake);
+        // Looked at again after `retry_max` (`queue release --all` makes it due at once); an
+        // administrator's hold stays one.
+        if locked.state.next_attempt != u64::MAX {
+            locked.state.next_attempt = now + self.config.queue.retry_max.0;
+        }
+        locked.save()?;
+        Ok(Some(Outcome::Deferred(format!(
+            "delivery for profile {name} is frozen by the spew brake: {}",
+            freeze.reason
+        ))))
+    }
+
+    /// Defers a message no relay of whose chain could take it now, without counting an attempt:
+    /// until the earliest token or end of cool-down. Messages deferred for the same rate limit
+    /// in one pass are spaced one token apart.
+    fn wait(
+        &mut self,
+        mut locked: Locked<'_>,
+        ready: &[(String, Ready)],
+    ) -> Result<Outcome, SpoolError> {
+        let candidates = ready.iter().filter_map(|(name, r)| match r {
+            Ready::Waits(w @ Wait::RateLimit { until, rate }) => Some((
+                until + self.spread.get(name).copied().unwrap_or(0) * rate.interval(),
+                name,
+                *w,
+            )),
+            Ready::Waits(w @ Wait::CoolDown { until }) => Some((*until, name, *w)),
+            Ready::AfterBackoff { .. } => None,
+        });
+        let Some((until, name, wait)) = candidates.min_by_key(|(until, _, _)| *until) else {
+            // Nothing in the chain could be tried (no relay configured): try again later.
+            return self.conclude(locked, None, None, Fault::Transient, ready);
+        };
+        let name = name.clone();
+        let (waiting, reason) = match wait {
+            Wait::RateLimit { rate, .. } => {
+                *self.spread.entry(name.clone()).or_default() += 1;
+                (
+                    Waiting::RateLimit,
+                    format!("rate limited: profile {name} allows {rate}"),
+                )
+            }
+            Wait::CoolDown { .. } => (
+                Waiting::CoolDown,
+                format!("relay of profile {name} asked to slow down"),
+            ),
+        };
+        locked.state.status = Status::Queued;
+        locked.state.waiting = Some(waiting);
+        locked.state.next_attempt = until;
+        locked.save()?;
+        self.transcript.note(&format!(
+            "{}: {reason}; waits {}s",
+            locked.id,
+            until.saturating_sub(now())
+        ));
+        Ok(Outcome::Deferred(reason))
+    }
+
+    /// Starts or lengthens the cool-down of a relay that answered with throttling, and stops
+    /// sending to it in this pass. Returns the end of the cool-down.
+    fn throttle(&mut self, name: &str, reply: &str) -> Result<u64, SpoolError> {
+        let settings = &self.config.queue;
+        let (initial, max) = (settings.retry_initial.0, settings.retry_max.0);
+        let until = self
+            .limiter
+            .update(name, |l| l.throttle(reply, initial, max, now()))?;
+        self.transcript.note(&format!(
+            "{name}: the relay asks to slow down ({reply}); nothing more goes to it for {}s",
+            until.saturating_sub(now())
+        ));
+        self.throttled.insert(name.to_string(), until);
+        Ok(until)
     }
 
     /// Updates the state after an attempt: done, failed, held or rescheduled.
@@ -244,9 +465,11 @@ impl<'a> Runner<'a> {
         transient: Option<String>,
         config_fault: Option<String>,
         permanent: Fault,
+        ready: &[(String, Ready)],
     ) -> Result<Outcome, SpoolError> {
         let settings = &self.config.queue;
         let now = now();
+        locked.state.waiting = None;
         if locked.state.pending().next().is_none() {
             let failed: Vec<String> = locked
                 .state
@@ -269,8 +492,20 @@ impl<'a> Runner<'a> {
         }
         locked.state.attempts += 1;
         let age = now.saturating_sub(locked.state.created);
+        // A relay of the chain that waits for a token or a cool-down may take it sooner than
+        // the backoff; one cooling down is not tried before its cool-down ends.
+        let backoff_at = now + backoff(settings, locked.state.attempts);
+        let next_attempt = ready
+            .iter()
+            .map(|(_, r)| match r {
+                Ready::Waits(w) => w.until(),
+                Ready::AfterBackoff { not_before } => backoff_at.max(*not_before),
+            })
+            .min()
+            .unwrap_or(backoff_at);
+        let waits = ready.iter().any(|(_, r)| matches!(r, Ready::Waits(_)));
         match (transient, config_fault) {
-            (None, Some(fault)) => {
+            (None, Some(fault)) if !waits => {
                 locked.state.status = Status::Held;
                 locked.state.reason = Some(fault.clone());
                 locked.state.last_reply = Some(fault.clone());
@@ -305,7 +540,7 @@ impl<'a> Runner<'a> {
                     });
                 }
                 locked.state.status = Status::Queued;
-                locked.state.next_attempt = now + backoff(settings, locked.state.attempts);
+                locked.state.next_attempt = next_attempt;
                 if age >= settings.delay_warning.0 && !locked.state.warned {
                     self.notify(&locked, Kind::Delayed, &reason)?;
                     locked.state.warned = true;
@@ -329,14 +564,19 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// The open session for a profile, connecting (and logging in) on first use.
-    fn session(&mut self, name: &str) -> Result<&mut Session<'a>, (Fault, String)> {
+    /// The open session for a profile, connecting (and logging in) on first use. A failure
+    /// carries the relay's reply when it was throttling.
+    fn session(&mut self, name: &str) -> Result<&mut Session<'a>, (Fault, String, Option<String>)> {
         if let Some((fault, reason)) = self.unreachable.get(name) {
-            return Err((*fault, reason.clone()));
+            return Err((*fault, reason.clone(), None));
         }
         if !self.sessions.contains_key(name) {
             let Some((profile, _, file)) = self.config.profiles.get(name) else {
-                return Err((Fault::Config, format!("profile `{name}` is not configured")));
+                return Err((
+                    Fault::Config,
+                    format!("profile `{name}` is not configured"),
+                    None,
+                ));
             };
             let secret = || -> Result<_, SecretError> {
                 match &profile.secret {
@@ -352,15 +592,18 @@ impl<'a> Runner<'a> {
                     self.sessions.insert(name.to_string(), s);
                 }
                 Err(e) => {
+                    if let Some(reply) = throttling_reply(&e) {
+                        return Err((e.fault(), e.to_string(), Some(reply.to_string())));
+                    }
                     let entry = (e.fault(), e.to_string());
                     self.unreachable.insert(name.to_string(), entry.clone());
-                    return Err(entry);
+                    return Err((entry.0, entry.1, None));
                 }
             }
         }
         self.sessions
             .get_mut(name)
-            .ok_or((Fault::Transient, "session lost".into()))
+            .ok_or((Fault::Transient, "session lost".into(), None))
     }
 
     /// Forgets a session whose connection can no longer be used.

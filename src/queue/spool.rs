@@ -130,6 +130,16 @@ impl Spool {
 
     /// Writes a new message durably and returns its id. Nothing is left behind on failure.
     pub fn enqueue(&self, message: &[u8], state: &MessageState) -> Result<String, SpoolError> {
+        self.enqueue_from(&mut |w| w.write_all(message), |_| state.clone())
+    }
+
+    /// Like [`Spool::enqueue`], with the message written by `write` straight into the spool
+    /// file (so that it is never held in memory whole); `state` gets what was written.
+    pub fn enqueue_from(
+        &self,
+        write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+        state: impl FnOnce(Written) -> MessageState,
+    ) -> Result<String, SpoolError> {
         let id = new_id();
         let tmp = self.root.join("tmp").join(&id);
         let result = (|| {
@@ -137,8 +147,29 @@ impl Spool {
                 .mode(0o700)
                 .create(&tmp)
                 .map_err(io("create", &tmp))?;
-            write_synced(&tmp.join("message"), message)?;
-            write_synced(&tmp.join("state.json"), &to_json(state))?;
+            let path = tmp.join("message");
+            let file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(io("create", &path))?;
+            let mut out = Counting {
+                inner: std::io::BufWriter::with_capacity(64 * 1024, file),
+                written: Written::default(),
+            };
+            write(&mut out).map_err(io("write", &path))?;
+            let written = out.written;
+            let file = out
+                .inner
+                .into_inner()
+                .map_err(|e| io("write", &path)(e.into_error()))?;
+            file.sync_all().map_err(io("sync", &path))?;
+            let mut state = state(written);
+            // What the file holds decides, whatever the caller thought.
+            state.size = written.size;
+            state.eight_bit = written.eight_bit;
+            write_synced(&tmp.join("state.json"), &to_json(&state))?;
             sync_dir(&tmp)?;
             let dest = self.dir(Area::Queue, &id);
             fs::rename(&tmp, &dest).map_err(io("move into the queue", &dest))?;
@@ -241,6 +272,33 @@ impl Spool {
     }
 }
 
+/// What went into a message file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    pub size: u64,
+    /// A byte above 127 was written: the message needs 8BITMIME.
+    pub eight_bit: bool,
+}
+
+/// Counts what passes through and notes 8-bit bytes.
+struct Counting<W: Write> {
+    inner: W,
+    written: Written,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written.size += n as u64;
+        self.written.eight_bit |= !buf[..n].is_ascii();
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// A message locked for delivery, with its state.
 pub struct Locked<'s> {
     spool: &'s Spool,
@@ -252,9 +310,23 @@ pub struct Locked<'s> {
 
 impl Locked<'_> {
     /// The message bytes.
-    pub fn message(&self) -> Result<Vec<u8>, SpoolError> {
+    /// The first 64 KiB of the message: its header section, for logs.
+    pub fn head(&self) -> Result<Vec<u8>, SpoolError> {
+        let mut head = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(self.open_message()?, 64 * 1024),
+            &mut head,
+        )
+        .map_err(io("read", &self.spool.dir(Area::Queue, &self.id)))?;
+        Ok(head)
+    }
+
+    /// The message file, read as it is sent so that a large message never sits in memory.
+    pub fn open_message(&self) -> Result<std::io::BufReader<File>, SpoolError> {
         let path = self.spool.dir(Area::Queue, &self.id).join("message");
-        fs::read(&path).map_err(io("read", &path))
+        File::open(&path)
+            .map(|f| std::io::BufReader::with_capacity(64 * 1024, f))
+            .map_err(io("read", &path))
     }
 
     /// Writes the state atomically.
@@ -350,7 +422,10 @@ mod tests {
             spool.lock(&id).unwrap().is_none(),
             "a second lock is refused"
         );
-        assert_eq!(locked.message().unwrap(), b"abc");
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut locked.open_message().unwrap(), &mut text).unwrap();
+        assert_eq!(text, b"abc");
+        assert_eq!((locked.state.size, locked.state.eight_bit), (3, false));
         locked.state.attempts = 2;
         locked.save().unwrap();
         assert_eq!(spool.state(Area::Queue, &id).unwrap().attempts, 2);

@@ -50,6 +50,18 @@ pub enum Status {
     Failed,
 }
 
+/// Why a queued message waits although no attempt at it failed (no attempt is counted for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Waiting {
+    /// No relay of its chain has a token of its `rate_limit` left: it leaves when one has.
+    RateLimit,
+    /// The relay answered with throttling: nothing goes to it before its cool-down ends.
+    CoolDown,
+    /// Delivery for its profile is frozen by the spew brake until `queue release --all`.
+    Brake,
+}
+
 /// Everything the queue knows about a message besides its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,9 +94,22 @@ pub struct MessageState {
     /// The configuration-fault alert was given.
     #[serde(default)]
     pub alerted: bool,
-    /// This message is itself a notice: no notices are sent about it.
+    /// This message is itself a notice: no notices are sent about it, and neither rate limits
+    /// nor the spew brake hold it back.
     #[serde(default)]
     pub notice: bool,
+    /// The local user who submitted it, when known (else the owner of its spool files is used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    /// The message has bytes above 127 and goes out with BODY=8BITMIME (set by the spool).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub eight_bit: bool,
+    /// The submission was counted by the spew brake.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub brake_counted: bool,
+    /// Why it waits without an attempt being counted; `next_attempt` says until when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<Waiting>,
 }
 
 /// The current format version.
@@ -117,6 +142,10 @@ impl MessageState {
             warned: false,
             alerted: false,
             notice: false,
+            eight_bit: false,
+            uid: None,
+            brake_counted: false,
+            waiting: None,
         }
     }
 

@@ -6,12 +6,12 @@
 mod hello;
 mod session;
 pub mod smtp;
-mod tls;
+pub(crate) mod tls;
 mod transcript;
 
 use std::fmt;
 
-pub use hello::system_fqdn;
+pub use hello::{client_name, system_fqdn};
 pub use session::Session;
 pub use transcript::Transcript;
 
@@ -210,6 +210,21 @@ impl DeliveryError {
     }
 }
 
+/// Refuses a message of `size` canonical bytes that exceeds the profile's `max_message_size`.
+pub fn check_size(name: &str, profile: &Profile, size: u64) -> Result<(), DeliveryError> {
+    let limit = profile.max_message_size();
+    // SIZE counts the message as transmitted, with its final CRLF.
+    let size = size + 2;
+    if size > limit.0 {
+        return Err(DeliveryError::TooLarge {
+            size,
+            limit,
+            profile: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// Delivers one message through `profile`: one connection, TLS and AUTH as the profile says,
 /// one transaction. Returns the relay's final reply. The secret is read only once the
 /// connection is up and encrypted.
@@ -222,16 +237,7 @@ pub fn deliver(
     transcript: &Transcript,
 ) -> Result<String, DeliveryError> {
     let wire = canonicalize(message);
-    let limit = profile.max_message_size();
-    // SIZE counts the message as transmitted, with its final CRLF.
-    let size = wire.len() as u64 + 2;
-    if size > limit.0 {
-        return Err(DeliveryError::TooLarge {
-            size,
-            limit,
-            profile: name.to_string(),
-        });
-    }
+    check_size(name, profile, wire.len() as u64)?;
     let mut session = Session::open(profile, secret, transcript)?;
     let result = session.send(envelope, &wire);
     session.quit();

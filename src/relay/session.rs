@@ -124,7 +124,24 @@ impl<'t> Session<'t> {
     /// Runs one mail transaction, pipelined when the relay offers it. Recipients the relay
     /// refuses are reported together; the message still goes to those it accepted.
     pub fn send(&mut self, envelope: &Envelope, wire: &[u8]) -> Result<String, DeliveryError> {
-        let params = self.mail_params(envelope, wire)?;
+        self.send_stream(
+            envelope,
+            &mut &wire[..],
+            wire.len() as u64,
+            !wire.is_ascii(),
+        )
+    }
+
+    /// Like [`Session::send`], reading the message (CRLF line endings, no final CRLF) from
+    /// `message` as it goes out, so that its size does not matter to memory.
+    pub fn send_stream(
+        &mut self,
+        envelope: &Envelope,
+        message: &mut dyn std::io::Read,
+        size: u64,
+        eight_bit: bool,
+    ) -> Result<String, DeliveryError> {
+        let params = self.mail_params(envelope, size, eight_bit)?;
         let notify: Vec<String> = match &envelope.dsn.notify {
             Some(n) if self.dsn() => vec![format!("NOTIFY={n}")],
             _ => vec![],
@@ -140,7 +157,7 @@ impl<'t> Session<'t> {
                 envelope.sender.as_deref(),
                 &params,
                 &recipients,
-                &mut &wire[..],
+                message,
                 self.transcript,
             )
             .map_err(|e| self.transaction_error(envelope, e))?;
@@ -196,11 +213,16 @@ impl<'t> Session<'t> {
     }
 
     /// MAIL FROM parameters for this message on this relay.
-    fn mail_params(&self, envelope: &Envelope, wire: &[u8]) -> Result<Vec<String>, DeliveryError> {
+    fn mail_params(
+        &self,
+        envelope: &Envelope,
+        size: u64,
+        eight_bit: bool,
+    ) -> Result<Vec<String>, DeliveryError> {
         let ext = self.conn.extensions();
         let mut params = Vec::new();
         // SIZE counts the message as transmitted, with its final CRLF.
-        let size = wire.len() as u64 + 2;
+        let size = size + 2;
         if ext.has("SIZE") {
             if let Some(limit) = ext.size_limit()
                 && size > limit
@@ -213,7 +235,7 @@ impl<'t> Session<'t> {
             }
             params.push(format!("SIZE={size}"));
         }
-        if !wire.is_ascii() {
+        if eight_bit {
             if !ext.has("8BITMIME") {
                 return Err(DeliveryError::Unsupported(format!(
                     "{} does not offer 8BITMIME, and the message has 8-bit content; send it MIME-encoded (quoted-printable or base64)",

@@ -14,6 +14,11 @@ impl Transcript {
         Transcript { enabled }
     }
 
+    /// Whether the dialogue is shown (`-v`).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// Something relayctl did that is not a line of the dialogue.
     pub fn note(&self, text: &str) {
         if self.enabled {

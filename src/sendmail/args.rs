@@ -19,6 +19,8 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::message::is_single_line;
+
 /// What the invocation asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -290,6 +292,9 @@ fn parse_onto(mut inv: Invocation, args: &[OsString]) -> Result<Invocation, Usag
         parse_cluster(&mut inv, cluster, &mut cursor)?;
     }
     for arg in cursor.remaining() {
+        if !is_single_line(arg) {
+            return Err(injection("recipient", arg));
+        }
         push_recipients(&mut inv.recipients, arg);
     }
     Ok(inv)
@@ -338,11 +343,22 @@ fn parse_cluster<'a>(
                 } else {
                     rest
                 };
+                // The sender and full name end up in MAIL FROM and the From header.
+                if matches!(letter, 'f' | 'r' | 'F') && !is_single_line(value) {
+                    return Err(injection(&format!("-{letter}"), value));
+                }
                 return apply(inv, value);
             }
         }
     }
     Ok(())
+}
+
+/// A value that would end a header field or SMTP command and start another.
+fn injection(what: &str, value: &str) -> UsageError {
+    UsageError(format!(
+        "{what} {value:?} contains a line break or NUL, which could add headers or SMTP commands; refused"
+    ))
 }
 
 /// `-q` with what follows it in its argument (`rest`).
@@ -970,6 +986,29 @@ mod tests {
         (&["-bsx"], "unknown mode -bsx"),
         (&["-b", ""], "unknown mode -b "),
         (&["-b", "\n"], "unknown mode -b\\n"),
+        // Line breaks that would add headers or SMTP commands.
+        (
+            &["-F", "Job\nBcc: victim@example.org", "a@b"],
+            "-F \"Job\\nBcc: victim@example.org\" contains a line break",
+        ),
+        (&["-FJob\r\nBcc: v@x", "a@b"], "-F \"Job\\r\\nBcc"),
+        (
+            &["-f", "a@x>\r\nRCPT TO:<v@x", "a@b"],
+            "-f \"a@x>\\r\\nRCPT",
+        ),
+        (
+            &["-tr", "a@x\n", "a@b"],
+            "-r \"a@x\\n\" contains a line break",
+        ),
+        (
+            &["-f", "a\0b@x", "a@b"],
+            "-f \"a\\0b@x\" contains a line break or NUL",
+        ),
+        (
+            &["-i", "ops@x.example", "ops@x.example\r\nRCPT TO:<v@x>"],
+            "recipient \"ops@x.example\\r\\nRCPT TO:<v@x>\" contains a line break",
+        ),
+        (&["--", "a@b\n"], "recipient \"a@b\\n\""),
     ];
 
     /// Program name, arguments, and the expected invocation's changes to the default one.

@@ -22,7 +22,7 @@ const SAVED: &str = "relayctl-saved";
 
 /// What is at one link's path.
 #[derive(Debug, PartialEq, Eq)]
-enum State {
+pub(crate) enum State {
     Missing,
     /// A link to this binary.
     Ours,
@@ -108,6 +108,11 @@ pub fn status(prefix: &Path) -> Result<()> {
         println!("{:<24} {text}", path.display());
     }
     Ok(())
+}
+
+/// What `PREFIX/sbin/sendmail` is: relayctl, another program, or nothing (for `doctor`).
+pub(crate) fn sendmail_state(prefix: &Path) -> Result<State> {
+    Ok(state(&prefix.join(LINKS[0]), &own_binary()?))
 }
 
 fn own_binary() -> Result<PathBuf> {

@@ -227,10 +227,14 @@ fn import_one(
     };
     let submission =
         prepare(&message.to_bytes(), &request, &policy, aliases).map_err(|e| e.to_string())?;
+    submission
+        .check_addresses(profile.allow_bare_hostnames)
+        .map_err(|e| e.to_string())?;
     let mut envelope = submission.envelope;
     envelope.dsn = ticket.dsn;
     let wire = crate::message::canonical::canonicalize(&submission.message);
-    let state = MessageState::new(name, &envelope, wire.len() as u64, now());
+    let mut state = MessageState::new(name, &envelope, wire.len() as u64, now());
+    state.uid = Some(uid);
     spool.enqueue(&wire, &state).map_err(|e| e.to_string())
 }
 

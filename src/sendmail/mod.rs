@@ -15,7 +15,11 @@ use crate::aliases::Aliases;
 use crate::commands::{self, Context, Selected};
 use crate::config::{ConfigLocation, LoadedConfig};
 use crate::error::{Error, Result};
-use crate::message::submission::{Request, SenderPolicy, Submission, SubmissionError, prepare};
+use crate::message::body;
+use crate::message::headers::split;
+use crate::message::submission::{
+    Request, SenderPolicy, Submission, SubmissionError, declare_quoted_printable, prepare,
+};
 use crate::queue::{Area, Select};
 use crate::relay::{self, Dsn, Transcript};
 
@@ -98,10 +102,12 @@ impl Setup {
         inv: &Invocation,
     ) -> Result<()> {
         let policy = self.policy(inv)?;
+        let submission = prepare(input, request, &policy, &self.aliases)?;
+        submission.check_addresses(self.selected.profile.allow_bare_hostnames)?;
         let Submission {
             message,
             mut envelope,
-        } = prepare(input, request, &policy, &self.aliases)?;
+        } = submission;
         envelope.dsn = dsn(inv);
         ctx.submit(&self.config, &self.selected, &envelope, &message)
     }
@@ -180,8 +186,31 @@ fn deliver(ctx: &Context, inv: &Invocation) -> Result<()> {
     }
     let setup = Setup::load(ctx)?;
     let limit = setup.selected.profile.max_message_size().0;
-    let input = read_message(&mut std::io::stdin().lock(), limit, inv.ignore_dots)?;
-    if inv.body_type == Some(BodyType::SevenBit) && !input.is_ascii() {
+    let mut stdin = std::io::stdin().lock();
+    let (head, first_body_line) = read_head(&mut stdin, inv.ignore_dots)?;
+    let mut body = body::spool(
+        &first_body_line,
+        &mut stdin,
+        inv.ignore_dots,
+        limit.saturating_sub(head.len() as u64),
+        &ctx.scratch_dir(),
+    )
+    .map_err(|e| match e {
+        body::BodyError::TooLarge(_) => Error::Message(format!(
+            "the message is larger than the profile's limit of {limit} bytes (max_message_size)"
+        )),
+        body::BodyError::Input(e) => Error::Stdin(e),
+        body::BodyError::Scratch(source) => Error::Spool(crate::queue::SpoolError::Io {
+            action: "spool the message in",
+            path: ctx.scratch_dir(),
+            source,
+        }),
+    })?;
+    let head_lines = head.iter().filter(|&&b| b == b'\n').count();
+    if let Some(line) = body.nul_line {
+        return Err(SubmissionError::Nul(head_lines + line).into());
+    }
+    if inv.body_type == Some(BodyType::SevenBit) && (!head.is_ascii() || !body.utf8) {
         ctx.transcript
             .note("-B 7BIT given, but the message has 8-bit content; it is sent as 8BITMIME");
     }
@@ -190,7 +219,73 @@ fn deliver(ctx: &Context, inv: &Invocation) -> Result<()> {
         extract_recipients: inv.extract_recipients,
         sender: sender(inv),
     };
-    setup.submit(ctx, &input, &request, inv)
+    let policy = setup.policy(inv)?;
+    let submission = prepare(&head, &request, &policy, &setup.aliases)?;
+    submission.check_addresses(setup.selected.profile.allow_bare_hostnames)?;
+    let Submission {
+        message: mut head,
+        mut envelope,
+    } = submission;
+    envelope.dsn = dsn(inv);
+    let quoted_printable = match body.long_line {
+        Some(line) => {
+            let mut fields = split(&head);
+            declare_quoted_printable(&mut fields, line, body.utf8)?;
+            head = fields.to_bytes();
+            true
+        }
+        None => false,
+    };
+    ctx.submit_parts(
+        &setup.config,
+        &setup.selected,
+        &envelope,
+        &head,
+        &mut body,
+        quoted_printable,
+    )
+}
+
+/// Reads the header section: lines up to and including the empty line that ends it. A line
+/// that is neither a field nor a continuation starts the body and is returned apart. Without
+/// `-i`, a lone dot ends the whole message. At most 1 MiB of headers.
+fn read_head(input: &mut dyn BufRead, ignore_dots: bool) -> Result<(Vec<u8>, Vec<u8>)> {
+    const MAX_HEAD: usize = 1 << 20;
+    let mut head = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line).map_err(Error::Stdin)? == 0 {
+            return Ok((head, Vec::new()));
+        }
+        if !ignore_dots && matches!(line.as_slice(), b".\n" | b".\r\n" | b".") {
+            // The rest of the input is not part of the message.
+            return Ok((head, Vec::new()));
+        }
+        let content = line.strip_suffix(b"\n").unwrap_or(&line);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        let continuation = !head.is_empty() && matches!(content.first(), Some(b' ' | b'\t'));
+        let mbox_from = head.is_empty() && content.starts_with(b"From ");
+        let field = content
+            .iter()
+            .position(|&b| b == b':')
+            .is_some_and(|colon| {
+                colon > 0 && content[..colon].iter().all(|&b| (33..=126).contains(&b))
+            });
+        if content.is_empty() {
+            head.extend_from_slice(&line);
+            return Ok((head, Vec::new()));
+        }
+        if !(field || continuation || mbox_from) {
+            return Ok((head, line));
+        }
+        head.extend_from_slice(&line);
+        if head.len() > MAX_HEAD {
+            return Err(Error::Message(
+                "the header section is larger than 1 MiB".into(),
+            ));
+        }
+    }
 }
 
 /// Reads the message from stdin. Without `-i`/`-oi`, a line holding a single dot ends it, as

@@ -378,6 +378,17 @@ impl Connection {
         Some(format!("{version:?}, {:?}", suite.suite()))
     }
 
+    /// The relay's certificate chain as it sent it (leaf first, DER); empty without TLS.
+    pub fn peer_certificates(&self) -> Vec<Vec<u8>> {
+        let Stream::Tls(tls) = &self.stream else {
+            return Vec::new();
+        };
+        tls.conn
+            .peer_certificates()
+            .map(|chain| chain.iter().map(|c| c.to_vec()).collect())
+            .unwrap_or_default()
+    }
+
     /// The address connected to.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.stream.tcp()?.peer_addr().ok()

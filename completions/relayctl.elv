@@ -1,0 +1,562 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[relayctl] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'relayctl'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'relayctl'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand setup 'Create or replace a relay profile from a preset and store its secret'
+            cand send 'Compose a message (body from stdin) and send it'
+            cand sendmail 'Deliver a message from stdin like sendmail(8) (also: the binary invoked as sendmail)'
+            cand sendmail-link 'Make relayctl the system''s sendmail, mailq and newaliases, or undo it'
+            cand queue 'Inspect and drive the queue of messages waiting for the relay'
+            cand doctor 'Check everything between this host and the relay; each line pass, warn or fail with a fix'
+            cand test 'Send a real test message through the queue and report the relay''s reply and the queue id'
+            cand profile 'List, inspect, remove profiles, choose the default, rotate a secret'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'relayctl;setup'= {
+            cand --name 'Profile name [default: the preset''s name]'
+            cand --user 'Login name (for most providers, your email address)'
+            cand --from 'Sender address [default: the login name when it is an address]'
+            cand --host 'Relay host name or IP address [default: the preset''s]'
+            cand --port 'Relay port [default: the preset''s, or the usual port of --tls]'
+            cand --tls 'Connection security [default: the preset''s]'
+            cand --tls-name 'Name to verify the relay''s certificate against (when --host is an IP address)'
+            cand --ca-file 'Extra CA certificate(s) to trust for this relay (PEM)'
+            cand --client-cert 'TLS client certificate (PEM), for relays that accept one instead of a password'
+            cand --client-key 'Private key of --client-cert (PEM)'
+            cand --region 'Provider region: an AWS region for ses (default us-east-1); `eu` for mailgun and zoho'
+            cand --ehlo-name 'Name announced in EHLO [default: this host''s fully qualified name]'
+            cand --timeout 'Seconds allowed for connecting and for each reply of the relay [default: 30]'
+            cand --max-message-size 'Largest message to hand to this relay, e.g. 25MB [default: the preset''s]'
+            cand --secret-store 'Where to keep the secret [default: keyring when usable, else file]'
+            cand --password-command 'Command that prints the password (run without a shell; implies --secret-store command)'
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --password-stdin 'Read the password from the first line of stdin instead of prompting'
+            cand --default 'Make this the default profile (the first profile always is)'
+            cand --system 'Write the system-wide config (/etc/relayctl/config.toml) instead of the user''s'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;send'= {
+            cand --to 'Recipient(s)'
+            cand --cc 'Copy recipient(s)'
+            cand --bcc 'Blind-copy recipient(s): in the envelope only, never in the headers'
+            cand -s 'Subject line'
+            cand --subject 'Subject line'
+            cand --from 'Sender [default: the profile''s from]'
+            cand --attach 'File(s) to attach (sent base64; the message must fit the profile''s max_message_size)'
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --zip 'Send the attachments compressed, as one attachments.zip'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;sendmail'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+        }
+        &'relayctl;sendmail-link'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand install 'Link PREFIX/sbin/sendmail, bin/mailq, bin/newaliases and lib/sendmail to relayctl'
+            cand remove 'Remove relayctl''s links and restore files moved aside by install --force'
+            cand status 'Show what each path holds: relayctl, another program (and its package), or nothing'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'relayctl;sendmail-link;install'= {
+            cand --prefix 'Directory holding sbin/, bin/ and lib/'
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --force 'Move another mail transport''s files aside (kept as *.relayctl-saved)'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;sendmail-link;remove'= {
+            cand --prefix 'Directory holding sbin/, bin/ and lib/'
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;sendmail-link;status'= {
+            cand --prefix 'Directory holding sbin/, bin/ and lib/'
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;sendmail-link;help'= {
+            cand install 'Link PREFIX/sbin/sendmail, bin/mailq, bin/newaliases and lib/sendmail to relayctl'
+            cand remove 'Remove relayctl''s links and restore files moved aside by install --force'
+            cand status 'Show what each path holds: relayctl, another program (and its package), or nothing'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'relayctl;sendmail-link;help;install'= {
+        }
+        &'relayctl;sendmail-link;help;remove'= {
+        }
+        &'relayctl;sendmail-link;help;status'= {
+        }
+        &'relayctl;sendmail-link;help;help'= {
+        }
+        &'relayctl;queue'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List waiting and held messages (also: mailq, sendmail -bp)'
+            cand show 'Show one message''s envelope, recipients and attempts'
+            cand run 'Deliver the messages that are due (one pass, for cron and timers; also: sendmail -q)'
+            cand flush 'Deliver every waiting message now, whatever its schedule'
+            cand retry 'Try messages again now'
+            cand hold 'Keep a message from being delivered until released'
+            cand release 'Release held messages (admin holds, and mail held for a relay configuration fault)'
+            cand delete 'Delete a message from the queue or the failed area'
+            cand failed 'List messages that could not be delivered, with the reason'
+            cand daemon 'Run continuously: deliver new mail at once and retries when due'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'relayctl;queue;list'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --json 'Machine-readable output'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;queue;show'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;queue;run'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;queue;flush'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;queue;retry'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --all 'Every waiting message'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;queue;hold'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;queue;release'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --all 'Every held message, and lift the spew brake of every frozen profile'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;queue;delete'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;queue;failed'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --json 'Machine-readable output'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;queue;daemon'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;queue;help'= {
+            cand list 'List waiting and held messages (also: mailq, sendmail -bp)'
+            cand show 'Show one message''s envelope, recipients and attempts'
+            cand run 'Deliver the messages that are due (one pass, for cron and timers; also: sendmail -q)'
+            cand flush 'Deliver every waiting message now, whatever its schedule'
+            cand retry 'Try messages again now'
+            cand hold 'Keep a message from being delivered until released'
+            cand release 'Release held messages (admin holds, and mail held for a relay configuration fault)'
+            cand delete 'Delete a message from the queue or the failed area'
+            cand failed 'List messages that could not be delivered, with the reason'
+            cand daemon 'Run continuously: deliver new mail at once and retries when due'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'relayctl;queue;help;list'= {
+        }
+        &'relayctl;queue;help;show'= {
+        }
+        &'relayctl;queue;help;run'= {
+        }
+        &'relayctl;queue;help;flush'= {
+        }
+        &'relayctl;queue;help;retry'= {
+        }
+        &'relayctl;queue;help;hold'= {
+        }
+        &'relayctl;queue;help;release'= {
+        }
+        &'relayctl;queue;help;delete'= {
+        }
+        &'relayctl;queue;help;failed'= {
+        }
+        &'relayctl;queue;help;daemon'= {
+        }
+        &'relayctl;queue;help;help'= {
+        }
+        &'relayctl;doctor'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --json 'Machine-readable output (schema: docs/doctor-schema.json)'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;test'= {
+            cand --to 'Recipient of the test message'
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;profile'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List the configured profiles (the default is marked with *)'
+            cand show 'Show a profile''s settings and where its secret lives (never the secret)'
+            cand remove 'Remove a profile and the secret relayctl stored for it'
+            cand default 'Make a profile the default'
+            cand set-secret 'Replace a profile''s secret (rotate a revoked or leaked app password)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'relayctl;profile;list'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;profile;show'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;profile;remove'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;profile;default'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;profile;set-secret'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --password-stdin 'Read the new password from the first line of stdin instead of prompting'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;profile;help'= {
+            cand list 'List the configured profiles (the default is marked with *)'
+            cand show 'Show a profile''s settings and where its secret lives (never the secret)'
+            cand remove 'Remove a profile and the secret relayctl stored for it'
+            cand default 'Make a profile the default'
+            cand set-secret 'Replace a profile''s secret (rotate a revoked or leaked app password)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'relayctl;profile;help;list'= {
+        }
+        &'relayctl;profile;help;show'= {
+        }
+        &'relayctl;profile;help;remove'= {
+        }
+        &'relayctl;profile;help;default'= {
+        }
+        &'relayctl;profile;help;set-secret'= {
+        }
+        &'relayctl;profile;help;help'= {
+        }
+        &'relayctl;help'= {
+            cand setup 'Create or replace a relay profile from a preset and store its secret'
+            cand send 'Compose a message (body from stdin) and send it'
+            cand sendmail 'Deliver a message from stdin like sendmail(8) (also: the binary invoked as sendmail)'
+            cand sendmail-link 'Make relayctl the system''s sendmail, mailq and newaliases, or undo it'
+            cand queue 'Inspect and drive the queue of messages waiting for the relay'
+            cand doctor 'Check everything between this host and the relay; each line pass, warn or fail with a fix'
+            cand test 'Send a real test message through the queue and report the relay''s reply and the queue id'
+            cand profile 'List, inspect, remove profiles, choose the default, rotate a secret'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'relayctl;help;setup'= {
+        }
+        &'relayctl;help;send'= {
+        }
+        &'relayctl;help;sendmail'= {
+        }
+        &'relayctl;help;sendmail-link'= {
+            cand install 'Link PREFIX/sbin/sendmail, bin/mailq, bin/newaliases and lib/sendmail to relayctl'
+            cand remove 'Remove relayctl''s links and restore files moved aside by install --force'
+            cand status 'Show what each path holds: relayctl, another program (and its package), or nothing'
+        }
+        &'relayctl;help;sendmail-link;install'= {
+        }
+        &'relayctl;help;sendmail-link;remove'= {
+        }
+        &'relayctl;help;sendmail-link;status'= {
+        }
+        &'relayctl;help;queue'= {
+            cand list 'List waiting and held messages (also: mailq, sendmail -bp)'
+            cand show 'Show one message''s envelope, recipients and attempts'
+            cand run 'Deliver the messages that are due (one pass, for cron and timers; also: sendmail -q)'
+            cand flush 'Deliver every waiting message now, whatever its schedule'
+            cand retry 'Try messages again now'
+            cand hold 'Keep a message from being delivered until released'
+            cand release 'Release held messages (admin holds, and mail held for a relay configuration fault)'
+            cand delete 'Delete a message from the queue or the failed area'
+            cand failed 'List messages that could not be delivered, with the reason'
+            cand daemon 'Run continuously: deliver new mail at once and retries when due'
+        }
+        &'relayctl;help;queue;list'= {
+        }
+        &'relayctl;help;queue;show'= {
+        }
+        &'relayctl;help;queue;run'= {
+        }
+        &'relayctl;help;queue;flush'= {
+        }
+        &'relayctl;help;queue;retry'= {
+        }
+        &'relayctl;help;queue;hold'= {
+        }
+        &'relayctl;help;queue;release'= {
+        }
+        &'relayctl;help;queue;delete'= {
+        }
+        &'relayctl;help;queue;failed'= {
+        }
+        &'relayctl;help;queue;daemon'= {
+        }
+        &'relayctl;help;doctor'= {
+        }
+        &'relayctl;help;test'= {
+        }
+        &'relayctl;help;profile'= {
+            cand list 'List the configured profiles (the default is marked with *)'
+            cand show 'Show a profile''s settings and where its secret lives (never the secret)'
+            cand remove 'Remove a profile and the secret relayctl stored for it'
+            cand default 'Make a profile the default'
+            cand set-secret 'Replace a profile''s secret (rotate a revoked or leaked app password)'
+        }
+        &'relayctl;help;profile;list'= {
+        }
+        &'relayctl;help;profile;show'= {
+        }
+        &'relayctl;help;profile;remove'= {
+        }
+        &'relayctl;help;profile;default'= {
+        }
+        &'relayctl;help;profile;set-secret'= {
+        }
+        &'relayctl;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,343 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_relayctl_global_optspecs
+    string join \n config= spool= v/verbose wait profile= h/help V/version
+end
+
+function __fish_relayctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_relayctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_relayctl_using_subcommand
+    set -l cmd (__fish_relayctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c relayctl -n "__fish_relayctl_needs_command" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_needs_command" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_needs_command" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_needs_command" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_needs_command" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_needs_command" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_needs_command" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_needs_command" -f -a "setup" -d 'Create or replace a relay profile from a preset and store its secret'
+complete -c relayctl -n "__fish_relayctl_needs_command" -f -a "send" -d 'Compose a message (body from stdin) and send it'
+complete -c relayctl -n "__fish_relayctl_needs_command" -f -a "sendmail" -d 'Deliver a message from stdin like sendmail(8) (also: the binary invoked as sendmail)'
+complete -c relayctl -n "__fish_relayctl_needs_command" -f -a "sendmail-link" -d 'Make relayctl the system\'s sendmail, mailq and newaliases, or undo it'
+complete -c relayctl -n "__fish_relayctl_needs_command" -f -a "queue" -d 'Inspect and drive the queue of messages waiting for the relay'
+complete -c relayctl -n "__fish_relayctl_needs_command" -f -a "doctor" -d 'Check everything between this host and the relay; each line pass, warn or fail with a fix'
+complete -c relayctl -n "__fish_relayctl_needs_command" -f -a "test" -d 'Send a real test message through the queue and report the relay\'s reply and the queue id'
+complete -c relayctl -n "__fish_relayctl_needs_command" -f -a "profile" -d 'List, inspect, remove profiles, choose the default, rotate a secret'
+complete -c relayctl -n "__fish_relayctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l name -d 'Profile name [default: the preset\'s name]' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l user -d 'Login name (for most providers, your email address)' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l from -d 'Sender address [default: the login name when it is an address]' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l host -d 'Relay host name or IP address [default: the preset\'s]' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l port -d 'Relay port [default: the preset\'s, or the usual port of --tls]' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l tls -d 'Connection security [default: the preset\'s]' -r -f -a "starttls\t'Plain connection upgraded with STARTTLS; refused when the relay does not offer it (587)'
+tls\t'Implicit TLS from the first byte (465)'
+opportunistic\t'Use STARTTLS when offered, plain otherwise (never with a password)'
+none\t'No encryption (a trusted network relay on port 25; never with a password)'"
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l tls-name -d 'Name to verify the relay\'s certificate against (when --host is an IP address)' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l ca-file -d 'Extra CA certificate(s) to trust for this relay (PEM)' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l client-cert -d 'TLS client certificate (PEM), for relays that accept one instead of a password' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l client-key -d 'Private key of --client-cert (PEM)' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l region -d 'Provider region: an AWS region for ses (default us-east-1); `eu` for mailgun and zoho' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l ehlo-name -d 'Name announced in EHLO [default: this host\'s fully qualified name]' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l timeout -d 'Seconds allowed for connecting and for each reply of the relay [default: 30]' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l max-message-size -d 'Largest message to hand to this relay, e.g. 25MB [default: the preset\'s]' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l secret-store -d 'Where to keep the secret [default: keyring when usable, else file]' -r -f -a "keyring\t'The OS keyring (desktops and laptops; not available to cron or on headless servers)'
+systemd\t'$CREDENTIALS_DIRECTORY/<profile>, from LoadCredential=/LoadCredentialEncrypted= in a unit'
+command\t'The first line printed by --password-command (e.g. a cloud secret manager)'
+file\t'A 0600 file beside the config file (the usual choice on servers)'
+env\t'RELAYCTL_PASSWORD_<PROFILE> or RELAYCTL_PASSWORD (last resort)'"
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l password-command -d 'Command that prints the password (run without a shell; implies --secret-store command)' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l password-stdin -d 'Read the password from the first line of stdin instead of prompting'
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l default -d 'Make this the default profile (the first profile always is)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l system -d 'Write the system-wide config (/etc/relayctl/config.toml) instead of the user\'s'
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand send" -l to -d 'Recipient(s)' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand send" -l cc -d 'Copy recipient(s)' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand send" -l bcc -d 'Blind-copy recipient(s): in the envelope only, never in the headers' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand send" -s s -l subject -d 'Subject line' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand send" -l from -d 'Sender [default: the profile\'s from]' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand send" -l attach -d 'File(s) to attach (sent base64; the message must fit the profile\'s max_message_size)' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand send" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand send" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand send" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand send" -l zip -d 'Send the attachments compressed, as one attachments.zip'
+complete -c relayctl -n "__fish_relayctl_using_subcommand send" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand send" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand send" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand send" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and not __fish_seen_subcommand_from install remove status help" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and not __fish_seen_subcommand_from install remove status help" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and not __fish_seen_subcommand_from install remove status help" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and not __fish_seen_subcommand_from install remove status help" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and not __fish_seen_subcommand_from install remove status help" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and not __fish_seen_subcommand_from install remove status help" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and not __fish_seen_subcommand_from install remove status help" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and not __fish_seen_subcommand_from install remove status help" -f -a "install" -d 'Link PREFIX/sbin/sendmail, bin/mailq, bin/newaliases and lib/sendmail to relayctl'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and not __fish_seen_subcommand_from install remove status help" -f -a "remove" -d 'Remove relayctl\'s links and restore files moved aside by install --force'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and not __fish_seen_subcommand_from install remove status help" -f -a "status" -d 'Show what each path holds: relayctl, another program (and its package), or nothing'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and not __fish_seen_subcommand_from install remove status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from install" -l prefix -d 'Directory holding sbin/, bin/ and lib/' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from install" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from install" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from install" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from install" -l force -d 'Move another mail transport\'s files aside (kept as *.relayctl-saved)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from install" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from install" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from install" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from remove" -l prefix -d 'Directory holding sbin/, bin/ and lib/' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from remove" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from remove" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from remove" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from remove" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from status" -l prefix -d 'Directory holding sbin/, bin/ and lib/' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from status" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from status" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from status" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from status" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from help" -f -a "install" -d 'Link PREFIX/sbin/sendmail, bin/mailq, bin/newaliases and lib/sendmail to relayctl'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove relayctl\'s links and restore files moved aside by install --force'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show what each path holds: relayctl, another program (and its package), or nothing'
+complete -c relayctl -n "__fish_relayctl_using_subcommand sendmail-link; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -f -a "list" -d 'List waiting and held messages (also: mailq, sendmail -bp)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -f -a "show" -d 'Show one message\'s envelope, recipients and attempts'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -f -a "run" -d 'Deliver the messages that are due (one pass, for cron and timers; also: sendmail -q)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -f -a "flush" -d 'Deliver every waiting message now, whatever its schedule'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -f -a "retry" -d 'Try messages again now'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -f -a "hold" -d 'Keep a message from being delivered until released'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -f -a "release" -d 'Release held messages (admin holds, and mail held for a relay configuration fault)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -f -a "delete" -d 'Delete a message from the queue or the failed area'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -f -a "failed" -d 'List messages that could not be delivered, with the reason'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -f -a "daemon" -d 'Run continuously: deliver new mail at once and retries when due'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and not __fish_seen_subcommand_from list show run flush retry hold release delete failed daemon help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from list" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from list" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from list" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable output'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from list" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from show" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from show" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from show" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from show" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from run" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from run" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from run" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from run" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from run" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from flush" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from flush" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from flush" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from flush" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from flush" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from flush" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from flush" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from retry" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from retry" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from retry" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from retry" -l all -d 'Every waiting message'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from retry" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from retry" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from retry" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from hold" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from hold" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from hold" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from hold" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from hold" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from hold" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from hold" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from release" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from release" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from release" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from release" -l all -d 'Every held message, and lift the spew brake of every frozen profile'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from release" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from release" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from release" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from release" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from delete" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from delete" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from delete" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from delete" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from failed" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from failed" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from failed" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from failed" -l json -d 'Machine-readable output'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from failed" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from failed" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from failed" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from failed" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from daemon" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from daemon" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from daemon" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from daemon" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from daemon" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from daemon" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from daemon" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from help" -f -a "list" -d 'List waiting and held messages (also: mailq, sendmail -bp)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one message\'s envelope, recipients and attempts'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from help" -f -a "run" -d 'Deliver the messages that are due (one pass, for cron and timers; also: sendmail -q)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from help" -f -a "flush" -d 'Deliver every waiting message now, whatever its schedule'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Try messages again now'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from help" -f -a "hold" -d 'Keep a message from being delivered until released'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from help" -f -a "release" -d 'Release held messages (admin holds, and mail held for a relay configuration fault)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a message from the queue or the failed area'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from help" -f -a "failed" -d 'List messages that could not be delivered, with the reason'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from help" -f -a "daemon" -d 'Run continuously: deliver new mail at once and retries when due'
+complete -c relayctl -n "__fish_relayctl_using_subcommand queue; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand doctor" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand doctor" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand doctor" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand doctor" -l json -d 'Machine-readable output (schema: docs/doctor-schema.json)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand doctor" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand doctor" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand test" -l to -d 'Recipient of the test message' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand test" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand test" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand test" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand test" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand test" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand test" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand test" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and not __fish_seen_subcommand_from list show remove default set-secret help" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and not __fish_seen_subcommand_from list show remove default set-secret help" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and not __fish_seen_subcommand_from list show remove default set-secret help" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and not __fish_seen_subcommand_from list show remove default set-secret help" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and not __fish_seen_subcommand_from list show remove default set-secret help" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and not __fish_seen_subcommand_from list show remove default set-secret help" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and not __fish_seen_subcommand_from list show remove default set-secret help" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and not __fish_seen_subcommand_from list show remove default set-secret help" -f -a "list" -d 'List the configured profiles (the default is marked with *)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and not __fish_seen_subcommand_from list show remove default set-secret help" -f -a "show" -d 'Show a profile\'s settings and where its secret lives (never the secret)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and not __fish_seen_subcommand_from list show remove default set-secret help" -f -a "remove" -d 'Remove a profile and the secret relayctl stored for it'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and not __fish_seen_subcommand_from list show remove default set-secret help" -f -a "default" -d 'Make a profile the default'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and not __fish_seen_subcommand_from list show remove default set-secret help" -f -a "set-secret" -d 'Replace a profile\'s secret (rotate a revoked or leaked app password)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and not __fish_seen_subcommand_from list show remove default set-secret help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from show" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from show" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from show" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from show" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from default" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from default" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from default" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from default" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from default" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from default" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from default" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from set-secret" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from set-secret" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from set-secret" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from set-secret" -l password-stdin -d 'Read the new password from the first line of stdin instead of prompting'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from set-secret" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from set-secret" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from set-secret" -s h -l help -d 'Print help'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from set-secret" -s V -l version -d 'Print version'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the configured profiles (the default is marked with *)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a profile\'s settings and where its secret lives (never the secret)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a profile and the secret relayctl stored for it'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "default" -d 'Make a profile the default'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "set-secret" -d 'Replace a profile\'s secret (rotate a revoked or leaked app password)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and not __fish_seen_subcommand_from setup send sendmail sendmail-link queue doctor test profile help" -f -a "setup" -d 'Create or replace a relay profile from a preset and store its secret'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and not __fish_seen_subcommand_from setup send sendmail sendmail-link queue doctor test profile help" -f -a "send" -d 'Compose a message (body from stdin) and send it'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and not __fish_seen_subcommand_from setup send sendmail sendmail-link queue doctor test profile help" -f -a "sendmail" -d 'Deliver a message from stdin like sendmail(8) (also: the binary invoked as sendmail)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and not __fish_seen_subcommand_from setup send sendmail sendmail-link queue doctor test profile help" -f -a "sendmail-link" -d 'Make relayctl the system\'s sendmail, mailq and newaliases, or undo it'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and not __fish_seen_subcommand_from setup send sendmail sendmail-link queue doctor test profile help" -f -a "queue" -d 'Inspect and drive the queue of messages waiting for the relay'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and not __fish_seen_subcommand_from setup send sendmail sendmail-link queue doctor test profile help" -f -a "doctor" -d 'Check everything between this host and the relay; each line pass, warn or fail with a fix'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and not __fish_seen_subcommand_from setup send sendmail sendmail-link queue doctor test profile help" -f -a "test" -d 'Send a real test message through the queue and report the relay\'s reply and the queue id'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and not __fish_seen_subcommand_from setup send sendmail sendmail-link queue doctor test profile help" -f -a "profile" -d 'List, inspect, remove profiles, choose the default, rotate a secret'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and not __fish_seen_subcommand_from setup send sendmail sendmail-link queue doctor test profile help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from sendmail-link" -f -a "install" -d 'Link PREFIX/sbin/sendmail, bin/mailq, bin/newaliases and lib/sendmail to relayctl'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from sendmail-link" -f -a "remove" -d 'Remove relayctl\'s links and restore files moved aside by install --force'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from sendmail-link" -f -a "status" -d 'Show what each path holds: relayctl, another program (and its package), or nothing'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from queue" -f -a "list" -d 'List waiting and held messages (also: mailq, sendmail -bp)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from queue" -f -a "show" -d 'Show one message\'s envelope, recipients and attempts'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from queue" -f -a "run" -d 'Deliver the messages that are due (one pass, for cron and timers; also: sendmail -q)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from queue" -f -a "flush" -d 'Deliver every waiting message now, whatever its schedule'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from queue" -f -a "retry" -d 'Try messages again now'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from queue" -f -a "hold" -d 'Keep a message from being delivered until released'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from queue" -f -a "release" -d 'Release held messages (admin holds, and mail held for a relay configuration fault)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from queue" -f -a "delete" -d 'Delete a message from the queue or the failed area'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from queue" -f -a "failed" -d 'List messages that could not be delivered, with the reason'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from queue" -f -a "daemon" -d 'Run continuously: deliver new mail at once and retries when due'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "list" -d 'List the configured profiles (the default is marked with *)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "show" -d 'Show a profile\'s settings and where its secret lives (never the secret)'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "remove" -d 'Remove a profile and the secret relayctl stored for it'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "default" -d 'Make a profile the default'
+complete -c relayctl -n "__fish_relayctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "set-secret" -d 'Replace a profile\'s secret (rotate a revoked or leaked app password)'
+
+# relayctl: profile names from the configuration at run time.
+function __fish_relayctl_after_profile_option
+    set -l tokens (commandline -opc)
+    test "$tokens[-1]" = --profile
+end
+complete -c relayctl -n __fish_relayctl_after_profile_option -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from show remove default set-secret" -f -a "(relayctl generate profile-names 2>/dev/null)"

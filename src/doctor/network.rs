@@ -1,0 +1,321 @@
+//! Name and network checks: the relay's name resolves, the sender's domain can receive mail, and
+//! the relay's port (with 25, 465 and 587 for context) can be reached, telling a refused
+//! connection from a filtered port and from a reset.
+
+use std::io::{self, Read};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use super::dns::{Answer, Resolver};
+use super::{CONNECT_TIMEOUT, Check, Findings};
+use crate::commands::Selected;
+
+/// The ports probed for context besides the profile's.
+const CONTEXT_PORTS: [u16; 3] = [25, 465, 587];
+
+/// `dns.relay`: the relay host resolves, through the system resolver that delivery uses.
+pub fn relay_name(selected: &Selected, found: &mut Findings, out: &mut Vec<Check>) {
+    let p = &selected.profile;
+    let host = p.host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        found.relay_addresses = vec![ip];
+        out.push(Check::pass(
+            "dns.relay",
+            format!("the relay is the address {ip}"),
+        ));
+        return;
+    }
+    match (host, p.port).to_socket_addrs() {
+        Ok(addrs) => {
+            let mut list: Vec<IpAddr> = Vec::new();
+            for a in addrs {
+                if !list.contains(&a.ip()) {
+                    list.push(a.ip());
+                }
+            }
+            if list.is_empty() {
+                out.push(unresolved(selected, "it has no address"));
+                return;
+            }
+            out.push(Check::pass(
+                "dns.relay",
+                format!("{host} resolves to {}", join(&list)),
+            ));
+            found.relay_addresses = list;
+        }
+        Err(e) => out.push(unresolved(selected, &e.to_string())),
+    }
+}
+
+fn unresolved(selected: &Selected, why: &str) -> Check {
+    Check::fail(
+        "dns.relay",
+        format!(
+            "the relay host {} does not resolve: {why}",
+            selected.profile.host
+        ),
+        format!(
+            "check `host` in [profiles.{}]; for a name only an internal DNS knows, check /etc/resolv.conf",
+            selected.name
+        ),
+    )
+}
+
+/// `dns.sender_domain`: the sender's domain has MX records (or at least an address). Relays
+/// reject senders whose domain does not exist, and many require an MX.
+pub fn sender_domain(selected: &Selected, resolver: &Resolver, out: &mut Vec<Check>) {
+    let id = "dns.sender_domain";
+    let Some(from) = &selected.profile.from else {
+        out.push(Check::skip(id, "the profile has no `from`"));
+        return;
+    };
+    let Some((_, domain)) = from.rsplit_once('@') else {
+        out.push(Check::skip(id, "`from` has no domain"));
+        return;
+    };
+    if domain.starts_with('[') {
+        out.push(Check::skip(id, format!("{domain} is an address literal")));
+        return;
+    }
+    let fix_domain = format!(
+        "use a sender address in a domain that exists and receives mail (from in [profiles.{}]), or add an MX record for {domain}",
+        selected.name
+    );
+    let could_not = |e: &dyn std::fmt::Display| {
+        Check::warn(
+            id,
+            format!("could not check {domain}: {e}"),
+            "check this host's DNS (/etc/resolv.conf, or RELAYCTL_DNS_SERVER)",
+        )
+    };
+    match resolver.mx(domain) {
+        Ok(Answer::Records(mx)) if mx.iter().any(|(_, host)| host.is_empty()) => {
+            out.push(Check::fail(
+                id,
+                format!("{domain} has a null MX: it receives no mail, and relays refuse it as a sender"),
+                fix_domain,
+            ));
+        }
+        Ok(Answer::Records(mx)) => {
+            let list: Vec<String> = mx.iter().map(|(pref, h)| format!("{h} ({pref})")).collect();
+            out.push(Check::pass(
+                id,
+                format!("{domain} has MX {}", list.join(", ")),
+            ));
+        }
+        Ok(Answer::NoName) => out.push(Check::fail(
+            id,
+            format!("{domain} does not exist in DNS: relays reject senders whose domain does not exist"),
+            fix_domain,
+        )),
+        Ok(Answer::NoData) => match resolver.addresses(domain) {
+            Ok(Answer::Records(addrs)) => out.push(Check::warn(
+                id,
+                format!(
+                    "{domain} has no MX record, only addresses ({}); many relays require an MX for the sender's domain",
+                    join(&addrs)
+                ),
+                fix_domain,
+            )),
+            Ok(_) => out.push(Check::fail(
+                id,
+                format!("{domain} has neither MX nor address records: relays reject such senders"),
+                fix_domain,
+            )),
+            Err(e) => out.push(could_not(&e)),
+        },
+        Err(e) => out.push(could_not(&e)),
+    }
+}
+
+/// What a TCP connection attempt found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// Connected; the addresses of both ends.
+    Open { local: IpAddr, peer: IpAddr },
+    /// Actively refused (a TCP reset to the SYN): nothing listens, or a firewall rejects.
+    Refused,
+    /// No answer at all within the timeout: a firewall drops the packets.
+    Filtered,
+    /// Connected, then reset (or closed at once) before the relay said anything.
+    Reset,
+    /// No route, or another error.
+    Unreachable(String),
+}
+
+/// Connects to `port` on each address in turn; the first that answers wins.
+pub fn probe(addresses: &[IpAddr], port: u16, timeout: Duration) -> Probe {
+    let mut result = Probe::Unreachable("no address".into());
+    for ip in addresses {
+        let addr = SocketAddr::new(*ip, port);
+        result = match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(tcp) => after_connect(&tcp),
+            Err(e) => classify(&e),
+        };
+        if matches!(result, Probe::Open { .. }) {
+            break;
+        }
+    }
+    result
+}
+
+/// A connection that is reset or closed before the greeting is a relay (or a middlebox)
+/// turning this host away. An implicit-TLS port says nothing first, so silence is fine.
+fn after_connect(tcp: &TcpStream) -> Probe {
+    let (Ok(local), Ok(peer)) = (tcp.local_addr(), tcp.peer_addr()) else {
+        return Probe::Reset;
+    };
+    let _ = tcp.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut byte = [0u8; 1];
+    match (&*tcp).read(&mut byte) {
+        Ok(0) => Probe::Reset,
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Probe::Reset,
+        _ => Probe::Open {
+            local: local.ip(),
+            peer: peer.ip(),
+        },
+    }
+}
+
+/// What a failed connect means.
+pub fn classify(e: &io::Error) -> Probe {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => Probe::Refused,
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Probe::Filtered,
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => Probe::Reset,
+        _ => Probe::Unreachable(e.to_string()),
+    }
+}
+
+/// `tcp.relay` (the profile's port) and `tcp.port_N` for 25, 465 and 587.
+pub fn reachability(selected: &Selected, found: &mut Findings, out: &mut Vec<Check>) {
+    let p = &selected.profile;
+    if found.relay_addresses.is_empty() {
+        out.push(Check::skip("tcp.relay", "the relay's address is not known"));
+        return;
+    }
+    let secs = CONNECT_TIMEOUT.as_secs();
+    let target = format!("{}:{}", p.host, p.port);
+    let blocked = |port: u16| -> String {
+        if port == 25 {
+            "your provider blocks outbound port 25 (most clouds do); use 587 (--tls starttls) or 465 (--tls tls)".into()
+        } else {
+            format!(
+                "a firewall drops outbound port {port}: open it, or use the relay's other submission port (587 or 465)"
+            )
+        }
+    };
+    match probe(&found.relay_addresses, p.port, CONNECT_TIMEOUT) {
+        Probe::Open { local, peer } => {
+            found.port_open = true;
+            found.local_address = Some(local);
+            found.relay_address = Some(peer);
+            out.push(Check::pass(
+                "tcp.relay",
+                format!("{target} accepts connections ({peer} from {local})"),
+            ));
+        }
+        Probe::Refused => out.push(Check::fail(
+            "tcp.relay",
+            format!("{target} refused the connection: nothing listens there, or a firewall rejects it"),
+            format!(
+                "check host and port in [profiles.{}] (submission is 587 with STARTTLS or 465 with TLS)",
+                selected.name
+            ),
+        )),
+        Probe::Filtered => out.push(Check::fail(
+            "tcp.relay",
+            format!("{target} did not answer within {secs}s: the port is filtered"),
+            blocked(p.port),
+        )),
+        Probe::Reset => out.push(Check::fail(
+            "tcp.relay",
+            format!("{target} reset the connection before the relay said anything"),
+            "the relay or a firewall turns this host's address away: see the blocklist checks, and ask the relay's admin",
+        )),
+        Probe::Unreachable(why) => out.push(Check::fail(
+            "tcp.relay",
+            format!("{target} cannot be reached: {why}"),
+            "check this host's network connection and routes",
+        )),
+    }
+    for port in CONTEXT_PORTS.into_iter().filter(|&port| port != p.port) {
+        let id = format!("tcp.port_{port}");
+        let host = &p.host;
+        out.push(match probe(&found.relay_addresses, port, CONNECT_TIMEOUT) {
+            Probe::Open { .. } => Check::pass(id, format!("{host}:{port} answers (for context)")),
+            Probe::Refused => Check::pass(
+                id,
+                format!("{host}:{port} refused: reachable, no firewall in the way, the relay does not listen there (for context)"),
+            ),
+            Probe::Filtered => Check::warn(
+                id,
+                format!("{host}:{port} did not answer within {secs}s: filtered (for context)"),
+                blocked(port),
+            ),
+            Probe::Reset => Check::warn(
+                id,
+                format!("{host}:{port} reset the connection (for context)"),
+                "a firewall or the relay turns this host's address away on that port",
+            ),
+            Probe::Unreachable(why) => Check::warn(
+                id,
+                format!("{host}:{port} cannot be reached: {why} (for context)"),
+                "check this host's network connection and routes",
+            ),
+        });
+    }
+}
+
+fn join(list: &[IpAddr]) -> String {
+    list.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::{Ipv4Addr, TcpListener};
+
+    const LOCAL: [IpAddr; 1] = [IpAddr::V4(Ipv4Addr::LOCALHOST)];
+
+    #[test]
+    fn open_refused_and_reset_are_told_apart() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            // First connection: a greeting. Second: closed at once.
+            let (mut first, _) = listener.accept().unwrap();
+            first.write_all(b"220 hi\r\n").unwrap();
+            let (second, _) = listener.accept().unwrap();
+            drop(second);
+            first
+        });
+        assert!(matches!(
+            probe(&LOCAL, port, CONNECT_TIMEOUT),
+            Probe::Open { .. }
+        ));
+        assert_eq!(probe(&LOCAL, port, CONNECT_TIMEOUT), Probe::Reset);
+        drop(server.join().unwrap());
+        // Nothing listens there any more.
+        assert_eq!(probe(&LOCAL, port, CONNECT_TIMEOUT), Probe::Refused);
+    }
+
+    #[test]
+    fn errors_map_to_findings() {
+        let e = |k| io::Error::from(k);
+        assert_eq!(classify(&e(io::ErrorKind::TimedOut)), Probe::Filtered);
+        assert_eq!(classify(&e(io::ErrorKind::ConnectionReset)), Probe::Reset);
+        assert_eq!(
+            classify(&e(io::ErrorKind::ConnectionRefused)),
+            Probe::Refused
+        );
+        assert!(matches!(
+            classify(&e(io::ErrorKind::NetworkUnreachable)),
+            Probe::Unreachable(_)
+        ));
+    }
+}

@@ -1,0 +1,417 @@
+//! One line per delivery attempt to the system log: queue id, Message-ID, profile, relay,
+//! recipient count, size, result code and text, duration. A line never carries a secret (none
+//! reaches this module) or any part of a message body (only the Message-ID header is read).
+//!
+//! Where the line goes (`RELAYCTL_LOG`, ignored with raised privileges):
+//!
+//! - `auto` (the default): journald's native socket (`/run/systemd/journal/socket`) when it
+//!   exists, else the syslog socket `/dev/log` (facility mail), else standard error, but only
+//!   with `-v`. Without `-v` and without a log socket the line is dropped: relayctl promises
+//!   silence on success, cron mails whatever a job writes to stderr, and PHP and other callers
+//!   would pass the line on as an error. The queue's state (`relayctl queue show`) still
+//!   records every attempt.
+//! - `journald[:SOCKET]`, `syslog[:SOCKET]`: that transport, at that socket path if given.
+//! - `stderr`: always standard error (containers whose logs are the output of `queue daemon`).
+//! - `off`: nothing.
+//!
+//! The last few lines are also kept in memory for `relayctl test`, which reports the relay's
+//! reply to its message.
+
+use std::io::Write;
+use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// journald's native protocol socket.
+const JOURNALD_SOCKET: &str = "/run/systemd/journal/socket";
+/// The traditional syslog socket.
+const SYSLOG_SOCKET: &str = "/dev/log";
+/// syslog facility `mail`.
+const FACILITY_MAIL: u8 = 2;
+/// The longest reply text logged.
+const MAX_TEXT: usize = 1000;
+/// How many recent records `relayctl test` can look back on.
+const KEEP: usize = 32;
+
+/// One delivery attempt, started when relayctl turns to the relay.
+#[derive(Debug)]
+pub struct Attempt {
+    queue_id: Option<String>,
+    message_id: Option<String>,
+    profile: String,
+    relay: String,
+    recipients: usize,
+    size: u64,
+    started: Instant,
+    verbose: bool,
+}
+
+/// A finished attempt, as logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The queue id; `None` for synchronous (`--wait`) delivery.
+    pub queue_id: Option<String>,
+    /// The message's Message-ID header, as written.
+    pub message_id: Option<String>,
+    /// The profile tried.
+    pub profile: String,
+    /// Its relay, `host:port`.
+    pub relay: String,
+    /// How many recipients were offered.
+    pub recipients: usize,
+    /// The message's size in bytes as transmitted.
+    pub size: u64,
+    /// Whether the relay accepted the message (for every recipient offered).
+    pub accepted: bool,
+    /// The SMTP reply code the result rests on, when there is one.
+    pub code: Option<u16>,
+    /// The relay's reply or the error, one line.
+    pub text: String,
+    /// How long the attempt took, in milliseconds.
+    pub duration_ms: u128,
+}
+
+static RECENT: Mutex<Vec<Record>> = Mutex::new(Vec::new());
+
+impl Attempt {
+    /// Starts timing an attempt at a message of `size` bytes through `profile`; `head` is its
+    /// beginning (at least the header section), where the Message-ID is found.
+    pub fn start(
+        queue_id: Option<&str>,
+        profile: &str,
+        relay: String,
+        recipients: usize,
+        head: &[u8],
+        size: u64,
+        verbose: bool,
+    ) -> Attempt {
+        Attempt {
+            queue_id: queue_id.map(String::from),
+            message_id: message_id(head),
+            profile: profile.to_string(),
+            relay,
+            recipients,
+            size,
+            started: Instant::now(),
+            verbose,
+        }
+    }
+
+    /// The relay accepted the message; `reply` is its final reply.
+    pub fn delivered(self, reply: &str) {
+        self.finish(true, reply);
+    }
+
+    /// The attempt failed; `reason` is the error, with the relay's reply when there is one.
+    pub fn failed(self, reason: &str) {
+        self.finish(false, reason);
+    }
+
+    fn finish(self, accepted: bool, text: &str) {
+        let text = one_line(text, MAX_TEXT);
+        let record = Record {
+            code: reply_code(&text),
+            queue_id: self.queue_id,
+            message_id: self.message_id,
+            profile: self.profile,
+            relay: self.relay,
+            recipients: self.recipients,
+            size: self.size,
+            accepted,
+            text,
+            duration_ms: self.started.elapsed().as_millis(),
+        };
+        emit(&record, self.verbose);
+        if let Ok(mut recent) = RECENT.lock() {
+            if recent.len() >= KEEP {
+                recent.remove(0);
+            }
+            recent.push(record);
+        }
+    }
+}
+
+/// The attempts logged by this process for queue id `id`, oldest first.
+pub fn recent(id: &str) -> Vec<Record> {
+    RECENT
+        .lock()
+        .map(|r| {
+            r.iter()
+                .filter(|r| r.queue_id.as_deref() == Some(id))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Record {
+    /// The line as logged (without the program name).
+    pub fn line(&self) -> String {
+        format!(
+            "queue_id={} message_id={} profile={} relay={} recipients={} size={} result={} status={} duration_ms={} text=\"{}\"",
+            self.queue_id.as_deref().unwrap_or("-"),
+            self.message_id.as_deref().unwrap_or("-"),
+            self.profile,
+            self.relay,
+            self.recipients,
+            self.size,
+            self.code
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".into()),
+            if self.accepted { "sent" } else { "not-sent" },
+            self.duration_ms,
+            self.text.replace('\\', "\\\\").replace('"', "\\\"")
+        )
+    }
+
+    /// syslog severity: info for a delivery, warning for a failure.
+    fn priority(&self) -> u8 {
+        if self.accepted { 6 } else { 4 }
+    }
+
+    /// The datagram of journald's native protocol: one `FIELD=value` line per field.
+    fn journald(&self) -> Vec<u8> {
+        let fields = [
+            ("MESSAGE", format!("relayctl: {}", self.line())),
+            ("PRIORITY", self.priority().to_string()),
+            ("SYSLOG_FACILITY", FACILITY_MAIL.to_string()),
+            ("SYSLOG_IDENTIFIER", "relayctl".into()),
+            ("SYSLOG_PID", std::process::id().to_string()),
+            (
+                "RELAYCTL_QUEUE_ID",
+                self.queue_id.clone().unwrap_or_default(),
+            ),
+            (
+                "RELAYCTL_MESSAGE_ID",
+                self.message_id.clone().unwrap_or_default(),
+            ),
+            ("RELAYCTL_PROFILE", self.profile.clone()),
+            ("RELAYCTL_RELAY", self.relay.clone()),
+            ("RELAYCTL_RECIPIENTS", self.recipients.to_string()),
+            ("RELAYCTL_SIZE", self.size.to_string()),
+            (
+                "RELAYCTL_RESULT",
+                self.code.map(|c| c.to_string()).unwrap_or_default(),
+            ),
+            ("RELAYCTL_DURATION_MS", self.duration_ms.to_string()),
+        ];
+        let mut out = Vec::new();
+        for (key, value) in fields {
+            // Every value is one line already; a stray newline would start a new field.
+            out.extend_from_slice(key.as_bytes());
+            out.push(b'=');
+            out.extend_from_slice(value.replace('\n', " ").as_bytes());
+            out.push(b'\n');
+        }
+        out
+    }
+
+    /// An RFC 3164 datagram for /dev/log: `<PRI>relayctl[PID]: line`. The timestamp is left to
+    /// the log daemon, which stamps local messages itself.
+    fn syslog(&self) -> Vec<u8> {
+        format!(
+            "<{}>relayctl[{}]: {}",
+            FACILITY_MAIL * 8 + self.priority(),
+            std::process::id(),
+            self.line()
+        )
+        .into_bytes()
+    }
+}
+
+/// Where lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Journald(PathBuf),
+    Syslog(PathBuf),
+    Stderr,
+    Off,
+    Auto,
+}
+
+fn target() -> Target {
+    let setting = std::env::var("RELAYCTL_LOG")
+        .ok()
+        .filter(|_| !crate::privilege::raised());
+    parse_target(setting.as_deref().unwrap_or("auto"))
+}
+
+fn parse_target(text: &str) -> Target {
+    let (kind, path) = match text.split_once(':') {
+        Some((k, p)) => (k, Some(PathBuf::from(p))),
+        None => (text, None),
+    };
+    match kind.trim() {
+        "journald" => Target::Journald(path.unwrap_or_else(|| JOURNALD_SOCKET.into())),
+        "syslog" => Target::Syslog(path.unwrap_or_else(|| SYSLOG_SOCKET.into())),
+        "stderr" => Target::Stderr,
+        "off" => Target::Off,
+        _ => Target::Auto,
+    }
+}
+
+fn emit(record: &Record, verbose: bool) {
+    let sent = match target() {
+        Target::Off => return,
+        Target::Stderr => false,
+        Target::Journald(path) => send(&path, &record.journald()),
+        Target::Syslog(path) => send(&path, &record.syslog()),
+        Target::Auto => {
+            (Path::new(JOURNALD_SOCKET).exists()
+                && send(Path::new(JOURNALD_SOCKET), &record.journald()))
+                || (Path::new(SYSLOG_SOCKET).exists()
+                    && send(Path::new(SYSLOG_SOCKET), &record.syslog()))
+                || !verbose
+        }
+    };
+    if !sent {
+        eprintln!("relayctl: {}", record.line());
+    }
+}
+
+/// Sends one datagram; a stream socket (some syslog daemons) gets the line with a NUL after it.
+fn send(path: &Path, bytes: &[u8]) -> bool {
+    if let Ok(socket) = UnixDatagram::unbound()
+        && socket.send_to(bytes, path).is_ok()
+    {
+        return true;
+    }
+    UnixStream::connect(path)
+        .and_then(|mut s| s.write_all(&[bytes, b"\0"].concat()))
+        .is_ok()
+}
+
+/// The Message-ID header of `wire`, from the header section only (never the body).
+pub fn message_id(wire: &[u8]) -> Option<String> {
+    let end = wire
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .or_else(|| wire.windows(2).position(|w| w == b"\n\n"))
+        .unwrap_or(wire.len());
+    let header = crate::message::headers::split(&wire[..end]);
+    let field = header.fields.iter().find(|f| f.is("Message-ID"))?;
+    let value = one_line(&field.value(), 250);
+    (!value.is_empty()).then_some(value)
+}
+
+/// `text` on one line (control characters replaced), at most `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let words: Vec<&str> = cleaned.split_whitespace().collect();
+    words.join(" ").chars().take(max).collect()
+}
+
+/// The SMTP reply code in `text`: a 2xx to 5xx code at its start or right after a colon, as
+/// errors quote replies (`... refused the login for x: 535 5.7.8 ...`).
+fn reply_code(text: &str) -> Option<u16> {
+    let mut previous = ":";
+    for word in text.split_whitespace() {
+        let digits = word
+            .get(..3)
+            .filter(|d| d.bytes().all(|b| b.is_ascii_digit()));
+        let standalone = word.len() == 3 || word.as_bytes().get(3) == Some(&b'-');
+        if previous.ends_with(':')
+            && standalone
+            && let Some(code) = digits.and_then(|d| d.parse::<u16>().ok())
+            && (200..600).contains(&code)
+        {
+            return Some(code);
+        }
+        previous = word;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Record {
+        Record {
+            queue_id: Some("0190abc".into()),
+            message_id: Some("<1.2@example.org>".into()),
+            profile: "uni".into(),
+            relay: "smtp.uni.example:587".into(),
+            recipients: 2,
+            size: 1234,
+            accepted: true,
+            code: Some(250),
+            text: "250 2.0.0 Ok: \"queued\" as X".into(),
+            duration_ms: 41,
+        }
+    }
+
+    #[test]
+    fn line_formats() {
+        let r = record();
+        assert_eq!(
+            r.line(),
+            "queue_id=0190abc message_id=<1.2@example.org> profile=uni relay=smtp.uni.example:587 recipients=2 size=1234 result=250 status=sent duration_ms=41 text=\"250 2.0.0 Ok: \\\"queued\\\" as X\""
+        );
+        let syslog = String::from_utf8(r.syslog()).unwrap();
+        assert!(syslog.starts_with("<22>relayctl["), "{syslog}");
+        let journal = String::from_utf8(r.journald()).unwrap();
+        assert!(
+            journal.contains("\nPRIORITY=6\n") && journal.contains("\nRELAYCTL_QUEUE_ID=0190abc\n")
+        );
+        assert_eq!(journal.lines().count(), 13);
+    }
+
+    #[test]
+    fn message_id_comes_from_the_header_only() {
+        let wire =
+            b"From: a@b.example\r\nMessage-ID:\r\n <x.1@b.example>\r\n\r\nMessage-ID: <body@x>\r\n";
+        assert_eq!(message_id(wire).as_deref(), Some("<x.1@b.example>"));
+        assert_eq!(
+            message_id(b"Subject: x\r\n\r\nMessage-ID: <body@x>\r\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn reply_codes_are_found() {
+        assert_eq!(reply_code("250 2.0.0 Ok"), Some(250));
+        assert_eq!(
+            reply_code("localhost:587 refused the login for a@b: 535 5.7.8 Error"),
+            Some(535)
+        );
+        assert_eq!(
+            reply_code("cannot connect to localhost:2599: Connection refused (os error 111)"),
+            None
+        );
+        assert_eq!(reply_code("timed out"), None);
+        assert_eq!(reply_code("x does not offer STARTTLS on port 587"), None);
+        assert_eq!(reply_code("<a@b>: 550-5.1.1 no such user"), Some(550));
+    }
+
+    #[test]
+    fn targets() {
+        assert_eq!(
+            parse_target("syslog:/tmp/s"),
+            Target::Syslog("/tmp/s".into())
+        );
+        assert_eq!(
+            parse_target("journald"),
+            Target::Journald(JOURNALD_SOCKET.into())
+        );
+        assert_eq!(parse_target("stderr"), Target::Stderr);
+        assert_eq!(parse_target("off"), Target::Off);
+        assert_eq!(parse_target("bogus"), Target::Auto);
+    }
+
+    #[test]
+    fn datagrams_reach_a_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let server = UnixDatagram::bind(&path).unwrap();
+        assert!(send(&path, &record().syslog()));
+        let mut buf = [0u8; 2048];
+        let n = server.recv(&mut buf).unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).contains("queue_id=0190abc"));
+        assert!(!send(&dir.path().join("missing"), b"x"));
+    }
+}
