@@ -708,3 +708,38 @@ fn certificate_for_another_name_fails_with_the_tls_name_fix() {
     assert!(found.contains("not valid for other.relay.test"), "{found}");
     assert!(found.contains("tls_name"), "{found}");
 }
+
+/// This test machine is a headless server: a profile whose secret is in the OS keyring fails
+/// the secret check with the explanation and the stores that work without a desktop session.
+#[test]
+fn keyring_secret_on_a_headless_host_is_explained() {
+    let r = crate::harness::relay();
+    let mut sb = crate::harness::Sandbox::new();
+    let path = sb.user_config();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "default_profile = \"k\"\n[profiles.k]\npreset = \"institutional\"\nhost = \"localhost\"\nport = 587\ntls = \"starttls\"\nuser = \"jdoe@relay.test\"\nfrom = \"jdoe@relay.test\"\nsecret = \"keyring\"\nca_file = \"{}\"\n",
+            r.ca_file.display()
+        ),
+    )
+    .unwrap();
+    // A DNS server that refuses at once: the DNS checks warn quickly.
+    sb.env("RELAYCTL_DNS_SERVER", "127.0.0.1:1");
+    let run = sb.run(&["doctor"], b"").code(1);
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("secret.store"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(line.starts_with("FAIL"), "{line}");
+    assert!(line.contains("no OS keyring is usable here"), "{line}");
+    assert!(
+        run.stdout.contains("no D-Bus session here"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("--secret-store file"), "{}", run.stdout);
+    assert!(run.stdout.contains("skip  auth.login"), "{}", run.stdout);
+}

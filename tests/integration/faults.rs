@@ -48,6 +48,8 @@ pub struct Script {
     pub drop_mid_data: bool,
     /// The reply after the message's final dot.
     pub final_dot: Act,
+    /// The SIZE the server announces.
+    pub size: u64,
 }
 
 impl Default for Script {
@@ -62,6 +64,7 @@ impl Default for Script {
             data: reply("354 go ahead"),
             drop_mid_data: false,
             final_dot: reply("250 2.0.0 queued as FAULT"),
+            size: 50_000_000,
         }
     }
 }
@@ -190,7 +193,8 @@ fn serve(stream: TcpStream, script: &Script, log: &Mutex<Log>) -> std::io::Resul
                     ""
                 };
                 reply(&format!(
-                    "250-fault.test\r\n250-8BITMIME\r\n{tls}250-SIZE 50000000\r\n250 HELP"
+                    "250-fault.test\r\n250-8BITMIME\r\n{tls}250-SIZE {}\r\n250 HELP",
+                    script.size
                 ))
             } else {
                 script.ehlo.clone()
@@ -904,5 +908,27 @@ fn admin_hold_lasts_until_release() {
     sb.run(&["queue", "release", &id], b"").ok();
     sb.run(&["queue", "run"], b"").ok();
     assert_eq!(server.messages().len(), 1, "{:?}", server.commands());
+    assert!(queue(&sb, "list").is_empty());
+}
+
+/// A message larger than the relay's announced SIZE is refused before anything is uploaded:
+/// exit 65, kept in the failed area, and the relay never sees MAIL FROM or DATA.
+#[test]
+fn message_over_the_relays_size_is_refused_before_upload() {
+    let server = FaultServer::start(Script {
+        size: 1000,
+        ..Script::default()
+    });
+    let sb = sandbox(server.port, "none", 5);
+    let body = "x".repeat(70) + "\n";
+    let message = format!("Subject: big\n\n{}", body.repeat(40));
+    sb.run(&["sendmail", "ops@example.org"], message.as_bytes())
+        .code(65)
+        .one_line_error("accepts at most");
+    assert_eq!(server.count("MAIL"), 0, "{:?}", server.commands());
+    assert_eq!(server.count("DATA"), 0, "{:?}", server.commands());
+    assert!(server.messages().is_empty());
+    let failed = queue(&sb, "failed");
+    assert_eq!(failed.len(), 1, "never retried forever: {failed:?}");
     assert!(queue(&sb, "list").is_empty());
 }
