@@ -46,6 +46,16 @@ fn exit_code(e: &Error) -> u8 {
         Error::Submission(SubmissionError::NoRecipients) => EX_USAGE,
         Error::Submission(SubmissionError::BadRecipient(_)) => EX_NOUSER,
         Error::Submission(SubmissionError::Nul(_) | SubmissionError::LongLine(..)) => EX_DATAERR,
+        Error::Submission(SubmissionError::TooManyFields(_)) => EX_DATAERR,
+        Error::Submission(SubmissionError::TooManyRecipients {
+            on_command_line, ..
+        }) => {
+            if *on_command_line {
+                EX_USAGE
+            } else {
+                EX_DATAERR
+            }
+        }
         Error::Submission(
             SubmissionError::BadAddress { role, .. } | SubmissionError::BareHostname { role, .. },
         ) => match role {

@@ -52,10 +52,19 @@ pub fn spool(
         io::BufWriter::with_capacity(64 * 1024, tempfile::tempfile_in(dir).map_err(scratch)?);
     let (mut size, mut long_line, mut nul_line, mut utf8) = (0u64, None, None, true);
     let mut line = first.to_vec();
+    if !line.is_empty() && !line.ends_with(b"\n") {
+        // `first` may be the start of a line the header reader cut at its limit: finish it.
+        input
+            .take(limit.saturating_add(1))
+            .read_until(b'\n', &mut line)
+            .map_err(BodyError::Input)?;
+    }
     let mut number = 0;
     loop {
         if line.is_empty() {
+            // Never buffer more than the limit, even from a line without an end.
             if input
+                .take(limit.saturating_sub(size).saturating_add(1))
                 .read_until(b'\n', &mut line)
                 .map_err(BodyError::Input)?
                 == 0
@@ -151,6 +160,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = spool(b"", &mut &[b'x'; 100][..], true, 10, dir.path()).unwrap_err();
         assert!(err.to_string().contains("limit of 10 bytes"), "{err}");
+        // An endless line is refused at the limit, not buffered.
+        let mut endless = io::BufReader::new(io::repeat(b'x'));
+        let err = spool(b"", &mut endless, true, 1000, dir.path()).unwrap_err();
+        assert!(matches!(err, BodyError::TooLarge(1000)), "{err}");
+        let err = spool(b"xx", &mut endless, true, 1000, dir.path()).unwrap_err();
+        assert!(matches!(err, BodyError::TooLarge(1000)), "{err}");
+    }
+
+    #[test]
+    fn a_first_line_cut_short_is_finished_before_dots_are_looked_for() {
+        let mut b = spooled_after(b"abc", b".\nrest\n.\nafter\n");
+        assert_eq!(b.to_vec().unwrap(), b"abc.\nrest\n");
+        assert_eq!(b.long_line, None);
+    }
+
+    fn spooled_after(first: &[u8], input: &[u8]) -> SpooledBody {
+        let dir = tempfile::tempdir().unwrap();
+        spool(first, &mut &input[..], false, 1 << 20, dir.path()).unwrap()
     }
 
     #[test]

@@ -15,6 +15,13 @@ use crate::relay::Envelope;
 /// SMTP's limit on a line, without its CRLF (RFC 5321 4.5.3.1.6).
 pub const MAX_LINE: usize = 998;
 
+/// The most header fields a message may have: hostile input must not make relayctl work through
+/// (or relays refuse) an endless header section.
+pub const MAX_FIELDS: usize = 1000;
+
+/// The most recipients one message may have, counted before and after alias expansion.
+pub const MAX_RECIPIENTS: usize = 1000;
+
 /// How the profile lets callers present themselves.
 #[derive(Debug, Clone)]
 pub struct SenderPolicy<'a> {
@@ -48,6 +55,18 @@ pub enum SubmissionError {
     BadRecipient(String),
     #[error(transparent)]
     Alias(#[from] AliasError),
+    /// More than [`MAX_FIELDS`] header fields.
+    #[error("the message has {0} header fields; at most {MAX_FIELDS} are accepted")]
+    TooManyFields(usize),
+    /// More than [`MAX_RECIPIENTS`] recipients.
+    #[error(
+        "the message has {count} recipients or more; at most {MAX_RECIPIENTS} are accepted (send it in batches)"
+    )]
+    TooManyRecipients {
+        count: usize,
+        /// Too many were given as arguments (a usage error), not in the headers or by aliases.
+        on_command_line: bool,
+    },
     #[error("the message contains NUL bytes (line {0}); binary content must be MIME-encoded")]
     Nul(usize),
     #[error(
@@ -150,10 +169,23 @@ pub fn prepare(
         return Err(SubmissionError::Nul(line_number(input, pos)));
     }
     let mut message = split(input);
+    if message.fields.len() > MAX_FIELDS {
+        return Err(SubmissionError::TooManyFields(message.fields.len()));
+    }
 
+    let too_many = |count, on_command_line| SubmissionError::TooManyRecipients {
+        count,
+        on_command_line,
+    };
+    if request.recipients.len() > MAX_RECIPIENTS {
+        return Err(too_many(request.recipients.len(), true));
+    }
     let mut wanted: Vec<String> = request.recipients.to_vec();
     if request.extract_recipients {
         wanted.extend(header_recipients(&message));
+    }
+    if wanted.len() > MAX_RECIPIENTS {
+        return Err(too_many(wanted.len(), false));
     }
     let mut recipients = Vec::new();
     for r in &wanted {
@@ -164,6 +196,9 @@ pub fn prepare(
             if !recipients.contains(&address) {
                 recipients.push(address);
             }
+        }
+        if recipients.len() > MAX_RECIPIENTS {
+            return Err(too_many(recipients.len(), false));
         }
     }
     if recipients.is_empty() {
@@ -623,6 +658,56 @@ mod tests {
             prepare(b"x", &req, &policy(), &aliases()),
             Err(SubmissionError::Alias(_))
         ));
+    }
+
+    #[test]
+    fn header_fields_and_recipients_are_limited() {
+        let fields = "X-A: b\n".repeat(MAX_FIELDS + 1);
+        let cli = vec!["a@example.org".to_string()];
+        let req = Request {
+            recipients: &cli,
+            ..Default::default()
+        };
+        let err = prepare(fields.as_bytes(), &req, &policy(), &aliases()).unwrap_err();
+        assert!(matches!(err, SubmissionError::TooManyFields(1001)), "{err}");
+
+        let many: Vec<String> = (0..=MAX_RECIPIENTS)
+            .map(|i| format!("r{i}@example.org"))
+            .collect();
+        let req = Request {
+            recipients: &many,
+            ..Default::default()
+        };
+        let err = prepare(b"Subject: x\n\nx\n", &req, &policy(), &aliases()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SubmissionError::TooManyRecipients {
+                    on_command_line: true,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let to = format!("To: {}\n\nx\n", many.join(", "));
+        let req = Request {
+            extract_recipients: true,
+            ..Default::default()
+        };
+        let err = prepare(to.as_bytes(), &req, &policy(), &aliases()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SubmissionError::TooManyRecipients {
+                    count: 1001,
+                    on_command_line: false
+                }
+            ),
+            "{err}"
+        );
+        let to = format!("To: {}\n\nx\n", many[..MAX_RECIPIENTS].join(", "));
+        let s = prepare(to.as_bytes(), &req, &policy(), &aliases()).unwrap();
+        assert_eq!(s.envelope.recipients.len(), MAX_RECIPIENTS);
     }
 
     #[test]

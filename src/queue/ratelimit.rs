@@ -355,9 +355,12 @@ impl<'a> Limiter<'a> {
         if limits != before {
             let mut out = serde_json::to_vec(&limits).expect("limits serialise");
             out.push(b'\n');
-            file.set_len(0).map_err(io("write"))?;
+            // Overwritten in place, then cut to length: truncating to zero first would make
+            // ext4 (auto_da_alloc) start writing the file back at every close, and the next
+            // update's truncate wait for that I/O, once per message of a queue run.
             file.rewind().map_err(io("write"))?;
             file.write_all(&out).map_err(io("write"))?;
+            file.set_len(out.len() as u64).map_err(io("write"))?;
         }
         Ok(result)
     }
@@ -678,6 +681,23 @@ mod tests {
             assert!(!file.contains('/') && !file.starts_with('.'), "{file}");
             assert_eq!(profile_name(&file).as_deref(), Some(name));
         }
+    }
+
+    #[test]
+    fn a_shorter_state_replaces_a_longer_one_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let limiter = Limiter::new(&spool);
+        limiter
+            .update("p", |l| {
+                l.throttled_by = Some("421 4.7.0 try again later".repeat(20))
+            })
+            .unwrap();
+        limiter.update("p", |l| l.throttled_by = None).unwrap();
+        let text = std::fs::read(dir.path().join("limits/p.json")).unwrap();
+        let limits: Limits =
+            serde_json::from_slice(&text).expect("no leftover of the longer state");
+        assert_eq!(limits, Limits::default());
     }
 
     #[test]

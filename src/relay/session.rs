@@ -341,12 +341,14 @@ fn translate(server: &str, e: SmtpError) -> DeliveryError {
             ..
         } => DeliveryError::Tls {
             server,
-            reason: if certificate {
-                format!(
+            reason: match certificate {
+                true if reason.to_ascii_lowercase().contains("expired") => format!(
+                    "{reason} (the relay's certificate has expired: its administrator must renew it)"
+                ),
+                true => format!(
                     "{reason} (the relay's certificate is not trusted for this name; for a private CA set ca_file / --ca-file, for an IP address set tls_name / --tls-name)"
-                )
-            } else {
-                reason
+                ),
+                false => reason,
             },
         },
         SmtpError::Reply { stage, reply } => DeliveryError::Refused {

@@ -7,7 +7,7 @@ pub mod maildrop;
 mod smtp_session;
 
 use std::ffi::OsString;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use args::{BodyType, DsnNotify, DsnRet, Invocation, Mode, Sender};
 
@@ -255,7 +255,15 @@ fn read_head(input: &mut dyn BufRead, ignore_dots: bool) -> Result<(Vec<u8>, Vec
     let mut line = Vec::new();
     loop {
         line.clear();
-        if input.read_until(b'\n', &mut line).map_err(Error::Stdin)? == 0 {
+        // Never more than the header section may hold, even from a line without an end: a cut
+        // line either overflows the limit below or starts the body, which continues it.
+        let room = (MAX_HEAD - head.len() + 1) as u64;
+        if (&mut *input)
+            .take(room)
+            .read_until(b'\n', &mut line)
+            .map_err(Error::Stdin)?
+            == 0
+        {
             return Ok((head, Vec::new()));
         }
         if !ignore_dots && matches!(line.as_slice(), b".\n" | b".\r\n" | b".") {
@@ -295,7 +303,11 @@ fn read_message(input: &mut dyn BufRead, limit: u64, ignore_dots: bool) -> Resul
     let mut line = Vec::new();
     loop {
         line.clear();
-        let n = input.read_until(b'\n', &mut line).map_err(Error::Stdin)?;
+        let room = limit.saturating_sub(message.len() as u64) + 1;
+        let n = (&mut *input)
+            .take(room)
+            .read_until(b'\n', &mut line)
+            .map_err(Error::Stdin)?;
         if n == 0 {
             break;
         }
@@ -390,6 +402,22 @@ mod tests {
     fn input_over_the_limit_is_refused() {
         let err = read_message(&mut &[b'x'; 100][..], 10, true).unwrap_err();
         assert!(err.to_string().contains("limit of 10 bytes"), "{err}");
+        // An endless line is refused at the limit, not buffered.
+        let mut endless = std::io::BufReader::new(std::io::repeat(b'x'));
+        let err = read_message(&mut endless, 1000, true).unwrap_err();
+        assert!(err.to_string().contains("limit of 1000 bytes"), "{err}");
+    }
+
+    #[test]
+    fn an_endless_header_line_stops_at_the_header_limit() {
+        let mut endless = b"Subject: ".chain(std::io::repeat(b'x'));
+        let mut endless = std::io::BufReader::new(&mut endless);
+        let err = read_head(&mut endless, true).unwrap_err();
+        assert!(err.to_string().contains("larger than 1 MiB"), "{err}");
+        // A line that is not a field starts the body; the body reader finishes it.
+        let mut endless = std::io::BufReader::new(std::io::repeat(b'x'));
+        let (head, first) = read_head(&mut endless, true).unwrap();
+        assert_eq!((head.len(), first.len()), (0, (1 << 20) + 1));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::args::Invocation;
 use super::{Setup, read_message};
 use crate::commands::Context;
 use crate::error::{Error, Result};
-use crate::message::submission::Request;
+use crate::message::submission::{MAX_RECIPIENTS, Request};
 use crate::relay::Fault;
 
 /// The longest command line accepted (RFC 5321 allows 512 octets; parameters make it longer).
@@ -81,6 +81,9 @@ fn session(
             },
             "RCPT" => match path_of(&command, "TO:") {
                 _ if sender.is_none() => reply(out, "503 5.5.1 Error: need MAIL command")?,
+                _ if recipients.len() >= MAX_RECIPIENTS => {
+                    reply(out, "452 4.5.3 Error: too many recipients")?
+                }
                 Some(path) if !path.is_empty() => match setup.aliases.resolve(&path) {
                     Ok(list) => {
                         recipients.extend(list);

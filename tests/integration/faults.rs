@@ -86,10 +86,14 @@ struct Log {
     messages: Vec<Received>,
 }
 
+/// Draws the script of each new connection (the fault campaign's random server).
+type Chooser = Box<dyn FnMut() -> Script + Send>;
+
 /// The scripted server, on 127.0.0.1 and a free port, one thread per connection.
 pub struct FaultServer {
     pub port: u16,
     script: Arc<Mutex<Script>>,
+    chooser: Arc<Mutex<Option<Chooser>>>,
     log: Arc<Mutex<Log>>,
 }
 
@@ -98,23 +102,38 @@ impl FaultServer {
         let listener = TcpListener::bind(("127.0.0.1", 0)).expect("fault server cannot listen");
         let port = listener.local_addr().unwrap().port();
         let script = Arc::new(Mutex::new(script));
+        let chooser: Arc<Mutex<Option<Chooser>>> = Arc::new(Mutex::new(None));
         let log = Arc::new(Mutex::new(Log::default()));
-        let (s, l) = (script.clone(), log.clone());
+        let (s, c, l) = (script.clone(), chooser.clone(), log.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let current = s.lock().unwrap().clone();
+                let current = match c.lock().unwrap().as_mut() {
+                    Some(choose) => choose(),
+                    None => s.lock().unwrap().clone(),
+                };
                 let log = l.clone();
                 std::thread::spawn(move || {
                     let _ = serve(stream, &current, &log);
                 });
             }
         });
-        FaultServer { port, script, log }
+        FaultServer {
+            port,
+            script,
+            chooser,
+            log,
+        }
     }
 
-    /// Changes the script for the connections that follow.
+    /// Changes the script for the connections that follow (and ends [`FaultServer::choose`]).
     pub fn set(&self, script: Script) {
+        *self.chooser.lock().unwrap() = None;
         *self.script.lock().unwrap() = script;
+    }
+
+    /// Draws the script of each connection that follows from `chooser`.
+    pub fn choose(&self, chooser: impl FnMut() -> Script + Send + 'static) {
+        *self.chooser.lock().unwrap() = Some(Box::new(chooser));
     }
 
     /// Every command line received so far, in order, over all connections.

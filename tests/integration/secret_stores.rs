@@ -77,14 +77,24 @@ fn env_store_not_set_is_a_warning_at_setup_and_an_error_at_send() {
     .one_line_error("RELAYCTL_PASSWORD_LATER");
 }
 
+/// The command also records what the kernel shows of it and of relayctl, its parent (which is
+/// what any local user may read through /proc for the argument vector): neither the password
+/// relayctl gets from the command, nor one from its own environment, may appear in the child's
+/// environment or in either argument vector.
 #[test]
 fn command_store_runs_without_a_shell_and_hides_parent_passwords() {
     let mut sb = Sandbox::new();
     let script = sb.path("secret-manager");
+    let seen = sb.path("seen");
     // Fails if it can see a password relayctl got through its own environment.
     std::fs::write(
         &script,
-        format!("#!/bin/sh\n[ -z \"$RELAYCTL_PASSWORD\" ] || exit 3\necho {PASSWORD}\n"),
+        format!(
+            "#!/bin/sh\n[ -z \"$RELAYCTL_PASSWORD\" ] || exit 3\n\
+             cat /proc/self/environ /proc/$$/cmdline /proc/$PPID/cmdline > {seen}.$$\n\
+             echo {PASSWORD}\n",
+            seen = seen.display()
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -97,6 +107,19 @@ fn command_store_runs_without_a_shell_and_hides_parent_passwords() {
         "{config}"
     );
     send_ok(&sb, "cmd");
+    let records: Vec<_> = std::fs::read_dir(sb.dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("seen."))
+        .collect();
+    assert!(records.len() >= 2, "setup and send each ran the command");
+    for record in records {
+        let text = String::from_utf8_lossy(&std::fs::read(record.path()).unwrap()).into_owned();
+        assert!(text.contains("relay/jdoe"), "{text:?}");
+        for secret in [PASSWORD, "must-not-reach-the-child"] {
+            assert!(!text.contains(secret), "{secret} visible: {text:?}");
+        }
+    }
 }
 
 #[test]

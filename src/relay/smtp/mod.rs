@@ -896,6 +896,14 @@ impl Connection {
                 self.buf.drain(..self.start);
                 self.start = 0;
             }
+            // ACK what arrives at once rather than after the delayed-ACK timer (40 ms on
+            // Linux): a relay whose replies come in several segments (a TLS 1.3 session ticket,
+            // then the EHLO reply) and which has Nagle on waits for that ACK before sending the
+            // rest. Linux leaves quick-ACK mode again by itself, so it is set before every read.
+            #[cfg(target_os = "linux")]
+            if let Some(tcp) = self.stream.tcp() {
+                let _ = rustix::net::sockopt::set_tcp_quickack(tcp, true);
+            }
             let mut chunk = [0u8; 4096];
             let n = loop {
                 match self.stream.read(&mut chunk) {

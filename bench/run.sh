@@ -1,0 +1,526 @@
+#!/usr/bin/env bash
+# Benchmarks relayctl against msmtp (Debian's package) on loopback, in one run, and writes the
+# figures with the machine they were measured on (bench/RESULTS.md by default).
+#
+#   bench/run.sh              full run (release build, >= 30 runs per latency case, 1,000-message
+#                             flush, 100 MB message); writes bench/RESULTS.md
+#   bench/run.sh --smoke      a few iterations and small counts (CI: keeps the script working;
+#                             asserts no timing); writes its report to a temporary directory
+#   options: --out FILE (report), --bin PATH (relayctl binary), --runs N, --count N (bulk),
+#            --big-mb N (large message), --rounds N (bulk and large message repetitions)
+#
+# Cases (see bench/NOTES.md for method and the history of fixes):
+#   1. cron path: `sendmail -t` with one ~1 KB message, whole process, plain SMTP to a Postfix
+#      smtp-sink on loopback; and STARTTLS + AUTH against the Postfix test relay on 587
+#   2. enqueue only (delivery = "queue"), fsyncs included
+#   3. bulk flush: N queued messages delivered by one `relayctl queue run`, vs msmtp sending the
+#      same N in a loop, vs Postfix's smtp-source over one connection (the sink's ceiling)
+#   4. one large (100 MB) message: wall time and peak RSS (/usr/bin/time -v)
+#   plus startup checks: no network, resolver or keyring access for --version and a config load,
+#   and the secret read only once a connection needs it (strace).
+#
+# Needs Debian/Ubuntu. Missing tools (msmtp, hyperfine, postfix for smtp-sink/smtp-source, time,
+# strace, python3) are installed with apt-get when run as root. The STARTTLS case needs the
+# Postfix test relay (tests/relay/postfix-up.sh, root); while it runs, a sink is started on the
+# relay's capture port 2525, and the case is skipped when that port is taken (the integration
+# tests are running). Nothing outside a temporary directory is written except the report, and
+# Postfix's queue is emptied (postsuper -d ALL) after the STARTTLS case.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+SMOKE=0
+OUT=
+BIN=
+RUNS=
+COUNT=
+BIG_MB=
+ROUNDS=
+while (($#)); do
+    case $1 in
+        --smoke) SMOKE=1 ;;
+        --out) OUT=$2; shift ;;
+        --bin) BIN=$2; shift ;;
+        --runs) RUNS=$2; shift ;;
+        --count) COUNT=$2; shift ;;
+        --big-mb) BIG_MB=$2; shift ;;
+        --rounds) ROUNDS=$2; shift ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "bench/run.sh: unknown option $1" >&2; exit 64 ;;
+    esac
+    shift
+done
+if ((SMOKE)); then
+    : "${RUNS:=3}" "${COUNT:=20}" "${BIG_MB:=5}" "${ROUNDS:=2}"
+    BULK_RUNS=2
+else
+    : "${RUNS:=40}" "${COUNT:=1000}" "${BIG_MB:=100}" "${ROUNDS:=3}"
+    BULK_RUNS=10
+fi
+# The msmtp loop of the bulk case takes ~50 ms a message: fewer repetitions of it.
+MSMTP_BULK_RUNS=$((ROUNDS < 3 ? ROUNDS : 3))
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ------------------------------------------------------------------ tools
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+need=()
+for pair in msmtp:msmtp hyperfine:hyperfine smtp-sink:postfix smtp-source:postfix \
+    /usr/bin/time:time strace:strace python3:python3; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if ((${#need[@]})); then
+    [[ $(id -u) -eq 0 ]] || die "missing ${need[*]}; run as root to install them, or: apt-get install ${need[*]}"
+    log "installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 || {
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    }
+fi
+
+if [[ -z $BIN ]]; then
+    if ((SMOKE)); then
+        cargo build --locked --quiet
+        BIN=$ROOT/target/debug/relayctl
+    else
+        cargo build --release --locked --quiet
+        BIN=$ROOT/target/release/relayctl
+    fi
+fi
+[[ -x $BIN ]] || die "no relayctl binary at $BIN"
+BIN=$(realpath "$BIN")
+
+# ------------------------------------------------------------------ scratch and sink
+W=$(mktemp -d /var/tmp/relayctl-bench.XXXXXX)
+chmod 700 "$W"
+PIDS=()
+POSTFIX_USED=0
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    ((POSTFIX_USED)) && postsuper -d ALL >/dev/null 2>&1 || true
+    rm -rf "$W"
+}
+trap cleanup EXIT
+
+listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+sink_user=()
+[[ $(id -u) -eq 0 ]] && sink_user=(-u postfix)
+start_sink() { # port
+    smtp-sink "${sink_user[@]}" "127.0.0.1:$1" 1000 &
+    PIDS+=($!)
+    for _ in $(seq 50); do listening "$1" && return 0; sleep 0.1; done
+    die "smtp-sink did not come up on 127.0.0.1:$1"
+}
+PORT=${BENCH_SINK_PORT:-2999}
+while listening "$PORT"; do PORT=$((PORT + 1)); done
+start_sink "$PORT"
+log "smtp-sink on 127.0.0.1:$PORT, scratch $W, relayctl $BIN"
+
+# ------------------------------------------------------------------ configuration and messages
+FROM=bench@example.org
+TO=ops@example.org
+RELAY_PASS=${RELAYCTL_TEST_PASS:-Relay-Test-App-Pass-7431}
+RELAY_USER=${RELAYCTL_TEST_USER:-jdoe@relay.test}
+RELAY_DIR=${RELAYCTL_TEST_RELAY_DIR:-/var/tmp/relayctl-test-relay}
+umask 077
+printf '%s' "$RELAY_PASS" >"$W/secret"
+profiles() { # delivery
+    cat <<EOF
+default_profile = "bench"
+delivery = "$1"
+
+[profiles.bench]
+preset = "smarthost"
+host = "127.0.0.1"
+port = $PORT
+tls = "none"
+from = "$FROM"
+max_message_size = "512MB"
+# Counted as by default, but never engaged by the bulk case.
+brake = "1000000/hour"
+
+[profiles.tls]
+preset = "institutional"
+host = "127.0.0.1"
+port = 587
+tls = "starttls"
+user = "$RELAY_USER"
+from = "$RELAY_USER"
+secret = "file:$W/secret"
+ca_file = "$RELAY_DIR/ca.pem"
+EOF
+}
+profiles now >"$W/now.toml"
+profiles queue >"$W/queue.toml"
+cat >"$W/msmtprc" <<EOF
+# msmtp as relayctl is configured: the same sink, plain SMTP, no login.
+account default
+host 127.0.0.1
+port $PORT
+tls off
+auth off
+from $FROM
+
+# STARTTLS + AUTH against the Postfix test relay.
+account tls
+host 127.0.0.1
+port 587
+tls on
+tls_starttls on
+tls_trust_file $RELAY_DIR/ca.pem
+auth plain
+user $RELAY_USER
+password $RELAY_PASS
+from $RELAY_USER
+EOF
+
+# The cron job's mail: ~1 KB.
+{
+    printf 'From: root (Cron Daemon)\nTo: %s\nSubject: Cron <root@vm1> /usr/local/bin/backup\n' "$TO"
+    printf 'Content-Type: text/plain; charset=UTF-8\n\n'
+    for i in $(seq -w 1 13); do
+        printf 'backup: line %s of the job output, padded to about sixty bytes ....\n' "$i"
+    done
+} >"$W/small.eml"
+SMALL_BYTES=$(stat -c %s "$W/small.eml")
+
+# One large message: a base64 attachment, BIG_MB * 10^6 bytes.
+python3 - "$W/big.eml" "$((BIG_MB * 1000000))" "$FROM" "$TO" <<'EOF'
+import base64, os, sys
+path, target, sender, to = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+head = (f"From: Backup <{sender}>\nTo: {to}\nSubject: nightly dump\nMIME-Version: 1.0\n"
+        "Content-Type: application/octet-stream; name=dump.bin\n"
+        "Content-Transfer-Encoding: base64\n"
+        "Content-Disposition: attachment; filename=dump.bin\n\n").encode()
+block = base64.encodebytes(os.urandom(57 * 4096))  # 76-character lines
+with open(path, "wb") as f:
+    f.write(head)
+    left = target - len(head)
+    while left >= len(block):
+        f.write(block)
+        left -= len(block)
+    tail = block[:left]
+    f.write(tail[:-1] + b"\n" if tail else b"")
+EOF
+BIG_BYTES=$(stat -c %s "$W/big.eml")
+
+rc() { # relayctl with the scratch spool: rc CONFIG SPOOL ARGS...
+    local config=$1 spool=$2
+    shift 2
+    RELAYCTL_SPOOL=$spool "$BIN" --config "$config" "$@"
+}
+queued() { find "$1/queue" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+
+# Sanity: both tools deliver to the sink.
+rc "$W/now.toml" "$W/spool" sendmail -t <"$W/small.eml" || die "relayctl cannot deliver to the sink"
+msmtp -C "$W/msmtprc" -t <"$W/small.eml" || die "msmtp cannot deliver to the sink"
+(($(queued "$W/spool") == 0)) || die "relayctl left the message queued"
+
+# hyperfine JSON -> "median_ms mean_ms stddev_ms min_ms max_ms runs" of command INDEX.
+stats() { # FILE INDEX
+    python3 - "$1" "$2" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]
+ms = lambda s: s * 1000
+print(f'{ms(r["median"]):.2f} {ms(r["mean"]):.2f} {ms(r["stddev"] or 0):.2f} '
+      f'{ms(r["min"]):.2f} {ms(r["max"]):.2f} {len(r["times"])}')
+EOF
+}
+calc() { python3 -c "print(format($1, '$2'))"; }
+HF=(hyperfine -N --style basic)
+
+# ------------------------------------------------------------------ 1. cron path, plain
+log "case 1: cron path (plain), $RUNS runs each"
+SH="sh -c"
+"${HF[@]}" --warmup 3 --runs "$RUNS" --export-json "$W/cron.json" \
+    -n relayctl "$SH 'RELAYCTL_SPOOL=$W/spool exec $BIN --config $W/now.toml sendmail -t < $W/small.eml'" \
+    -n msmtp "$SH 'exec msmtp -C $W/msmtprc -t < $W/small.eml'" \
+    -n "sh baseline" "$SH 'exec true < $W/small.eml'" >&2
+read -r CRON_RC CRON_RC_MEAN CRON_RC_SD CRON_RC_MIN CRON_RC_MAX CRON_N <<<"$(stats "$W/cron.json" 0)"
+read -r CRON_MS CRON_MS_MEAN CRON_MS_SD CRON_MS_MIN CRON_MS_MAX _ <<<"$(stats "$W/cron.json" 1)"
+read -r CRON_SH _ <<<"$(stats "$W/cron.json" 2)"
+(($(queued "$W/spool") == 0)) || die "relayctl left messages queued in the cron case"
+
+# ------------------------------------------------------------------ 1b. cron path, STARTTLS + AUTH
+TLS_NOTE=
+SECRET_ORDER="not measured (STARTTLS case skipped)"
+if [[ ! -r $RELAY_DIR/ca.pem ]] || ! listening 587; then
+    if [[ $(id -u) -eq 0 && -x tests/relay/postfix-up.sh ]]; then
+        log "starting the Postfix test relay (tests/relay/postfix-up.sh)"
+        tests/relay/postfix-up.sh >/dev/null || true
+    fi
+fi
+if [[ ! -r $RELAY_DIR/ca.pem ]] || ! listening 587; then
+    TLS_NOTE="skipped: the Postfix test relay is not running on 127.0.0.1:587 (tests/relay/postfix-up.sh, as root)"
+elif listening 2525; then
+    TLS_NOTE="skipped: port 2525 (the relay's capture port) is in use, probably by the integration tests; the relay would hand them the benchmark's mail"
+elif [[ $(id -u) -ne 0 ]]; then
+    TLS_NOTE="skipped: needs root (Postfix's queue is emptied afterwards with postsuper)"
+fi
+if [[ -z $TLS_NOTE ]]; then
+    log "case 1b: cron path (STARTTLS + AUTH via Postfix on 587), $RUNS runs each"
+    POSTFIX_USED=1
+    start_sink 2525
+    SINK_2525=${PIDS[-1]}
+    rc "$W/now.toml" "$W/spool" --profile tls sendmail -t <"$W/small.eml" || die "relayctl cannot deliver through Postfix 587"
+    msmtp -C "$W/msmtprc" -a tls -t <"$W/small.eml" || die "msmtp cannot deliver through Postfix 587"
+    "${HF[@]}" --warmup 3 --runs "$RUNS" --export-json "$W/tls.json" \
+        -n relayctl "$SH 'RELAYCTL_SPOOL=$W/spool exec $BIN --config $W/now.toml --profile tls sendmail -t < $W/small.eml'" \
+        -n msmtp "$SH 'exec msmtp -C $W/msmtprc -a tls -t < $W/small.eml'" >&2
+    read -r TLS_RC TLS_RC_MEAN TLS_RC_SD TLS_RC_MIN TLS_RC_MAX TLS_N <<<"$(stats "$W/tls.json" 0)"
+    read -r TLS_MS TLS_MS_MEAN TLS_MS_SD TLS_MS_MIN TLS_MS_MAX _ <<<"$(stats "$W/tls.json" 1)"
+    # The secret must be opened after the connection is up and TLS negotiated: count what the
+    # relay sent (greeting, EHLO, STARTTLS reply, TLS handshake records) before the open.
+    strace -f -qq -e trace=connect,openat,recvfrom,read -o "$W/trace.tls" \
+        env RELAYCTL_SPOOL="$W/spool" "$BIN" --config "$W/now.toml" --profile tls sendmail -t <"$W/small.eml" >/dev/null 2>&1 || true
+    SECRET_ORDER=$(python3 - "$W/trace.tls" "$W/secret" <<'PY'
+import re, sys
+fd, reads = None, 0
+for line in open(sys.argv[1]):
+    m = re.search(r"connect\((\d+), .*htons\(587\)", line)
+    if m:
+        fd = m.group(1)
+    elif fd and re.search(rf"(recvfrom|read)\({fd},", line):
+        reads += 1
+    elif f'"{sys.argv[2]}"' in line and "openat" in line:
+        print(f"opened after the connection to 587 and {reads} reads from it" if fd
+              else "**opened before connecting**")
+        break
+else:
+    print("**never opened**")
+PY
+    )
+    # Let Postfix hand what it accepted to the sink, then stop the sink and empty its queue.
+    for _ in $(seq 100); do
+        postqueue -p 2>/dev/null | grep -q '^Mail queue is empty' && break
+        sleep 0.1
+    done
+    kill "$SINK_2525" 2>/dev/null || true
+    wait "$SINK_2525" 2>/dev/null || true
+    postsuper -d ALL >/dev/null 2>&1 || true
+fi
+
+# ------------------------------------------------------------------ 2. enqueue only
+log "case 2: enqueue only (delivery = \"queue\"), $RUNS runs"
+"${HF[@]}" --warmup 3 --runs "$RUNS" --export-json "$W/queue.json" \
+    -n "relayctl enqueue" "$SH 'RELAYCTL_SPOOL=$W/qspool exec $BIN --config $W/queue.toml sendmail -t < $W/small.eml'" >&2
+read -r Q_RC Q_RC_MEAN Q_RC_SD Q_RC_MIN Q_RC_MAX Q_N <<<"$(stats "$W/queue.json" 0)"
+Q_EXPECTED=$((Q_N + 3))
+(($(queued "$W/qspool") == Q_EXPECTED)) || die "enqueue case: $(queued "$W/qspool") messages queued, expected $Q_EXPECTED"
+FSYNCS=$(strace -f -c -e trace=fsync,fdatasync,sync_file_range -o "$W/fsync.txt" \
+    env RELAYCTL_SPOOL="$W/qspool" "$BIN" --config "$W/queue.toml" sendmail -t <"$W/small.eml" &&
+    awk '$NF ~ /^(fsync|fdatasync|sync_file_range)$/ {n += $4} END {print n + 0}' "$W/fsync.txt")
+rm -rf "$W/qspool"
+
+# ------------------------------------------------------------------ 3. bulk flush
+log "case 3: bulk flush of $COUNT messages ($BULK_RUNS runs; msmtp loop $MSMTP_BULK_RUNS)"
+for _ in $(seq "$COUNT"); do
+    rc "$W/queue.toml" "$W/template" sendmail -t <"$W/small.eml"
+done
+(($(queued "$W/template") == COUNT)) || die "the bulk template holds $(queued "$W/template") messages, not $COUNT"
+sync
+RESET="sh -c 'rm -rf $W/bulk && cp -a $W/template $W/bulk && sync'"
+"${HF[@]}" --runs "$BULK_RUNS" --export-json "$W/bulk.json" \
+    --prepare "$RESET" -n "relayctl queue run" \
+    "$SH 'RELAYCTL_SPOOL=$W/bulk exec $BIN --config $W/now.toml queue run'" \
+    --prepare sync -n "smtp-source -d (one connection)" \
+    "smtp-source -d -s 1 -m $COUNT -l $SMALL_BYTES -f $FROM -t $TO 127.0.0.1:$PORT" >&2
+(($(queued "$W/bulk") == 0)) || die "queue run left $(queued "$W/bulk") messages queued"
+"${HF[@]}" --runs "$MSMTP_BULK_RUNS" --export-json "$W/bulk-msmtp.json" --prepare sync \
+    -n "msmtp loop" "$SH 'for i in \$(seq $COUNT); do msmtp -C $W/msmtprc -t < $W/small.eml || exit 1; done'" >&2
+read -r BULK_RC _ _ BULK_RC_MIN BULK_RC_MAX _ <<<"$(stats "$W/bulk.json" 0)"
+read -r BULK_SRC _ _ BULK_SRC_MIN BULK_SRC_MAX _ <<<"$(stats "$W/bulk.json" 1)"
+read -r BULK_MS _ _ BULK_MS_MIN BULK_MS_MAX _ <<<"$(stats "$W/bulk-msmtp.json" 0)"
+rate() { calc "$COUNT / ($1 / 1000)" .0f; }
+RATE_RC=$(rate "$BULK_RC")
+RATE_SRC=$(rate "$BULK_SRC")
+RATE_MS=$(rate "$BULK_MS")
+rm -rf "$W/bulk"
+
+# ------------------------------------------------------------------ 4. large message
+log "case 4: one $BIG_MB MB message, $ROUNDS rounds, alternating"
+timev() { # OUT-PREFIX COMMAND... ; appends "wall_s maxrss_kb" to OUT-PREFIX
+    local out=$1
+    shift
+    /usr/bin/time -v -o "$W/time.txt" "$@" || die "failed: $*"
+    awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]}
+        /Maximum resident set size/ {rss = $2} END {print s, rss}' "$W/time.txt" >>"$out"
+}
+: >"$W/big-rc" >"$W/big-ms" >"$W/big-q" >"$W/big-run"
+for _ in $(seq "$ROUNDS"); do
+    timev "$W/big-rc" env RELAYCTL_SPOOL="$W/bigspool" "$BIN" --config "$W/now.toml" sendmail -t <"$W/big.eml"
+    (($(queued "$W/bigspool") == 0)) || die "the large message stayed queued"
+    timev "$W/big-ms" msmtp -C "$W/msmtprc" -t <"$W/big.eml"
+    # The two halves of relayctl's path on their own: into the spool, then out of it.
+    timev "$W/big-q" env RELAYCTL_SPOOL="$W/bigspool" "$BIN" --config "$W/queue.toml" sendmail -t <"$W/big.eml"
+    timev "$W/big-run" env RELAYCTL_SPOOL="$W/bigspool" "$BIN" --config "$W/now.toml" queue run
+    (($(queued "$W/bigspool") == 0)) || die "queue run left the large message queued"
+done
+med() { # FILE COLUMN -> median
+    python3 -c "import statistics,sys; print(format(statistics.median(float(l.split()[$2]) for l in open(sys.argv[1]) if l.strip()), 'g'))" "$1"
+}
+BIG_RC_S=$(med "$W/big-rc" 0) BIG_RC_KB=$(med "$W/big-rc" 1)
+BIG_MS_S=$(med "$W/big-ms" 0) BIG_MS_KB=$(med "$W/big-ms" 1)
+BIG_Q_S=$(med "$W/big-q" 0) BIG_Q_KB=$(med "$W/big-q" 1)
+BIG_RUN_S=$(med "$W/big-run" 0) BIG_RUN_KB=$(med "$W/big-run" 1)
+MAX_RSS_KB=$(cat "$W/big-rc" "$W/big-q" "$W/big-run" | awk '$2 > m {m = $2} END {print m}')
+rm -rf "$W/bigspool"
+
+# ------------------------------------------------------------------ startup checks
+log "startup checks (strace)"
+traced() { # NAME COMMAND... (stdin from small.eml); leaves $W/trace.NAME
+    local name=$1
+    shift
+    strace -f -qq -e trace=socket,connect,openat,open -o "$W/trace.$name" "$@" <"$W/small.eml" >/dev/null 2>&1 || true
+}
+traced version "$BIN" --version
+traced config env RELAYCTL_SPOOL="$W/cspool" "$BIN" --config "$W/queue.toml" --profile tls profile list
+traced enqueue env RELAYCTL_SPOOL="$W/cspool" "$BIN" --config "$W/queue.toml" --profile tls sendmail -t
+inet() { grep -cE 'socket\(AF_INET6?,' "$W/trace.$1" || true; }
+resolver() { grep -cE '"/etc/(resolv\.conf|hosts|nsswitch\.conf|gai\.conf)"' "$W/trace.$1" || true; }
+keyring() { grep -cE 'dbus|keyring|/run/user/' "$W/trace.$1" || true; }
+secret() { grep -c "\"$W/secret\"" "$W/trace.$1" || true; }
+check_row() { # NAME LABEL
+    printf '| %s | %s | %s | %s | %s |\n' "$2" "$(inet "$1")" "$(resolver "$1")" "$(keyring "$1")" "$(secret "$1")"
+}
+STARTUP_TABLE=$(
+    check_row version '`relayctl --version`'
+    check_row config '`relayctl profile list` (config load, STARTTLS+AUTH profile)'
+    check_row enqueue '`sendmail -t` with `delivery = "queue"` (STARTTLS+AUTH profile)'
+)
+# ------------------------------------------------------------------ report
+ratio() { calc "$1 / $2" .3f; }
+verdict() { python3 -c "print('met' if $1 else '**missed**')"; }
+R_CRON=$(ratio "$CRON_RC" "$CRON_MS")
+if [[ -z $TLS_NOTE ]]; then R_TLS=$(ratio "$TLS_RC" "$TLS_MS"); fi
+R_BULK_MS=$(calc "$RATE_RC / $RATE_MS" .1f)
+R_BULK_SRC=$(ratio "$BULK_RC" "$BULK_SRC")
+MB() { calc "$1 / 1024" .1f; }
+
+if [[ -z $OUT ]]; then
+    if ((SMOKE)); then OUT=$W/RESULTS.md; else OUT=$ROOT/bench/RESULTS.md; fi
+fi
+{
+    echo "# relayctl vs msmtp on loopback"
+    echo
+    if ((SMOKE)); then
+        echo "**Smoke run** (\`bench/run.sh --smoke\`: few iterations, small counts, debug build unless \`--bin\`); the figures mean nothing."
+        echo
+    fi
+    echo "Generated by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'). relayctl $("$BIN" --version | awk '{print $2}') ($BIN),"
+    echo "msmtp $(msmtp --version | awk 'NR==1 {print $3}'), hyperfine $(hyperfine --version | awk '{print $2}'), Postfix $(postconf -h mail_version 2>/dev/null || echo '?') (smtp-sink, smtp-source)."
+    echo "Method, configuration, fixes with before/after figures: [below](#method) (bench/NOTES.md)."
+    echo
+    echo "## Targets"
+    echo
+    echo "| target | measured | |"
+    echo "|---|---|---|"
+    echo "| cron path: relayctl median <= 0.2x msmtp's | ${CRON_RC} ms vs ${CRON_MS} ms = **${R_CRON}x** | $(verdict "$R_CRON <= 0.2") |"
+    if [[ -z $TLS_NOTE ]]; then
+        echo "| cron path with STARTTLS + AUTH (same target) | ${TLS_RC} ms vs ${TLS_MS} ms = **${R_TLS}x** | $(verdict "$R_TLS <= 0.2") |"
+    else
+        echo "| cron path with STARTTLS + AUTH | $TLS_NOTE | - |"
+    fi
+    echo "| bulk flush >= 1,000 messages/s | **${RATE_RC}/s** ($COUNT in ${BULK_RC} ms) | $(verdict "$RATE_RC >= 1000") |"
+    echo "| bulk flush >= 50x msmtp's loop | ${RATE_RC}/s vs ${RATE_MS}/s = **${R_BULK_MS}x** | $(verdict "$R_BULK_MS >= 50") |"
+    echo "| bulk flush within 3x of smtp-source | ${BULK_RC} ms vs ${BULK_SRC} ms = **${R_BULK_SRC}x** | $(verdict "$R_BULK_SRC <= 3") |"
+    echo "| $BIG_MB MB message: peak RSS <= 16 MB | **$(MB "$MAX_RSS_KB") MB** (highest of every relayctl process in case 4) | $(verdict "$MAX_RSS_KB <= 16384") |"
+    echo "| $BIG_MB MB message: wall time <= msmtp's | ${BIG_RC_S} s vs ${BIG_MS_S} s = **$(ratio "$BIG_RC_S" "$BIG_MS_S")x** | $(verdict "$BIG_RC_S <= $BIG_MS_S") |"
+    echo "| startup: no network, resolver or keyring for \`--version\` and a config load; secret only when connecting | see [Startup](#startup) | $(verdict "$(inet version) + $(resolver version) + $(keyring version) + $(inet config) + $(resolver config) + $(keyring config) + $(secret config) + $(secret enqueue) + $(inet enqueue) == 0") |"
+    echo
+    echo "## 1. Cron path: one ${SMALL_BYTES}-byte message, \`sendmail -t\`, whole process"
+    echo
+    echo "hyperfine, $CRON_N runs each after 3 warm-ups, both tools in one invocation; each command is"
+    echo "\`sh -c 'exec ... < message'\` (hyperfine -N), so both include the shell's start (the baseline row)."
+    echo
+    echo "| | median | mean ± σ | min | max |"
+    echo "|---|---|---|---|---|"
+    echo "| relayctl, plain SMTP to smtp-sink (\`delivery = \"now\"\`: spool, fsync, deliver, remove) | **${CRON_RC} ms** | ${CRON_RC_MEAN} ± ${CRON_RC_SD} ms | ${CRON_RC_MIN} | ${CRON_RC_MAX} |"
+    echo "| msmtp, plain SMTP to smtp-sink | **${CRON_MS} ms** | ${CRON_MS_MEAN} ± ${CRON_MS_SD} ms | ${CRON_MS_MIN} | ${CRON_MS_MAX} |"
+    echo "| baseline: \`sh -c 'exec true < message'\` | ${CRON_SH} ms | | | |"
+    if [[ -z $TLS_NOTE ]]; then
+        echo "| relayctl, STARTTLS + AUTH PLAIN via Postfix on 587 | **${TLS_RC} ms** | ${TLS_RC_MEAN} ± ${TLS_RC_SD} ms | ${TLS_RC_MIN} | ${TLS_RC_MAX} |"
+        echo "| msmtp, STARTTLS + AUTH PLAIN via Postfix on 587 | **${TLS_MS} ms** | ${TLS_MS_MEAN} ± ${TLS_MS_SD} ms | ${TLS_MS_MIN} | ${TLS_MS_MAX} |"
+    else
+        echo "| STARTTLS + AUTH | $TLS_NOTE | | | |"
+    fi
+    echo
+    echo "Ratio relayctl/msmtp (medians): plain **${R_CRON}x**${R_TLS:+, STARTTLS + AUTH **${R_TLS}x**}."
+    echo
+    echo "## 2. Enqueue only (\`delivery = \"queue\"\`)"
+    echo
+    echo "| | median | mean ± σ | min | max | runs |"
+    echo "|---|---|---|---|---|---|"
+    echo "| relayctl \`sendmail -t\`, into the spool with fsync | **${Q_RC} ms** | ${Q_RC_MEAN} ± ${Q_RC_SD} ms | ${Q_RC_MIN} | ${Q_RC_MAX} | $Q_N |"
+    echo
+    echo "fsync/fdatasync calls per submission (strace): $FSYNCS. msmtp has no queue of its own; its"
+    echo "synchronous delivery (case 1) is ${CRON_MS} ms."
+    echo
+    echo "## 3. Bulk flush: $COUNT messages of ${SMALL_BYTES} bytes"
+    echo
+    echo "| | median wall time | min … max | messages/s (median) | runs |"
+    echo "|---|---|---|---|---|"
+    echo "| relayctl \`queue run\` (one connection, pipelined; spool reset and synced before each run) | ${BULK_RC} ms | ${BULK_RC_MIN} … ${BULK_RC_MAX} | **${RATE_RC}** | $BULK_RUNS |"
+    echo "| msmtp, one process per message in a shell loop | ${BULK_MS} ms | ${BULK_MS_MIN} … ${BULK_MS_MAX} | **${RATE_MS}** | $MSMTP_BULK_RUNS |"
+    echo "| Postfix smtp-source \`-d -s 1 -m $COUNT -l $SMALL_BYTES\` (one connection, no spool) | ${BULK_SRC} ms | ${BULK_SRC_MIN} … ${BULK_SRC_MAX} | **${RATE_SRC}** | $BULK_RUNS |"
+    echo
+    echo "relayctl is **${R_BULK_MS}x** msmtp's loop and takes **${R_BULK_SRC}x** smtp-source's time."
+    echo
+    echo "## 4. One large message: $BIG_BYTES bytes (base64 attachment)"
+    echo
+    echo "\`/usr/bin/time -v\`, $ROUNDS rounds alternating relayctl and msmtp; medians."
+    echo
+    echo "| | wall time | peak RSS |"
+    echo "|---|---|---|"
+    echo "| relayctl \`sendmail -t\` (\`delivery = \"now\"\`: spool + fsync, then deliver from the spool file) | **${BIG_RC_S} s** | **$(MB "$BIG_RC_KB") MB** |"
+    echo "| msmtp \`-t\` | **${BIG_MS_S} s** | **$(MB "$BIG_MS_KB") MB** |"
+    echo "| relayctl enqueue only (\`delivery = \"queue\"\`) | ${BIG_Q_S} s | $(MB "$BIG_Q_KB") MB |"
+    echo "| relayctl \`queue run\` delivering it from the spool | ${BIG_RUN_S} s | $(MB "$BIG_RUN_KB") MB |"
+    echo
+    echo "## Startup"
+    echo
+    echo "strace of each command: Internet sockets opened, resolver files read (resolv.conf, hosts,"
+    echo "nsswitch.conf, gai.conf), D-Bus/keyring access, and opens of the profile's secret file."
+    echo
+    echo "| command | inet sockets | resolver files | keyring/D-Bus | secret opened |"
+    echo "|---|---|---|---|---|"
+    echo "$STARTUP_TABLE"
+    echo
+    echo "A submission reads the resolver's files once for the host's FQDN, to tell local recipients"
+    echo "(\`root@<this host>\`) from others: from /etc/hosts when the host name is there (no socket);"
+    echo "otherwise it is a DNS query. Neither \`--version\` nor loading the configuration does it."
+    if [[ -z $TLS_NOTE ]]; then
+        echo
+        echo "In case 1b the secret file is opened only after the TLS handshake (checked: $SECRET_ORDER)."
+    fi
+    echo
+    echo "## Machine"
+    echo
+    echo '```'
+    echo "\$ nproc; lscpu | head -n 16 | grep -v Flags; free -h; uname -srvm; df -h $W; findmnt -T $W"
+    nproc
+    lscpu | head -n 16 | grep -v Flags
+    free -h
+    uname -srvm
+    df -h "$W"
+    findmnt -no SOURCE,FSTYPE,OPTIONS -T "$W" || true
+    (. /etc/os-release && echo "$PRETTY_NAME") || true
+    echo '```'
+    echo
+    echo "msmtp's configuration in this run (\`msmtp -C\`):"
+    echo
+    echo '```'
+    sed "s/^password .*/password (the test relay's)/" "$W/msmtprc"
+    echo '```'
+    if [[ -r $ROOT/bench/NOTES.md ]]; then
+        echo
+        cat "$ROOT/bench/NOTES.md"
+    fi
+} >"$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+log "report: $OUT"
+if ((SMOKE)); then cat "$OUT"; fi
