@@ -32,8 +32,10 @@ impl Field {
     }
 
     /// Whether this field has the given name (case-insensitive).
+    /// The obsolete syntax allows white space before the colon (`Bcc : x`); it is not part of
+    /// the name, or such a Bcc would escape removal.
     pub fn is(&self, name: &str) -> bool {
-        self.name.eq_ignore_ascii_case(name)
+        self.name.trim_end().eq_ignore_ascii_case(name)
     }
 }
 
@@ -87,13 +89,14 @@ pub fn split(input: &[u8]) -> Message {
 }
 
 /// The line at `pos` without its ending, and where the next line starts.
+/// A bare CR ends a line too: it becomes a line break on the wire (see `canonical`), so a header
+/// hidden behind one (`Subject: x\rBcc: y`) must be seen here as the field it will be.
 fn next_line(input: &[u8], pos: usize) -> (&[u8], usize) {
-    match input[pos..].iter().position(|&b| b == b'\n') {
-        Some(i) => {
-            let line = &input[pos..pos + i];
-            (line.strip_suffix(b"\r").unwrap_or(line), pos + i + 1)
-        }
-        None => (&input[pos..], input.len()),
+    let rest = &input[pos..];
+    match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+        Some(i) if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') => (&rest[..i], pos + i + 2),
+        Some(i) => (&rest[..i], pos + i + 1),
+        None => (rest, input.len()),
     }
 }
 
@@ -192,6 +195,17 @@ mod tests {
         assert_eq!(m.fields[0].name, "Subject");
         assert!(m.body.is_empty());
         assert!(split(b"").fields.is_empty());
+    }
+
+    /// Regressions found by fuzzing: a Bcc must be found however it is written.
+    #[test]
+    fn bcc_behind_a_space_or_a_bare_cr_is_still_a_field() {
+        let m = split(b"To: a@x\nBcc : hidden@y\n\nbody\n");
+        assert!(m.has("Bcc"), "{m:?}");
+        let m = split(b"Subject: hi\rBcc: hidden@y\r\n\r\nbody\n");
+        assert_eq!(m.fields.len(), 2, "{m:?}");
+        assert!(m.has("Bcc"));
+        assert_eq!(m.body, b"body\n");
     }
 
     #[test]

@@ -508,6 +508,30 @@ mod tests {
         assert_eq!(env.recipients, ["extra@example.org", "ops@example.org"]);
     }
 
+    /// Regressions found by fuzzing (fuzz/regressions/headers): neither a space before the colon
+    /// nor a bare CR before the field lets a Bcc through to the recipients.
+    #[test]
+    fn hidden_bcc_fields_are_removed_and_used_by_t() {
+        for input in [
+            &b"To: a@example.org\nBcc : hidden@example.org\n\nx\n"[..],
+            &b"To: a@example.org\nSubject: hi\rBcc: hidden@example.org\n\nx\n"[..],
+        ] {
+            let req = Request {
+                extract_recipients: true,
+                ..Default::default()
+            };
+            let s = prepare(input, &req, &policy(), &aliases()).unwrap();
+            let wire =
+                String::from_utf8(crate::message::canonical::canonicalize(&s.message)).unwrap();
+            assert!(!wire.to_ascii_lowercase().contains("hidden@"), "{wire:?}");
+            assert!(
+                s.envelope
+                    .recipients
+                    .contains(&"hidden@example.org".to_string())
+            );
+        }
+    }
+
     #[test]
     fn first_resent_block_wins() {
         let input = "Resent-From: a@example.org\nResent-To: new@example.org\nResent-Date: x\nResent-To: old@example.org\nTo: orig@example.org\n\nx\n";
