@@ -3,12 +3,8 @@
 //! one of each kind per message, never about a notice, and no more than `notices_per_hour` (the
 //! brake's alert, given once per freeze, is sent in any case).
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, Write};
-use std::os::unix::fs::OpenOptionsExt;
-
 use super::schedule::now;
-use super::spool::{Spool, SpoolError};
+use super::spool::{SharedState, Spool, SpoolError};
 use super::state::MessageState;
 use crate::config::LoadedConfig;
 use crate::message::canonical::canonicalize;
@@ -157,23 +153,7 @@ fn queue_notice(
 /// Counts this notice against the hourly limit (shared by every relayctl process); a `forced`
 /// notice is counted even over the limit.
 fn within_limit(spool: &Spool, per_hour: u32, forced: bool) -> Result<bool, SpoolError> {
-    let path = spool.root().join("notices");
-    let io = |source| SpoolError::Io {
-        action: "update",
-        path: path.clone(),
-        source,
-    };
-    let mut file: File = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .map_err(io)?;
-    file.lock().map_err(io)?;
-    let mut text = String::new();
-    file.read_to_string(&mut text).map_err(io)?;
+    let (mut state, text) = SharedState::open(&spool.root().join("notices"))?;
     let hour_ago = now().saturating_sub(3600);
     let mut times: Vec<u64> = text
         .split_whitespace()
@@ -185,8 +165,6 @@ fn within_limit(spool: &Spool, per_hour: u32, forced: bool) -> Result<bool, Spoo
         times.push(now());
     }
     let out: Vec<String> = times.iter().map(u64::to_string).collect();
-    file.set_len(0).map_err(io)?;
-    file.rewind().map_err(io)?;
-    file.write_all(out.join("\n").as_bytes()).map_err(io)?;
+    state.replace(out.join("\n").as_bytes())?;
     Ok(allowed)
 }

@@ -13,14 +13,14 @@
 //!   `relayctl queue release --all` removes it.
 
 use std::collections::BTreeMap;
-use std::fs::{DirBuilder, File, OpenOptions};
-use std::io::{ErrorKind, Read, Seek, Write};
+use std::fs::{DirBuilder, OpenOptions};
+use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::spool::{Spool, SpoolError};
+use super::spool::{SharedState, Spool, SpoolError};
 use crate::config::{Profile, Rate};
 use crate::relay::DeliveryError;
 
@@ -320,25 +320,7 @@ impl<'a> Limiter<'a> {
                 source,
             })?;
         let path = self.path(profile, "json");
-        let io = |action| {
-            let path = path.clone();
-            move |source| SpoolError::Io {
-                action,
-                path,
-                source,
-            }
-        };
-        let mut file: File = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io("open"))?;
-        file.lock().map_err(io("lock"))?;
-        let mut text = String::new();
-        file.read_to_string(&mut text).map_err(io("read"))?;
+        let (mut state, text) = SharedState::open(&path)?;
         let mut limits: Limits = if text.trim().is_empty() {
             Limits::default()
         } else {
@@ -355,12 +337,7 @@ impl<'a> Limiter<'a> {
         if limits != before {
             let mut out = serde_json::to_vec(&limits).expect("limits serialise");
             out.push(b'\n');
-            // Overwritten in place, then cut to length: truncating to zero first would make
-            // ext4 (auto_da_alloc) start writing the file back at every close, and the next
-            // update's truncate wait for that I/O, once per message of a queue run.
-            file.rewind().map_err(io("write"))?;
-            file.write_all(&out).map_err(io("write"))?;
-            file.set_len(out.len() as u64).map_err(io("write"))?;
+            state.replace(&out)?;
         }
         Ok(result)
     }

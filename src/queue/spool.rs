@@ -272,6 +272,49 @@ impl Spool {
     }
 }
 
+/// A small state file shared by every relayctl process (notice counts, rate limits): created
+/// private to its owner, locked exclusively while this value lives, read whole on opening.
+pub struct SharedState {
+    file: File,
+    path: PathBuf,
+}
+
+impl SharedState {
+    /// Opens and locks the file at `path`; returns it with its current text.
+    pub fn open(path: &Path) -> Result<(SharedState, String), SpoolError> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(io("open", path))?;
+        file.lock().map_err(io("lock", path))?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).map_err(io("read", path))?;
+        Ok((
+            SharedState {
+                file,
+                path: path.to_path_buf(),
+            },
+            text,
+        ))
+    }
+
+    /// Replaces the contents: overwritten in place, then cut to length. Truncating to zero first
+    /// would make ext4 (auto_da_alloc) start writing the file back at every close, and the next
+    /// update's truncate wait for that I/O, once per message of a queue run.
+    pub fn replace(&mut self, contents: &[u8]) -> Result<(), SpoolError> {
+        let path = &self.path;
+        std::io::Seek::rewind(&mut self.file).map_err(io("write", path))?;
+        self.file.write_all(contents).map_err(io("write", path))?;
+        self.file
+            .set_len(contents.len() as u64)
+            .map_err(io("write", path))
+    }
+}
+
 /// What went into a message file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Written {
