@@ -27,6 +27,7 @@
 
 pub mod aliases;
 pub mod atomic_file;
+pub mod calendar;
 pub mod cli;
 pub mod commands;
 pub mod config;

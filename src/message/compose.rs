@@ -223,15 +223,7 @@ pub fn zip(attachments: &[Attachment], limit: &SizeLimit<'_>) -> Result<Attachme
 fn zip_time(time: SystemTime) -> zip::DateTime {
     let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let (era, doe) = (z / 146_097, z % 146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
+    let (year, month, day) = crate::calendar::civil_date(days as i64);
     let (Ok(year), Ok(month), Ok(day)) =
         (u16::try_from(year), u8::try_from(month), u8::try_from(day))
     else {
