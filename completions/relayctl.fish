@@ -57,6 +57,12 @@ complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l region -d 'P
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l ehlo-name -d 'Name announced in EHLO [default: this host\'s fully qualified name]' -r
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l timeout -d 'Seconds allowed for connecting and for each reply of the relay [default: 30]' -r
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l max-message-size -d 'Largest message to hand to this relay, e.g. 25MB [default: the preset\'s]' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l client-id -d 'OAuth2 client ID of your app registration with the provider' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l tenant -d 'Microsoft Entra tenant for outlook --oauth (a domain or tenant ID) [default: common]' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l token-endpoint -d 'OAuth2 token endpoint [default: the preset\'s]' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l device-endpoint -d 'OAuth2 device authorization endpoint, to sign in with a code [default: the preset\'s]' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l authorize-endpoint -d 'OAuth2 authorization endpoint, to sign in through a URL opened elsewhere [default: the preset\'s]' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l scope -d 'OAuth2 scopes, space-separated [default: the preset\'s]' -r
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l secret-store -d 'Where to keep the secret [default: keyring when usable, else file]' -r -f -a "keyring\t'The OS keyring (desktops and laptops; not available to cron or on headless servers)'
 systemd\t'$CREDENTIALS_DIRECTORY/<profile>, from LoadCredential=/LoadCredentialEncrypted= in a unit'
 command\t'The first line printed by --password-command (e.g. a cloud secret manager)'
@@ -67,6 +73,8 @@ complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l config -d 'U
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l password-stdin -d 'Read the password from the first line of stdin instead of prompting'
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l oauth -d 'Sign in with OAuth2 instead of a password (gmail, outlook; other presets with the endpoint options); the refresh token goes to the secret store'
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l client-secret-stdin -d 'Read the OAuth2 client secret from the first line of stdin instead of prompting (Google requires one)'
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l default -d 'Make this the default profile (the first profile always is)'
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l system -d 'Write the system-wide config (/etc/relayctl/config.toml) instead of the user\'s'
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'

@@ -44,7 +44,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create or replace a relay profile from a preset and store its secret
-    Setup(SetupArgs),
+    Setup(Box<SetupArgs>),
     /// List, inspect, remove profiles, choose the default, rotate a secret
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -257,6 +257,41 @@ pub struct SetupArgs {
     /// Read the password from the first line of stdin instead of prompting
     #[arg(long)]
     pub password_stdin: bool,
+
+    /// Sign in with OAuth2 instead of a password (gmail, outlook; other presets with the
+    /// endpoint options); the refresh token goes to the secret store
+    #[arg(long, conflicts_with_all = ["password_stdin", "password_command"])]
+    pub oauth: bool,
+
+    /// OAuth2 client ID of your app registration with the provider
+    #[arg(long, value_name = "ID", requires = "oauth")]
+    pub client_id: Option<String>,
+
+    /// Read the OAuth2 client secret from the first line of stdin instead of prompting (Google
+    /// requires one)
+    #[arg(long, requires = "oauth")]
+    pub client_secret_stdin: bool,
+
+    /// Microsoft Entra tenant for outlook --oauth (a domain or tenant ID) [default: common]
+    #[arg(long, value_name = "TENANT", requires = "oauth")]
+    pub tenant: Option<String>,
+
+    /// OAuth2 token endpoint [default: the preset's]
+    #[arg(long, value_name = "URL", requires = "oauth")]
+    pub token_endpoint: Option<String>,
+
+    /// OAuth2 device authorization endpoint, to sign in with a code [default: the preset's]
+    #[arg(long, value_name = "URL", requires = "oauth")]
+    pub device_endpoint: Option<String>,
+
+    /// OAuth2 authorization endpoint, to sign in through a URL opened elsewhere [default: the
+    /// preset's]
+    #[arg(long, value_name = "URL", requires = "oauth")]
+    pub authorize_endpoint: Option<String>,
+
+    /// OAuth2 scopes, space-separated [default: the preset's]
+    #[arg(long, value_name = "SCOPES", requires = "oauth")]
+    pub scope: Option<String>,
 
     /// Where to keep the secret [default: keyring when usable, else file]
     #[arg(long, value_enum, value_name = "STORE")]

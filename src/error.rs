@@ -19,6 +19,10 @@ pub enum Error {
     #[error(transparent)]
     Secret(#[from] crate::secrets::SecretError),
 
+    /// Signing in or getting an OAuth2 token failed.
+    #[error(transparent)]
+    OAuth(#[from] crate::oauth::OAuthError),
+
     /// The message given to relayctl is not acceptable (EX_DATAERR).
     #[error("{0}")]
     Message(String),

@@ -36,6 +36,7 @@ pub mod error;
 pub mod generate;
 pub mod log;
 pub mod message;
+pub mod oauth;
 pub mod privilege;
 pub mod queue;
 pub mod relay;
@@ -89,7 +90,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         wait: cli.wait,
     };
     match cli.command {
-        Command::Setup(args) => commands::setup::execute(&ctx, args),
+        Command::Setup(args) => commands::setup::execute(&ctx, *args),
         Command::Profile(command) => commands::profile::execute(&ctx, command),
         Command::Send(args) => commands::send::execute(&ctx, args),
         Command::Sendmail { args } => sendmail::execute("sendmail", &args, ctx),

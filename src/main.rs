@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use relayctl::Error;
 use relayctl::aliases::AliasError;
 use relayctl::message::submission::{AddressRole, SubmissionError};
+use relayctl::oauth::OAuthError;
 use relayctl::relay::Fault;
 use relayctl::secrets::SecretError;
 
@@ -65,6 +66,14 @@ fn exit_code(e: &Error) -> u8 {
         },
         Error::Secret(s) => secret_code(s),
         Error::Delivery(relayctl::relay::DeliveryError::Secret(s)) => secret_code(s),
+        Error::OAuth(OAuthError::Secret(s))
+        | Error::Delivery(relayctl::relay::DeliveryError::OAuth(OAuthError::Secret(s))) => {
+            secret_code(s)
+        }
+        Error::OAuth(e) if e.is_transient() => EX_TEMPFAIL,
+        Error::OAuth(OAuthError::Refused { .. }) => EX_CONFIG,
+        // Declined, expired or revoked: the account must sign in again.
+        Error::OAuth(_) => EX_NOPERM,
         Error::Delivery(d) => fault_code(d.fault()),
         Error::ChecksFailed(_) => 1,
         Error::NotDelivered { held: true, .. } => EX_CONFIG,

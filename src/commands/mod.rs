@@ -19,8 +19,7 @@ use crate::message::canonical::{CanonicalWriter, canonicalize};
 use crate::queue::schedule::now;
 use crate::queue::spool::SYSTEM_SPOOL;
 use crate::queue::{MessageState, Outcome, Runner, Spool, daemon};
-use crate::relay::{self, Envelope, Transcript};
-use crate::secrets::{SecretError, SecretString, store_for};
+use crate::relay::{self, Envelope, ProfileCredentials, Transcript};
 use crate::sendmail::maildrop;
 
 /// What every subcommand gets from the global options.
@@ -40,6 +39,8 @@ pub struct Selected {
     pub name: String,
     pub profile: Profile,
     pub file: PathBuf,
+    /// The spool whose `oauth/` directory caches the profile's access tokens.
+    pub spool: PathBuf,
 }
 
 impl Context {
@@ -184,21 +185,15 @@ impl Context {
             name: name.to_string(),
             profile: profile.clone(),
             file: file.to_path_buf(),
+            spool: Spool::default_path(self.spool.as_deref()),
         })
     }
 }
 
 impl Selected {
-    /// Reads the profile's secret; called by the relay session only when it logs in.
-    pub fn read_secret(&self) -> std::result::Result<SecretString, SecretError> {
-        match &self.profile.secret {
-            Some(reference) => store_for(reference, &self.name, &self.file).read(),
-            None => Err(SecretError::NotFound {
-                store: format!("profile `{}`", self.name),
-                hint: "the profile has a user but no `secret`; run `relayctl profile set-secret`"
-                    .into(),
-            }),
-        }
+    /// The profile's password or access tokens, read by the relay session only when it logs in.
+    pub fn credentials(&self) -> ProfileCredentials<'_> {
+        ProfileCredentials::new(&self.name, &self.profile, &self.file, &self.spool)
     }
 
     /// Delivers one message through this profile (the secret is read only if the relay needs a
@@ -221,7 +216,7 @@ impl Selected {
         let result = relay::deliver(
             &self.name,
             &self.profile,
-            &|| self.read_secret(),
+            &self.credentials(),
             envelope,
             message,
             transcript,

@@ -6,7 +6,7 @@ use crate::cli::ProfileCommand;
 use crate::commands::Context;
 use crate::commands::setup::new_secret;
 use crate::config::{ConfigEdit, LoadedConfig, Origin, Profile};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::secrets::{self, SecretRef, SecretStore, store_and_verify, store_for};
 
 pub fn execute(ctx: &Context, command: ProfileCommand) -> Result<()> {
@@ -14,7 +14,7 @@ pub fn execute(ctx: &Context, command: ProfileCommand) -> Result<()> {
     match command {
         ProfileCommand::List => list(&config),
         ProfileCommand::Show { name } => show(&config, &name),
-        ProfileCommand::Remove { name } => remove(&config, &name),
+        ProfileCommand::Remove { name } => remove(ctx, &config, &name),
         ProfileCommand::Default { name } => set_default(&config, &name),
         ProfileCommand::SetSecret {
             name,
@@ -124,6 +124,12 @@ fn show(config: &LoadedConfig, name: &str) -> Result<()> {
     println!("timeout:          {}s", p.timeout().as_secs());
     println!("max message size: {}", p.max_message_size());
     println!("secret:           {}", secret_status(name, p, file));
+    if let Some(oauth) = &p.oauth {
+        println!("login:            OAuth2 (OAUTHBEARER or XOAUTH2)");
+        println!("token endpoint:   {}", oauth.token_endpoint);
+        println!("client id:        {}", oauth.client_id);
+        println!("scope:            {}", oauth.scope);
+    }
     Ok(())
 }
 
@@ -143,11 +149,22 @@ fn secret_status(name: &str, p: &Profile, file: &Path) -> String {
     }
 }
 
-fn remove(config: &LoadedConfig, name: &str) -> Result<()> {
+fn remove(ctx: &Context, config: &LoadedConfig, name: &str) -> Result<()> {
     let (name, p, file) = config.get(name)?;
     let (_, origin, _) = &config.profiles[name];
     if let Some(store) = owned_store(name, p, file) {
         store.delete()?;
+    }
+    if p.oauth.is_some() {
+        let cache = crate::queue::Spool::default_path(ctx.spool.as_deref())
+            .join("oauth")
+            .join(format!("{name}.token"));
+        match std::fs::remove_file(&cache) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io("cannot remove", cache, e));
+            }
+            _ => {}
+        }
     }
     let mut edit = ConfigEdit::open(*origin, file.to_path_buf())?;
     edit.remove_profile(name);

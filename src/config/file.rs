@@ -516,7 +516,9 @@ secret = "file"
         let text = include_str!("../../config.sample.toml");
         let file = parse(Path::new("config.sample.toml"), text).unwrap();
         assert_eq!(file.default_profile.as_deref(), Some("uni"));
-        assert_eq!(file.profiles.len(), 2);
+        assert_eq!(file.profiles.len(), 3);
+        let oauth = file.profiles["m365"].oauth.as_ref().unwrap();
+        assert!(oauth.scope.contains("SMTP.Send"));
         assert_eq!(file.aliases.len(), 4);
     }
 

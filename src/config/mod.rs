@@ -6,6 +6,7 @@
 
 mod duration;
 mod file;
+mod oauth;
 mod presets;
 mod profile;
 mod size;
@@ -14,6 +15,7 @@ pub use duration::Span;
 pub use file::{
     ConfigEdit, ConfigFile, ConfigLocation, Delivery, LoadedConfig, Origin, QueueSettings,
 };
+pub use oauth::{OAuth, Provider, provider as oauth_provider};
 pub use presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset, PresetDefaults};
 pub use profile::{Brake, DEFAULT_TIMEOUT_SECS, Profile, Rate, TlsMode};
 pub use size::ByteSize;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset};
-use super::{ByteSize, ConfigError, Span};
+use super::{ByteSize, ConfigError, OAuth, Span};
 use crate::secrets::SecretRef;
 
 /// How the connection to the relay is secured.
@@ -68,9 +68,13 @@ pub struct Profile {
     /// Envelope sender and default From address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    /// Where the password lives (never the password itself).
+    /// Where the password lives (never the password itself); with `oauth`, the refresh token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<SecretRef>,
+    /// Log in with OAuth2 access tokens (XOAUTH2, OAUTHBEARER) from these endpoints instead of
+    /// a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuth>,
     /// Name announced in EHLO; default: this host's fully qualified name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ehlo_name: Option<String>,
@@ -303,6 +307,14 @@ impl Profile {
                     "a user is set but no secret store (set `secret`, e.g. \"file\")".into(),
                 ));
             }
+        }
+        if let Some(oauth) = &self.oauth {
+            if !self.authenticates() {
+                return Err(invalid(
+                    "oauth needs the account's login name (set `user`)".into(),
+                ));
+            }
+            oauth.validate().map_err(invalid)?;
         }
         if self.rate_burst.is_some() && self.rate_limit.is_none() {
             return Err(invalid("rate_burst needs a rate_limit".into()));

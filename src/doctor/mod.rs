@@ -4,7 +4,8 @@
 //! The checks run in order and later ones use what earlier ones found (the relay's address, the
 //! address this host reaches it from, whether the port answers). One check family per file:
 //! [`config`] (files, permissions, profile, secret), [`network`] (DNS names, TCP reachability),
-//! [`smtp`] (greeting, TLS, EHLO capabilities, AUTH, sender), [`identity`] (the EHLO name and
+//! [`oauth`] (the token endpoint of OAuth2 profiles), [`smtp`] (greeting, TLS, EHLO
+//! capabilities, AUTH, sender), [`identity`] (the EHLO name and
 //! DNS blocklists), [`local`] (queue health, the sendmail link). [`replies`] turns known
 //! provider replies into fixes. Nothing here ever prints a secret: AUTH goes through the SMTP
 //! client, whose transcript hides credentials, and the report holds only the relay's replies.
@@ -17,6 +18,7 @@ pub mod dns;
 pub mod identity;
 pub mod local;
 pub mod network;
+pub mod oauth;
 pub mod replies;
 pub mod smtp;
 
@@ -258,6 +260,7 @@ fn relay_checks(ctx: &Context, selected: &Selected, out: &mut Vec<Check>) {
     let resolver = dns::Resolver::from_environment();
     let mut found = Findings::default();
     config::secret(selected, out);
+    oauth::token(selected, out);
     network::relay_name(selected, &mut found, out);
     network::sender_domain(selected, &resolver, out);
     network::reachability(selected, &mut found, out);

@@ -11,9 +11,9 @@ use secrecy::ExposeSecret;
 
 use super::{Check, Findings};
 use crate::commands::{Context, Selected};
-use crate::config::{ByteSize, Preset, TlsMode};
+use crate::config::{ByteSize, Preset, Profile, TlsMode};
 use crate::relay::smtp::{Connection, Extensions, Observer, SmtpError};
-use crate::relay::{Transcript, client_name, tls};
+use crate::relay::{Credentials, Transcript, client_name, tls};
 
 /// The checks of this family, in order: each run reports every one of them.
 const IDS: [&str; 13] = [
@@ -496,7 +496,7 @@ fn capabilities(selected: &Selected, ext: &Extensions, out: &mut Vec<Check>) {
         ));
     }
     let mechanisms = ext.auth_mechanisms();
-    let usable = mechanisms.iter().any(|m| m == "PLAIN" || m == "LOGIN");
+    let usable = mechanisms.iter().any(|m| usable_mechanism(p, m));
     out.push(match (&p.user, mechanisms.is_empty(), usable) {
         (None, true, _) => Check::pass("ehlo.auth", "no AUTH offered; the profile does not log in"),
         (None, false, _) => Check::pass(
@@ -515,7 +515,7 @@ fn capabilities(selected: &Selected, ext: &Extensions, out: &mut Vec<Check>) {
         ),
         (Some(_), false, false) => Check::fail(
             "ehlo.auth",
-            format!("the relay offers only AUTH {}; relayctl logs in with PLAIN or LOGIN", mechanisms.join(" ")),
+            format!("the relay offers only AUTH {}; this profile logs in with {}", mechanisms.join(" "), if p.oauth.is_some() { "XOAUTH2 or OAUTHBEARER" } else { "PLAIN or LOGIN" }),
             if p.preset == Preset::Outlook {
                 "Microsoft 365 has basic SMTP AUTH disabled for this tenant: an admin must enable Authenticated SMTP for the mailbox".to_string()
             } else {
@@ -547,29 +547,48 @@ fn login(
         ));
         return false;
     }
-    if !ext
-        .auth_mechanisms()
-        .iter()
-        .any(|m| m == "PLAIN" || m == "LOGIN")
-    {
+    if !ext.auth_mechanisms().iter().any(|m| usable_mechanism(p, m)) {
         out.push(Check::skip(
             "auth.login",
             "not attempted: no usable AUTH mechanism (see ehlo.auth)",
         ));
         return false;
     }
-    let password = match selected.read_secret() {
-        Ok(p) => p,
-        Err(_) => {
-            out.push(Check::skip(
-                "auth.login",
-                "not attempted: the secret does not resolve (see secret.store)",
-            ));
-            return false;
+    let credentials = selected.credentials();
+    let attempt = if p.oauth.is_some() {
+        match credentials.access_token(None) {
+            Ok(token) => conn.authenticate_bearer(user, token.expose_secret(), recorder),
+            Err(_) => {
+                out.push(Check::skip(
+                    "auth.login",
+                    "not attempted: no access token (see oauth.token)",
+                ));
+                return false;
+            }
+        }
+    } else {
+        match credentials.password() {
+            Ok(password) => conn.authenticate(user, password.expose_secret(), recorder),
+            Err(_) => {
+                out.push(Check::skip(
+                    "auth.login",
+                    "not attempted: the secret does not resolve (see secret.store)",
+                ));
+                return false;
+            }
         }
     };
-    let hint = p.preset.defaults(None).password_hint;
-    match conn.authenticate(user, password.expose_secret(), recorder) {
+    let hint = if p.oauth.is_some() {
+        "the relay refused a fresh OAuth2 token: check that the account may send by SMTP and that the login name is the account that signed in"
+    } else {
+        p.preset.defaults(None).password_hint
+    };
+    let fix = if p.oauth.is_some() {
+        hint.to_string()
+    } else {
+        format!("{hint}; then `relayctl profile set-secret {name}`")
+    };
+    match attempt {
         Ok(reply) => {
             out.push(Check::pass(
                 "auth.login",
@@ -582,7 +601,7 @@ fn login(
                 Check::fail(
                     "auth.login",
                     format!("the relay refused the login for {user}"),
-                    format!("{hint}; then `relayctl profile set-secret {name}`"),
+                    fix,
                 )
                 .with_reply(&reply.text()),
             );
@@ -607,6 +626,16 @@ fn login(
             ));
             false
         }
+    }
+}
+
+/// Whether the profile can log in with AUTH `mechanism`: a bearer token for OAuth2 profiles, a
+/// password otherwise.
+fn usable_mechanism(p: &Profile, mechanism: &str) -> bool {
+    if p.oauth.is_some() {
+        mechanism == "XOAUTH2" || mechanism == "OAUTHBEARER"
+    } else {
+        mechanism == "PLAIN" || mechanism == "LOGIN"
     }
 }
 

@@ -86,6 +86,26 @@ pub fn brake(
     }
 }
 
+/// Queues the alert that the OAuth2 refresh token of `profile` was refused. It is given once
+/// until the profile signs in again, so it is sent even when `notices_per_hour` is used up. It
+/// goes out through the profile's fallback relays when it has some, else once the profile works.
+pub fn revoked(
+    spool: &Spool,
+    config: &LoadedConfig,
+    profile: &str,
+    reason: &str,
+) -> Result<Option<String>, SpoolError> {
+    let host = crate::relay::system_fqdn().unwrap_or_else(|| "this host".into());
+    let body = format!(
+        "relayctl on {host} cannot log in to the relay of profile {profile}:\r\n\r\n{reason}\r\n\r\nMail for this profile is held in the queue, none is lost. Once the profile has\r\nsigned in again, `relayctl queue release --all` sends it.\r\n"
+    );
+    let subject = format!("relayctl: sign-in needed for profile {profile} (OAuth2 token refused)");
+    match queue_notice(spool, config, profile, &subject, &body, true)? {
+        Queued::Id(notice) => Ok(Some(notice)),
+        Queued::NoOne | Queued::OverLimit => Ok(None),
+    }
+}
+
 /// What became of a notice.
 enum Queued {
     /// Queued with this id.

@@ -18,8 +18,8 @@ use super::schedule::{backoff, now};
 use super::spool::{Area, Locked, Spool, SpoolError};
 use super::state::{RecipientStatus, Status, Waiting};
 use crate::config::LoadedConfig;
-use crate::relay::{DeliveryError, Fault, Session, Transcript};
-use crate::secrets::{SecretError, store_for};
+use crate::oauth::OAuthError;
+use crate::relay::{DeliveryError, Fault, ProfileCredentials, Session, Transcript};
 
 /// Which messages a pass takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +75,9 @@ pub struct Runner<'a> {
     /// How many messages this pass deferred for each profile's rate limit, so that they are
     /// scheduled one token apart rather than all for the same moment.
     spread: HashMap<String, u64>,
+    /// Profiles whose OAuth2 refresh token was refused: one alert for the profile replaces the
+    /// notice about each held message.
+    revoked: HashSet<String>,
 }
 
 /// When one profile of a message's chain could take it again.
@@ -98,6 +101,7 @@ impl<'a> Runner<'a> {
             limiter: Limiter::new(spool),
             throttled: HashMap::new(),
             spread: HashMap::new(),
+            revoked: HashSet::new(),
         }
     }
 
@@ -515,7 +519,9 @@ impl<'a> Runner<'a> {
                         "relayctl: message {} held until the relay configuration is fixed: {fault}",
                         locked.id
                     );
-                    self.notify(&locked, Kind::Held, &fault)?;
+                    if !self.revoked.contains(&locked.state.profile) {
+                        self.notify(&locked, Kind::Held, &fault)?;
+                    }
                     locked.state.alerted = true;
                 }
                 locked.save()?;
@@ -578,20 +584,21 @@ impl<'a> Runner<'a> {
                     None,
                 ));
             };
-            let secret = || -> Result<_, SecretError> {
-                match &profile.secret {
-                    Some(r) => store_for(r, name, file).read(),
-                    None => Err(SecretError::NotFound {
-                        store: format!("profile `{name}`"),
-                        hint: "the profile has a user but no `secret`".into(),
-                    }),
-                }
-            };
-            match Session::open(profile, &secret, self.transcript) {
+            let credentials = ProfileCredentials::new(name, profile, file, self.spool.root());
+            match Session::open(profile, &credentials, self.transcript) {
                 Ok(s) => {
                     self.sessions.insert(name.to_string(), s);
                 }
                 Err(e) => {
+                    if let DeliveryError::OAuth(OAuthError::Revoked { first, .. }) = &e {
+                        self.revoked.insert(name.to_string());
+                        if *first {
+                            let alert =
+                                notice::revoked(self.spool, self.config, name, &e.to_string())
+                                    .map_err(|e| (Fault::Transient, e.to_string(), None))?;
+                            self.notices.extend(alert);
+                        }
+                    }
                     if let Some(reply) = throttling_reply(&e) {
                         return Err((e.fault(), e.to_string(), Some(reply.to_string())));
                     }

@@ -3,6 +3,7 @@
 //! on a Nagle/delayed-ACK interaction), cannot pipeline, hides EHLO keywords such as SIZE and
 //! DSN, and wants every message whole in memory. [`Session`] puts relayctl's policy on top.
 
+mod credentials;
 mod hello;
 mod session;
 pub mod smtp;
@@ -11,13 +12,15 @@ mod transcript;
 
 use std::fmt;
 
+pub use credentials::{Credentials, ProfileCredentials};
 pub use hello::{client_name, system_fqdn};
 pub use session::Session;
 pub use transcript::Transcript;
 
 use crate::config::{ByteSize, Profile};
 use crate::message::canonical::canonicalize;
-use crate::secrets::{SecretError, SecretString};
+use crate::oauth::OAuthError;
+use crate::secrets::SecretError;
 
 /// Who a message is from and to, as given to the relay in MAIL FROM and RCPT TO.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,8 +99,11 @@ pub enum DeliveryError {
     Tls { server: String, reason: String },
     #[error("{server} does not offer STARTTLS; refusing to continue without TLS{}", if *.credentials { " (the password is never sent in clear)" } else { "" })]
     NoStarttls { server: String, credentials: bool },
-    #[error("{server} offers no login method relayctl supports (PLAIN, LOGIN) on this connection")]
-    NoAuthMechanism { server: String },
+    #[error("{server} offers no login method this profile can use ({methods}) on this connection")]
+    NoAuthMechanism {
+        server: String,
+        methods: &'static str,
+    },
     #[error("{server} refused the login for {user}: {reply}; {hint}")]
     Auth {
         server: String,
@@ -159,6 +165,8 @@ pub enum DeliveryError {
     Setup(String),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
 }
 
 fn list(failures: &[RecipientFailure]) -> String {
@@ -206,6 +214,9 @@ impl DeliveryError {
             NoStarttls { .. } | NoAuthMechanism { .. } | Setup(_) | Secret(_) => Fault::Config,
             TooLarge { .. } | Unsupported(_) => Fault::Message,
             InvalidAddress(_) => Fault::Recipient,
+            OAuth(e) if e.is_transient() => Fault::Transient,
+            OAuth(OAuthError::Revoked { .. }) => Fault::Auth,
+            OAuth(_) => Fault::Config,
         }
     }
 }
@@ -231,14 +242,14 @@ pub fn check_size(name: &str, profile: &Profile, size: u64) -> Result<(), Delive
 pub fn deliver(
     name: &str,
     profile: &Profile,
-    secret: &dyn Fn() -> Result<SecretString, SecretError>,
+    credentials: &dyn Credentials,
     envelope: &Envelope,
     message: &[u8],
     transcript: &Transcript,
 ) -> Result<String, DeliveryError> {
     let wire = canonicalize(message);
     check_size(name, profile, wire.len() as u64)?;
-    let mut session = Session::open(profile, secret, transcript)?;
+    let mut session = Session::open(profile, credentials, transcript)?;
     let result = session.send(envelope, &wire);
     session.quit();
     result
@@ -247,11 +258,11 @@ pub fn deliver(
 /// Asks the relay about each recipient (MAIL FROM, RCPT TO, RSET) without sending a message.
 pub fn verify(
     profile: &Profile,
-    secret: &dyn Fn() -> Result<SecretString, SecretError>,
+    credentials: &dyn Credentials,
     envelope: &Envelope,
     transcript: &Transcript,
 ) -> Result<Vec<(String, RecipientResult)>, DeliveryError> {
-    let mut session = Session::open(profile, secret, transcript)?;
+    let mut session = Session::open(profile, credentials, transcript)?;
     let result = session.verify(envelope);
     session.quit();
     result

@@ -6,9 +6,10 @@
 use secrecy::ExposeSecret;
 
 use super::smtp::{Connection, SmtpError};
-use super::{DeliveryError, Envelope, RecipientFailure, RecipientResult, Transcript, hello, tls};
+use super::{
+    Credentials, DeliveryError, Envelope, RecipientFailure, RecipientResult, Transcript, hello, tls,
+};
 use crate::config::{ByteSize, Profile, TlsMode};
-use crate::secrets::{SecretError, SecretString};
 
 /// An open, ready connection to a relay.
 pub struct Session<'t> {
@@ -22,7 +23,7 @@ impl<'t> Session<'t> {
     /// in when the profile has a user. The secret is read only after TLS is up.
     pub fn open(
         profile: &Profile,
-        secret: &dyn Fn() -> Result<SecretString, SecretError>,
+        credentials: &dyn Credentials,
         transcript: &'t Transcript,
     ) -> Result<Self, DeliveryError> {
         let server = format!("{}:{}", profile.host, profile.port);
@@ -74,7 +75,7 @@ impl<'t> Session<'t> {
                 .map_err(|e| translate(&session.server, e))?;
         }
         if let Some(user) = &profile.user {
-            session.login(user, secret, profile)?;
+            session.login(user, credentials, profile)?;
         }
         Ok(session)
     }
@@ -82,7 +83,7 @@ impl<'t> Session<'t> {
     fn login(
         &mut self,
         user: &str,
-        secret: &dyn Fn() -> Result<SecretString, SecretError>,
+        credentials: &dyn Credentials,
         profile: &Profile,
     ) -> Result<(), DeliveryError> {
         // Checked again here, whatever the profile says: credentials never go out in clear.
@@ -92,24 +93,80 @@ impl<'t> Session<'t> {
                 credentials: true,
             });
         }
+        if profile.oauth.is_some() {
+            return self.login_with_token(user, credentials);
+        }
         let mechanisms = self.conn.extensions().auth_mechanisms();
         if !mechanisms.iter().any(|m| m == "PLAIN" || m == "LOGIN") {
             return Err(DeliveryError::NoAuthMechanism {
                 server: self.server.clone(),
+                methods: "PLAIN, LOGIN",
             });
         }
-        let password = secret()?;
-        match self
+        let password = credentials.password()?;
+        let result = self
             .conn
-            .authenticate(user, password.expose_secret(), self.transcript)
+            .authenticate(user, password.expose_secret(), self.transcript);
+        self.login_result(
+            user,
+            result,
+            profile.preset.defaults(None).password_hint.to_string(),
+        )
+    }
+
+    /// Logs in with an OAuth2 access token. A cached token the relay refuses may have been
+    /// revoked or have expired early by the provider's clock: it is dropped and a fresh one
+    /// tried, once.
+    fn login_with_token(
+        &mut self,
+        user: &str,
+        credentials: &dyn Credentials,
+    ) -> Result<(), DeliveryError> {
+        let mechanisms = self.conn.extensions().auth_mechanisms();
+        if !mechanisms
+            .iter()
+            .any(|m| m == "XOAUTH2" || m == "OAUTHBEARER")
         {
+            return Err(DeliveryError::NoAuthMechanism {
+                server: self.server.clone(),
+                methods: "XOAUTH2, OAUTHBEARER",
+            });
+        }
+        let token = credentials.access_token(None)?;
+        let first = self
+            .conn
+            .authenticate_bearer(user, token.expose_secret(), self.transcript);
+        let result = match first {
+            Err(SmtpError::Reply { reply, .. }) if reply.code == 535 || reply.code == 334 => {
+                self.transcript
+                    .note("the relay refused the access token; fetching a new one");
+                let token = credentials.access_token(Some(&token))?;
+                self.conn
+                    .authenticate_bearer(user, token.expose_secret(), self.transcript)
+            }
+            other => other,
+        };
+        self.login_result(
+            user,
+            result,
+            "the relay refused a fresh OAuth2 token: check that the account may send by SMTP (Microsoft 365: Authenticated SMTP enabled for the mailbox) and that the login name is the account the token was issued for".into(),
+        )
+    }
+
+    fn login_result(
+        &self,
+        user: &str,
+        result: Result<super::smtp::Reply, SmtpError>,
+        hint: String,
+    ) -> Result<(), DeliveryError> {
+        match result {
             Ok(_) => Ok(()),
             Err(SmtpError::Reply { reply, .. }) if reply.is_permanent() => {
                 Err(DeliveryError::Auth {
                     server: self.server.clone(),
                     user: user.to_string(),
                     reply: reply.text(),
-                    hint: profile.preset.defaults(None).password_hint.to_string(),
+                    hint,
                 })
             }
             Err(SmtpError::Reply { reply, .. }) => Err(DeliveryError::AuthTemporary {

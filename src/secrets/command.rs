@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
-use super::{MAX_SECRET_BYTES, SecretError, SecretStore, first_line};
+use super::{MAX_SECRET_BYTES, SecretError, SecretStore, whole_text};
 
 pub struct CommandStore {
     command: String,
@@ -39,7 +39,7 @@ impl SecretStore for CommandStore {
         format!("command `{}`", self.command)
     }
 
-    fn read(&self) -> Result<SecretString, SecretError> {
+    fn read_text(&self) -> Result<SecretString, SecretError> {
         let words = shlex::split(&self.command)
             .filter(|w| !w.is_empty())
             .ok_or_else(|| self.error("cannot be split into words (check its quotes)"))?;
@@ -74,7 +74,7 @@ impl SecretStore for CommandStore {
         if out.len() > MAX_SECRET_BYTES {
             return Err(SecretError::TooLong);
         }
-        first_line(&out, &|| self.describe())
+        whole_text(&out, &|| self.describe())
     }
 
     fn write(&self, _secret: &SecretString) -> Result<(), SecretError> {

@@ -2,7 +2,7 @@
 
 use secrecy::SecretString;
 
-use super::{SecretError, SecretStore, first_line};
+use super::{SecretError, SecretStore, whole_text};
 
 /// `RELAYCTL_PASSWORD_<PROFILE>`, then `RELAYCTL_PASSWORD`, or one named variable.
 pub struct EnvStore {
@@ -39,11 +39,11 @@ impl SecretStore for EnvStore {
         format!("environment variable {}", self.candidates.join(" or "))
     }
 
-    fn read(&self) -> Result<SecretString, SecretError> {
+    fn read_text(&self) -> Result<SecretString, SecretError> {
         for var in &self.candidates {
             if let Some(value) = std::env::var_os(var) {
                 let bytes = zeroize::Zeroizing::new(value.into_encoded_bytes());
-                return first_line(&bytes, &|| format!("environment variable {var}"));
+                return whole_text(&bytes, &|| format!("environment variable {var}"));
             }
         }
         Err(SecretError::NotFound {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::{MAX_SECRET_BYTES, SecretError, SecretStore, first_line};
+use super::{MAX_SECRET_BYTES, SecretError, SecretStore, whole_text};
 use crate::atomic_file;
 
 /// `secrets/<profile>` in the directory of the config file that defines the profile.
@@ -64,7 +64,7 @@ impl SecretStore for FileStore {
         format!("file {}", self.path.display())
     }
 
-    fn read(&self) -> Result<SecretString, SecretError> {
+    fn read_text(&self) -> Result<SecretString, SecretError> {
         let file = match fs::File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -85,7 +85,7 @@ impl SecretStore for FileStore {
         if raw.len() > MAX_SECRET_BYTES {
             return Err(SecretError::TooLong);
         }
-        first_line(&raw, &|| self.describe())
+        whole_text(&raw, &|| self.describe())
     }
 
     fn write(&self, secret: &SecretString) -> Result<(), SecretError> {

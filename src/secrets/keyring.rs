@@ -47,7 +47,7 @@ impl SecretStore for KeyringStore {
         format!("OS keyring ({SERVICE}/{})", self.profile)
     }
 
-    fn read(&self) -> Result<SecretString, SecretError> {
+    fn read_text(&self) -> Result<SecretString, SecretError> {
         match self.entry()?.get_password() {
             Ok(p) => Ok(SecretString::from(p)),
             Err(keyring::Error::NoEntry) => Err(SecretError::NotFound {

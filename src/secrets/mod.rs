@@ -114,8 +114,20 @@ pub enum SecretError {
 pub trait SecretStore {
     /// Where the secret lives, for messages (`file /etc/relayctl/secrets/uni`).
     fn describe(&self) -> String;
-    /// Reads the secret.
-    fn read(&self) -> Result<SecretString, SecretError>;
+    /// Reads the whole secret, without its final line ending.
+    fn read_text(&self) -> Result<SecretString, SecretError>;
+    /// Reads the secret: its first line. Password files and commands (`pass show`) may print
+    /// more lines that are not part of the password.
+    fn read(&self) -> Result<SecretString, SecretError> {
+        let text = self.read_text()?;
+        let first = text.expose_secret().lines().next().unwrap_or_default();
+        if first.is_empty() {
+            return Err(SecretError::Empty {
+                store: self.describe(),
+            });
+        }
+        Ok(SecretString::from(first.to_string()))
+    }
     /// Stores a new secret. Stores filled from outside relayctl explain how to fill them.
     fn write(&self, secret: &SecretString) -> Result<(), SecretError>;
     /// Forgets the secret, for stores that relayctl writes; others are left alone.
@@ -141,7 +153,7 @@ pub fn store_for(reference: &SecretRef, profile: &str, config_file: &Path) -> Bo
 /// Writes `secret` and reads it back, so that setup never reports a secret it cannot read.
 pub fn store_and_verify(store: &dyn SecretStore, secret: &SecretString) -> Result<(), SecretError> {
     store.write(secret)?;
-    let back = store.read()?;
+    let back = store.read_text()?;
     if back.expose_secret() != secret.expose_secret() {
         return Err(SecretError::ReadBackMismatch {
             store: store.describe(),
@@ -154,6 +166,16 @@ pub fn store_and_verify(store: &dyn SecretStore, secret: &SecretString) -> Resul
 /// conventionally end with a newline that is not part of the password.
 fn first_line(raw: &[u8], store: &dyn Fn() -> String) -> Result<SecretString, SecretError> {
     let line = raw.split(|&b| b == b'\n').next().unwrap_or_default();
+    text(line, store)
+}
+
+/// The secret in `raw`, every line of it, without the final line ending.
+fn whole_text(raw: &[u8], store: &dyn Fn() -> String) -> Result<SecretString, SecretError> {
+    let text_end = raw.strip_suffix(b"\n").unwrap_or(raw);
+    text(text_end, store)
+}
+
+fn text(line: &[u8], store: &dyn Fn() -> String) -> Result<SecretString, SecretError> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.is_empty() {
         return Err(SecretError::Empty { store: store() });

@@ -36,11 +36,11 @@ impl SecretStore for SystemdStore {
         format!("systemd credential {}", self.profile)
     }
 
-    fn read(&self) -> Result<SecretString, SecretError> {
+    fn read_text(&self) -> Result<SecretString, SecretError> {
         match self.credential_path() {
             // systemd makes the credential file private to the service; the file store's
             // ownership and mode checks apply unchanged.
-            Some(path) if path.exists() => FileStore::new(path).read(),
+            Some(path) if path.exists() => FileStore::new(path).read_text(),
             Some(path) => Err(SecretError::NotFound {
                 store: self.describe(),
                 hint: format!("{} does not exist; {}", path.display(), self.how()),

@@ -348,7 +348,7 @@ fn verify(ctx: &Context, inv: &Invocation) -> Result<()> {
     };
     let results = relay::verify(
         &setup.selected.profile,
-        &|| setup.selected.read_secret(),
+        &setup.selected.credentials(),
         &envelope,
         &ctx.transcript,
     )?;

@@ -11,6 +11,8 @@ mod doctor;
 mod fault_campaign;
 mod faults;
 mod hostile;
+mod oauth;
+mod oauth_server;
 mod privsep;
 mod queue;
 mod ratelimit;

@@ -230,6 +230,8 @@ pub struct Connection {
     start: usize,
     extensions: Extensions,
     broken: bool,
+    /// The host and port connected to, as OAUTHBEARER names them.
+    server: (String, u16),
 }
 
 impl Connection {
@@ -280,6 +282,7 @@ impl Connection {
             start: 0,
             extensions: Extensions::default(),
             broken: false,
+            server: (host.trim_matches(['[', ']']).to_string(), port),
         };
         conn.note_tls(observer);
         let greeting = conn.read_reply("greeting", observer, false)?;
@@ -460,6 +463,78 @@ impl Connection {
                 stage,
                 detail: "the relay asked for more than the login mechanism sends".into(),
             }));
+        }
+        self.expect(stage, reply, |code| code / 100 == 2)
+    }
+
+    /// Logs in with an OAuth2 bearer token: OAUTHBEARER (RFC 7628) when the relay offers it,
+    /// else XOAUTH2 (Google's and Microsoft's). A refused token is answered the way each
+    /// mechanism requires (an empty line for XOAUTH2, `AQ==` for OAUTHBEARER) so the relay
+    /// ends the exchange with its final reply; the provider's error status from the challenge
+    /// is added to that reply's text.
+    pub fn authenticate_bearer(
+        &mut self,
+        user: &str,
+        token: &str,
+        observer: &dyn Observer,
+    ) -> Result<Reply, SmtpError> {
+        let stage = "AUTH";
+        self.usable(stage)?;
+        let mechanisms = self.extensions.auth_mechanisms();
+        let bearer = mechanisms.iter().any(|m| m == "OAUTHBEARER");
+        let (mechanism, payload) = if bearer {
+            let (host, port) = self.server.clone();
+            (
+                "OAUTHBEARER",
+                Zeroizing::new(format!(
+                    "n,a={},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01",
+                    user.replace('=', "=3D").replace(',', "=2C")
+                )),
+            )
+        } else if mechanisms.iter().any(|m| m == "XOAUTH2") {
+            (
+                "XOAUTH2",
+                Zeroizing::new(format!("user={user}\x01auth=Bearer {token}\x01\x01")),
+            )
+        } else {
+            return Err(SmtpError::Client {
+                stage,
+                detail: format!(
+                    "the relay offers no OAuth2 login (XOAUTH2, OAUTHBEARER){}",
+                    if mechanisms.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; it offers {}", mechanisms.join(", "))
+                    }
+                ),
+            });
+        };
+        let line = Zeroizing::new(format!(
+            "AUTH {mechanism} {}\r\n",
+            BASE64.encode(payload.as_bytes())
+        ));
+        observer.client(&format!("AUTH {mechanism} (token not shown)"));
+        self.send(stage, line.as_bytes())?;
+        let mut reply = self.read_reply(stage, observer, true)?;
+        if reply.code == 334 {
+            // The token was refused; the challenge carries the provider's error as JSON.
+            let status = reply
+                .lines
+                .first()
+                .and_then(|l| BASE64.decode(l.trim()).ok())
+                .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+                .and_then(|v| v.get("status").map(|s| s.to_string().replace('"', "")));
+            let answer: &[u8] = if bearer { b"AQ==\r\n" } else { b"\r\n" };
+            observer.client(if bearer { "AQ==" } else { "" });
+            self.send(stage, answer)?;
+            reply = self.read_reply(stage, observer, true)?;
+            if let Some(status) = status
+                && reply.code / 100 != 2
+            {
+                reply
+                    .lines
+                    .push(format!("(token refused: status {status})"));
+            }
         }
         self.expect(stage, reply, |code| code / 100 == 2)
     }

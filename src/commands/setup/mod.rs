@@ -1,6 +1,8 @@
 //! `relayctl setup PRESET`: build a profile from a preset and flags, store and verify its secret,
 //! and write the config atomically.
 
+mod oauth;
+
 use std::path::Path;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -23,6 +25,11 @@ pub fn execute(ctx: &Context, args: SetupArgs) -> Result<()> {
     let mut edit = ConfigEdit::open(origin, config_path.clone())?;
 
     let (store_kind, keyring_notice) = store_kind(&args)?;
+    if args.oauth
+        && let Some(kind) = store_kind
+    {
+        oauth::check_store(kind)?;
+    }
     let profile = build_profile(
         &args,
         store_kind.map(|k| reference(k, &args, &config_path, &name)),
@@ -35,13 +42,17 @@ pub fn execute(ctx: &Context, args: SetupArgs) -> Result<()> {
         eprintln!("relayctl: {notice}");
     }
 
-    if args.preset == Preset::Institutional {
+    if args.preset == Preset::Institutional && !args.oauth {
         eprintln!(
             "relayctl: warning: a single-sign-on password stored on a server puts the whole account at risk; use an app-specific password, a dedicated sending account, or OAuth2 where the institution offers them"
         );
     }
 
     let secret_status = match (&profile.secret, store_kind) {
+        (Some(reference), Some(_)) if profile.oauth.is_some() => {
+            let store = store_for(reference, &name, &config_path);
+            oauth::sign_in(&args, &name, &profile, store.as_ref(), ctx.spool.as_deref())?
+        }
         (Some(reference), Some(kind)) => {
             let store = store_for(reference, &name, &config_path);
             provide_secret(store.as_ref(), kind, &args, &name)?
@@ -181,6 +192,7 @@ fn build_profile(args: &SetupArgs, secret: Option<SecretRef>) -> Result<Profile>
         user,
         from,
         secret,
+        oauth: oauth::table(args)?,
         ehlo_name: args.ehlo_name.clone(),
         timeout: args.timeout,
         max_message_size: Some(args.max_message_size.unwrap_or(defaults.max_message_size)),

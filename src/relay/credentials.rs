@@ -1,0 +1,70 @@
+//! What a session logs in with: a profile's password, or for OAuth2 profiles an access token.
+//! Both are read only when the connection is encrypted and the relay asks for a login.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Profile;
+use crate::oauth::{OAuthError, TokenSource};
+use crate::secrets::{SecretError, SecretString, store_for};
+
+/// A login's secrets, asked for only when needed.
+pub trait Credentials {
+    /// The password of a password profile.
+    fn password(&self) -> Result<SecretString, SecretError>;
+    /// An access token of an OAuth2 profile; not `refused`, the one the relay just turned down.
+    fn access_token(&self, refused: Option<&SecretString>) -> Result<SecretString, OAuthError>;
+}
+
+/// The credentials of a configured profile: its secret store and, for OAuth2, the token cache.
+pub struct ProfileCredentials<'a> {
+    pub name: &'a str,
+    pub profile: &'a Profile,
+    /// The config file that defines the profile (a file store's default lives beside it).
+    pub file: &'a Path,
+    /// The spool's `oauth/` directory.
+    pub token_cache: PathBuf,
+}
+
+impl<'a> ProfileCredentials<'a> {
+    /// The credentials of profile `name`, with the token cache of the spool at `spool`.
+    pub fn new(name: &'a str, profile: &'a Profile, file: &'a Path, spool: &Path) -> Self {
+        ProfileCredentials {
+            name,
+            profile,
+            file,
+            token_cache: spool.join("oauth"),
+        }
+    }
+
+    fn missing(&self) -> SecretError {
+        SecretError::NotFound {
+            store: format!("profile `{}`", self.name),
+            hint: "the profile has a user but no `secret`; run `relayctl profile set-secret`"
+                .into(),
+        }
+    }
+}
+
+impl Credentials for ProfileCredentials<'_> {
+    fn password(&self) -> Result<SecretString, SecretError> {
+        match &self.profile.secret {
+            Some(reference) => store_for(reference, self.name, self.file).read(),
+            None => Err(self.missing()),
+        }
+    }
+
+    fn access_token(&self, refused: Option<&SecretString>) -> Result<SecretString, OAuthError> {
+        let (Some(oauth), Some(reference)) = (&self.profile.oauth, &self.profile.secret) else {
+            return Err(self.missing().into());
+        };
+        let store = store_for(reference, self.name, self.file);
+        TokenSource {
+            name: self.name,
+            profile: self.profile,
+            oauth,
+            store: store.as_ref(),
+            cache_dir: &self.token_cache,
+        }
+        .access_token(refused)
+    }
+}
