@@ -557,7 +557,7 @@ fn login(
     let credentials = selected.credentials();
     let attempt = if p.oauth.is_some() {
         match credentials.access_token(None) {
-            Ok(token) => conn.authenticate_bearer(user, token.expose_secret(), recorder),
+            Ok(token) => conn.authenticate_bearer(user, token.secret.expose_secret(), recorder),
             Err(_) => {
                 out.push(Check::skip(
                     "auth.login",

@@ -70,6 +70,14 @@ impl OAuthError {
     }
 }
 
+/// An access token to log in with.
+pub struct AccessToken {
+    pub secret: SecretString,
+    /// Just issued by the endpoint (not from the cache): a relay refusing it will refuse the
+    /// next one too.
+    pub fresh: bool,
+}
+
 /// Access tokens for one OAuth2 profile.
 pub struct TokenSource<'a> {
     pub name: &'a str,
@@ -84,17 +92,23 @@ impl TokenSource<'_> {
     /// A token to log in with: the cached one while it is fresh and not `refused` (the one the
     /// relay just turned down), else a new one. When another process refreshed meanwhile,
     /// its token is used.
-    pub fn access_token(&self, refused: Option<&SecretString>) -> Result<SecretString, OAuthError> {
+    pub fn access_token(&self, refused: Option<&SecretString>) -> Result<AccessToken, OAuthError> {
         let mut cache = cache::lock(self.cache_dir, self.name)?;
         if let Some(token) = cache.token() {
             let was_refused =
                 refused.is_some_and(|r| r.expose_secret() == token.access_token.expose_secret());
             if token.is_fresh(now()) && !was_refused {
-                return Ok(token.access_token);
+                return Ok(AccessToken {
+                    secret: token.access_token,
+                    fresh: false,
+                });
             }
             cache.clear()?;
         }
-        self.refresh_locked(&mut cache).map(|t| t.access_token)
+        self.refresh_locked(&mut cache).map(|t| AccessToken {
+            secret: t.access_token,
+            fresh: true,
+        })
     }
 
     /// A new token from the endpoint, whatever the cache holds (`doctor`).

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Profile;
-use crate::oauth::{OAuthError, TokenSource};
+use crate::oauth::{AccessToken, OAuthError, TokenSource};
 use crate::secrets::{SecretError, SecretString, store_for};
 
 /// A login's secrets, asked for only when needed.
@@ -12,7 +12,7 @@ pub trait Credentials {
     /// The password of a password profile.
     fn password(&self) -> Result<SecretString, SecretError>;
     /// An access token of an OAuth2 profile; not `refused`, the one the relay just turned down.
-    fn access_token(&self, refused: Option<&SecretString>) -> Result<SecretString, OAuthError>;
+    fn access_token(&self, refused: Option<&SecretString>) -> Result<AccessToken, OAuthError>;
 }
 
 /// The credentials of a configured profile: its secret store and, for OAuth2, the token cache.
@@ -53,7 +53,7 @@ impl Credentials for ProfileCredentials<'_> {
         }
     }
 
-    fn access_token(&self, refused: Option<&SecretString>) -> Result<SecretString, OAuthError> {
+    fn access_token(&self, refused: Option<&SecretString>) -> Result<AccessToken, OAuthError> {
         let (Some(oauth), Some(reference)) = (&self.profile.oauth, &self.profile.secret) else {
             return Err(self.missing().into());
         };

@@ -133,16 +133,16 @@ impl<'t> Session<'t> {
             });
         }
         let token = credentials.access_token(None)?;
-        let first = self
-            .conn
-            .authenticate_bearer(user, token.expose_secret(), self.transcript);
+        let first =
+            self.conn
+                .authenticate_bearer(user, token.secret.expose_secret(), self.transcript);
         let result = match first {
-            Err(SmtpError::Reply { reply, .. }) if reply.code == 535 || reply.code == 334 => {
+            Err(SmtpError::Reply { reply, .. }) if reply.is_permanent() && !token.fresh => {
                 self.transcript
-                    .note("the relay refused the access token; fetching a new one");
-                let token = credentials.access_token(Some(&token))?;
+                    .note("the relay refused the cached access token; fetching a new one");
+                let token = credentials.access_token(Some(&token.secret))?;
                 self.conn
-                    .authenticate_bearer(user, token.expose_secret(), self.transcript)
+                    .authenticate_bearer(user, token.secret.expose_secret(), self.transcript)
             }
             other => other,
         };

@@ -647,3 +647,32 @@ fn token_endpoints_get_the_relays_certificate_checks() {
     );
     assert!(!sb.user_config().exists());
 }
+
+#[test]
+fn a_relay_refusing_every_token_holds_mail_after_one_refresh() {
+    let p = provider(
+        TokenOptions::default(),
+        SmtpOptions {
+            user: "someone-else@mail.test".into(),
+            ..SmtpOptions::default()
+        },
+    );
+    let sb = Sandbox::new();
+    setup_device(&sb, &p, "uni", &[]).ok();
+    let run = send(&sb, "refused", &[]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    // The cached token was refused, so one new one was tried; refused too, that is the end.
+    assert_eq!(p.tokens.refresh_grants(), 1);
+    let outcomes: Vec<bool> = p.smtp.auths().iter().map(|a| a.accepted).collect();
+    assert_eq!(outcomes, [false, false]);
+    assert!(p.smtp.violations().is_empty(), "{:?}", p.smtp.violations());
+    let queued = queue_json(&sb);
+    assert_eq!(queued[0]["state"], "held", "{queued:#?}");
+    let reply = queued[0]["last_reply"].as_str().unwrap();
+    assert!(
+        reply.contains("535")
+            && reply.contains("status 401")
+            && reply.contains("fresh OAuth2 token"),
+        "{reply}"
+    );
+}
