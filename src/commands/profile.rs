@@ -208,6 +208,12 @@ fn set_secret(
             "profile `{name}` does not log in; it has no secret"
         )));
     };
+    if p.oauth.is_some() {
+        return Err(crate::error::Error::Usage(format!(
+            "profile `{name}` logs in with OAuth2: sign in again with `relayctl setup {} --oauth --name {name}` and the options used before",
+            p.preset
+        )));
+    }
     let store = store_for(reference, name, file);
     // Fail before prompting when the store cannot be written.
     if !matches!(reference, SecretRef::Keyring | SecretRef::File(_)) {

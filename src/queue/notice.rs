@@ -97,7 +97,7 @@ pub fn revoked(
 ) -> Result<Option<String>, SpoolError> {
     let host = crate::relay::system_fqdn().unwrap_or_else(|| "this host".into());
     let body = format!(
-        "relayctl on {host} cannot log in to the relay of profile {profile}:\r\n\r\n{reason}\r\n\r\nMail for this profile is held in the queue, none is lost. Once the profile has\r\nsigned in again, `relayctl queue release --all` sends it.\r\n"
+        "relayctl on {host} cannot log in to the relay of profile {profile}:\r\n\r\n{reason}\r\n\r\nMail for this profile is held in the queue, none is lost. Signing in again\r\nreleases it for the next queue run.\r\n"
     );
     let subject = format!("relayctl: sign-in needed for profile {profile} (OAuth2 token refused)");
     match queue_notice(spool, config, profile, &subject, &body, true)? {

@@ -475,10 +475,20 @@ fn revoked_refresh_token_holds_mail_alerts_once_and_doctor_says_sign_in_again() 
         "{check}"
     );
 
-    // Signing in again and releasing the queue sends everything, the alert too.
-    setup_device(&sb, &p, "uni", &["--from", "vm1@mail.test"]).ok();
-    sb.run(&["queue", "release", "--all"], b"").ok();
-    sb.run(&["queue", "flush"], b"").ok();
+    sb.run(
+        &["profile", "set-secret", "uni", "--password-stdin"],
+        b"x\n",
+    )
+    .code(64)
+    .one_line_error("sign in again");
+
+    // Signing in again releases the held mail; the next run sends everything, the alert too.
+    let again = setup_device(&sb, &p, "uni", &["--from", "vm1@mail.test"]).ok();
+    assert!(
+        again.stdout.contains("4 held message(s) released"),
+        "{again:#?}"
+    );
+    sb.run(&["queue", "run"], b"").ok();
     let messages = p.smtp.messages();
     assert_eq!(messages.len(), 4, "{messages:#?}");
     assert_eq!(

@@ -88,6 +88,13 @@ pub fn execute(ctx: &Context, args: SetupArgs) -> Result<()> {
         profile.from.as_deref().unwrap_or("-")
     );
     println!("secret: {secret_status}");
+    if profile.oauth.is_some() {
+        // Mail held while the profile could not sign in goes with the next queue run.
+        let released = crate::commands::queue::release_profile(&ctx.open_spool()?, &name)?;
+        if released > 0 {
+            println!("{released} held message(s) released for the next queue run");
+        }
+    }
     Ok(())
 }
 
