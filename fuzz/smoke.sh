@@ -5,24 +5,26 @@
 # more per target) and their results are in README.md.
 #
 # cargo-fuzz passes nightly -Z flags to rustc; RUSTC_BOOTSTRAP=1 lets the stable toolchain take
-# them. relayctl has no unsafe code, so the targets are built without AddressSanitizer, which
-# halves the build; libFuzzer's coverage guidance, its crash and timeout detection stay on.
+# them. For a short run the build is what costs: the targets are built unoptimised (with debug
+# assertions and overflow checks) and, relayctl having no unsafe code, without AddressSanitizer,
+# which takes 1.8 minutes on 2 cores against 3.5 for the long runs' build; libFuzzer's coverage
+# guidance, crash and timeout detection stay on (headers: about 3,700 inputs a second).
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${FUZZ_SECONDS:-15}
 export RUSTC_BOOTSTRAP=1
-cargo fuzz build --sanitizer none
+cargo fuzz build --dev --sanitizer none
 for target in $(cargo fuzz list); do
     work=$(mktemp -d)
     seeds=()
     [[ -d regressions/$target ]] && seeds=("regressions/$target")
-    if ! cargo fuzz run --sanitizer none "$target" "$work" "${seeds[@]}" -- \
+    if ! cargo fuzz run --dev --sanitizer none "$target" "$work" "${seeds[@]}" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 >"$work.log" 2>&1; then
         cat "$work.log" >&2
         echo "fuzz/smoke.sh: target $target failed; the input is in fuzz/artifacts/$target/" >&2
         exit 1
     fi
-    runs=$(grep -o '^#[0-9]*' "$work.log" | tail -1)
+    runs=$(grep -oE '^#[0-9]+' "$work.log" | tail -1)
     echo "fuzz/smoke.sh: $target: ${runs#\#} inputs in ${seconds} s, no finding"
     rm -rf "$work" "$work.log"
 done
