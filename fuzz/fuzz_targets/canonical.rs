@@ -18,7 +18,11 @@ fn input_lines(input: &[u8]) -> Vec<&[u8]> {
         match input[i] {
             b'\r' => {
                 lines.push(&input[start..i]);
-                i += if input.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                i += if input.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
                 start = i;
             }
             b'\n' => {

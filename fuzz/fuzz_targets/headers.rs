@@ -10,8 +10,8 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use relayctl::aliases::{AliasTarget, Aliases};
-use relayctl::message::submission::{Request, SenderPolicy, prepare};
 use relayctl::message::canonical::canonicalize;
+use relayctl::message::submission::{Request, SenderPolicy, prepare};
 use relayctl::message::{addresses, headers};
 
 static ALIASES: LazyLock<Aliases> = LazyLock::new(|| {
@@ -62,7 +62,10 @@ fuzz_target!(|data: &[u8]| {
     let head = &out[..end + 2];
     for (i, &b) in head.iter().enumerate() {
         if b == b'\n' {
-            assert!(i > 0 && head[i - 1] == b'\r', "header LF without CR at {i}: {head:?}");
+            assert!(
+                i > 0 && head[i - 1] == b'\r',
+                "header LF without CR at {i}: {head:?}"
+            );
         }
     }
     // The brief's check: no line starting "Bcc:" (any case).

@@ -2,8 +2,8 @@
 //!
 //! `reply::parse_line` and `Connection::read_reply` are private, so the input is played as a
 //! relay's side of the dialogue: a thread on 127.0.0.1 writes it and closes, and the client
-//! connects (1 s timeout, `Silent` observer), sends EHLO, AUTH, MAIL/RCPT/DATA, RSET, NOOP and QUIT as far
-//! as the replies let it. Must never panic or hang. `Extensions::from_ehlo` (public, as is
+//! connects (1 s timeout, `Silent` observer), sends EHLO, AUTH (password, then OAuth2 bearer),
+//! MAIL/RCPT/DATA, RSET, NOOP and QUIT as far as the replies let it. Must never panic or hang. `Extensions::from_ehlo` (public, as is
 //! `Reply`) is also fed the input's lines directly.
 #![no_main]
 
@@ -63,12 +63,20 @@ fuzz_target!(|data: &[u8]| {
             use_extensions(ext);
         }
         let _ = conn.authenticate("user", "password", &Silent);
+        // OAuth2: the relay's 334 challenge carries base64 JSON the client decodes.
+        let _ = conn.authenticate_bearer("user", "token", &Silent);
         let recipients = vec![
             ("b@example.org".to_string(), Vec::new()),
             ("c@example.org".to_string(), Vec::new()),
         ];
         let mut message: &[u8] = b"Subject: x\r\n\r\nbody\r\n.dot\r\n";
-        let _ = conn.transaction(Some("a@example.org"), &[], &recipients, &mut message, &Silent);
+        let _ = conn.transaction(
+            Some("a@example.org"),
+            &[],
+            &recipients,
+            &mut message,
+            &Silent,
+        );
         let _ = conn.rset(&Silent);
         let _ = conn.noop(&Silent);
         let _ = conn.quit(&Silent);
