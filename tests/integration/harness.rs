@@ -2,8 +2,10 @@
 //! a capture server Postfix forwards everything to, and a sandbox to run the relayctl binary in.
 //!
 //! Postfix listens on 127.0.0.1: 25 (smarthost, no TLS, no AUTH), 587 (STARTTLS + AUTH),
-//! 465 (implicit TLS + AUTH), 2526 (AUTH offered without TLS), 2587 (STARTTLS, no AUTH) and
-//! 2465 (implicit TLS, client certificate required). The capture server records what Postfix
+//! 465 (implicit TLS + AUTH), 2526 (AUTH offered without TLS), 2587 (STARTTLS, no AUTH),
+//! 2465 (implicit TLS, client certificate required) and 2588 (implicit TLS, OAuth2 tokens checked
+//! by Dovecot's auth service through introspection at 127.0.0.1:2590, where the OAuth2 tests run
+//! their authorization server). The capture server records what Postfix
 //! relays, so tests assert on the bytes that went through a real relay.
 
 use std::collections::HashMap;

@@ -1,8 +1,9 @@
 //! OAuth2 profiles end to end: `setup --oauth` against a local authorization server speaking
-//! RFC 6749 / 7636 / 8628 (`oauth_server::TokenServer`), then delivery through an SMTP server
-//! that validates every XOAUTH2 / OAUTHBEARER exchange against the tokens that server issued
-//! (`oauth_server::OAuthSmtp`). Postfix cannot check OAuth2 tokens, so these tests use the
-//! scripted pair; what they assert is what those servers received.
+//! RFC 6749 / 7636 / 8628 (`oauth_server::TokenServer`), then delivery through the Postfix test
+//! relay's OAuth2 listener (port 2588: Dovecot's auth service checks each token by RFC 7662
+//! introspection at that server) and through a scripted SMTP server that validates every XOAUTH2
+//! / OAUTHBEARER exchange and records it (`oauth_server::OAuthSmtp`), for the dialogues a test
+//! must see or steer. What the tests assert is what those servers received.
 
 use std::io::{BufReader, Read, Write};
 use std::process::{Child, Stdio};
@@ -12,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
-use crate::harness::{Run, Sandbox, relay};
+use crate::harness::{Run, Sandbox, marker, relay, wait_for};
 use crate::oauth_server::{OAuthSmtp, SmtpOptions, SmtpTls, TokenOptions, TokenServer};
 
 const USER: &str = "jdoe@mail.test";
@@ -34,9 +35,14 @@ fn provider(token: TokenOptions, smtp: SmtpOptions) -> Provider {
 /// `setup institutional --oauth` for the provider's SMTP server with the device flow, the
 /// secret in a file, followed by `extra`.
 fn setup_args(p: &Provider, name: &str, extra: &[&str]) -> Vec<String> {
+    setup_args_for(&p.tokens, p.smtp.port, name, extra)
+}
+
+/// The same for the implicit-TLS relay on `port` whose tokens come from `tokens`.
+fn setup_args_for(tokens: &TokenServer, port: u16, name: &str, extra: &[&str]) -> Vec<String> {
     let ca = relay().ca_file.display().to_string();
-    let port = p.smtp.port.to_string();
-    let (token, device) = (p.tokens.url("/token"), p.tokens.url("/device"));
+    let port = port.to_string();
+    let (token, device) = (tokens.url("/token"), tokens.url("/device"));
     let base = [
         "setup",
         "institutional",
@@ -685,4 +691,59 @@ fn a_relay_refusing_every_token_holds_mail_after_one_refresh() {
             && reply.contains("fresh OAuth2 token"),
         "{reply}"
     );
+}
+
+/// Where the Postfix relay's Dovecot introspects tokens (tests/relay/dovecot-up.sh).
+const INTROSPECTION_PORT: u16 = 2590;
+/// The Postfix relay's OAuth2 listener.
+const POSTFIX_OAUTH_PORT: u16 = 2588;
+
+#[test]
+fn postfix_and_dovecot_accept_the_token_and_the_message_arrives_unchanged() {
+    relay();
+    let tokens = TokenServer::start_on(INTROSPECTION_PORT, TokenOptions::default());
+    let sb = Sandbox::new();
+    let args = setup_args_for(&tokens, POSTFIX_OAUTH_PORT, "uni", &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    sb.run(&args, b"").ok();
+
+    let m = marker("oauth-postfix");
+    let msg = format!(
+        "To: ops@example.org\nSubject: {m}\n\nfirst line\n.starts with a dot\n\u{e9}t\u{e9}\n"
+    );
+    sb.run(&["sendmail", "-t", "-i"], msg.as_bytes()).ok();
+    let got = wait_for(&m);
+    assert_eq!(got.rcpt_to, ["<ops@example.org>"]);
+    assert_eq!(
+        got.body(),
+        "first line\r\n.starts with a dot\r\n\u{e9}t\u{e9}\r\n".as_bytes()
+    );
+    // Dovecot asked the authorization server about the token relayctl presented.
+    let introspected = || -> Vec<String> {
+        tokens
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/introspect")
+            .filter_map(|r| r.field("token").map(str::to_string))
+            .collect()
+    };
+    let first = introspected();
+    assert_eq!(first.len(), 1, "{:#?}", tokens.requests());
+    assert!(tokens.is_valid_access_token(&first[0]));
+
+    // The provider's clock runs ahead: Dovecot learns the cached token is inactive, Postfix
+    // refuses it (535), relayctl fetches a new one and the message goes through.
+    tokens.invalidate_access_tokens();
+    let m = marker("oauth-postfix-skew");
+    let msg = format!("To: ops@example.org\nSubject: {m}\n\nagain\n");
+    let run = sb.run(&["sendmail", "-t", "-i", "-v"], msg.as_bytes()).ok();
+    assert_eq!(wait_for(&m).body(), b"again\r\n");
+    assert_eq!(tokens.refresh_grants(), 1, "{run:#?}");
+    assert!(run.stderr.contains("535"), "{run:#?}");
+    // The cached token (the same as before) was found inactive, then the new one active.
+    let checked = introspected();
+    assert_eq!(checked.len(), 3, "{:#?}", tokens.requests());
+    assert_eq!(checked[1], first[0]);
+    assert_ne!(checked[2], first[0]);
+    assert!(tokens.is_valid_access_token(&checked[2]));
 }

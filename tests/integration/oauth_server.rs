@@ -53,6 +53,8 @@ pub struct TokenOptions {
     pub slow_down_once: bool,
     /// A pause before each `/token` request is answered.
     pub token_delay: Duration,
+    /// The account the tokens are for, as introspection reports it.
+    pub subject: String,
 }
 
 impl Default for TokenOptions {
@@ -66,6 +68,7 @@ impl Default for TokenOptions {
             device_pending_polls: 2,
             slow_down_once: false,
             token_delay: Duration::ZERO,
+            subject: "jdoe@mail.test".into(),
         }
     }
 }
@@ -122,8 +125,8 @@ struct TokenShared {
     state: Mutex<Tokens>,
 }
 
-/// A local OAuth2 authorization server: `POST /device`, `POST /token`, `GET /authorize` and
-/// `GET /activate`, one thread per connection, one request per connection.
+/// A local OAuth2 authorization server: `POST /device`, `POST /token`, `GET /authorize`,
+/// `GET /activate` and `POST /introspect`, one thread per connection, one request per connection.
 pub struct TokenServer {
     pub port: u16,
     shared: Arc<TokenShared>,
@@ -131,7 +134,13 @@ pub struct TokenServer {
 
 impl TokenServer {
     pub fn start(opts: TokenOptions) -> TokenServer {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("token server cannot listen");
+        TokenServer::start_on(0, opts)
+    }
+
+    /// The server on a fixed port (0: any free one), for peers configured in advance: the
+    /// Postfix relay's Dovecot introspects tokens at port 2590.
+    pub fn start_on(port: u16, opts: TokenOptions) -> TokenServer {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("token server cannot listen");
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(TokenShared {
             opts,
@@ -474,6 +483,15 @@ impl TokenShared {
                 self.token(&request, authorization)
             }
             ("GET", "/authorize") => self.authorize(&request),
+            // Token introspection (RFC 7662 §2), as a resource server (Dovecot) asks it.
+            ("POST", "/introspect") => match request.field("token") {
+                Some(token) if self.is_valid_access_token(token) => Reply::json(
+                    200,
+                    json!({"active": true, "username": self.opts.subject, "scope": self.opts.scope, "token_type": "Bearer"}),
+                ),
+                Some(_) => Reply::json(200, json!({"active": false})),
+                None => invalid_request("no token to introspect"),
+            },
             ("GET", "/activate") => Reply {
                 status: 200,
                 headers: vec![("Content-Type", "text/plain; charset=utf-8".into())],

@@ -5,7 +5,7 @@
 # listener answers.
 #
 # Needs root and (Debian):
-#   apt-get install -y postfix sasl2-bin libsasl2-modules openssl
+#   apt-get install -y postfix sasl2-bin libsasl2-modules openssl dovecot-core
 #
 # Listeners (all 127.0.0.1 only):
 #   25    plain smarthost: no STARTTLS, no AUTH, relays for 127.0.0.0/8;
@@ -18,6 +18,9 @@
 #   2587  STARTTLS offered (may), no AUTH, no 8BITMIME, relays for 127.0.0.0/8
 #   2465  implicit TLS, requires a client certificate signed by the test CA,
 #         relays for any verified client certificate, no AUTH
+#   2588  implicit TLS, AUTH XOAUTH2/OAUTHBEARER through Dovecot's auth service
+#         (tests/relay/dovecot-up.sh), which checks each token by introspection
+#         at the tests' authorization server; authenticated relay only
 # Everything accepted is relayed to [127.0.0.1]:$RELAYCTL_TEST_CAPTURE_PORT
 # (a capture SMTP server run by the tests; plain SMTP, no TLS, no AUTH).
 # Mail queued while it is down is delivered ~1 s after it comes up.
@@ -39,7 +42,7 @@ SASL_USER=${RELAYCTL_TEST_USER:-jdoe@relay.test}
 SASL_PASS=${RELAYCTL_TEST_PASS:-Relay-Test-App-Pass-7431}
 CAPTURE_PORT=${RELAYCTL_TEST_CAPTURE_PORT:-2525}
 WAIT_SECS=${RELAYCTL_TEST_RELAY_TIMEOUT:-10}
-PORTS=(25 465 587 2526 2587 2465)
+PORTS=(25 465 587 2526 2587 2465 2588)
 RELAY_HOSTNAME=relay.test
 
 PF_CONF=/etc/postfix
@@ -376,6 +379,17 @@ master_cf=$(cat <<'EOF'
   -o smtpd_sasl_auth_enable=no
   -o smtpd_relay_restrictions=permit_tls_all_clientcerts,reject
   -o smtpd_recipient_restrictions=permit_tls_all_clientcerts,reject
+# 2588: implicit TLS, OAuth2 bearer tokens checked by Dovecot, auth-only relay.
+2588      inet  n       -       n       -       -       smtpd
+  -o syslog_name=postfix/oauth-2588
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_auth_only=yes
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_sasl_type=dovecot
+  -o smtpd_sasl_path=inet:127.0.0.1:2591
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -423,6 +437,9 @@ pc_warn=$(postconf -n 2>&1 >/dev/null || true)
 postfix check 2>&1 | sed 's/^/postfix-up: postfix check: /' >&2 || die "postfix check failed"
 
 # ---------------------------------------------------------------- start / reload
+# The OAuth2 listener's SASL back end first, so that it answers once Postfix does.
+"$(dirname "$0")/dovecot-up.sh" "$DIR" 9>&- || die "Dovecot's auth service did not start"
+
 pf_running() { postfix status >/dev/null 2>&1; }
 
 port_open() { # port
@@ -534,6 +551,12 @@ check_tls465() {
         grep -q '^220 '
 }
 
+check_oauth2588() {
+    printf 'EHLO postfix-up.invalid\r\nQUIT\r\n' | timeout 10 openssl s_client -connect 127.0.0.1:2588 \
+        -servername localhost -CAfile "$DIR/ca.pem" -verify_return_error -quiet 2>/dev/null |
+        grep -q '^250[- ]AUTH.*XOAUTH2'
+}
+
 check_ccert2465() {
     printf 'QUIT\r\n' | timeout 10 openssl s_client -connect 127.0.0.1:2465 -servername localhost \
         -CAfile "$DIR/ca.pem" -cert "$DIR/client.pem" -key "$DIR/client.key" \
@@ -558,6 +581,7 @@ check_plain 2526 0 1 1 || { log "port 2526 health check (incl. AUTH PLAIN) faile
 check_plain 2587 1 0 0 || { log "port 2587 health check failed"; fail=1; }
 check_tls465 || { log "port 465 implicit-TLS health check failed"; fail=1; }
 check_ccert2465 || { log "port 2465 client-certificate health check failed"; fail=1; }
+check_oauth2588 || { log "port 2588 health check (AUTH XOAUTH2 through Dovecot) failed"; fail=1; }
 ((fail == 0)) || die "Postfix listeners are up but not behaving as configured"
 
 printf '%s %s\n' "$want_fp" "$(master_pid)" >"$DIR/.running"

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Dovecot's authentication service alone, as the SASL back end of the Postfix test relay's
+# OAuth2 listener (port 2588): it takes XOAUTH2 and OAUTHBEARER and checks each access token by
+# token introspection (RFC 7662) at http://127.0.0.1:$RELAYCTL_TEST_OAUTH_PORT/introspect, where
+# the integration tests run their authorization server. Postfix reaches it on 127.0.0.1:2591.
+# Restarted on every run; called by postfix-up.sh with the relay directory.
+#
+# Needs root and (Debian): apt-get install -y dovecot-core
+set -euo pipefail
+
+DIR=$1
+OAUTH_PORT=${RELAYCTL_TEST_OAUTH_PORT:-2590}
+AUTH_PORT=2591
+D=$DIR/dovecot
+
+command -v dovecot >/dev/null || {
+    echo "dovecot-up: dovecot is missing (apt-get install -y dovecot-core)" >&2
+    exit 1
+}
+mkdir -p "$D/run" "$D/state"
+chmod 755 "$D" "$D/run"
+
+cat >"$D/oauth2.conf.ext" <<CONF
+introspection_url = http://127.0.0.1:$OAUTH_PORT/introspect
+introspection_mode = post
+username_attribute = username
+active_attribute = active
+active_value = true
+CONF
+
+cat >"$D/dovecot.conf" <<CONF
+# Managed by relayctl tests/relay/dovecot-up.sh -- rewritten on every run.
+protocols =
+base_dir = $D/run
+state_dir = $D/state
+log_path = $D/dovecot.log
+ssl = no
+# Postfix offers AUTH only after TLS (smtpd_tls_auth_only); this side is loopback.
+disable_plaintext_auth = no
+auth_mechanisms = xoauth2 oauthbearer
+auth_failure_delay = 0
+auth_verbose = yes
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $D/oauth2.conf.ext
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=/nonexistent
+}
+service auth {
+  inet_listener {
+    address = 127.0.0.1
+    port = $AUTH_PORT
+  }
+}
+CONF
+
+if [[ -s $D/run/master.pid ]]; then
+    kill "$(cat "$D/run/master.pid")" 2>/dev/null || true
+fi
+for _ in $(seq 1 50); do
+    [[ -z $(ss -ltnH "sport = :$AUTH_PORT" 2>/dev/null) ]] && break
+    sleep 0.1
+done
+# Detached from our output (the caller reads it to its end); no inherited lock descriptor.
+dovecot -c "$D/dovecot.conf" </dev/null >/dev/null 2>&1
+for _ in $(seq 1 50); do
+    [[ -n $(ss -ltnH "sport = :$AUTH_PORT" 2>/dev/null) ]] && exit 0
+    sleep 0.1
+done
+echo "dovecot-up: Dovecot does not listen on 127.0.0.1:$AUTH_PORT; see $D/dovecot.log" >&2
+tail -n 20 "$D/dovecot.log" >&2 || true
+exit 1
