@@ -156,15 +156,9 @@ fn remove(ctx: &Context, config: &LoadedConfig, name: &str) -> Result<()> {
         store.delete()?;
     }
     if p.oauth.is_some() {
-        let cache = crate::queue::Spool::default_path(ctx.spool.as_deref())
-            .join("oauth")
-            .join(format!("{name}.token"));
-        match std::fs::remove_file(&cache) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::io("cannot remove", cache, e));
-            }
-            _ => {}
-        }
+        let spool = crate::queue::Spool::default_path(ctx.spool.as_deref());
+        crate::oauth::cache::remove(&spool, name)
+            .map_err(|e| Error::io("cannot remove the token cache in", spool, e))?;
     }
     let mut edit = ConfigEdit::open(*origin, file.to_path_buf())?;
     edit.remove_profile(name);

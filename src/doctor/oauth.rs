@@ -4,29 +4,27 @@
 
 use super::Check;
 use crate::commands::Selected;
-use crate::oauth::{OAuthError, TokenSource};
-use crate::secrets::store_for;
+use crate::oauth::OAuthError;
 
 /// Runs the check when the profile uses OAuth2; others get nothing.
 pub fn token(selected: &Selected, out: &mut Vec<Check>) {
     let p = &selected.profile;
     let name = &selected.name;
-    let (Some(oauth), Some(reference)) = (&p.oauth, &p.secret) else {
+    let Some(oauth) = &p.oauth else {
         return;
     };
-    let store = store_for(reference, name, &selected.file);
-    let cache_dir = selected.spool.join("oauth");
-    let source = TokenSource {
-        name,
-        profile: p,
-        oauth,
-        store: store.as_ref(),
-        cache_dir: &cache_dir,
-    };
+    let credentials = selected.credentials();
     let again = format!(
         "sign in again: `relayctl setup {} --oauth --name {name}` with the options used before",
         p.preset
     );
+    let source = match credentials.token_source() {
+        Ok(source) => source,
+        Err(e) => {
+            out.push(Check::fail("oauth.token", e.to_string(), again));
+            return;
+        }
+    };
     match source.refresh() {
         Ok(token) => {
             let minutes = token.expires.saturating_sub(token.obtained) / 60;

@@ -64,10 +64,21 @@ pub struct Locked {
     stored: Stored,
 }
 
-/// Locks and reads the cache of `profile` in `dir`, creating both when missing. A file that
-/// cannot be parsed is treated as empty.
-pub fn lock(dir: &Path, profile: &str) -> Result<Locked, OAuthError> {
-    let path = dir.join(format!("{profile}.token"));
+/// The cache directory of the spool at `spool`.
+fn dir(spool: &Path) -> PathBuf {
+    spool.join("oauth")
+}
+
+/// The cache file of `profile`.
+fn path(spool: &Path, profile: &str) -> PathBuf {
+    dir(spool).join(format!("{profile}.token"))
+}
+
+/// Locks and reads the cache of `profile` in the spool at `spool`, creating the directory and
+/// the file when missing. A file that cannot be parsed is treated as empty.
+pub fn lock(spool: &Path, profile: &str) -> Result<Locked, OAuthError> {
+    let dir = dir(spool);
+    let path = path(spool, profile);
     let fail = |e: &dyn std::fmt::Display| OAuthError::Cache {
         path: path.clone(),
         reason: e.to_string(),
@@ -75,12 +86,20 @@ pub fn lock(dir: &Path, profile: &str) -> Result<Locked, OAuthError> {
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)
-        .create(dir)
+        .create(&dir)
         .map_err(|e| fail(&e))?;
     let (file, text) = SharedState::open(&path).map_err(|e| fail(&e))?;
     let text = Zeroizing::new(text);
     let stored = serde_json::from_str(&text).unwrap_or_default();
     Ok(Locked { file, path, stored })
+}
+
+/// Deletes the cache of `profile` (the profile is removed); a missing one is fine.
+pub fn remove(spool: &Path, profile: &str) -> std::io::Result<()> {
+    match std::fs::remove_file(path(spool, profile)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }
 
 impl Locked {
@@ -177,10 +196,10 @@ mod tests {
 
     #[test]
     fn stored_private_and_revocation_noted_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let oauth = dir.path().join("oauth");
+        let spool = tempfile::tempdir().unwrap();
+        let oauth = spool.path().join("oauth");
         {
-            let mut c = lock(&oauth, "p").unwrap();
+            let mut c = lock(spool.path(), "p").unwrap();
             assert!(c.token().is_none());
             c.store(&token(1, 2)).unwrap();
         }
@@ -188,7 +207,7 @@ mod tests {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&oauth), 0o700);
         assert_eq!(mode(&oauth.join("p.token")), 0o600);
-        let mut c = lock(&oauth, "p").unwrap();
+        let mut c = lock(spool.path(), "p").unwrap();
         assert_eq!(c.token().unwrap().expires, 2);
         assert!(c.mark_revoked().unwrap());
         assert!(c.token().is_none(), "a revoked profile's token is gone");

@@ -83,9 +83,10 @@ pub struct TokenSource<'a> {
     pub name: &'a str,
     pub profile: &'a Profile,
     pub oauth: &'a OAuth,
-    pub store: &'a dyn SecretStore,
-    /// The spool's `oauth/` directory.
-    pub cache_dir: &'a Path,
+    /// Where the refresh token (and client secret) live.
+    pub store: Box<dyn SecretStore>,
+    /// The spool whose `oauth/` directory caches the access tokens.
+    pub spool: &'a Path,
 }
 
 impl TokenSource<'_> {
@@ -93,7 +94,7 @@ impl TokenSource<'_> {
     /// relay just turned down), else a new one. When another process refreshed meanwhile,
     /// its token is used.
     pub fn access_token(&self, refused: Option<&SecretString>) -> Result<AccessToken, OAuthError> {
-        let mut cache = cache::lock(self.cache_dir, self.name)?;
+        let mut cache = cache::lock(self.spool, self.name)?;
         if let Some(token) = cache.token() {
             let was_refused =
                 refused.is_some_and(|r| r.expose_secret() == token.access_token.expose_secret());
@@ -113,12 +114,12 @@ impl TokenSource<'_> {
 
     /// A new token from the endpoint, whatever the cache holds (`doctor`).
     pub fn refresh(&self) -> Result<CachedToken, OAuthError> {
-        let mut cache = cache::lock(self.cache_dir, self.name)?;
+        let mut cache = cache::lock(self.spool, self.name)?;
         self.refresh_locked(&mut cache)
     }
 
     fn refresh_locked(&self, cache: &mut cache::Locked) -> Result<CachedToken, OAuthError> {
-        let secret = OAuthSecret::read(self.store)?;
+        let secret = OAuthSecret::read(self.store.as_ref())?;
         let client = Client {
             oauth: self.oauth,
             client_secret: secret.client_secret.as_ref(),
@@ -163,7 +164,7 @@ impl TokenSource<'_> {
             refresh_token,
             client_secret,
         };
-        if let Err(e) = rotated.write(self.store) {
+        if let Err(e) = rotated.write(self.store.as_ref()) {
             eprintln!(
                 "relayctl: warning: profile {}: the token endpoint issued a new refresh token that cannot be kept ({e}); the old one is used until it expires",
                 self.name
@@ -178,9 +179,9 @@ fn now() -> u64 {
 
 /// A stored token for `setup`: the access token of a fresh sign-in, cached so that the first
 /// message needs no refresh.
-pub fn cache_grant(cache_dir: &Path, name: &str, grant: &Grant) -> Result<(), OAuthError> {
+pub fn cache_grant(spool: &Path, name: &str, grant: &Grant) -> Result<(), OAuthError> {
     let obtained = now();
-    cache::lock(cache_dir, name)?.store(&CachedToken {
+    cache::lock(spool, name)?.store(&CachedToken {
         access_token: grant.access_token.clone(),
         obtained,
         expires: obtained + grant.lifetime,

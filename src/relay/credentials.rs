@@ -1,7 +1,7 @@
 //! What a session logs in with: a profile's password, or for OAuth2 profiles an access token.
 //! Both are read only when the connection is encrypted and the relay asks for a login.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::config::Profile;
 use crate::oauth::{AccessToken, OAuthError, TokenSource};
@@ -21,19 +21,33 @@ pub struct ProfileCredentials<'a> {
     pub profile: &'a Profile,
     /// The config file that defines the profile (a file store's default lives beside it).
     pub file: &'a Path,
-    /// The spool's `oauth/` directory.
-    pub token_cache: PathBuf,
+    /// The spool whose `oauth/` directory caches access tokens.
+    pub spool: &'a Path,
 }
 
 impl<'a> ProfileCredentials<'a> {
     /// The credentials of profile `name`, with the token cache of the spool at `spool`.
-    pub fn new(name: &'a str, profile: &'a Profile, file: &'a Path, spool: &Path) -> Self {
+    pub fn new(name: &'a str, profile: &'a Profile, file: &'a Path, spool: &'a Path) -> Self {
         ProfileCredentials {
             name,
             profile,
             file,
-            token_cache: spool.join("oauth"),
+            spool,
         }
+    }
+
+    /// Where an OAuth2 profile's access tokens come from.
+    pub fn token_source(&self) -> Result<TokenSource<'a>, OAuthError> {
+        let (Some(oauth), Some(reference)) = (&self.profile.oauth, &self.profile.secret) else {
+            return Err(self.missing().into());
+        };
+        Ok(TokenSource {
+            name: self.name,
+            profile: self.profile,
+            oauth,
+            store: store_for(reference, self.name, self.file),
+            spool: self.spool,
+        })
     }
 
     fn missing(&self) -> SecretError {
@@ -54,17 +68,6 @@ impl Credentials for ProfileCredentials<'_> {
     }
 
     fn access_token(&self, refused: Option<&SecretString>) -> Result<AccessToken, OAuthError> {
-        let (Some(oauth), Some(reference)) = (&self.profile.oauth, &self.profile.secret) else {
-            return Err(self.missing().into());
-        };
-        let store = store_for(reference, self.name, self.file);
-        TokenSource {
-            name: self.name,
-            profile: self.profile,
-            oauth,
-            store: store.as_ref(),
-            cache_dir: &self.token_cache,
-        }
-        .access_token(refused)
+        self.token_source()?.access_token(refused)
     }
 }

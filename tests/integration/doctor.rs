@@ -139,7 +139,7 @@ fn doctor(sb: &Sandbox, extra: &[&str]) -> (Run, Value) {
     (run, report)
 }
 
-fn parse(run: &Run) -> Value {
+pub fn parse(run: &Run) -> Value {
     let report: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("doctor --json printed no JSON ({e}): {run:#?}"));
     assert_no_secret(run);
@@ -153,7 +153,7 @@ fn parse(run: &Run) -> Value {
 }
 
 /// The check with `id`.
-fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
+pub fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["checks"]
         .as_array()
         .unwrap()

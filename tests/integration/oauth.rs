@@ -13,6 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
+use crate::doctor::{check, parse};
 use crate::harness::{Run, Sandbox, marker, relay, wait_for};
 use crate::oauth_server::{OAuthSmtp, SmtpOptions, SmtpTls, TokenOptions, TokenServer};
 
@@ -464,14 +465,8 @@ fn revoked_refresh_token_holds_mail_alerts_once_and_doctor_says_sign_in_again() 
 
     let doctor = sb.run(&["doctor", "--json"], b"");
     assert_eq!(doctor.code, 1, "{doctor:#?}");
-    let report: Value = serde_json::from_str(&doctor.stdout).unwrap();
-    let check = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "oauth.token")
-        .unwrap()
-        .clone();
+    let report = parse(&doctor);
+    let check = check(&report, "oauth.token");
     assert_eq!(check["status"], "fail", "{check}");
     assert!(
         check["fix"]
@@ -513,23 +508,14 @@ fn doctor_checks_the_token_endpoint_scopes_and_login() {
     let sb = Sandbox::new();
     setup_device(&sb, &p, "uni", &[]).ok();
     let doctor = sb.run(&["doctor", "--json", "-v"], b"");
-    let report: Value = serde_json::from_str(&doctor.stdout).unwrap();
-    let check = |id: &str| {
-        report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap_or_else(|| panic!("no {id}: {report:#}"))
-            .clone()
-    };
-    let token = check("oauth.token");
+    let report = parse(&doctor);
+    let token = check(&report, "oauth.token");
     assert_eq!(token["status"], "pass", "{token}");
     let summary = token["summary"].as_str().unwrap();
     assert!(summary.contains("valid for 60 minutes"), "{summary}");
     assert!(summary.contains("https://mail.test/smtp"), "{summary}");
-    assert_eq!(check("ehlo.auth")["status"], "pass");
-    assert_eq!(check("auth.login")["status"], "pass", "{report:#}");
+    assert_eq!(check(&report, "ehlo.auth")["status"], "pass");
+    assert_eq!(check(&report, "auth.login")["status"], "pass", "{report:#}");
     let tokens: Vec<String> = p.smtp.auths().iter().map(|a| a.token.clone()).collect();
     assert_hidden(
         &[&doctor],
@@ -547,14 +533,8 @@ fn doctor_checks_the_token_endpoint_scopes_and_login() {
     let sb = Sandbox::new();
     setup_device(&sb, &narrow, "uni", &[]).ok();
     let doctor = sb.run(&["doctor", "--json"], b"");
-    let report: Value = serde_json::from_str(&doctor.stdout).unwrap();
-    let token = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "oauth.token")
-        .unwrap()
-        .clone();
+    let report = parse(&doctor);
+    let token = check(&report, "oauth.token");
     assert_eq!(token["status"], "fail", "{token}");
     assert!(
         token["summary"]

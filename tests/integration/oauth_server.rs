@@ -125,6 +125,17 @@ struct TokenShared {
     state: Mutex<Tokens>,
 }
 
+/// Accepts connections on `listener` in a thread of its own and hands each to `serve` in
+/// another.
+fn serve_each(listener: TcpListener, serve: impl Fn(TcpStream) + Clone + Send + 'static) {
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let serve = serve.clone();
+            std::thread::spawn(move || serve(stream));
+        }
+    });
+}
+
 /// A local OAuth2 authorization server: `POST /device`, `POST /token`, `GET /authorize`,
 /// `GET /activate` and `POST /introspect`, one thread per connection, one request per connection.
 pub struct TokenServer {
@@ -148,13 +159,8 @@ impl TokenServer {
             state: Mutex::new(Tokens::default()),
         });
         let server = shared.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let server = server.clone();
-                std::thread::spawn(move || {
-                    let _ = server.serve(stream);
-                });
-            }
+        serve_each(listener, move |stream| {
+            let _ = server.serve(stream);
         });
         TokenServer { port, shared }
     }
@@ -823,13 +829,8 @@ impl OAuthSmtp {
             log: Mutex::new(SmtpLog::default()),
         });
         let server = shared.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let server = server.clone();
-                std::thread::spawn(move || {
-                    let _ = server.serve(stream);
-                });
-            }
+        serve_each(listener, move |stream| {
+            let _ = server.serve(stream);
         });
         OAuthSmtp { port, shared }
     }

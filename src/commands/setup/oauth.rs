@@ -107,8 +107,7 @@ pub fn sign_in(
         client_secret,
     }
     .write(store)?;
-    let cache = Spool::default_path(spool).join("oauth");
-    let cached = match cache_grant(&cache, name, &grant) {
+    let cached = match cache_grant(&Spool::default_path(spool), name, &grant) {
         Ok(()) => format!(", access token valid for {} minutes", grant.lifetime / 60),
         // Not fatal: the first delivery fetches a token with the refresh token.
         Err(e) => {

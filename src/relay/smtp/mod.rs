@@ -442,17 +442,10 @@ impl Connection {
             }
             reply
         } else {
-            return Err(SmtpError::Client {
-                stage,
-                detail: format!(
-                    "the relay offers no login method relayctl supports (PLAIN, LOGIN){}",
-                    if mechanisms.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; it offers {}", mechanisms.join(", "))
-                    }
-                ),
-            });
+            return Err(no_login(
+                "no login method relayctl supports (PLAIN, LOGIN)",
+                &mechanisms,
+            ));
         };
         if reply.code == 334 {
             // The relay wants more than the mechanism has to give: cancel the exchange.
@@ -497,17 +490,10 @@ impl Connection {
                 Zeroizing::new(format!("user={user}\x01auth=Bearer {token}\x01\x01")),
             )
         } else {
-            return Err(SmtpError::Client {
-                stage,
-                detail: format!(
-                    "the relay offers no OAuth2 login (XOAUTH2, OAUTHBEARER){}",
-                    if mechanisms.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; it offers {}", mechanisms.join(", "))
-                    }
-                ),
-            });
+            return Err(no_login(
+                "no OAuth2 login (XOAUTH2, OAUTHBEARER)",
+                &mechanisms,
+            ));
         };
         let line = Zeroizing::new(format!(
             "AUTH {mechanism} {}\r\n",
@@ -1057,5 +1043,20 @@ fn dot_stuff(input: &[u8], out: &mut Vec<u8>, line_start: &mut bool) {
         }
         out.push(b);
         *line_start = b == b'\n';
+    }
+}
+
+/// AUTH refused before it starts: the relay offers none of the mechanisms `wanted` names.
+fn no_login(wanted: &str, offered: &[String]) -> SmtpError {
+    SmtpError::Client {
+        stage: "AUTH",
+        detail: format!(
+            "the relay offers {wanted}{}",
+            if offered.is_empty() {
+                String::new()
+            } else {
+                format!("; it offers {}", offered.join(", "))
+            }
+        ),
     }
 }
