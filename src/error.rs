@@ -47,6 +47,10 @@ pub enum Error {
     #[error(transparent)]
     Submission(#[from] crate::message::submission::SubmissionError),
 
+    /// The message could not be read from the caller.
+    #[error(transparent)]
+    Read(#[from] crate::submit::ReadError),
+
     /// The spool cannot be written or read (EX_TEMPFAIL: nothing was queued).
     #[error(transparent)]
     Spool(#[from] crate::queue::SpoolError),
@@ -58,6 +62,10 @@ pub enum Error {
         reason: String,
         fault: crate::relay::Fault,
     },
+
+    /// The caller may not do this (EX_NOPERM).
+    #[error("{0}")]
+    Forbidden(String),
 
     /// Another program's file is in the way (EX_CANTCREAT).
     #[error("{0}")]

@@ -42,6 +42,8 @@ pub mod queue;
 pub mod relay;
 pub mod secrets;
 pub mod sendmail;
+pub mod smtpd;
+pub mod submit;
 
 use std::ffi::OsString;
 

@@ -8,6 +8,7 @@ use relayctl::message::submission::{AddressRole, SubmissionError};
 use relayctl::oauth::OAuthError;
 use relayctl::relay::Fault;
 use relayctl::secrets::SecretError;
+use relayctl::submit::ReadError;
 
 // sysexits.h
 const EX_USAGE: u8 = 64;
@@ -41,7 +42,13 @@ fn exit_code(e: &Error) -> u8 {
         Error::Config(_) => EX_CONFIG,
         Error::Io { .. } | Error::Stdin(_) => EX_IOERR,
         Error::Conflict(_) => EX_CANTCREAT,
+        Error::Forbidden(_) => EX_NOPERM,
         Error::Spool(_) => EX_TEMPFAIL,
+        Error::Read(e) => match e {
+            ReadError::TooLarge(_) | ReadError::HeadTooLarge => EX_DATAERR,
+            ReadError::Input(_) => EX_IOERR,
+            ReadError::Scratch { .. } => EX_TEMPFAIL,
+        },
         Error::Undeliverable { fault, .. } => fault_code(*fault),
         Error::Alias(e) | Error::Submission(SubmissionError::Alias(e)) => alias_code(e),
         Error::Submission(SubmissionError::NoRecipients) => EX_USAGE,

@@ -14,13 +14,14 @@ use crate::config::{ConfigLocation, Delivery, LoadedConfig, Profile};
 use crate::error::{Error, Result};
 use std::io::Write;
 
-use crate::message::body::SpooledBody;
-use crate::message::canonical::{CanonicalWriter, canonicalize};
+use crate::message::canonical::canonicalize;
+use crate::message::envelope::Envelope;
 use crate::queue::schedule::now;
 use crate::queue::spool::SYSTEM_SPOOL;
 use crate::queue::{MessageState, Outcome, Runner, Spool, daemon};
-use crate::relay::{self, Envelope, ProfileCredentials, Transcript};
-use crate::sendmail::maildrop;
+use crate::relay::{self, ProfileCredentials, Transcript};
+use crate::submit::local_user::LocalUser;
+use crate::submit::{Ready, maildrop};
 
 /// What every subcommand gets from the global options.
 pub struct Context {
@@ -71,9 +72,18 @@ impl Context {
         !rustix::process::geteuid().is_root() && self.spool.is_none() && self.location.system_only()
     }
 
-    /// Hands a message to the relay the configured way: queued durably first and tried at once
-    /// (`now`), only queued (`queue`), or delivered synchronously without queueing (`wait`).
-    /// Exit 0 means delivered or safely queued.
+    /// The delivery mode in effect: `--wait` wins over the configured one.
+    fn mode(&self, config: &LoadedConfig) -> Delivery {
+        if self.wait {
+            Delivery::Wait
+        } else {
+            config.delivery
+        }
+    }
+
+    /// Hands a composed message (`send`) to the relay the configured way: queued durably first
+    /// and tried at once (`now`), only queued (`queue`), or delivered synchronously without
+    /// queueing (`wait`). Exit 0 means delivered or safely queued.
     pub fn submit(
         &self,
         config: &LoadedConfig,
@@ -81,17 +91,9 @@ impl Context {
         envelope: &Envelope,
         message: &[u8],
     ) -> Result<()> {
-        let mode = if self.wait {
-            Delivery::Wait
-        } else {
-            config.delivery
-        };
+        let mode = self.mode(config);
         if self.uses_maildrop() {
-            let id = maildrop::submit(&selected.name, envelope, message)?;
-            self.transcript
-                .note(&format!("dropped as {id} for the system queue runner"));
-            daemon::wake_at(std::path::Path::new(SYSTEM_SPOOL));
-            return Ok(());
+            return self.drop_for_runner(selected, envelope, &mut |w| w.write_all(message));
         }
         if mode == Delivery::Wait {
             return selected.deliver(envelope, message, &self.transcript);
@@ -104,43 +106,51 @@ impl Context {
         self.deliver_queued(config, &spool, id, mode)
     }
 
-    /// Like [`Context::submit`] for a message in two parts: the (rewritten) header section in
-    /// memory and a spooled body, which goes into the queue without ever being held whole.
-    pub fn submit_parts(
+    /// Like [`Context::submit`] for a message read from a caller and prepared (`sendmail`,
+    /// `-bs`): its body goes into the queue without ever being held whole.
+    pub fn submit_ready(
         &self,
         config: &LoadedConfig,
         selected: &Selected,
-        envelope: &Envelope,
-        head: &[u8],
-        body: &mut SpooledBody,
-        quoted_printable: bool,
+        ready: &mut Ready,
     ) -> Result<()> {
-        let mode = if self.wait {
-            Delivery::Wait
-        } else {
-            config.delivery
-        };
-        if mode == Delivery::Wait || self.uses_maildrop() {
-            let mut message = head.to_vec();
-            body.copy_to(&mut message, quoted_printable)
-                .map_err(Error::Stdin)?;
-            return self.submit(config, selected, envelope, &message);
+        let mode = self.mode(config);
+        if self.uses_maildrop() {
+            let envelope = ready.envelope.clone();
+            return self.drop_for_runner(selected, &envelope, &mut |w| ready.write_to(w));
         }
-        relay::check_size(
-            &selected.name,
-            &selected.profile,
-            head.len() as u64 + body.size,
-        )?;
+        if mode == Delivery::Wait {
+            let mut message = Vec::new();
+            ready.write_to(&mut message).map_err(Error::Stdin)?;
+            return selected.deliver(&ready.envelope, &message, &self.transcript);
+        }
+        relay::check_size(&selected.name, &selected.profile, ready.size())?;
         let spool = self.open_spool()?;
-        let id = spool.enqueue_from(
-            &mut |w| {
-                let mut out = CanonicalWriter::new(w);
-                out.write_all(head)?;
-                body.copy_to(&mut out, quoted_printable)
-            },
-            |written| MessageState::new(&selected.name, envelope, written.size, now()),
-        )?;
+        let id = ready.enqueue(&spool, &selected.name, None)?;
         self.deliver_queued(config, &spool, id, mode)
+    }
+
+    /// Drops a message into the system maildrop and wakes the root runner. A profile whose
+    /// `users` and `groups` leave this user out is refused here already (the runner would).
+    fn drop_for_runner(
+        &self,
+        selected: &Selected,
+        envelope: &Envelope,
+        write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let user = LocalUser::lookup(rustix::process::getuid().as_raw());
+        if !user.may_use(&selected.profile) {
+            return Err(Error::Forbidden(format!(
+                "{user} may not send through profile {} (its `users` and `groups` in {}); ask the administrator, or choose another profile with --profile",
+                selected.name,
+                selected.file.display()
+            )));
+        }
+        let id = maildrop::submit(&selected.name, envelope, write)?;
+        self.transcript
+            .note(&format!("dropped as {id} for the system queue runner"));
+        daemon::wake_at(std::path::Path::new(SYSTEM_SPOOL));
+        Ok(())
     }
 
     /// Tries a just-queued message at once (`now`), or leaves it to the runner (`queue`).
@@ -241,8 +251,8 @@ impl Selected {
     }
 }
 
-/// Reads all of stdin, refusing more than `limit` bytes so that a runaway producer cannot exhaust
-/// memory.
+/// Reads all of stdin (the text `send` composes a message around), refusing more than `limit`
+/// bytes so that a runaway producer cannot exhaust memory.
 pub fn read_stdin(limit: u64) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     std::io::stdin()
@@ -251,10 +261,7 @@ pub fn read_stdin(limit: u64) -> Result<Vec<u8>> {
         .read_to_end(&mut buf)
         .map_err(Error::Stdin)?;
     if buf.len() as u64 > limit {
-        return Err(Error::Message(format!(
-            "the message is larger than the profile's limit of {} bytes (max_message_size)",
-            limit
-        )));
+        return Err(crate::submit::ReadError::TooLarge(limit).into());
     }
     Ok(buf)
 }

@@ -3,11 +3,12 @@
 
 use crate::commands::Context;
 use crate::error::{Error, Result};
+use crate::message::envelope::Envelope;
 use crate::message::headers::Field;
 use crate::message::{is_plausible_address, message_id, rfc5322_now};
 use crate::queue::schedule::now;
 use crate::queue::{MessageState, Outcome, Runner, daemon};
-use crate::relay::{self, Envelope};
+use crate::relay;
 
 /// Queues the test message, delivers it at once and prints what the relay said.
 pub fn execute(ctx: &Context, to: &str) -> Result<()> {

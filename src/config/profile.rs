@@ -115,9 +115,18 @@ pub struct Profile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub brake: Option<Brake>,
     /// Submissions for this profile by one local user (uid) that freeze its delivery
-    /// (`"100/10m"`); default: off.
+    /// (`"100/10m"`, or `"off"`); default: off for root, a quarter of `brake` for users who
+    /// submit through the maildrop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub brake_per_caller: Option<Brake>,
+    /// Local users (names or uids) who may submit through this profile from the maildrop;
+    /// with `groups`, a user in either list may. Default (neither set): every user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<String>>,
+    /// Local groups (names or gids) whose members may submit through this profile from the
+    /// maildrop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
 }
 
 /// A number of messages per period: `"60/hour"`, `"30/minute"`, `"500/day"`, `"100/10m"`.
@@ -275,11 +284,24 @@ impl Profile {
     }
 
     /// The spew brake on one local user's submissions for this profile; `None` when it is off.
-    pub fn brake_per_caller(&self) -> Option<Rate> {
+    /// Unset, it is on for users who submit through the maildrop (`through_maildrop`): a quarter
+    /// of [`Profile::brake`], so that one runaway account is stopped before the whole profile's
+    /// brake would be.
+    pub fn brake_per_caller(&self, through_maildrop: bool) -> Option<Rate> {
         match self.brake_per_caller {
             Some(Brake::Above(rate)) => Some(rate),
-            Some(Brake::Off) | None => None,
+            Some(Brake::Off) => None,
+            None if through_maildrop => self.brake().map(|b| Rate {
+                count: (b.count / 4).max(1),
+                period: b.period,
+            }),
+            None => None,
         }
+    }
+
+    /// Whether the profile limits who may submit through it (`users`, `groups`).
+    pub fn restricts_submitters(&self) -> bool {
+        self.users.is_some() || self.groups.is_some()
     }
 
     /// Checks what no relay could work with, so that mistakes surface at `setup` and at load time

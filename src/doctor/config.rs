@@ -219,7 +219,23 @@ pub fn select(ctx: &Context, config: &LoadedConfig, out: &mut Vec<Check>) -> Opt
         ));
     }
     out.extend(problems);
+    out.push(notify(config, &selected));
     Some(selected)
+}
+
+/// `config.notify`: someone hears about failed, delayed and held mail.
+fn notify(config: &LoadedConfig, selected: &Selected) -> Check {
+    match selected.profile.notify.as_ref().or(config.notify.as_ref()) {
+        Some(to) => Check::pass(
+            "config.notify",
+            format!("notices about failed, delayed and held mail go to {to}"),
+        ),
+        None => Check::warn(
+            "config.notify",
+            "no notify address: failed, delayed and held mail goes unnoticed",
+            "add notify = \"you@example.org\" at the top of the config (or to the profile)",
+        ),
+    }
 }
 
 /// `secret.store` (and `secret.keyring` for keyring secrets): the secret resolves, and from

@@ -12,9 +12,18 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
+    /// A mailbox whose display name is safe to write into a header: names come decoded from
+    /// RFC 2047 encoded words and comments, so they may hold anything, CR and LF included. Every
+    /// control character becomes a space and runs of white space one space; an empty name is none.
     pub fn new(name: Option<String>, address: &str) -> Self {
+        let name = name.map(|n| {
+            n.split(|c: char| c.is_control() || c.is_whitespace())
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
         Mailbox {
-            name: name.filter(|n| !n.trim().is_empty()),
+            name: name.filter(|n| !n.is_empty()),
             address: address.to_string(),
         }
     }
@@ -29,19 +38,33 @@ impl std::fmt::Display for Mailbox {
                 let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
                 write!(f, "\"{escaped}\" <{}>", self.address)
             }
-            Some(name) => write!(f, "{} <{}>", encode_word(name), self.address),
+            Some(name) => write!(f, "{} <{}>", encode_words(name), self.address),
             None => f.write_str(&self.address),
         }
     }
 }
 
-/// RFC 2047 base64 encoded word for a non-ASCII display name.
-fn encode_word(text: &str) -> String {
+/// A non-ASCII display name as RFC 2047 base64 encoded words of at most 75 characters each (the
+/// RFC's limit), split at character boundaries and separated by spaces, where a long header
+/// line may be folded.
+fn encode_words(text: &str) -> String {
     use base64::Engine;
-    format!(
-        "=?utf-8?b?{}?=",
-        base64::engine::general_purpose::STANDARD.encode(text.as_bytes())
-    )
+    // 45 bytes encode to 60 characters; with `=?utf-8?b?` and `?=`, 72.
+    const CHUNK: usize = 45;
+    let mut words = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let mut end = (start + CHUNK).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        words.push(format!(
+            "=?utf-8?b?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(&text.as_bytes()[start..end])
+        ));
+        start = end;
+    }
+    words.join(" ")
 }
 
 /// Every mailbox in a field value, groups flattened. Entries without an address are skipped.
@@ -122,6 +145,37 @@ mod tests {
     fn cron_style_comment_becomes_the_name() {
         let list = parse_list(b" root (Cron Daemon)");
         assert_eq!(list, [Mailbox::new(Some("Cron Daemon".into()), "root")]);
+    }
+
+    /// A decoded name may hold anything: written back, it never breaks the field.
+    #[test]
+    fn names_with_line_breaks_are_flattened() {
+        use base64::Engine;
+        let evil = "Ops\r\nX-Relayctl-Submitter: uid 0 (root)\r\nBcc: victim@example.org";
+        let encoded = base64::engine::general_purpose::STANDARD.encode(evil);
+        let list = parse_list(format!(" =?utf-8?b?{encoded}?= <root@localhost>").as_bytes());
+        assert_eq!(list.len(), 1, "{list:?}");
+        let text = list[0].to_string();
+        assert!(!text.contains(['\r', '\n']), "{text:?}");
+        assert_eq!(
+            text,
+            "\"Ops X-Relayctl-Submitter: uid 0 (root) Bcc: victim@example.org\" <root@localhost>"
+        );
+        let m = Mailbox::new(Some("Jü\u{1b}[2J\n".into()), "j@example.org");
+        assert_eq!(m.name.as_deref(), Some("Jü [2J"));
+    }
+
+    #[test]
+    fn long_non_ascii_names_are_split_into_short_encoded_words() {
+        let name = "Jürgen ".repeat(20);
+        let text = Mailbox::new(Some(name.clone()), "j@example.org").to_string();
+        let words: Vec<&str> = text.split(' ').filter(|w| w.starts_with("=?")).collect();
+        assert!(
+            words.len() > 1 && words.iter().all(|w| w.len() <= 75),
+            "{text}"
+        );
+        let back = parse_list(format!(" {text}").as_bytes());
+        assert_eq!(back[0].name.as_deref(), Some(name.trim_end()));
     }
 
     #[test]

@@ -14,8 +14,8 @@ use zip::ZipWriter;
 use zip::write::SimpleFileOptions;
 
 use crate::error::{Error, Result};
+use crate::message::envelope::Envelope;
 use crate::message::is_single_line;
-use crate::relay::Envelope;
 
 /// What `send` was asked to send.
 #[derive(Debug)]

@@ -13,16 +13,25 @@ pub struct Field {
 
 impl Field {
     /// A new field, folded at commas to keep lines within 78 characters where possible.
+    ///
+    /// Every control character of `value` (CR and LF above all) becomes a space: a value that
+    /// relayctl writes, wherever it came from (a decoded display name, a config setting), can
+    /// never end the field and start another. Line breaks come only from the folding here.
     pub fn new(name: &str, value: &str) -> Self {
+        let value: String = value
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
         Field {
             name: name.to_string(),
-            raw: fold(name, value).into_bytes(),
+            raw: fold(name, &value).into_bytes(),
         }
     }
 
     /// The bytes after the colon (folded lines still folded).
     pub fn value_bytes(&self) -> &[u8] {
-        &self.raw[self.name.len() + 1..]
+        let colon = self.raw.iter().position(|&b| b == b':').unwrap_or(0);
+        &self.raw[colon + 1..]
     }
 
     /// The value unfolded, as text (invalid UTF-8 replaced), without surrounding space.
@@ -31,11 +40,10 @@ impl Field {
         text.replace("\r\n", "").trim().to_string()
     }
 
-    /// Whether this field has the given name (case-insensitive).
-    /// The obsolete syntax allows white space before the colon (`Bcc : x`); it is not part of
-    /// the name, or such a Bcc would escape removal.
+    /// Whether this field has the given name (case-insensitive). White space before the colon
+    /// (`Bcc : x`) is not part of the name (see [`field_name`]).
     pub fn is(&self, name: &str) -> bool {
-        self.name.trim_end().eq_ignore_ascii_case(name)
+        self.name.eq_ignore_ascii_case(name)
     }
 }
 
@@ -75,7 +83,7 @@ pub fn split(input: &[u8]) -> Message {
         }
         match field_name(line) {
             Some(name) => fields.push(Field {
-                name,
+                name: String::from_utf8_lossy(name).into_owned(),
                 raw: line.to_vec(),
             }),
             None => break,
@@ -100,13 +108,19 @@ fn next_line(input: &[u8], pos: usize) -> (&[u8], usize) {
     }
 }
 
-/// `Name` of a `Name: value` line: printable ASCII other than colon, then a colon.
-fn field_name(line: &[u8]) -> Option<String> {
+/// The name of a `Name: value` line: printable ASCII other than colon, then any spaces and tabs
+/// (RFC 5322's obsolete syntax allows white space before the colon, and relays and mail readers
+/// honour it), then a colon. The returned name excludes that white space. This is the one test of
+/// "is this line a header field" in relayctl: every reader of header sections uses it, so that no
+/// field (a `Bcc<TAB>:` above all) is seen by one and missed by another.
+pub fn field_name(line: &[u8]) -> Option<&[u8]> {
     let colon = line.iter().position(|&b| b == b':')?;
-    let name = &line[..colon];
-    let name = name.strip_suffix(b" ").unwrap_or(name);
-    (!name.is_empty() && name.iter().all(|&b| (33..=126).contains(&b)))
-        .then(|| String::from_utf8_lossy(&line[..colon]).into_owned())
+    let name = line[..colon].trim_ascii_end();
+    let padding = &line[name.len()..colon];
+    (!name.is_empty()
+        && name.iter().all(|&b| (33..=126).contains(&b))
+        && padding.iter().all(|&b| b == b' ' || b == b'\t'))
+    .then_some(name)
 }
 
 impl Message {
@@ -197,15 +211,51 @@ mod tests {
         assert!(split(b"").fields.is_empty());
     }
 
-    /// Regressions found by fuzzing: a Bcc must be found however it is written.
+    /// Regressions found by fuzzing and review: a Bcc must be found however it is written.
     #[test]
     fn bcc_behind_a_space_or_a_bare_cr_is_still_a_field() {
-        let m = split(b"To: a@x\nBcc : hidden@y\n\nbody\n");
-        assert!(m.has("Bcc"), "{m:?}");
+        for input in [
+            &b"To: a@x\nBcc : hidden@y\n\nbody\n"[..],
+            b"To: a@x\nBcc\t: hidden@y\n\nbody\n",
+            b"To: a@x\nBcc  :hidden@y\n\nbody\n",
+            b"To: a@x\nBcc \t :hidden@y\n\nbody\n",
+        ] {
+            let m = split(input);
+            assert!(m.has("Bcc"), "{m:?}");
+            assert_eq!(m.fields.len(), 2, "{m:?}");
+            assert_eq!(m.body, b"body\n");
+            assert!(m.fields[1].value().ends_with("hidden@y"), "{m:?}");
+        }
         let m = split(b"Subject: hi\rBcc: hidden@y\r\n\r\nbody\n");
         assert_eq!(m.fields.len(), 2, "{m:?}");
         assert!(m.has("Bcc"));
         assert_eq!(m.body, b"body\n");
+    }
+
+    #[test]
+    fn field_names_allow_white_space_before_the_colon_only() {
+        assert_eq!(field_name(b"Subject: x"), Some(&b"Subject"[..]));
+        assert_eq!(field_name(b"Bcc\t \t: x"), Some(&b"Bcc"[..]));
+        assert_eq!(field_name(b"X-A:"), Some(&b"X-A"[..]));
+        for not_a_field in [
+            &b": x"[..],
+            b" Bcc: x",
+            b"Bc c: x",
+            b"no colon",
+            b"\tBcc: x",
+        ] {
+            assert_eq!(field_name(not_a_field), None, "{not_a_field:?}");
+        }
+    }
+
+    #[test]
+    fn written_values_never_break_the_field() {
+        let f = Field::new(
+            "To",
+            "\"x\r\nBcc: victim@example.org\" <a@example.org>\u{7}",
+        );
+        assert!(!f.raw.contains(&b'\n') && !f.raw.contains(&7), "{f:?}");
+        assert_eq!(split(&[&f.raw[..], b"\r\n\r\n"].concat()).fields.len(), 1);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod addresses;
 pub mod body;
 pub mod canonical;
 pub mod compose;
+pub mod envelope;
 pub mod headers;
 pub mod submission;
 

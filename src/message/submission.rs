@@ -6,11 +6,11 @@
 
 use crate::aliases::{AliasError, Aliases};
 use crate::message::addresses::{Mailbox, format_list, parse_list};
+use crate::message::envelope::Envelope;
 use crate::message::headers::{Field, Message, split};
 use crate::message::{
     BARE_HOSTNAME_FIX, bare_hostname, is_plausible_address, message_id, rfc5322_now,
 };
-use crate::relay::Envelope;
 
 /// SMTP's limit on a line, without its CRLF (RFC 5321 4.5.3.1.6).
 pub const MAX_LINE: usize = 998;
@@ -324,26 +324,51 @@ fn envelope_sender(
     }
 }
 
-/// Replaces a From the relay would refuse: a local or domainless address always (cron's `root`),
-/// any other address unless the profile allows callers their own. The display name is kept.
+/// Originator fields other than From that a caller may not choose when the sender is enforced:
+/// RFC 5322 section 3.6.2's Sender, every `Resent-*` field of section 3.6.6 (a resent block
+/// claims who resent the message), and `Return-Path` (the envelope sender, written by the final
+/// delivery). `Reply-To` (also section 3.6.2) stays: it says where replies go, not who wrote the
+/// message, and contact forms depend on it.
+const ENFORCED_AWAY: [&str; 2] = ["Sender", "Return-Path"];
+
+/// Makes the From one the relay accepts and the profile allows.
+///
+/// When callers may choose their sender (`allow_from_override`), only a From the relay would
+/// refuse is replaced: a local or domainless one (cron's `root`). Otherwise the sender is
+/// enforced: the message leaves with exactly one From holding one mailbox, the profile's address
+/// (the caller's display name kept), and without the fields of [`ENFORCED_AWAY`] or any
+/// `Resent-*` field, so that no list (`From: ceo@x, me@x`), second From, Sender or resent block
+/// presents anyone else as the author.
 fn rewrite_from(message: &mut Message, policy: &SenderPolicy<'_>, aliases: &Aliases) {
+    if !policy.allow_from_override {
+        message
+            .fields
+            .retain(|f| !(ENFORCED_AWAY.iter().any(|n| f.is(n)) || is_resent(f)));
+    }
     let Some(index) = message.fields.iter().position(|f| f.is("From")) else {
         return;
     };
     let list = parse_list(message.fields[index].value_bytes());
-    let [current] = list.as_slice() else {
-        return;
+    let replace = match list.as_slice() {
+        // cron's `root`: no relay takes it, whatever the policy.
+        [only] if aliases.local_part(&only.address).is_some() => true,
+        // A list or an empty From is the caller's to write; check_addresses judges it.
+        _ if policy.allow_from_override => false,
+        [only] => {
+            !only.address.eq_ignore_ascii_case(policy.profile_from)
+                || message.all("From").count() > 1
+        }
+        _ => true,
     };
-    let local = aliases.local_part(&current.address).is_some();
-    let foreign = !current.address.eq_ignore_ascii_case(policy.profile_from);
-    if !(local || (foreign && !policy.allow_from_override)) {
+    if !replace {
         return;
     }
-    let name = current
-        .name
-        .clone()
+    let name = list
+        .first()
+        .and_then(|m| m.name.clone())
         .or(policy.full_name.map(str::to_string));
-    message.replace(
+    message.remove("From");
+    message.fields.insert(
         index,
         Field::new("From", &Mailbox::new(name, policy.profile_from).to_string()),
     );
@@ -608,6 +633,122 @@ mod tests {
             },
         );
         assert_eq!(env.sender, None);
+    }
+
+    /// Review finding 2: with the sender enforced, no originator field of RFC 5322 sections
+    /// 3.6.2 and 3.6.6 that the caller wrote presents anyone but the profile as the author.
+    #[test]
+    fn an_enforced_sender_leaves_one_from_and_no_other_originator() {
+        let input = "From: \"CEO\" <ceo@corp.example>, me@corp.example\n\
+                     From: second@corp.example\n\
+                     Sender: ceo@corp.example\n\
+                     Reply-To: replies@corp.example\n\
+                     Resent-Date: Fri, 27 Nov 2026 12:00:00 +0000\n\
+                     Resent-From: ceo@corp.example\n\
+                     Resent-Sender: ceo@corp.example\n\
+                     Resent-To: a@example.org\n\
+                     Resent-Cc: a@example.org\n\
+                     Resent-Bcc: a@example.org\n\
+                     Resent-Message-ID: <r@corp.example>\n\
+                     Return-Path: <ceo@corp.example>\n\
+                     To: a@example.org\n\
+                     Subject: s\n\nx\n";
+        let cli = vec!["a@example.org".to_string()];
+        let req = Request {
+            recipients: &cli,
+            ..Default::default()
+        };
+        let (text, env) = run(input, req, policy());
+        assert_eq!(env.sender.as_deref(), Some("alerts@example.org"));
+        let head = split(text.as_bytes());
+        let froms: Vec<String> = head.all("From").map(Field::value).collect();
+        assert_eq!(froms, ["\"CEO\" <alerts@example.org>"], "{text}");
+        for gone in ["Sender", "Return-Path"] {
+            assert!(!head.has(gone), "{gone} left: {text}");
+        }
+        assert!(!head.fields.iter().any(is_resent), "{text}");
+        assert!(!text.contains("ceo@"), "{text}");
+        // Where replies go is the caller's to say.
+        assert!(
+            text.contains("Reply-To: replies@corp.example\r\n"),
+            "{text}"
+        );
+
+        // Each field alone is enforced the same way.
+        for field in [
+            "From: a@corp.example, b@corp.example",
+            "From: alerts@example.org\nFrom: ceo@corp.example",
+            "From: alerts@example.org\nSender: ceo@corp.example",
+            "From: alerts@example.org\nResent-From: ceo@corp.example",
+            "From: alerts@example.org\nResent-Sender: ceo@corp.example",
+            "From: alerts@example.org\nreturn-path : <ceo@corp.example>",
+        ] {
+            let cli = vec!["a@example.org".to_string()];
+            let req = Request {
+                recipients: &cli,
+                ..Default::default()
+            };
+            let (text, _) = run(&format!("{field}\nSubject: s\n\nx\n"), req, policy());
+            let head = split(text.as_bytes());
+            assert_eq!(head.all("From").count(), 1, "{field}: {text}");
+            assert!(!text.contains("corp.example"), "{field}: {text}");
+        }
+    }
+
+    /// The caller's own From (the profile's address) is kept as written, and a caller allowed
+    /// to choose their sender keeps lists, Sender and resent blocks.
+    #[test]
+    fn own_from_and_open_policy_are_left_alone() {
+        let cli = vec!["a@example.org".to_string()];
+        let req = Request {
+            recipients: &cli,
+            ..Default::default()
+        };
+        let (text, _) = run(
+            "From: Alerts <ALERTS@example.org>\nSubject: s\n\nx\n",
+            req.clone(),
+            policy(),
+        );
+        assert!(
+            text.starts_with("From: Alerts <ALERTS@example.org>\r\n"),
+            "{text}"
+        );
+        let open = SenderPolicy {
+            allow_from_override: true,
+            ..policy()
+        };
+        let input = "From: a@corp.example, b@corp.example\nSender: a@corp.example\nResent-From: c@corp.example\n\nx\n";
+        let (text, _) = run(input, req, open);
+        assert!(
+            text.starts_with("From: a@corp.example, b@corp.example\r\nSender: a@corp.example\r\nResent-From: c@corp.example\r\n"),
+            "{text}"
+        );
+    }
+
+    /// Review finding 1: a display name decoded from an encoded word cannot add header fields
+    /// when a local recipient is rewritten through the aliases.
+    #[test]
+    fn decoded_names_cannot_inject_fields() {
+        use base64::Engine;
+        let evil = "x\r\nX-Relayctl-Submitter: uid 0 (root)\r\nFrom: ceo@corp.example\r\nBcc: victim@example.org";
+        let word = base64::engine::general_purpose::STANDARD.encode(evil);
+        let input = format!("To: =?utf-8?b?{word}?= <root@localhost>\nSubject: s\n\nx\n");
+        let cli = vec!["root".to_string()];
+        let req = Request {
+            recipients: &cli,
+            ..Default::default()
+        };
+        let (text, env) = run(&input, req, policy());
+        assert_eq!(env.recipients, ["ops@example.org"]);
+        let head = split(text.as_bytes());
+        assert!(
+            !head.has("X-Relayctl-Submitter") && !head.has("Bcc"),
+            "{text}"
+        );
+        assert_eq!(head.all("From").count(), 1, "{text}");
+        let to: Vec<String> = head.all("To").map(Field::value).collect();
+        assert_eq!(to.len(), 1, "{text}");
+        assert!(to[0].ends_with("<ops@example.org>"), "{text}");
     }
 
     #[test]

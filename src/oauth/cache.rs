@@ -88,6 +88,7 @@ pub fn lock(spool: &Path, profile: &str) -> Result<Locked, OAuthError> {
         .mode(0o700)
         .create(&dir)
         .map_err(|e| fail(&e))?;
+    crate::secrets::keep_out_of_core_dumps();
     let (file, text) = SharedState::open(&path).map_err(|e| fail(&e))?;
     let text = Zeroizing::new(text);
     let stored = serde_json::from_str(&text).unwrap_or_default();

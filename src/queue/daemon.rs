@@ -17,6 +17,11 @@ const SOCKET: &str = "daemon.sock";
 /// The longest sleep: held messages and config changes are looked at at least this often.
 const MAX_SLEEP: Duration = Duration::from_secs(300);
 
+/// The shortest time between two passes. Every local user may write to `daemon.sock` (the
+/// maildrop's submitters wake the daemon), so a flood of wake-ups must not become a flood of
+/// passes: one pass a second at most, each taking everything due.
+const MIN_PASS_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Tells a running daemon that a message is waiting. Harmless when no daemon runs.
 pub fn wake(spool: &Spool) {
     wake_at(spool.root());
@@ -48,6 +53,7 @@ pub fn run(
     let _ = std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o622));
     let mut config = reload();
     loop {
+        let started = std::time::Instant::now();
         if let Some(fresh) = reload() {
             config = Some(fresh);
         }
@@ -66,6 +72,7 @@ pub fn run(
         // A datagram or the timeout: either way, run again. Further datagrams that arrived
         // meanwhile are drained so that a burst of submissions causes one pass.
         let _ = sock.recv(&mut buf);
+        std::thread::sleep(MIN_PASS_INTERVAL.saturating_sub(started.elapsed()));
         let _ = sock.set_nonblocking(true);
         while sock.recv(&mut buf).is_ok() {}
         let _ = sock.set_nonblocking(false);

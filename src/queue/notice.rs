@@ -8,9 +8,9 @@ use super::spool::{SharedState, Spool, SpoolError};
 use super::state::MessageState;
 use crate::config::LoadedConfig;
 use crate::message::canonical::canonicalize;
+use crate::message::envelope::{Dsn, Envelope};
 use crate::message::headers::Field;
 use crate::message::message_id;
-use crate::relay::{Dsn, Envelope};
 
 /// What a notice is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +98,30 @@ pub fn revoked(
     );
     let subject = format!("relayctl: sign-in needed for profile {profile} (OAuth2 token refused)");
     alert(spool, config, profile, &subject, &body)
+}
+
+/// Queues a notice that the corrupt area was trimmed (`count` entries removed, see
+/// `Spool::sweep_corrupt`), through the default profile; its id when one was queued.
+pub fn corrupt_swept(
+    spool: &Spool,
+    config: &LoadedConfig,
+    count: usize,
+) -> Result<Option<String>, SpoolError> {
+    let Ok((profile, _)) = config.select(None) else {
+        return Ok(None);
+    };
+    let host = crate::relay::system_fqdn().unwrap_or_else(|| "this host".into());
+    let body = format!(
+        "relayctl on {host} removed {count} entries from {}:\r\nmessages whose state could not be read and maildrop files it refused, kept\r\nfor review. It keeps at most {} entries, none older than {} days.\r\n\r\nMany refused maildrop files can mean a local user writes into the maildrop by hand.\r\n",
+        spool.root().join("corrupt").display(),
+        super::spool::CORRUPT_MAX_ENTRIES,
+        super::spool::CORRUPT_MAX_AGE.as_secs() / 86400,
+    );
+    let subject = format!("relayctl: {count} corrupt or refused entries removed");
+    match queue_notice(spool, config, profile, &subject, &body, false)? {
+        Queued::Id(notice) => Ok(Some(notice)),
+        Queued::NoOne | Queued::OverLimit => Ok(None),
+    }
 }
 
 /// Queues an alert about `profile`, which the hourly limit never holds back; its id when a

@@ -83,6 +83,17 @@ pub struct Grant {
     pub token: bool,
 }
 
+/// One submission as the spew brake counts it.
+#[derive(Debug, Clone, Copy)]
+pub struct Submitted {
+    /// When it was submitted (Unix time).
+    pub created: u64,
+    /// The local user who submitted it.
+    pub uid: Option<u32>,
+    /// It came through the maildrop, from a user without the profile's secret.
+    pub through_maildrop: bool,
+}
+
 /// The spew brake engaged for a profile by the submission just counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Engaged {
@@ -382,19 +393,23 @@ impl<'a> Limiter<'a> {
         Ok(())
     }
 
-    /// Counts one submission for the spew brake; engages the brake (creating the marker) when
+    /// Counts one submission (see [`Submitted`]) for the spew brake; engages the brake (creating the marker) when
     /// it is exceeded and the profile is not frozen yet. Only the process that engages it gets
     /// `Some`, so the alert is given once.
     pub fn count(
         &self,
         name: &str,
         profile: &Profile,
-        created: u64,
-        uid: Option<u32>,
+        submission: Submitted,
         now: u64,
     ) -> Result<Option<Engaged>, SpoolError> {
+        let Submitted {
+            created,
+            uid,
+            through_maildrop,
+        } = submission;
         let brake = profile.brake();
-        let per_caller = profile.brake_per_caller();
+        let per_caller = profile.brake_per_caller(through_maildrop);
         let marker = self.path(name, "frozen");
         let mut engaged = Ok(None);
         self.update(name, |l| {
@@ -677,6 +692,46 @@ mod tests {
         assert_eq!(limits, Limits::default());
     }
 
+    fn by_root(created: u64) -> Submitted {
+        Submitted {
+            created,
+            uid: None,
+            through_maildrop: false,
+        }
+    }
+
+    /// Users who submit through the maildrop get a per-caller brake of a quarter of the
+    /// profile's brake unless the profile says otherwise; root's own submissions do not.
+    #[test]
+    fn maildrop_submitters_have_a_per_caller_brake_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let limiter = Limiter::new(&spool);
+        let profile: Profile = toml::from_str(
+            "preset = \"smarthost\"\nhost = \"h\"\nport = 25\ntls = \"none\"\nbrake = \"8/hour\"\n",
+        )
+        .unwrap();
+        assert_eq!(profile.brake_per_caller(false), None);
+        let user = Submitted {
+            created: 10_000,
+            uid: Some(1001),
+            through_maildrop: true,
+        };
+        for _ in 0..2 {
+            assert_eq!(limiter.count("p", &profile, user, 10_000).unwrap(), None);
+        }
+        let engaged = limiter.count("p", &profile, user, 10_000).unwrap();
+        assert!(
+            engaged.is_some_and(|e| e.reason.contains("local user 1001")),
+            "the third of one user's messages freezes (8/4 = 2 an hour)"
+        );
+        let off: Profile = toml::from_str(
+            "preset = \"smarthost\"\nhost = \"h\"\nport = 25\ntls = \"none\"\nbrake = \"8/hour\"\nbrake_per_caller = \"off\"\n",
+        )
+        .unwrap();
+        assert_eq!(off.brake_per_caller(true), None);
+    }
+
     #[test]
     fn brake_engages_once_and_release_lifts_it() {
         let dir = tempfile::tempdir().unwrap();
@@ -687,14 +742,20 @@ mod tests {
         )
         .unwrap();
         let now = 10_000;
-        assert_eq!(limiter.count("p", &profile, now, None, now).unwrap(), None);
-        assert_eq!(limiter.count("p", &profile, now, None, now).unwrap(), None);
+        assert_eq!(
+            limiter.count("p", &profile, by_root(now), now).unwrap(),
+            None
+        );
+        assert_eq!(
+            limiter.count("p", &profile, by_root(now), now).unwrap(),
+            None
+        );
         assert!(limiter.frozen("p").is_none());
-        let engaged = limiter.count("p", &profile, now, None, now).unwrap();
+        let engaged = limiter.count("p", &profile, by_root(now), now).unwrap();
         assert!(engaged.is_some_and(|e| e.reason.contains("brake = \"2/hour\"")));
         assert_eq!(limiter.frozen("p").map(|f| f.since), Some(now));
         assert_eq!(
-            limiter.count("p", &profile, now, None, now).unwrap(),
+            limiter.count("p", &profile, by_root(now), now).unwrap(),
             None,
             "engaged once"
         );
@@ -702,6 +763,9 @@ mod tests {
         assert_eq!(limiter.release_all().unwrap(), ["p"]);
         assert!(limiter.frozen("p").is_none());
         assert!(limiter.update("p", |l| l.submissions.is_empty()).unwrap());
-        assert_eq!(limiter.count("p", &profile, now, None, now).unwrap(), None);
+        assert_eq!(
+            limiter.count("p", &profile, by_root(now), now).unwrap(),
+            None
+        );
     }
 }

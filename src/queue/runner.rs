@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 
 use super::notice::{self, Kind};
-use super::ratelimit::{Limiter, Limits, Wait, throttling_reply};
+use super::ratelimit::{Limiter, Limits, Submitted, Wait, throttling_reply};
 use super::schedule::{backoff, now};
 use super::spool::{Area, Locked, Spool, SpoolError};
 use super::state::{RecipientStatus, Status, Waiting};
@@ -109,6 +109,11 @@ impl<'a> Runner<'a> {
     pub fn run(&mut self, select: &Select) -> Result<Summary, SpoolError> {
         let mut summary = Summary::default();
         self.spool.sweep();
+        let swept = self.spool.sweep_corrupt();
+        if swept > 0 {
+            self.notices
+                .extend(notice::corrupt_swept(self.spool, self.config, swept)?);
+        }
         for id in self.spool.ids(Area::Queue)? {
             if let Select::Ids(list) = select
                 && !list.contains(&id)
@@ -360,6 +365,8 @@ impl<'a> Runner<'a> {
             return Ok(None);
         };
         if !locked.state.brake_counted {
+            // Only the maildrop import records a submitter's uid in the state.
+            let through_maildrop = locked.state.uid.is_some_and(|uid| uid != 0);
             let uid = locked.state.uid.or_else(|| {
                 let file = self
                     .spool
@@ -371,10 +378,12 @@ impl<'a> Runner<'a> {
             });
             locked.state.uid = uid;
             locked.state.brake_counted = true;
-            if let Some(engaged) =
-                self.limiter
-                    .count(&name, profile, locked.state.created, uid, now)?
-            {
+            let submission = Submitted {
+                created: locked.state.created,
+                uid,
+                through_maildrop,
+            };
+            if let Some(engaged) = self.limiter.count(&name, profile, submission, now)? {
                 eprintln!(
                     "relayctl: delivery for profile {name} frozen by the spew brake: {}; review with `relayctl queue list`, then `relayctl queue release --all`",
                     engaged.reason

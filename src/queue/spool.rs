@@ -105,8 +105,11 @@ impl Spool {
     }
 
     /// Removes what killed processes left in `tmp/`: half-written submissions (whose senders
-    /// never got a success) and half-removed delivered messages. Only entries older than an hour
-    /// are touched, so a submission in progress is never disturbed.
+    /// never got a success) and half-removed delivered messages. Each such entry is named after
+    /// the process that made it (see [`tmp_name`]) and removed as soon as that process is gone;
+    /// an entry without a live owner to tell (or whose pid was reused) goes after an hour. A
+    /// submission in progress is never disturbed. Claimed maildrop files are left to the
+    /// maildrop import, which delivers them rather than lose them.
     pub fn sweep(&self) {
         let tmp = self.root.join("tmp");
         let Ok(entries) = fs::read_dir(&tmp) else {
@@ -114,14 +117,51 @@ impl Spool {
         };
         let cutoff = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
         for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(CLAIM_PREFIX) {
+                continue;
+            }
+            let orphaned = owner_pid(&name).is_some_and(|pid| !process_alive(pid));
             let old = entry
                 .metadata()
                 .and_then(|m| m.modified())
                 .is_ok_and(|t| t < cutoff);
-            if old {
-                let _ = fs::remove_dir_all(entry.path());
+            if orphaned || old {
+                let path = entry.path();
+                let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
             }
         }
+    }
+
+    /// Keeps the corrupt area (quarantined messages, refused maildrop files, all kept for the
+    /// admin to read) from growing without end: entries older than [`CORRUPT_MAX_AGE`] go, then
+    /// the oldest beyond [`CORRUPT_MAX_ENTRIES`]. Returns how many were removed.
+    pub fn sweep_corrupt(&self) -> usize {
+        let dir = self.root.join(Area::Corrupt.dir());
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return 0;
+        };
+        let mut aged: Vec<(std::time::SystemTime, PathBuf)> = entries
+            .filter_map(Result::ok)
+            .map(|e| {
+                let t = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .unwrap_or(std::time::UNIX_EPOCH);
+                (t, e.path())
+            })
+            .collect();
+        aged.sort();
+        let cutoff = std::time::SystemTime::now() - CORRUPT_MAX_AGE;
+        let excess = aged.len().saturating_sub(CORRUPT_MAX_ENTRIES);
+        let mut removed = 0;
+        for (i, (modified, path)) in aged.iter().enumerate() {
+            if i < excess || *modified < cutoff {
+                let gone = fs::remove_dir_all(path).or_else(|_| fs::remove_file(path));
+                removed += usize::from(gone.is_ok());
+            }
+        }
+        removed
     }
 
     fn dir(&self, area: Area, id: &str) -> PathBuf {
@@ -141,7 +181,7 @@ impl Spool {
         state: impl FnOnce(Written) -> MessageState,
     ) -> Result<String, SpoolError> {
         let id = new_id();
-        let tmp = self.root.join("tmp").join(&id);
+        let tmp = self.root.join("tmp").join(tmp_name("", &id));
         let result = (|| {
             DirBuilder::new()
                 .mode(0o700)
@@ -261,12 +301,11 @@ impl Spool {
 
     /// Removes a message directory: renamed away first, so it disappears at once.
     fn discard(&self, dir: &Path) -> Result<(), SpoolError> {
-        let trash = self.root.join("tmp").join(format!(
-            ".trash-{}",
-            dir.file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default()
-        ));
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let trash = self.root.join("tmp").join(tmp_name(".trash-", &name));
         fs::rename(dir, &trash).map_err(io("remove", dir))?;
         fs::remove_dir_all(&trash).map_err(io("remove", &trash))
     }
@@ -420,6 +459,35 @@ fn sync_dir(dir: &Path) -> Result<(), SpoolError> {
         .map_err(io("sync", dir))
 }
 
+/// Oldest entry kept in the corrupt area.
+pub const CORRUPT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30 * 86400);
+
+/// Most entries kept in the corrupt area.
+pub const CORRUPT_MAX_ENTRIES: usize = 100;
+
+/// How claimed maildrop files are named in `tmp/` (see `submit::maildrop`).
+pub const CLAIM_PREFIX: &str = ".drop-";
+
+/// The name of an entry this process makes in `tmp/`: `PREFIX` + this process's id + `-` +
+/// `rest`, so that [`Spool::sweep`] can tell when its maker died.
+pub fn tmp_name(prefix: &str, rest: &str) -> String {
+    format!("{prefix}{}-{rest}", std::process::id())
+}
+
+/// The process that made a `tmp/` entry named by [`tmp_name`].
+pub fn owner_pid(name: &str) -> Option<u32> {
+    let after = [".trash-", CLAIM_PREFIX]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .unwrap_or(name);
+    after.split_once('-')?.0.parse().ok()
+}
+
+/// Whether process `pid` exists (in this PID namespace).
+pub fn process_alive(pid: u32) -> bool {
+    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+}
+
 /// A new id: time-ordered, unique across processes.
 fn new_id() -> String {
     let now = std::time::SystemTime::now()
@@ -436,7 +504,7 @@ fn new_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::relay::Envelope;
+    use crate::message::envelope::Envelope;
 
     fn state() -> MessageState {
         let env = Envelope {
@@ -488,6 +556,57 @@ mod tests {
             (st.status, st.reason.as_deref()),
             (Status::Failed, Some("550 no"))
         );
+    }
+
+    #[test]
+    fn sweep_removes_what_dead_processes_left_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        // A pid that cannot be running: above the kernel's pid_max.
+        let dead = dir.path().join("tmp/4194305-0000019bdeadbeef0001");
+        let dead_trash = dir.path().join("tmp/.trash-4194305-0000019bdeadbeef0002");
+        let live = dir
+            .path()
+            .join("tmp")
+            .join(tmp_name("", "0000019bdeadbeef0003"));
+        let claim = dir.path().join("tmp/.drop-4194305-00aa");
+        for d in [&dead, &dead_trash, &live] {
+            fs::create_dir(d).unwrap();
+        }
+        fs::write(&claim, b"a user's message").unwrap();
+        spool.sweep();
+        assert!(
+            !dead.exists() && !dead_trash.exists(),
+            "dead owners' leftovers go"
+        );
+        assert!(live.exists(), "a live submission is left alone");
+        assert!(claim.exists(), "claimed drops are the import's to deliver");
+        assert_eq!(owner_pid(".trash-77-x"), Some(77));
+        assert_eq!(owner_pid("77-0000019b"), Some(77));
+        assert_eq!(owner_pid(".tmpAbCd"), None);
+    }
+
+    #[test]
+    fn the_corrupt_area_is_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let corrupt = dir.path().join("corrupt");
+        for i in 0..CORRUPT_MAX_ENTRIES + 5 {
+            let entry = corrupt.join(format!("maildrop-{i:04}"));
+            fs::create_dir(&entry).unwrap();
+            let t = std::time::SystemTime::now() - std::time::Duration::from_secs(1000 - i as u64);
+            fs::File::open(&entry).unwrap().set_modified(t).unwrap();
+        }
+        let ancient = corrupt.join("ancient");
+        fs::create_dir(&ancient).unwrap();
+        fs::File::open(&ancient)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - CORRUPT_MAX_AGE * 2)
+            .unwrap();
+        assert_eq!(spool.sweep_corrupt(), 6);
+        assert!(!ancient.exists() && !corrupt.join("maildrop-0004").exists());
+        assert!(corrupt.join("maildrop-0005").exists());
+        assert_eq!(spool.sweep_corrupt(), 0);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::relay::{Dsn, Envelope};
+use crate::message::envelope::{Dsn, Envelope};
 
 /// Where a recipient stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

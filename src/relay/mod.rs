@@ -19,40 +19,9 @@ pub use transcript::Transcript;
 
 use crate::config::{ByteSize, Profile};
 use crate::message::canonical::canonicalize;
+use crate::message::envelope::Envelope;
 use crate::oauth::OAuthError;
 use crate::secrets::SecretError;
-
-/// Who a message is from and to, as given to the relay in MAIL FROM and RCPT TO.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Envelope {
-    /// The envelope sender; `None` is the null sender `<>`.
-    pub sender: Option<String>,
-    pub recipients: Vec<String>,
-    /// Delivery status notifications asked for (sent only to relays that offer DSN).
-    pub dsn: Dsn,
-}
-
-/// DSN parameters (RFC 3461): NOTIFY on each RCPT, RET and ENVID on MAIL.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Dsn {
-    /// `NEVER`, or a comma-separated subset of `SUCCESS,FAILURE,DELAY`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notify: Option<String>,
-    /// `FULL` or `HDRS`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ret: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// The envelope identifier, already xtext-safe.
-    pub envid: Option<String>,
-}
-
-impl Dsn {
-    /// Whether any DSN parameter was asked for.
-    pub fn is_requested(&self) -> bool {
-        self.notify.is_some() || self.ret.is_some() || self.envid.is_some()
-    }
-}
 
 /// What the relay said about one recipient.
 pub type RecipientResult = Result<String, RecipientFailure>;
@@ -90,6 +59,37 @@ pub enum Fault {
     Message,
 }
 
+/// Whose fault a refused MAIL FROM is: it decides whether the profile's mail is held or only
+/// this message fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SenderRefusal {
+    /// The profile's own address was refused: every message would be, so the profile needs
+    /// fixing.
+    ProfileAddress,
+    /// A sender the caller chose was refused: this message only.
+    CallerAddress,
+    /// The command's parameters (ENVID, SIZE, SMTPUTF8, ...) or syntax were refused: this
+    /// message only (`555 5.5.4 Unsupported option`).
+    Parameters,
+}
+
+impl SenderRefusal {
+    /// Classifies the relay's refusal of `sender` (`profile_from` is the profile's address).
+    pub fn classify(reply: &smtp::Reply, sender: Option<&str>, profile_from: Option<&str>) -> Self {
+        let status_subject = reply
+            .enhanced_status()
+            .and_then(|s| s.split('.').nth(1))
+            .unwrap_or("");
+        if matches!(reply.code, 501 | 552 | 555) || matches!(status_subject, "3" | "5" | "6") {
+            return SenderRefusal::Parameters;
+        }
+        match (sender, profile_from) {
+            (Some(s), Some(p)) if s.eq_ignore_ascii_case(p) => SenderRefusal::ProfileAddress,
+            _ => SenderRefusal::CallerAddress,
+        }
+    }
+}
+
 /// Why a delivery failed. Every message names the relay and, when there is one, its reply.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
@@ -123,6 +123,7 @@ pub enum DeliveryError {
         sender: String,
         reply: String,
         permanent: bool,
+        refusal: SenderRefusal,
     },
     #[error("{server} rejected {}{}", list(failures), if *accepted > 0 { format!(" (delivered to the other {accepted})") } else { String::new() })]
     Recipients {
@@ -192,10 +193,17 @@ impl DeliveryError {
                     Fault::Transient
                 }
             }
-            // A relay that refuses the configured sender for good needs its profile fixed.
+            // A relay that refuses the profile's own sender for good needs the profile fixed;
+            // a sender or parameters of one message's choosing fail that message only.
             Sender {
-                permanent: true, ..
-            } => Fault::Config,
+                permanent: true,
+                refusal,
+                ..
+            } => match refusal {
+                SenderRefusal::ProfileAddress => Fault::Config,
+                SenderRefusal::CallerAddress => Fault::Permanent,
+                SenderRefusal::Parameters => Fault::Message,
+            },
             Sender { permanent, .. } | Data { permanent, .. } => {
                 if *permanent {
                     Fault::Permanent

@@ -15,6 +15,8 @@ use crate::config::{ByteSize, Profile, TlsMode};
 pub struct Session<'t> {
     conn: Connection,
     server: String,
+    /// The profile's own address: a relay refusing it refuses the profile, not one message.
+    profile_from: Option<String>,
     transcript: &'t Transcript,
 }
 
@@ -50,6 +52,7 @@ impl<'t> Session<'t> {
         let mut session = Session {
             conn,
             server,
+            profile_from: profile.from.clone(),
             transcript,
         };
         let offers_starttls = session.conn.extensions().has("STARTTLS");
@@ -199,9 +202,10 @@ impl<'t> Session<'t> {
         eight_bit: bool,
     ) -> Result<String, DeliveryError> {
         let params = self.mail_params(envelope, size, eight_bit)?;
-        let notify: Vec<String> = match &envelope.dsn.notify {
-            Some(n) if self.dsn() => vec![format!("NOTIFY={n}")],
-            _ => vec![],
+        let notify = if self.dsn() {
+            envelope.dsn.rcpt_parameters()
+        } else {
+            Vec::new()
         };
         let recipients: Vec<(String, Vec<String>)> = envelope
             .recipients
@@ -317,8 +321,7 @@ impl<'t> Session<'t> {
         }
         if envelope.dsn.is_requested() {
             if self.dsn() {
-                params.extend(envelope.dsn.ret.as_ref().map(|r| format!("RET={r}")));
-                params.extend(envelope.dsn.envid.as_ref().map(|e| format!("ENVID={e}")));
+                params.extend(envelope.dsn.mail_parameters());
             } else {
                 self.transcript
                     .note("the relay does not offer DSN; notifications were not requested");
@@ -341,6 +344,11 @@ impl<'t> Session<'t> {
                 sender: envelope.sender.clone().unwrap_or_default(),
                 reply: reply.text(),
                 permanent: reply.is_permanent(),
+                refusal: super::SenderRefusal::classify(
+                    &reply,
+                    envelope.sender.as_deref(),
+                    self.profile_from.as_deref(),
+                ),
             },
             other => translate(&self.server, other),
         }

@@ -49,7 +49,10 @@ impl SecretStore for KeyringStore {
 
     fn read_text(&self) -> Result<SecretString, SecretError> {
         match self.entry()?.get_password() {
-            Ok(p) => Ok(SecretString::from(p)),
+            Ok(p) => {
+                super::keep_out_of_core_dumps();
+                Ok(SecretString::from(p))
+            }
             Err(keyring::Error::NoEntry) => Err(SecretError::NotFound {
                 store: self.describe(),
                 hint: "run `relayctl profile set-secret PROFILE`".into(),

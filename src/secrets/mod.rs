@@ -162,6 +162,15 @@ pub fn store_and_verify(store: &dyn SecretStore, secret: &SecretString) -> Resul
     Ok(())
 }
 
+/// Makes this process non-dumpable (`PR_SET_DUMPABLE` 0), once a secret is about to be in its
+/// memory: no core file is written when it crashes, and users other than root cannot attach to
+/// it or read its memory through /proc, whatever `ulimit -c` or the system's core pattern say.
+/// Called wherever a secret enters memory (a store, the prompt, a cached OAuth2 token).
+pub fn keep_out_of_core_dumps() {
+    // Best effort: a kernel without prctl leaves the system's setting, as before.
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+}
+
 /// The secret in `raw`: its first line, without the line ending. Password files and commands
 /// conventionally end with a newline that is not part of the password.
 fn first_line(raw: &[u8], store: &dyn Fn() -> String) -> Result<SecretString, SecretError> {
@@ -176,6 +185,7 @@ fn whole_text(raw: &[u8], store: &dyn Fn() -> String) -> Result<SecretString, Se
 }
 
 fn text(line: &[u8], store: &dyn Fn() -> String) -> Result<SecretString, SecretError> {
+    keep_out_of_core_dumps();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.is_empty() {
         return Err(SecretError::Empty { store: store() });

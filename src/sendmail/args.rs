@@ -19,6 +19,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::message::envelope::{Dsn, DsnError};
 use crate::message::is_single_line;
 
 /// What the invocation asks for.
@@ -37,31 +38,6 @@ pub enum Mode {
     /// `-q`, `-q<interval>`, `-qR<site>`, `-qS<site>`, `-qI<id>` (and `-qR site` etc.): process
     /// the queue.
     QueueRun,
-}
-
-/// DSN NOTIFY from -N.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DsnNotify {
-    /// `-N never`: never send a delivery status notification.
-    Never,
-    /// Any non-empty combination of these, in the order given, duplicates removed.
-    On {
-        /// `failure`: notify when delivery fails.
-        failure: bool,
-        /// `delay`: notify when delivery is delayed.
-        delay: bool,
-        /// `success`: notify when the message has been delivered.
-        success: bool,
-    },
-}
-
-/// DSN RET from -R.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DsnRet {
-    /// `-R full`: return the full message in a bounce.
-    Full,
-    /// `-R hdrs`: return only the headers in a bounce.
-    Headers,
 }
 
 /// -B body type.
@@ -101,12 +77,10 @@ pub struct Invocation {
     pub sender: Option<Sender>,
     /// -F full name (`-oF...` is NOT this: it is a sendmail option that is ignored).
     pub full_name: Option<String>,
-    /// -N: when to ask for delivery status notifications.
-    pub dsn_notify: Option<DsnNotify>,
-    /// -R: how much of the message a bounce should return.
-    pub dsn_ret: Option<DsnRet>,
-    /// -V envid (must be 1..=100 printable ASCII characters without spaces; else usage error).
-    pub envid: Option<String>,
+    /// Delivery status notifications: -N (when to notify), -R (how much a bounce returns),
+    /// -V (the envelope id: 1 to 100 printable ASCII characters, spaces and tabs; it goes to
+    /// the relay xtext-encoded).
+    pub dsn: Dsn,
     /// -B: the body type of the message.
     pub body_type: Option<BodyType>,
     /// -v (may be given several times; any number means verbose).
@@ -156,9 +130,7 @@ impl Invocation {
             ignore_dots: false,
             sender: None,
             full_name: None,
-            dsn_notify: None,
-            dsn_ret: None,
-            envid: None,
+            dsn: Dsn::default(),
             body_type: None,
             verbose: false,
             config: None,
@@ -210,15 +182,15 @@ const VALUE_OPTIONS: &[(char, ApplyValue)] = &[
         Ok(())
     }),
     ('N', |inv, value| {
-        inv.dsn_notify = Some(parse_notify(value)?);
+        inv.dsn.notify = Some(parse_dsn('N', value)?);
         Ok(())
     }),
     ('R', |inv, value| {
-        inv.dsn_ret = Some(parse_ret(value)?);
+        inv.dsn.ret = Some(parse_dsn('R', value)?);
         Ok(())
     }),
     ('V', |inv, value| {
-        inv.envid = Some(parse_envid(value)?);
+        inv.dsn.envid = Some(parse_dsn('V', value)?);
         Ok(())
     }),
     ('B', |inv, value| {
@@ -435,61 +407,14 @@ fn set_sender(inv: &mut Invocation, value: &str) -> Result<(), UsageError> {
     Ok(())
 }
 
-fn parse_notify(value: &str) -> Result<DsnNotify, UsageError> {
-    let bad = |why: &str| {
-        UsageError(format!(
-            "invalid -N value {value:?}: {why} (expected `never` or a list of `failure`, `delay`, `success`)"
-        ))
-    };
-    let (mut never, mut failure, mut delay, mut success) = (false, false, false, false);
-    for item in value.split(',') {
-        let word = item.trim();
-        if word.is_empty() {
-            return Err(bad("empty item"));
-        } else if word.eq_ignore_ascii_case("never") {
-            never = true;
-        } else if word.eq_ignore_ascii_case("failure") {
-            failure = true;
-        } else if word.eq_ignore_ascii_case("delay") {
-            delay = true;
-        } else if word.eq_ignore_ascii_case("success") {
-            success = true;
-        } else {
-            return Err(bad(&format!("unknown word {word:?}")));
-        }
-    }
-    match (never, failure || delay || success) {
-        (true, true) => Err(bad("`never` cannot be combined with other values")),
-        (true, false) => Ok(DsnNotify::Never),
-        (false, _) => Ok(DsnNotify::On {
-            failure,
-            delay,
-            success,
-        }),
-    }
-}
-
-fn parse_ret(value: &str) -> Result<DsnRet, UsageError> {
-    if value.eq_ignore_ascii_case("full") {
-        Ok(DsnRet::Full)
-    } else if value.eq_ignore_ascii_case("hdrs") {
-        Ok(DsnRet::Headers)
-    } else {
-        Err(UsageError(format!(
-            "invalid -R value {value:?} (expected `full` or `hdrs`)"
-        )))
-    }
-}
-
-fn parse_envid(value: &str) -> Result<String, UsageError> {
-    let printable = value.bytes().all(|b| b.is_ascii_graphic());
-    if (1..=100).contains(&value.len()) && printable {
-        Ok(value.to_owned())
-    } else {
-        Err(UsageError(format!(
-            "invalid -V value {value:?} (expected 1 to 100 printable ASCII characters without spaces)"
-        )))
-    }
+/// A DSN option's value, checked as the envelope type checks it wherever it comes from.
+fn parse_dsn<T: std::str::FromStr<Err = DsnError>>(
+    option: char,
+    value: &str,
+) -> Result<T, UsageError> {
+    value
+        .parse()
+        .map_err(|e| UsageError(format!("invalid -{option} value {value:?}: {e}")))
 }
 
 fn parse_body_type(value: &str) -> Result<BodyType, UsageError> {
@@ -584,6 +509,7 @@ fn push_recipients(recipients: &mut Vec<String>, arg: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::envelope::{EnvId, Notify, Ret};
 
     fn os(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
@@ -597,12 +523,16 @@ mod tests {
         Some(Sender::Address(a.to_owned()))
     }
 
-    const fn on(failure: bool, delay: bool, success: bool) -> Option<DsnNotify> {
-        Some(DsnNotify::On {
+    const fn on(failure: bool, delay: bool, success: bool) -> Option<Notify> {
+        Some(Notify::On {
             failure,
             delay,
             success,
         })
+    }
+
+    fn envid(text: &str) -> Option<EnvId> {
+        Some(text.parse().unwrap())
     }
 
     /// Turns the default invocation into the expected one.
@@ -705,33 +635,34 @@ mod tests {
             w.full_name = Some("x@y".into());
         }),
         // -N.
-        (&["-N", "never"], |w| w.dsn_notify = Some(DsnNotify::Never)),
-        (&["-NNEVER"], |w| w.dsn_notify = Some(DsnNotify::Never)),
+        (&["-N", "never"], |w| w.dsn.notify = Some(Notify::Never)),
+        (&["-NNEVER"], |w| w.dsn.notify = Some(Notify::Never)),
         (&["-N", "failure"], |w| {
-            w.dsn_notify = on(true, false, false)
+            w.dsn.notify = on(true, false, false)
         }),
-        (&["-Nsuccess"], |w| w.dsn_notify = on(false, false, true)),
+        (&["-Nsuccess"], |w| w.dsn.notify = on(false, false, true)),
         (&["-N", "failure,delay"], |w| {
-            w.dsn_notify = on(true, true, false)
+            w.dsn.notify = on(true, true, false)
         }),
         (&["-NFAILURE, Delay ,success"], |w| {
-            w.dsn_notify = on(true, true, true)
+            w.dsn.notify = on(true, true, true)
         }),
         (&["-N", "delay,delay"], |w| {
-            w.dsn_notify = on(false, true, false)
+            w.dsn.notify = on(false, true, false)
         }),
         (&["-N", "never,never"], |w| {
-            w.dsn_notify = Some(DsnNotify::Never)
+            w.dsn.notify = Some(Notify::Never)
         }),
         // -R.
-        (&["-R", "full"], |w| w.dsn_ret = Some(DsnRet::Full)),
-        (&["-RFULL"], |w| w.dsn_ret = Some(DsnRet::Full)),
-        (&["-R", "HDRS"], |w| w.dsn_ret = Some(DsnRet::Headers)),
-        (&["-Rhdrs"], |w| w.dsn_ret = Some(DsnRet::Headers)),
+        (&["-R", "full"], |w| w.dsn.ret = Some(Ret::Full)),
+        (&["-RFULL"], |w| w.dsn.ret = Some(Ret::Full)),
+        (&["-R", "HDRS"], |w| w.dsn.ret = Some(Ret::Headers)),
+        (&["-Rhdrs"], |w| w.dsn.ret = Some(Ret::Headers)),
         // -V.
-        (&["-V", "abc123"], |w| w.envid = Some("abc123".into())),
-        (&["-Vabc123"], |w| w.envid = Some("abc123".into())),
-        (&["-V", "!~<x@y>+="], |w| w.envid = Some("!~<x@y>+=".into())),
+        (&["-V", "abc123"], |w| w.dsn.envid = envid("abc123")),
+        (&["-Vabc123"], |w| w.dsn.envid = envid("abc123")),
+        (&["-V", "!~<x@y>+="], |w| w.dsn.envid = envid("!~<x@y>+=")),
+        (&["-V", "a b"], |w| w.dsn.envid = envid("a b")),
         // -B.
         (&["-B", "8BITMIME"], |w| {
             w.body_type = Some(BodyType::EightBitMime)
@@ -892,9 +823,9 @@ mod tests {
         (
             &["-N", "failure,delay", "-R", "hdrs", "-V", "abc123", "a@b"],
             |w| {
-                w.dsn_notify = on(true, true, false);
-                w.dsn_ret = Some(DsnRet::Headers);
-                w.envid = Some("abc123".into());
+                w.dsn.notify = on(true, true, false);
+                w.dsn.ret = Some(Ret::Headers);
+                w.dsn.envid = envid("abc123");
                 w.recipients = rcpts(&["a@b"]);
             },
         ),
@@ -964,7 +895,6 @@ mod tests {
         (&["-B", "8bit"], "invalid -B value \"8bit\""),
         (&["-BBINARYMIME"], "invalid -B value \"BINARYMIME\""),
         (&["-V", ""], "invalid -V value \"\""),
-        (&["-V", "a b"], "invalid -V value \"a b\""),
         (&["-V", "é"], "invalid -V value \"é\""),
         (&["-V", "a\nb"], "invalid -V value \"a\\nb\""),
         (&["-h", "x"], "invalid -h value \"x\""),
@@ -1144,7 +1074,7 @@ mod tests {
     fn envid_length_limits() {
         let longest = "x".repeat(100);
         let got = parse(&os(&["-V", &longest]));
-        assert_eq!(got.map(|inv| inv.envid), Ok(Some(longest)));
+        assert_eq!(got.map(|inv| inv.dsn.envid), Ok(envid(&longest)));
         let too_long = "x".repeat(101);
         let Err(err) = parse(&os(&["-V", &too_long])) else {
             panic!("a 101-character envid should be refused");

@@ -216,6 +216,19 @@ fn assert_no_secret(run: &Run) {
 fn everything_passes_against_the_real_relay() {
     let sb = sandbox();
     setup_login(&sb, "sub", "587", PASSWORD, true, &[]);
+    let (_, report) = doctor(&sb, &[]);
+    let warning = check(&report, "config.notify");
+    assert_eq!(warning["status"], "warn", "{warning:#}");
+    assert!(
+        warning["fix"].as_str().unwrap().contains("notify = "),
+        "{warning:#}"
+    );
+    let config = std::fs::read_to_string(sb.user_config()).unwrap();
+    std::fs::write(
+        sb.user_config(),
+        format!("notify = \"ops@example.org\"\n{config}"),
+    )
+    .unwrap();
     // /usr/sbin/sendmail is relayctl inside a private mount namespace.
     let scratch = sb.path("ns");
     let ns = Namespace::new().overlay("/usr/sbin", &scratch);
@@ -267,6 +280,7 @@ fn everything_passes_against_the_real_relay() {
     assert!(assert_status(&report, "ehlo.reverse", "pass").contains("client.relay.test"));
     assert!(assert_status(&report, "sendmail.link", "pass").contains("relayctl"));
     assert!(assert_status(&report, "tls.expiry", "pass").contains("valid until"));
+    assert!(assert_status(&report, "config.notify", "pass").contains("ops@example.org"));
 
     // The text form says the same, one line per check.
     let text = sb.run(&["doctor"], b"");

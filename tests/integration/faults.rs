@@ -40,6 +40,10 @@ pub struct Script {
     /// Offer STARTTLS; on STARTTLS answer 220, then send bytes that are not TLS and close.
     pub starttls: bool,
     pub mail: Act,
+    /// Acts for MAIL FROM lines containing a text, instead of `mail` (first match wins).
+    pub mail_when: Vec<(String, Act)>,
+    /// Offer DSN (RFC 3461).
+    pub dsn: bool,
     /// One act per RCPT TO of a transaction, in order; recipients beyond the list get 250.
     pub rcpt: Vec<Act>,
     /// The reply to the DATA command (354 lets the message come).
@@ -60,6 +64,8 @@ impl Default for Script {
             ehlo: reply("250 ok"),
             starttls: false,
             mail: reply("250 2.1.0 ok"),
+            mail_when: Vec::new(),
+            dsn: false,
             rcpt: Vec::new(),
             data: reply("354 go ahead"),
             drop_mid_data: false,
@@ -211,8 +217,9 @@ fn serve(stream: TcpStream, script: &Script, log: &Mutex<Log>) -> std::io::Resul
                 } else {
                     ""
                 };
+                let dsn = if script.dsn { "250-DSN\r\n" } else { "" };
                 reply(&format!(
-                    "250-fault.test\r\n250-8BITMIME\r\n{tls}250-SIZE {}\r\n250 HELP",
+                    "250-fault.test\r\n250-8BITMIME\r\n{tls}{dsn}250-SIZE {}\r\n250 HELP",
                     script.size
                 ))
             } else {
@@ -231,7 +238,12 @@ fn serve(stream: TcpStream, script: &Script, log: &Mutex<Log>) -> std::io::Resul
         } else if upper.starts_with("MAIL FROM:") {
             rcpt_index = 0;
             accepted.clear();
-            script.mail.clone()
+            script
+                .mail_when
+                .iter()
+                .find(|(text, _)| cmd.contains(text.as_str()))
+                .map(|(_, a)| a.clone())
+                .unwrap_or_else(|| script.mail.clone())
         } else if upper.starts_with("RCPT TO:") {
             let a = script
                 .rcpt
@@ -340,7 +352,7 @@ fn addresses(v: &Value) -> Vec<String> {
         .collect()
 }
 
-fn message(subject: &str) -> Vec<u8> {
+pub fn message(subject: &str) -> Vec<u8> {
     format!("Subject: {subject}\n\nfault injection test\n").into_bytes()
 }
 

@@ -17,6 +17,7 @@ mod privsep;
 mod queue;
 mod ratelimit;
 mod secret_stores;
+mod security_review;
 mod send_limits;
 mod sendmail;
 mod setup_and_profiles;

@@ -64,8 +64,15 @@ for _ in $(seq 1 50); do
     [[ -z $(ss -ltnH "sport = :$AUTH_PORT" 2>/dev/null) ]] && break
     sleep 0.1
 done
-# Detached from our output (the caller reads it to its end); no inherited lock descriptor.
-dovecot -c "$D/dovecot.conf" </dev/null >/dev/null 2>&1
+# Detached from our output (the caller reads it to its end), and from every other descriptor
+# the caller holds (a lock taken around the test run must not live on in the daemon).
+(
+    for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        ((fd > 2)) && eval "exec $fd>&-"
+    done
+    exec dovecot -c "$D/dovecot.conf" </dev/null >/dev/null 2>&1
+)
 for _ in $(seq 1 50); do
     [[ -n $(ss -ltnH "sport = :$AUTH_PORT" 2>/dev/null) ]] && exit 0
     sleep 0.1

@@ -212,6 +212,8 @@ fn build_profile(args: &SetupArgs, secret: Option<SecretRef>) -> Result<Profile>
         rate_burst: None,
         brake: None,
         brake_per_caller: None,
+        users: None,
+        groups: None,
     })
 }
 

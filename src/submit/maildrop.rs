@@ -1,0 +1,361 @@
+//! Submission by users who may not read the relay's secret (privilege separation).
+//!
+//! With a system profile, the secret is readable by root only. An ordinary user's `sendmail`
+//! (or `relayctl send`) therefore does not deliver: it drops the message into
+//! `/var/spool/relayctl/maildrop`, a directory every user may write into but none may list
+//! (mode 1733: write and search, no read; sticky, so nobody removes another's file). Each drop
+//! file is private to its owner (0600), and its owner — set by the kernel, not by the user — is
+//! the submitting uid.
+//!
+//! The root runner (`queue run`, the daemon) imports drop files. A drop file is the user's to
+//! write, so every byte of it is hostile input: the import first moves it out of the user's
+//! reach into the spool's root-only `tmp/` (so the user can no longer rename, replace or grow
+//! it under the runner), then reads it as a stream under the profile's size limit, exactly as
+//! `sendmail` reads its input, applies the sender policy to that uid (the envelope sender is the
+//! profile's address, the From is enforced, users cannot send as each other), records the
+//! submitter in an `X-Relayctl-Submitter` header after every rewrite, and queues the message.
+//! One bad drop file never stops the import of the others.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::local_user::LocalUser;
+use super::{Ready, read};
+use crate::aliases::Aliases;
+use crate::config::LoadedConfig;
+use crate::message::envelope::{Dsn, Envelope};
+use crate::message::submission::{Request, SenderPolicy};
+use crate::queue::spool::{CLAIM_PREFIX, SYSTEM_SPOOL, owner_pid, process_alive, tmp_name};
+use crate::queue::{Spool, SpoolError};
+use crate::relay::Transcript;
+
+/// The maildrop inside a spool.
+pub const DIR: &str = "maildrop";
+
+/// The longest envelope line read from a drop file.
+const MAX_TICKET: u64 = 64 * 1024;
+
+/// The envelope line at the top of a drop file. Its DSN values are typed: one that `sendmail`
+/// would refuse on its command line refuses the drop.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ticket {
+    version: u32,
+    profile: String,
+    recipients: Vec<String>,
+    #[serde(default)]
+    dsn: Dsn,
+}
+
+fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> SpoolError + 'p {
+    move |source| SpoolError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The system maildrop.
+pub fn system_dir() -> PathBuf {
+    Path::new(SYSTEM_SPOOL).join(DIR)
+}
+
+/// Creates the maildrop of the system spool (root only): mode 1733, and the spool directory
+/// itself searchable (0711) so that users can reach it.
+pub fn prepare_dir(spool_root: &Path) -> Result<(), SpoolError> {
+    let dir = spool_root.join(DIR);
+    if !dir.exists() {
+        fs::create_dir(&dir).map_err(io("create", &dir))?;
+    }
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o1733))
+        .map_err(io("set the mode of", &dir))?;
+    fs::set_permissions(spool_root, fs::Permissions::from_mode(0o711))
+        .map_err(io("set the mode of", spool_root))
+}
+
+/// Drops a prepared message for the root runner (user side): `write` writes the message after
+/// the envelope line (streaming it, for a spooled body). The file is written under a hidden
+/// name, synced, renamed into view, and the file system synced (a user cannot open the
+/// unreadable directory to fsync it).
+pub fn submit(
+    profile: &str,
+    envelope: &Envelope,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<String, SpoolError> {
+    let dir = system_dir();
+    let id = format!(
+        "{:016x}{:04x}",
+        fastrand::u64(..),
+        std::process::id() & 0xffff
+    );
+    let part = dir.join(format!(".{id}.part"));
+    let ticket = Ticket {
+        version: 1,
+        profile: profile.to_string(),
+        recipients: envelope.recipients.clone(),
+        dsn: envelope.dsn.clone(),
+    };
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&part)
+        .map_err(io("write into the system maildrop", &dir))?;
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
+    let mut text = serde_json::to_vec(&ticket).expect("ticket serialises");
+    text.push(b'\n');
+    let written = out
+        .write_all(&text)
+        .and_then(|_| write(&mut out))
+        .and_then(|_| out.into_inner().map_err(|e| e.into_error()))
+        .and_then(|file| file.sync_all().map(|_| file));
+    let file = match written {
+        Ok(file) => file,
+        Err(e) => {
+            let _ = fs::remove_file(&part);
+            return Err(io("write", &part)(e));
+        }
+    };
+    let dest = dir.join(&id);
+    fs::rename(&part, &dest).map_err(io("rename", &part))?;
+    rustix::fs::syncfs(&file).map_err(|e| io("sync", &dest)(e.into()))?;
+    Ok(id)
+}
+
+/// What one import pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// Drop files queued, with their queue ids.
+    pub queued: Vec<String>,
+    /// Drop files refused (moved to the corrupt area), with the reason.
+    pub refused: Vec<String>,
+}
+
+/// Imports every complete drop file into `spool` (root side). A file that cannot be accepted is
+/// moved to the corrupt area with the reason; nothing about one file (a rename under the
+/// runner, a read error, a bad ticket) stops the import of the others.
+pub fn import(
+    spool: &Spool,
+    config: &LoadedConfig,
+    aliases: &Aliases,
+    transcript: &Transcript,
+) -> Imported {
+    let mut result = Imported::default();
+    let mut claimed = orphaned_claims(spool);
+    if let Ok(entries) = fs::read_dir(spool.root().join(DIR)) {
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                sweep_stale(&path);
+                continue;
+            }
+            // Gone (the user renamed or removed it): nothing of it is ours to import.
+            claimed.extend(claim(spool, &path));
+        }
+    }
+    for path in claimed {
+        match import_one(spool, config, aliases, &path) {
+            Ok(id) => {
+                transcript.note(&format!("maildrop file queued as {id}"));
+                let _ = fs::remove_file(&path);
+                result.queued.push(id);
+            }
+            Err(reason) => {
+                eprintln!("relayctl: a maildrop file was refused: {reason}");
+                keep_refused(spool, &path, &reason);
+                result.refused.push(reason);
+            }
+        }
+    }
+    result
+}
+
+/// How much of a refused drop file is kept for the admin: enough to see what it was.
+const KEPT_OF_REFUSED: u64 = 64 * 1024;
+
+/// Keeps a refused drop for the admin as the quarantine keeps a message: a directory in the
+/// corrupt area with the start of the file and the reason. What is not a plain file (a planted
+/// directory, link or FIFO) is removed; only the reason stays.
+fn keep_refused(spool: &Spool, claimed: &Path, reason: &str) {
+    let name = claimed
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dest = spool
+        .root()
+        .join("corrupt")
+        .join(format!("maildrop-{}", name.trim_start_matches('.')));
+    let plain = fs::symlink_metadata(claimed).is_ok_and(|m| m.file_type().is_file());
+    let kept = fs::create_dir(&dest).and_then(|()| {
+        if plain {
+            fs::rename(claimed, dest.join("drop"))?;
+            let file = OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                .open(dest.join("drop"))?;
+            file.set_len(KEPT_OF_REFUSED.min(file.metadata()?.len()))?;
+        }
+        fs::write(dest.join("reason"), reason)
+    });
+    if kept.is_err() || !plain {
+        let _ = fs::remove_dir_all(claimed).or_else(|_| fs::remove_file(claimed));
+    }
+}
+
+/// Drops an earlier import claimed but did not finish (it was killed): their claimer is gone,
+/// or they are older than an hour. They are delivered now, never lost.
+fn orphaned_claims(spool: &Spool) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(spool.root().join("tmp")) else {
+        return Vec::new();
+    };
+    let cutoff = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(CLAIM_PREFIX)
+                && (owner_pid(&name).is_none_or(|pid| !process_alive(pid))
+                    || e.metadata()
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|t| t < cutoff))
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Moves a drop file into the spool's root-only `tmp/`, under a name relayctl chose, so that its
+/// owner can no longer rename, replace or remove it while it is read. `None` when it is gone.
+fn claim(spool: &Spool, path: &Path) -> Option<PathBuf> {
+    let claimed = spool.root().join("tmp").join(tmp_name(
+        CLAIM_PREFIX,
+        &format!("{:016x}", fastrand::u64(..)),
+    ));
+    fs::rename(path, &claimed).ok().map(|()| claimed)
+}
+
+/// A hidden file left by a killed submitter is removed after an hour.
+fn sweep_stale(path: &Path) {
+    let stale = fs::symlink_metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() > 3600));
+    if stale {
+        let _ = fs::remove_file(path);
+    }
+}
+
+/// Opens a claimed drop file: never through a link, only a plain file with one name.
+fn open_claimed(path: &Path) -> Result<(File, u32), String> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("cannot open: {e}"))?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.file_type().is_file() || meta.nlink() != 1 {
+        return Err("not a plain file".into());
+    }
+    Ok((file, meta.uid()))
+}
+
+fn import_one(
+    spool: &Spool,
+    config: &LoadedConfig,
+    aliases: &Aliases,
+    path: &Path,
+) -> Result<String, String> {
+    let (file, uid) = open_claimed(path)?;
+    let mut input = BufReader::with_capacity(64 * 1024, file);
+    let (profile, mut ready) =
+        read_drop(&mut input, uid, config, aliases, &spool.root().join("tmp"))?;
+    ready
+        .enqueue(spool, &profile, Some(uid))
+        .map_err(|e| e.to_string())
+}
+
+/// Reads a drop file that local user `uid` wrote (any bytes) and prepares its message as that
+/// user's: returns the profile it goes through and the message, ready for the queue. The body
+/// is spooled in `scratch`, never held in memory.
+pub fn read_drop(
+    input: &mut dyn BufRead,
+    uid: u32,
+    config: &LoadedConfig,
+    aliases: &Aliases,
+    scratch: &Path,
+) -> Result<(String, Ready), String> {
+    let mut line = Vec::new();
+    input
+        .take(MAX_TICKET)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| e.to_string())?;
+    if !line.ends_with(b"\n") {
+        return Err("no envelope line".into());
+    }
+    let ticket: Ticket =
+        serde_json::from_slice(&line).map_err(|e| format!("bad envelope line: {e}"))?;
+    let (name, profile, _) = config.get(&ticket.profile).map_err(|e| e.to_string())?;
+    let user = LocalUser::lookup(uid);
+    if !user.may_use(profile) {
+        return Err(format!(
+            "{user} may not submit through profile {name} (its `users` and `groups`)"
+        ));
+    }
+    let incoming =
+        read(input, true, profile.max_message_size().0, scratch).map_err(|e| e.to_string())?;
+    let from = profile
+        .from
+        .clone()
+        .ok_or("the profile has no from address")?;
+    // Whatever the profile allows root, a user never chooses the sender.
+    let policy = SenderPolicy {
+        profile_from: &from,
+        allow_from_override: false,
+        reply_to: profile.reply_to.as_deref(),
+        full_name: None,
+    };
+    let request = Request {
+        recipients: &ticket.recipients,
+        extract_recipients: false,
+        sender: None,
+    };
+    let mut ready = Ready::prepare(
+        incoming,
+        &request,
+        &policy,
+        aliases,
+        profile.allow_bare_hostnames,
+        ticket.dsn,
+    )
+    .map_err(|e| e.to_string())?;
+    ready.stamp_submitter(&user.to_string());
+    crate::relay::check_size(name, profile, ready.size()).map_err(|e| e.to_string())?;
+    Ok((name.to_string(), ready))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_with_bad_dsn_values_do_not_parse() {
+        let good = serde_json::to_string(&Ticket {
+            version: 1,
+            profile: "p".into(),
+            recipients: vec!["a@example.org".into()],
+            dsn: Dsn::default(),
+        })
+        .unwrap();
+        assert!(serde_json::from_str::<Ticket>(&good).is_ok());
+        for bad in [
+            r#"{"version":1,"profile":"p","recipients":["a@x"],"dsn":{"ret":"FULL X=1"}}"#,
+            r#"{"version":1,"profile":"p","recipients":["a@x"],"dsn":{"notify":"NEVER,SUCCESS"}}"#,
+            r#"{"version":1,"profile":"p","recipients":["a@x"],"dsn":{"envid":"a\nb"}}"#,
+            r#"{"version":1,"profile":"p","recipients":["a@x"],"dsn":{},"orcpt":"x"}"#,
+        ] {
+            assert!(serde_json::from_str::<Ticket>(bad).is_err(), "{bad}");
+        }
+    }
+}

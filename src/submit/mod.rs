@@ -1,0 +1,131 @@
+//! The one path by which mail enters the queue. `sendmail` (with `-t`, `-bs`), the maildrop
+//! import and the SMTP dialogue read a message with [`read`], prepare it under the profile's
+//! sender policy with [`Ready::prepare`], and write it into the spool with [`Ready::enqueue`].
+//!
+//! - [`read`]: the size-limited reader (header section in memory, body spooled).
+//! - [`maildrop`]: submission by users who may not read the relay's secret, and its import by
+//!   the root runner; [`local_user`]: who they are and which profiles they may use.
+
+pub mod local_user;
+pub mod maildrop;
+pub mod read;
+
+use std::io::Write;
+
+use crate::aliases::Aliases;
+use crate::message::body::SpooledBody;
+use crate::message::canonical::CanonicalWriter;
+use crate::message::envelope::{Dsn, Envelope};
+use crate::message::headers::{Field, split};
+use crate::message::submission::{
+    Request, SenderPolicy, Submission, SubmissionError, declare_quoted_printable, prepare,
+};
+use crate::queue::schedule::now;
+use crate::queue::{MessageState, Spool, SpoolError};
+
+pub use read::{Incoming, ReadError, read};
+
+/// The header naming the local user (or, for the SMTP listener, the client) who submitted a
+/// message that relayctl cannot otherwise attribute.
+pub const SUBMITTER: &str = "X-Relayctl-Submitter";
+
+/// A message ready for the queue: its rewritten header section, its envelope, and its body.
+#[derive(Debug)]
+pub struct Ready {
+    pub head: Vec<u8>,
+    pub envelope: Envelope,
+    pub body: SpooledBody,
+    /// The body goes out quoted-printable (it has lines longer than SMTP allows).
+    pub quoted_printable: bool,
+}
+
+impl Ready {
+    /// Prepares a message read from a caller: recipients and aliases, Bcc removed, the sender
+    /// policy applied (see [`prepare`]), addresses checked (`allow_bare_hostnames` as the profile
+    /// says), NUL bytes refused and over-long lines sent quoted-printable.
+    pub fn prepare(
+        incoming: Incoming,
+        request: &Request<'_>,
+        policy: &SenderPolicy<'_>,
+        aliases: &Aliases,
+        allow_bare_hostnames: bool,
+        dsn: Dsn,
+    ) -> Result<Ready, SubmissionError> {
+        let Incoming { head, body } = incoming;
+        let head_lines = head.iter().filter(|&&b| b == b'\n').count();
+        if let Some(line) = body.nul_line {
+            return Err(SubmissionError::Nul(head_lines + line));
+        }
+        let submission = prepare(&head, request, policy, aliases)?;
+        submission.check_addresses(allow_bare_hostnames)?;
+        let Submission {
+            message: mut head,
+            mut envelope,
+        } = submission;
+        envelope.dsn = dsn;
+        let quoted_printable = match body.long_line {
+            Some(line) => {
+                let mut fields = split(&head);
+                declare_quoted_printable(&mut fields, line, body.utf8)?;
+                head = fields.to_bytes();
+                true
+            }
+            None => false,
+        };
+        Ok(Ready {
+            head,
+            envelope,
+            body,
+            quoted_printable,
+        })
+    }
+
+    /// The size of the message before line endings are made CRLF (for the profile's limit).
+    pub fn size(&self) -> u64 {
+        self.head.len() as u64 + self.body.size
+    }
+
+    /// Records who submitted the message: every `X-Relayctl-Submitter` field is removed and one
+    /// with `who` put first. Called after every rewrite, so that nothing the caller wrote (a
+    /// display name included) can stand in for it.
+    pub fn stamp_submitter(&mut self, who: &str) {
+        let mut message = split(&self.head);
+        message.remove(SUBMITTER);
+        message.fields.insert(0, Field::new(SUBMITTER, who));
+        self.head = message.to_bytes();
+    }
+
+    /// Writes the message durably into the queue for `profile` and returns its id. `uid` is the
+    /// local user who submitted it, when relayctl runs on that user's behalf.
+    pub fn enqueue(
+        &mut self,
+        spool: &Spool,
+        profile: &str,
+        uid: Option<u32>,
+    ) -> Result<String, SpoolError> {
+        let Ready {
+            head,
+            envelope,
+            body,
+            quoted_printable,
+        } = self;
+        spool.enqueue_from(
+            &mut |w| {
+                let mut out = CanonicalWriter::new(w);
+                out.write_all(head)?;
+                body.copy_to(&mut out, *quoted_printable)
+            },
+            |written| {
+                let mut state = MessageState::new(profile, envelope, written.size, now());
+                state.uid = uid;
+                state
+            },
+        )
+    }
+
+    /// Writes the message (as it would be queued, before CRLF canonicalisation) to `out`.
+    pub fn write_to(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
+        out.write_all(&self.head)?;
+        self.body.copy_to(out, self.quoted_printable)
+    }
+}
