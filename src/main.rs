@@ -41,6 +41,7 @@ fn exit_code(e: &Error) -> u8 {
         Error::Config(_) => EX_CONFIG,
         Error::Io { .. } | Error::Stdin(_) => EX_IOERR,
         Error::Conflict(_) => EX_CANTCREAT,
+        Error::RaisedPrivileges { .. } => EX_NOPERM,
         Error::Spool(_) => EX_TEMPFAIL,
         Error::Undeliverable { fault, .. } => fault_code(*fault),
         Error::Alias(e) | Error::Submission(SubmissionError::Alias(e)) => alias_code(e),
