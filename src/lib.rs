@@ -19,6 +19,8 @@
 //! - [`relay`]: SMTP delivery on lettre's low-level connection API, with TLS/AUTH policy and
 //!   failure classification (transient, permanent, auth, config) for callers and the queue.
 //! - [`atomic_file`]: temp file + fsync + rename + directory fsync.
+//! - [`trust`]: whether a config or secret file may be believed (its owner and the directories
+//!   above it).
 //! - [`doctor`]: `relayctl doctor`'s checks, one family per module, with a small DNS client.
 //! - [`log`]: one system-log line per delivery attempt (journald, syslog, or `-v` stderr).
 //! - [`generate`]: man pages and shell completions from the clap definitions (hidden
@@ -42,6 +44,7 @@ pub mod queue;
 pub mod relay;
 pub mod secrets;
 pub mod sendmail;
+pub mod trust;
 
 use std::ffi::OsString;
 

@@ -102,7 +102,7 @@ fn alias_code(e: &AliasError) -> u8 {
 
 fn secret_code(e: &SecretError) -> u8 {
     match e {
-        SecretError::UnsafePermissions { .. } | SecretError::WrongOwner { .. } => EX_NOPERM,
+        SecretError::UnsafePermissions { .. } | SecretError::Untrusted(_) => EX_NOPERM,
         SecretError::NoTerminal => EX_USAGE,
         SecretError::Io { .. } | SecretError::Input(_) => EX_IOERR,
         SecretError::TooLong => EX_DATAERR,

@@ -44,3 +44,20 @@ pub fn allow(intent: impl FnOnce() -> Result<Intent>) -> Result<()> {
         }),
     }
 }
+
+/// The login name of `uid`, from `/etc/passwd`.
+pub fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let id: u32 = f.nth(1)?.parse().ok()?;
+        (id == uid).then(|| name.to_string())
+    })
+}
+
+/// `uid 1001 (alice)`: a user as messages and headers name them.
+pub fn describe_uid(uid: u32) -> String {
+    let name = user_name(uid).unwrap_or_else(|| "unknown".into());
+    format!("uid {uid} ({name})")
+}

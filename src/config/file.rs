@@ -281,7 +281,8 @@ fn read(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
     parse(path, &text).map(Some)
 }
 
-/// Refuses a file that group or others may write: it names commands that run as its reader.
+/// Refuses a file that someone other than root or this user could change: it names commands
+/// that run as its reader.
 fn check_permissions(path: &Path) -> Result<(), ConfigError> {
     let meta = fs::metadata(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
@@ -292,7 +293,7 @@ fn check_permissions(path: &Path) -> Result<(), ConfigError> {
             path: path.to_path_buf(),
         });
     }
-    Ok(())
+    Ok(crate::trust::check("config file", path, &meta)?)
 }
 
 /// Parses a file's text, pointing at the line of the first problem.

@@ -45,6 +45,9 @@ pub enum ConfigError {
     /// A config file that others may write could redirect mail or run commands as its reader.
     #[error("{} is writable by group or others; run: chmod go-w {}", path.display(), path.display())]
     UnsafePermissions { path: PathBuf },
+    /// A config file that belongs to another user, or that others could replace.
+    #[error(transparent)]
+    Untrusted(#[from] crate::trust::Untrusted),
     #[error(
         "no relay profile is configured; run `relayctl setup PRESET` (e.g. `relayctl setup gmail --user you@gmail.com`)"
     )]

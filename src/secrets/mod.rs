@@ -82,8 +82,9 @@ pub enum SecretError {
     Empty { store: String },
     #[error("secret file {} is readable by group or others (mode {mode:04o}); run: chmod 600 {}", path.display(), path.display())]
     UnsafePermissions { path: PathBuf, mode: u32 },
-    #[error("secret file {} belongs to uid {owner}, not to this user or root; run: chown $(id -u) {}", path.display(), path.display())]
-    WrongOwner { path: PathBuf, owner: u32 },
+    /// A secret file that belongs to another user, or that others could replace.
+    #[error(transparent)]
+    Untrusted(#[from] crate::trust::Untrusted),
     #[error(
         "no OS keyring is usable here ({reason}); headless servers and cron have no keyring session: use --secret-store file (a root-only file), systemd, command or env"
     )]

@@ -206,9 +206,10 @@ fn import_one(
 
     let mut message = split(body);
     message.remove(SUBMITTER);
-    message
-        .fields
-        .insert(0, Field::new(SUBMITTER, &submitter(uid)));
+    message.fields.insert(
+        0,
+        Field::new(SUBMITTER, &crate::privilege::describe_uid(uid)),
+    );
     let from = profile
         .from
         .clone()
@@ -236,20 +237,4 @@ fn import_one(
     let mut state = MessageState::new(name, &envelope, wire.len() as u64, now());
     state.uid = Some(uid);
     spool.enqueue(&wire, &state).map_err(|e| e.to_string())
-}
-
-/// `uid 1001 (alice)`.
-fn submitter(uid: u32) -> String {
-    let name = fs::read_to_string("/etc/passwd")
-        .ok()
-        .and_then(|passwd| {
-            passwd.lines().find_map(|l| {
-                let mut f = l.split(':');
-                let name = f.next()?;
-                let id: u32 = f.nth(1)?.parse().ok()?;
-                (id == uid).then(|| name.to_string())
-            })
-        })
-        .unwrap_or_else(|| "unknown".into());
-    format!("uid {uid} ({name})")
 }

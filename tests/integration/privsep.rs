@@ -303,3 +303,69 @@ fn raised_privileges_allow_only_submission() {
     assert_eq!(got("send").0, "0", "{out:#?}");
     assert_eq!(got("submitted").0, "3", "{out:#?}");
 }
+
+/// A profile whose password command leaves `marker` behind when it runs.
+fn profile_running(marker: &std::path::Path) -> String {
+    let ca = relay().ca_file.display().to_string();
+    format!(
+        "[profiles.uni]\npreset = \"institutional\"\nhost = \"localhost\"\nport = 587\n\
+         tls = \"starttls\"\nuser = \"{USER}\"\nfrom = \"{USER}\"\nca_file = \"{ca}\"\n\
+         secret = \"command:sh -c 'touch {marker}; echo {PASSWORD}'\"\n",
+        marker = marker.display()
+    )
+}
+
+/// Issue 14, item 8: root with `HOME` pointing at a user's home (`sudo -E`, `su` without `-`)
+/// does not run that user's config: its password command would run as root. Neither does it
+/// trust a config in a directory that group or others may write. The new test fails without
+/// the fix (the command ran and the mail went out).
+#[test]
+fn root_refuses_config_owned_by_another_user_or_in_a_writable_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let alice = ensure_user(ALICE);
+    let mut sb = Sandbox::new();
+    let home = sb.path("alice");
+    let dir = home.join(".config/relayctl");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    let marker = sb.path("command-ran");
+    std::fs::write(&config, profile_running(&marker)).unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    for path in [&home, &home.join(".config"), &dir, &config] {
+        std::os::unix::fs::chown(path, Some(alice), Some(alice)).unwrap();
+    }
+    sb.env("HOME", home.to_str().unwrap());
+    sb.env("XDG_CONFIG_HOME", home.join(".config").to_str().unwrap());
+    let send = [
+        "--wait",
+        "send",
+        "--to",
+        "ops@example.org",
+        "--subject",
+        "x",
+    ];
+    for (args, input) in [
+        (&send[..], &b"x\n"[..]),
+        (&["sendmail", "ops@example.org"], b"Subject: x\n\nx\n"),
+    ] {
+        sb.run(args, input)
+            .code(78)
+            .one_line_error(&format!("uid {alice} ({ALICE})"))
+            .one_line_error(&format!("chown root:root {}", config.display()));
+        assert!(!marker.exists(), "the user's password command ran as root");
+    }
+
+    // Root's own file, in a directory its group may write.
+    for path in [&home, &home.join(".config"), &dir, &config] {
+        std::os::unix::fs::chown(path, Some(0), Some(0)).unwrap();
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o770)).unwrap();
+    sb.run(&send, b"x\n")
+        .code(78)
+        .one_line_error(&format!("chmod go-w {}", dir.display()));
+    assert!(!marker.exists(), "a replaceable config's command ran");
+    // A sticky directory (like /tmp) keeps others from replacing the file: accepted.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    sb.run(&send, b"x\n").ok();
+    assert!(marker.exists(), "root's own config works");
+}
