@@ -192,8 +192,14 @@ impl Context {
 
 impl Selected {
     /// The profile's password or access tokens, read by the relay session only when it logs in.
-    pub fn credentials(&self) -> ProfileCredentials<'_> {
-        ProfileCredentials::new(&self.name, &self.profile, &self.file, &self.spool)
+    pub fn credentials(&self, transcript: Transcript) -> ProfileCredentials<'_> {
+        ProfileCredentials::new(
+            &self.name,
+            &self.profile,
+            &self.file,
+            &self.spool,
+            transcript,
+        )
     }
 
     /// Delivers one message through this profile (the secret is read only if the relay needs a
@@ -216,7 +222,7 @@ impl Selected {
         let result = relay::deliver(
             &self.name,
             &self.profile,
-            &self.credentials(),
+            &self.credentials(*transcript),
             envelope,
             message,
             transcript,

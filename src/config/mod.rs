@@ -15,7 +15,7 @@ pub use duration::Span;
 pub use file::{
     ConfigEdit, ConfigFile, ConfigLocation, Delivery, LoadedConfig, Origin, QueueSettings,
 };
-pub use oauth::{OAuth, Provider, provider as oauth_provider};
+pub use oauth::{OAuth, Provider, is_loopback_url, provider as oauth_provider};
 pub use presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset, PresetDefaults};
 pub use profile::{Brake, DEFAULT_TIMEOUT_SECS, Profile, Rate, TlsMode};
 pub use size::ByteSize;

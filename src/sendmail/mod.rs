@@ -366,7 +366,7 @@ fn verify(ctx: &Context, inv: &Invocation) -> Result<()> {
     };
     let results = relay::verify(
         &setup.selected.profile,
-        &setup.selected.credentials(),
+        &setup.selected.credentials(ctx.transcript),
         &envelope,
         &ctx.transcript,
     )?;

@@ -51,7 +51,14 @@ pub fn execute(ctx: &Context, args: SetupArgs) -> Result<()> {
     let secret_status = match (&profile.secret, store_kind) {
         (Some(reference), Some(_)) if profile.oauth.is_some() => {
             let store = store_for(reference, &name, &config_path);
-            oauth::sign_in(&args, &name, &profile, store.as_ref(), ctx.spool.as_deref())?
+            oauth::sign_in(
+                &args,
+                &name,
+                &profile,
+                store.as_ref(),
+                ctx.spool.as_deref(),
+                ctx.transcript,
+            )?
         }
         (Some(reference), Some(kind)) => {
             let store = store_for(reference, &name, &config_path);
