@@ -19,6 +19,7 @@
 //! - [`relay`]: SMTP delivery on lettre's low-level connection API, with TLS/AUTH policy and
 //!   failure classification (transient, permanent, auth, config) for callers and the queue.
 //! - [`atomic_file`]: temp file + fsync + rename + directory fsync.
+//! - [`child`]: the environment of the programs relayctl starts (an allow-list).
 //! - [`trust`]: whether a config or secret file may be believed (its owner and the directories
 //!   above it).
 //! - [`doctor`]: `relayctl doctor`'s checks, one family per module, with a small DNS client.
@@ -30,6 +31,7 @@
 pub mod aliases;
 pub mod atomic_file;
 pub mod calendar;
+pub mod child;
 pub mod cli;
 pub mod commands;
 pub mod config;

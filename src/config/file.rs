@@ -469,6 +469,34 @@ secret = "file"
     }
 
     #[test]
+    fn secret_env_names_variables_for_a_password_command_only() {
+        let command = GOOD.replace("secret = \"file\"", "secret = \"command:pass show relay\"");
+        let with = |base: &str, list: &str| format!("{base}secret_env = {list}\n");
+        let file = parse(
+            Path::new("c.toml"),
+            &with(&command, r#"["VAULT_ADDR", "AWS_PROFILE"]"#),
+        )
+        .unwrap();
+        assert_eq!(
+            file.profiles["uni"].secret_env,
+            ["VAULT_ADDR", "AWS_PROFILE"]
+        );
+        for (text, needle) in [
+            (with(GOOD, r#"["VAULT_ADDR"]"#), "not `command:...`"),
+            (with(&command, r#"["A=B"]"#), "\"A=B\""),
+            (with(&command, r#"["A\u0000B"]"#), "secret_env"),
+            (with(&command, r#"[""]"#), "secret_env"),
+            (
+                with(&command, r#"["RELAYCTL_PASSWORD_UNI"]"#),
+                "RELAYCTL_PASSWORD",
+            ),
+        ] {
+            let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+
+    #[test]
     fn edits_keep_comments_and_put_settings_first() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");

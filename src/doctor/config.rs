@@ -219,7 +219,12 @@ pub fn secret(selected: &Selected, out: &mut Vec<Check>) {
         ));
         return;
     };
-    let store = store_for(reference, name, &selected.file);
+    let store = store_for(
+        reference,
+        name,
+        &selected.file,
+        &selected.profile.secret_env,
+    );
     match store.read() {
         Ok(_) => {
             out.push(Check::pass(

@@ -55,7 +55,7 @@ impl<'a> ProfileCredentials<'a> {
             name: self.name,
             profile: self.profile,
             oauth,
-            store: store_for(reference, self.name, self.file),
+            store: store_for(reference, self.name, self.file, &self.profile.secret_env),
             spool: self.spool,
             transcript: self.transcript,
         })
@@ -73,7 +73,9 @@ impl<'a> ProfileCredentials<'a> {
 impl Credentials for ProfileCredentials<'_> {
     fn password(&self) -> Result<SecretString, SecretError> {
         match &self.profile.secret {
-            Some(reference) => store_for(reference, self.name, self.file).read(),
+            Some(reference) => {
+                store_for(reference, self.name, self.file, &self.profile.secret_env).read()
+            }
             None => Err(self.missing()),
         }
     }

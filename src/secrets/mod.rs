@@ -137,12 +137,18 @@ pub trait SecretStore {
     }
 }
 
-/// The store behind `reference` for profile `profile`, defined in `config_file`.
-pub fn store_for(reference: &SecretRef, profile: &str, config_file: &Path) -> Box<dyn SecretStore> {
+/// The store behind `reference` for profile `profile`, defined in `config_file`. A password
+/// command also gets the variables named in `secret_env`.
+pub fn store_for(
+    reference: &SecretRef,
+    profile: &str,
+    config_file: &Path,
+    secret_env: &[String],
+) -> Box<dyn SecretStore> {
     match reference {
         SecretRef::Keyring => Box::new(keyring::KeyringStore::new(profile)),
         SecretRef::Systemd => Box::new(systemd::SystemdStore::new(profile)),
-        SecretRef::Command(cmd) => Box::new(command::CommandStore::new(cmd)),
+        SecretRef::Command(cmd) => Box::new(command::CommandStore::new(cmd, secret_env)),
         SecretRef::File(path) => Box::new(file::FileStore::new(
             path.clone()
                 .unwrap_or_else(|| file::default_path(config_file, profile)),
