@@ -71,6 +71,13 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// relayctl runs with raised privileges (set-user-ID) and was asked for something other
+    /// than handing over a message (EX_NOPERM).
+    #[error(
+        "`{refused}` is refused: relayctl runs with raised privileges (set-user-ID or set-group-ID), which allow only handing over a message (sendmail, or send without attachments); run it as root, or remove the bit: chmod ug-s {binary}"
+    )]
+    RaisedPrivileges { refused: String, binary: String },
+
     /// Reading standard input failed (EX_IOERR).
     #[error("cannot read standard input: {0}")]
     Stdin(std::io::Error),

@@ -19,6 +19,9 @@
 //! - [`relay`]: SMTP delivery on lettre's low-level connection API, with TLS/AUTH policy and
 //!   failure classification (transient, permanent, auth, config) for callers and the queue.
 //! - [`atomic_file`]: temp file + fsync + rename + directory fsync.
+//! - [`child`]: the environment of the programs relayctl starts (an allow-list).
+//! - [`trust`]: whether a config or secret file may be believed (its owner and the directories
+//!   above it).
 //! - [`doctor`]: `relayctl doctor`'s checks, one family per module, with a small DNS client.
 //! - [`log`]: one system-log line per delivery attempt (journald, syslog, or `-v` stderr).
 //! - [`generate`]: man pages and shell completions from the clap definitions (hidden
@@ -28,6 +31,7 @@
 pub mod aliases;
 pub mod atomic_file;
 pub mod calendar;
+pub mod child;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -44,6 +48,8 @@ pub mod secrets;
 pub mod sendmail;
 pub mod smtpd;
 pub mod submit;
+pub mod trust;
+pub mod users;
 
 use std::ffi::OsString;
 
@@ -54,6 +60,7 @@ pub use error::{Error, Result};
 use cli::{Cli, Command, LinkCommand};
 use commands::Context;
 use config::ConfigLocation;
+use privilege::Intent;
 use relay::Transcript;
 
 /// Runs relayctl with the given arguments (the first is the program name). Invoked as
@@ -66,6 +73,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     if sendmail::PROGRAM_NAMES.contains(&program.as_str()) {
+        privilege::allow(|| sendmail::intent(&program, &args[1..]))?;
         let ctx = Context {
             location: ConfigLocation::new(std::env::var_os("RELAYCTL_CONFIG").map(Into::into)),
             profile: std::env::var("RELAYCTL_PROFILE").ok(),
@@ -84,6 +92,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         }
         Err(e) => return Err(Error::Usage(clap_message(&e))),
     };
+    privilege::allow(|| intent(&cli.command))?;
     let ctx = Context {
         location: ConfigLocation::new(cli.config),
         profile: cli.profile,
@@ -108,6 +117,25 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
     }
 }
 
+/// What `command` asks for, for the raised-privileges gate ([`privilege::allow`]): only
+/// handing over a message is allowed there. Every subcommand is listed, so that a new one must
+/// be classified.
+fn intent(command: &Command) -> Result<Intent> {
+    let other = |name: &str| Ok(Intent::Other(name.to_string()));
+    match command {
+        Command::Send(args) if args.attach.is_empty() => Ok(Intent::Submission),
+        Command::Send(_) => other("send --attach"),
+        Command::Sendmail { args } => sendmail::intent("sendmail", args),
+        Command::Setup(_) => other("setup"),
+        Command::Profile(_) => other("profile"),
+        Command::SendmailLink(_) => other("sendmail-link"),
+        Command::Queue(_) => other("queue"),
+        Command::Doctor { .. } => other("doctor"),
+        Command::Test { .. } => other("test"),
+        Command::Generate(_) => other("generate"),
+    }
+}
+
 /// clap's message, up to its usage section, as one line without the `error: ` prefix.
 fn clap_message(e: &clap::Error) -> String {
     let text = e.render().to_string();
@@ -121,4 +149,55 @@ fn clap_message(e: &clap::Error) -> String {
         "{} (see relayctl --help)",
         message.strip_prefix("error: ").unwrap_or(&message)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intent_for(args: &[&str]) -> Intent {
+        let cli =
+            Cli::try_parse_from(std::iter::once("relayctl").chain(args.iter().copied())).unwrap();
+        intent(&cli.command).unwrap()
+    }
+
+    #[test]
+    fn only_handing_over_a_message_is_a_submission() {
+        for args in [
+            &["send", "--to", "a@example.org", "-s", "x"][..],
+            &["sendmail", "-t", "-i"],
+            &["sendmail", "-bs"],
+            &["sendmail", "-bm", "a@example.org"],
+        ] {
+            assert_eq!(intent_for(args), Intent::Submission, "{args:?}");
+        }
+        for (args, name) in [
+            (
+                &[
+                    "send",
+                    "--to",
+                    "a@example.org",
+                    "-s",
+                    "x",
+                    "--attach",
+                    "/etc/shadow",
+                ][..],
+                "send --attach",
+            ),
+            (&["sendmail", "-bp"], "sendmail -bp"),
+            (&["sendmail", "-q"], "sendmail -q"),
+            (&["sendmail", "-bv", "a@example.org"], "sendmail -bv"),
+            (&["sendmail", "-bi"], "sendmail -bi"),
+            (&["generate", "man", "/root"], "generate"),
+            (&["queue", "delete", "x"], "queue"),
+            (&["profile", "set-secret", "uni"], "profile"),
+            (&["setup", "smarthost", "--system"], "setup"),
+        ] {
+            assert_eq!(intent_for(args), Intent::Other(name.into()), "{args:?}");
+        }
+        let argv0 = |program: &str| sendmail::intent(program, &[]).unwrap();
+        assert_eq!(argv0("sendmail"), Intent::Submission);
+        assert_eq!(argv0("mailq"), Intent::Other("mailq".into()));
+        assert_eq!(argv0("newaliases"), Intent::Other("newaliases".into()));
+    }
 }

@@ -42,7 +42,7 @@ fn exit_code(e: &Error) -> u8 {
         Error::Config(_) => EX_CONFIG,
         Error::Io { .. } | Error::Stdin(_) => EX_IOERR,
         Error::Conflict(_) => EX_CANTCREAT,
-        Error::Forbidden(_) => EX_NOPERM,
+        Error::Forbidden(_) | Error::RaisedPrivileges { .. } => EX_NOPERM,
         Error::Spool(_) => EX_TEMPFAIL,
         Error::Read(e) => match e {
             ReadError::TooLarge(_) | ReadError::HeadTooLarge => EX_DATAERR,
@@ -108,7 +108,7 @@ fn alias_code(e: &AliasError) -> u8 {
 
 fn secret_code(e: &SecretError) -> u8 {
     match e {
-        SecretError::UnsafePermissions { .. } | SecretError::WrongOwner { .. } => EX_NOPERM,
+        SecretError::UnsafePermissions { .. } | SecretError::Untrusted(_) => EX_NOPERM,
         SecretError::NoTerminal => EX_USAGE,
         SecretError::Io { .. } | SecretError::Input(_) => EX_IOERR,
         SecretError::TooLong => EX_DATAERR,

@@ -20,8 +20,8 @@ use crate::queue::schedule::now;
 use crate::queue::spool::SYSTEM_SPOOL;
 use crate::queue::{MessageState, Outcome, Runner, Spool, daemon};
 use crate::relay::{self, ProfileCredentials, Transcript};
-use crate::submit::local_user::LocalUser;
 use crate::submit::{Ready, maildrop};
+use crate::users::LocalUser;
 
 /// What every subcommand gets from the global options.
 pub struct Context {
@@ -202,8 +202,14 @@ impl Context {
 
 impl Selected {
     /// The profile's password or access tokens, read by the relay session only when it logs in.
-    pub fn credentials(&self) -> ProfileCredentials<'_> {
-        ProfileCredentials::new(&self.name, &self.profile, &self.file, &self.spool)
+    pub fn credentials(&self, transcript: Transcript) -> ProfileCredentials<'_> {
+        ProfileCredentials::new(
+            &self.name,
+            &self.profile,
+            &self.file,
+            &self.spool,
+            transcript,
+        )
     }
 
     /// Delivers one message through this profile (the secret is read only if the relay needs a
@@ -226,7 +232,7 @@ impl Selected {
         let result = relay::deliver(
             &self.name,
             &self.profile,
-            &self.credentials(),
+            &self.credentials(*transcript),
             envelope,
             message,
             transcript,

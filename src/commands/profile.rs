@@ -139,7 +139,7 @@ fn secret_status(name: &str, p: &Profile, file: &Path) -> String {
     let Some(reference) = &p.secret else {
         return "none (no login)".into();
     };
-    let store = store_for(reference, name, file);
+    let store = store_for(reference, name, file, &p.secret_env);
     if matches!(reference, SecretRef::Command(_)) {
         return format!("{} (not run here)", store.describe());
     }
@@ -177,7 +177,7 @@ fn owned_store(name: &str, p: &Profile, file: &Path) -> Option<Box<dyn SecretSto
         SecretRef::File(Some(path)) => *path == secrets::default_file_path(file, name),
         _ => false,
     };
-    owned.then(|| store_for(reference, name, file))
+    owned.then(|| store_for(reference, name, file, &p.secret_env))
 }
 
 fn set_default(config: &LoadedConfig, name: &str) -> Result<()> {
@@ -208,7 +208,7 @@ fn set_secret(
             p.preset
         )));
     }
-    let store = store_for(reference, name, file);
+    let store = store_for(reference, name, file, &p.secret_env);
     // Fail before prompting when the store cannot be written.
     if !matches!(reference, SecretRef::Keyring | SecretRef::File(_)) {
         store.write(&secrecy::SecretString::from(String::new()))?;

@@ -281,7 +281,8 @@ fn read(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
     parse(path, &text).map(Some)
 }
 
-/// Refuses a file that group or others may write: it names commands that run as its reader.
+/// Refuses a file that someone other than root or this user could change: it names commands
+/// that run as its reader.
 fn check_permissions(path: &Path) -> Result<(), ConfigError> {
     let meta = fs::metadata(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
@@ -292,7 +293,7 @@ fn check_permissions(path: &Path) -> Result<(), ConfigError> {
             path: path.to_path_buf(),
         });
     }
-    Ok(())
+    Ok(crate::trust::check("config file", path, &meta)?)
 }
 
 /// Parses a file's text, pointing at the line of the first problem.
@@ -465,6 +466,34 @@ secret = "file"
         let text = GOOD.replace("tls = \"starttls\"", "tls = \"none\"");
         let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
         assert!(err.contains("in clear"), "{err}");
+    }
+
+    #[test]
+    fn secret_env_names_variables_for_a_password_command_only() {
+        let command = GOOD.replace("secret = \"file\"", "secret = \"command:pass show relay\"");
+        let with = |base: &str, list: &str| format!("{base}secret_env = {list}\n");
+        let file = parse(
+            Path::new("c.toml"),
+            &with(&command, r#"["VAULT_ADDR", "AWS_PROFILE"]"#),
+        )
+        .unwrap();
+        assert_eq!(
+            file.profiles["uni"].secret_env,
+            ["VAULT_ADDR", "AWS_PROFILE"]
+        );
+        for (text, needle) in [
+            (with(GOOD, r#"["VAULT_ADDR"]"#), "not `command:...`"),
+            (with(&command, r#"["A=B"]"#), "\"A=B\""),
+            (with(&command, r#"["A\u0000B"]"#), "secret_env"),
+            (with(&command, r#"[""]"#), "secret_env"),
+            (
+                with(&command, r#"["RELAYCTL_PASSWORD_UNI"]"#),
+                "RELAYCTL_PASSWORD",
+            ),
+        ] {
+            let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{err}");
+        }
     }
 
     #[test]

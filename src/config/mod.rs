@@ -15,7 +15,7 @@ pub use duration::Span;
 pub use file::{
     ConfigEdit, ConfigFile, ConfigLocation, Delivery, LoadedConfig, Origin, QueueSettings,
 };
-pub use oauth::{OAuth, Provider, provider as oauth_provider};
+pub use oauth::{OAuth, Provider, is_loopback_url, provider as oauth_provider};
 pub use presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset, PresetDefaults};
 pub use profile::{Brake, DEFAULT_TIMEOUT_SECS, Profile, Rate, TlsMode};
 pub use size::ByteSize;
@@ -45,6 +45,9 @@ pub enum ConfigError {
     /// A config file that others may write could redirect mail or run commands as its reader.
     #[error("{} is writable by group or others; run: chmod go-w {}", path.display(), path.display())]
     UnsafePermissions { path: PathBuf },
+    /// A config file that belongs to another user, or that others could replace.
+    #[error(transparent)]
+    Untrusted(#[from] crate::trust::Untrusted),
     #[error(
         "no relay profile is configured; run `relayctl setup PRESET` (e.g. `relayctl setup gmail --user you@gmail.com`)"
     )]

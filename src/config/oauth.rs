@@ -75,13 +75,14 @@ pub fn check_endpoint(url: &str) -> Result<(), String> {
     let parsed = url::Url::parse(url).map_err(|e| format!("is not a URL ({e})"))?;
     match parsed.scheme() {
         "https" => Ok(()),
-        "http" if is_loopback(&parsed) => Ok(()),
+        "http" if is_loopback_url(&parsed) => Ok(()),
         "http" => Err("uses http; tokens only travel over https (http is allowed on 127.0.0.1, ::1 and localhost)".into()),
         other => Err(format!("has scheme {other}; use https")),
     }
 }
 
-fn is_loopback(url: &url::Url) -> bool {
+/// Whether `url`'s host is this machine: 127.0.0.0/8, ::1 or `localhost`.
+pub fn is_loopback_url(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

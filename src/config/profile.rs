@@ -71,6 +71,10 @@ pub struct Profile {
     /// Where the password lives (never the password itself); with `oauth`, the refresh token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<SecretRef>,
+    /// Variables of relayctl's environment handed to the password command besides the usual
+    /// ones (`PATH`, `HOME`, `LANG`, ...; see [`crate::child`]): `["AWS_PROFILE", "VAULT_ADDR"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_env: Vec<String>,
     /// Log in with OAuth2 access tokens (XOAUTH2, OAUTHBEARER) from these endpoints instead of
     /// a password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -337,6 +341,21 @@ impl Profile {
                 ));
             }
             oauth.validate().map_err(invalid)?;
+        }
+        if !self.secret_env.is_empty() && !matches!(self.secret, Some(SecretRef::Command(_))) {
+            return Err(invalid(
+                "secret_env names variables for a password command; the secret is not `command:...`"
+                    .into(),
+            ));
+        }
+        if let Some(bad) = self
+            .secret_env
+            .iter()
+            .find(|v| v.is_empty() || v.contains(['=', '\0']) || v.starts_with("RELAYCTL_PASSWORD"))
+        {
+            return Err(invalid(format!(
+                "secret_env: {bad:?} is not a variable a password command may get (a name without `=`, not RELAYCTL_PASSWORD*)"
+            )));
         }
         if self.rate_burst.is_some() && self.rate_limit.is_none() {
             return Err(invalid("rate_burst needs a rate_limit".into()));

@@ -2,7 +2,7 @@
 //! and its secret resolves from its store.
 
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 
 use super::{Check, Status};
 use crate::commands::{Context, Selected};
@@ -48,6 +48,7 @@ pub fn load(ctx: &Context, out: &mut Vec<Check>) -> Option<LoadedConfig> {
                 ConfigError::UnsafePermissions { path } => {
                     format!("chmod go-w {}", path.display())
                 }
+                ConfigError::Untrusted(e) => e.fix(),
                 ConfigError::Read { .. } => {
                     "check the path and that this user may read it".to_string()
                 }
@@ -67,7 +68,6 @@ pub fn load(ctx: &Context, out: &mut Vec<Check>) -> Option<LoadedConfig> {
 /// Config files that others may write could redirect this host's mail or run commands as their
 /// reader; a readable `secrets/` directory exposes the secret files' names and may hold copies.
 fn permissions(files: &[(Origin, std::path::PathBuf)], out: &mut Vec<Check>) {
-    let me = rustix::process::geteuid().as_raw();
     let mut problems: Vec<Check> = Vec::new();
     for (_, path) in files {
         let Ok(meta) = fs::metadata(path) else {
@@ -80,32 +80,10 @@ fn permissions(files: &[(Origin, std::path::PathBuf)], out: &mut Vec<Check>) {
                 format!("chmod go-w {}", path.display()),
             ));
         }
-        if meta.uid() != 0 && meta.uid() != me {
-            problems.push(Check::warn(
-                "config.permissions",
-                format!(
-                    "{} belongs to uid {}, who can redirect this host's mail",
-                    path.display(),
-                    meta.uid()
-                ),
-                format!("chown {me} {}", path.display()),
-            ));
+        if let Err(e) = crate::trust::check("config file", path, &meta) {
+            problems.push(Check::fail("config.permissions", e.to_string(), e.fix()));
         }
         let Some(dir) = path.parent() else { continue };
-        if let Ok(dmeta) = fs::metadata(dir) {
-            let mode = dmeta.permissions().mode();
-            // A sticky directory (like /tmp) lets nobody replace another's file.
-            if mode & 0o022 != 0 && mode & 0o1000 == 0 {
-                problems.push(Check::warn(
-                    "config.permissions",
-                    format!(
-                        "{} is writable by group or others, who could replace the config file",
-                        dir.display()
-                    ),
-                    format!("chmod go-w {}", dir.display()),
-                ));
-            }
-        }
         let secrets = dir.join("secrets");
         if let Ok(smeta) = fs::metadata(&secrets)
             && smeta.permissions().mode() & 0o077 != 0
@@ -257,7 +235,12 @@ pub fn secret(selected: &Selected, out: &mut Vec<Check>) {
         ));
         return;
     };
-    let store = store_for(reference, name, &selected.file);
+    let store = store_for(
+        reference,
+        name,
+        &selected.file,
+        &selected.profile.secret_env,
+    );
     match store.read() {
         Ok(_) => {
             out.push(Check::pass(
@@ -293,9 +276,7 @@ pub fn secret(selected: &Selected, out: &mut Vec<Check>) {
                 SecretError::UnsafePermissions { path, .. } => {
                     format!("chmod 600 {}", path.display())
                 }
-                SecretError::WrongOwner { path, .. } => {
-                    format!("chown $(id -u) {}", path.display())
-                }
+                SecretError::Untrusted(e) => e.fix(),
                 SecretError::Command { .. } => {
                     "run the password command by hand and make it print the password on its first line".into()
                 }

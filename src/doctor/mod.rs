@@ -260,7 +260,7 @@ fn relay_checks(ctx: &Context, selected: &Selected, out: &mut Vec<Check>) {
     let resolver = dns::Resolver::from_environment();
     let mut found = Findings::default();
     config::secret(selected, out);
-    oauth::token(selected, out);
+    oauth::token(selected, ctx.transcript, out);
     network::relay_name(selected, &mut found, out);
     network::sender_domain(selected, &resolver, out);
     network::reachability(selected, &mut found, out);

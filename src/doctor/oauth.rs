@@ -5,15 +5,16 @@
 use super::Check;
 use crate::commands::Selected;
 use crate::oauth::OAuthError;
+use crate::relay::Transcript;
 
 /// Runs the check when the profile uses OAuth2; others get nothing.
-pub fn token(selected: &Selected, out: &mut Vec<Check>) {
+pub fn token(selected: &Selected, transcript: Transcript, out: &mut Vec<Check>) {
     let p = &selected.profile;
     let name = &selected.name;
     let Some(oauth) = &p.oauth else {
         return;
     };
-    let credentials = selected.credentials();
+    let credentials = selected.credentials(transcript);
     let again = format!(
         "sign in again: `relayctl setup {} --oauth --name {name}` with the options used before",
         p.preset

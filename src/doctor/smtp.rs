@@ -554,7 +554,7 @@ fn login(
         ));
         return false;
     }
-    let credentials = selected.credentials();
+    let credentials = selected.credentials(*recorder.transcript);
     let attempt = if p.oauth.is_some() {
         match credentials.access_token(None) {
             Ok(token) => conn.authenticate_bearer(user, token.secret.expose_secret(), recorder),

@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::OAuthError;
 use super::http::{Answer, post_form};
 use crate::config::OAuth;
+use crate::relay::Transcript;
 
 /// Tokens from a successful grant.
 pub struct Grant {
@@ -49,6 +50,8 @@ pub struct Client<'a> {
     pub client_secret: Option<&'a SecretString>,
     pub timeout: Duration,
     pub ca_file: Option<&'a Path>,
+    /// The `-v` transcript, which says when a proxy carries a request.
+    pub transcript: Transcript,
 }
 
 impl Client<'_> {
@@ -88,6 +91,7 @@ impl Client<'_> {
             ],
             self.timeout,
             self.ca_file,
+            &self.transcript,
         )?;
         if answer.status != 200 {
             return Err(refusal(endpoint, &answer));
@@ -139,6 +143,7 @@ impl Client<'_> {
             &form,
             self.timeout,
             self.ca_file,
+            &self.transcript,
         )
     }
 }

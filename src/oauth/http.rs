@@ -1,6 +1,7 @@
 //! Form POSTs to a provider's endpoints, answered with JSON (RFC 6749 §5). ureq carries them
 //! over rustls with the system's CA certificates plus the profile's `ca_file`; endpoints are
-//! https (or http on loopback, checked when the profile is loaded).
+//! https (or http on loopback, checked when the profile is loaded). Whether a proxy carries them
+//! is relayctl's choice ([`super::proxy`]), and `-v` says when one does.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,7 +9,8 @@ use std::time::Duration;
 
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
-use super::OAuthError;
+use super::{OAuthError, proxy};
+use crate::relay::Transcript;
 
 /// The largest answer read from an endpoint.
 const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
@@ -26,13 +28,24 @@ pub fn post_form(
     form: &[(&str, &str)],
     timeout: Duration,
     ca_file: Option<&Path>,
+    transcript: &Transcript,
 ) -> Result<Answer, OAuthError> {
     let fail = |reason: String| OAuthError::Endpoint {
         endpoint: url.to_string(),
         reason,
     };
+    let proxy = url::Url::parse(url)
+        .map_err(|e| fail(format!("is not a URL ({e})")))
+        .map(|u| proxy::for_url(&u))?;
+    if let Some(p) = &proxy {
+        transcript.note(&format!(
+            "OAuth2: {url} is reached through the {} of the environment (NO_PROXY exempts hosts)",
+            proxy::describe(p)
+        ));
+    }
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
+            .proxy(proxy)
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_global(Some(timeout))

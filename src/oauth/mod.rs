@@ -11,6 +11,7 @@ mod endpoint;
 pub mod flow;
 mod http;
 mod pkce;
+mod proxy;
 mod secret;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ pub use endpoint::{Client, Grant};
 pub use secret::OAuthSecret;
 
 use crate::config::{OAuth, Profile};
+use crate::relay::Transcript;
 use crate::secrets::{SecretError, SecretStore};
 use cache::CachedToken;
 
@@ -87,6 +89,8 @@ pub struct TokenSource<'a> {
     pub store: Box<dyn SecretStore>,
     /// The spool whose `oauth/` directory caches the access tokens.
     pub spool: &'a Path,
+    /// The `-v` transcript.
+    pub transcript: Transcript,
 }
 
 impl TokenSource<'_> {
@@ -125,6 +129,7 @@ impl TokenSource<'_> {
             client_secret: secret.client_secret.as_ref(),
             timeout: self.profile.timeout(),
             ca_file: self.profile.ca_file.as_deref(),
+            transcript: self.transcript,
         };
         let obtained = now();
         let grant = match client.refresh(&secret.refresh_token) {

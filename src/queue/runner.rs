@@ -593,7 +593,8 @@ impl<'a> Runner<'a> {
                     None,
                 ));
             };
-            let credentials = ProfileCredentials::new(name, profile, file, self.spool.root());
+            let credentials =
+                ProfileCredentials::new(name, profile, file, self.spool.root(), *self.transcript);
             match Session::open(profile, &credentials, self.transcript) {
                 Ok(s) => {
                     self.sessions.insert(name.to_string(), s);

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::Transcript;
 use crate::config::Profile;
 use crate::oauth::{AccessToken, OAuthError, TokenSource};
 use crate::secrets::{SecretError, SecretString, store_for};
@@ -23,16 +24,25 @@ pub struct ProfileCredentials<'a> {
     pub file: &'a Path,
     /// The spool whose `oauth/` directory caches access tokens.
     pub spool: &'a Path,
+    /// The `-v` transcript, for what getting a token involves.
+    pub transcript: Transcript,
 }
 
 impl<'a> ProfileCredentials<'a> {
     /// The credentials of profile `name`, with the token cache of the spool at `spool`.
-    pub fn new(name: &'a str, profile: &'a Profile, file: &'a Path, spool: &'a Path) -> Self {
+    pub fn new(
+        name: &'a str,
+        profile: &'a Profile,
+        file: &'a Path,
+        spool: &'a Path,
+        transcript: Transcript,
+    ) -> Self {
         ProfileCredentials {
             name,
             profile,
             file,
             spool,
+            transcript,
         }
     }
 
@@ -45,8 +55,9 @@ impl<'a> ProfileCredentials<'a> {
             name: self.name,
             profile: self.profile,
             oauth,
-            store: store_for(reference, self.name, self.file),
+            store: store_for(reference, self.name, self.file, &self.profile.secret_env),
             spool: self.spool,
+            transcript: self.transcript,
         })
     }
 
@@ -62,7 +73,9 @@ impl<'a> ProfileCredentials<'a> {
 impl Credentials for ProfileCredentials<'_> {
     fn password(&self) -> Result<SecretString, SecretError> {
         match &self.profile.secret {
-            Some(reference) => store_for(reference, self.name, self.file).read(),
+            Some(reference) => {
+                store_for(reference, self.name, self.file, &self.profile.secret_env).read()
+            }
             None => Err(self.missing()),
         }
     }

@@ -1,8 +1,9 @@
 //! A secret printed by a command, such as a cloud secret manager's CLI. The command is split like
-//! a shell would split words but run without a shell; write `sh -c '...'` to ask for one.
+//! a shell would split words but run without a shell; write `sh -c '...'` to ask for one. It
+//! runs with the environment of every child ([`crate::child`]) plus the profile's `secret_env`.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use secrecy::SecretString;
 use zeroize::Zeroizing;
@@ -11,12 +12,15 @@ use super::{MAX_SECRET_BYTES, SecretError, SecretStore, whole_text};
 
 pub struct CommandStore {
     command: String,
+    /// Variables of relayctl's environment handed to the command (`secret_env`).
+    pass: Vec<String>,
 }
 
 impl CommandStore {
-    pub fn new(command: &str) -> Self {
+    pub fn new(command: &str, pass: &[String]) -> Self {
         CommandStore {
             command: command.to_string(),
+            pass: pass.to_vec(),
         }
     }
 
@@ -43,17 +47,11 @@ impl SecretStore for CommandStore {
         let words = shlex::split(&self.command)
             .filter(|w| !w.is_empty())
             .ok_or_else(|| self.error("cannot be split into words (check its quotes)"))?;
-        let mut cmd = Command::new(&words[0]);
+        let mut cmd = crate::child::command(&words[0], &self.pass);
         cmd.args(&words[1..])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        // A child never sees a password relayctl was given through its own environment.
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("RELAYCTL_PASSWORD") {
-                cmd.env_remove(key);
-            }
-        }
         let mut child = cmd
             .spawn()
             .map_err(|e| self.error(format!("cannot be started: {e}")))?;
@@ -94,25 +92,25 @@ mod tests {
 
     #[test]
     fn first_line_of_stdout_without_a_shell() {
-        let s = CommandStore::new("printf 'line one\\nline two\\n'")
+        let s = CommandStore::new("printf 'line one\\nline two\\n'", &[])
             .read()
             .unwrap();
         assert_eq!(s.expose_secret(), "line one");
         // `$HOME` stays literal: no shell expands it.
-        let s = CommandStore::new("echo '$HOME'").read().unwrap();
+        let s = CommandStore::new("echo '$HOME'", &[]).read().unwrap();
         assert_eq!(s.expose_secret(), "$HOME");
     }
 
     #[test]
     fn failing_and_missing_commands_are_errors() {
         assert!(
-            CommandStore::new("false")
+            CommandStore::new("false", &[])
                 .read()
                 .unwrap_err()
                 .to_string()
                 .contains("exited")
         );
-        let err = CommandStore::new("/nonexistent/tool get")
+        let err = CommandStore::new("/nonexistent/tool get", &[])
             .read()
             .unwrap_err();
         assert!(err.to_string().contains("cannot be started"), "{err}");

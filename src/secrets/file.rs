@@ -2,7 +2,7 @@
 
 use std::fs;
 use std::io::{ErrorKind, Read};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -38,7 +38,8 @@ impl FileStore {
         }
     }
 
-    /// Refuses files others could read or that belong to someone else.
+    /// Refuses files others could read, that belong to someone else, or that others could
+    /// replace.
     fn check(&self, file: &fs::File) -> Result<(), SecretError> {
         let meta = file.metadata().map_err(self.io("inspect"))?;
         let mode = meta.permissions().mode() & 0o7777;
@@ -48,14 +49,7 @@ impl FileStore {
                 mode,
             });
         }
-        let me = rustix::process::geteuid().as_raw();
-        if meta.uid() != me && meta.uid() != 0 {
-            return Err(SecretError::WrongOwner {
-                path: self.path.clone(),
-                owner: meta.uid(),
-            });
-        }
-        Ok(())
+        Ok(crate::trust::check("secret file", &self.path, &meta)?)
     }
 }
 
@@ -132,5 +126,21 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("pw\n"));
+    }
+
+    #[test]
+    fn a_file_in_a_directory_others_may_write_is_refused_with_the_chmod_to_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pw");
+        fs::write(&path, "pw\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o770)).unwrap();
+        let err = FileStore::new(path).read().unwrap_err();
+        assert!(matches!(err, SecretError::Untrusted(_)), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("chmod go-w {}", dir.path().display())),
+            "{text}"
+        );
     }
 }

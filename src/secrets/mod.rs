@@ -82,8 +82,9 @@ pub enum SecretError {
     Empty { store: String },
     #[error("secret file {} is readable by group or others (mode {mode:04o}); run: chmod 600 {}", path.display(), path.display())]
     UnsafePermissions { path: PathBuf, mode: u32 },
-    #[error("secret file {} belongs to uid {owner}, not to this user or root; run: chown $(id -u) {}", path.display(), path.display())]
-    WrongOwner { path: PathBuf, owner: u32 },
+    /// A secret file that belongs to another user, or that others could replace.
+    #[error(transparent)]
+    Untrusted(#[from] crate::trust::Untrusted),
     #[error(
         "no OS keyring is usable here ({reason}); headless servers and cron have no keyring session: use --secret-store file (a root-only file), systemd, command or env"
     )]
@@ -136,12 +137,18 @@ pub trait SecretStore {
     }
 }
 
-/// The store behind `reference` for profile `profile`, defined in `config_file`.
-pub fn store_for(reference: &SecretRef, profile: &str, config_file: &Path) -> Box<dyn SecretStore> {
+/// The store behind `reference` for profile `profile`, defined in `config_file`. A password
+/// command also gets the variables named in `secret_env`.
+pub fn store_for(
+    reference: &SecretRef,
+    profile: &str,
+    config_file: &Path,
+    secret_env: &[String],
+) -> Box<dyn SecretStore> {
     match reference {
         SecretRef::Keyring => Box::new(keyring::KeyringStore::new(profile)),
         SecretRef::Systemd => Box::new(systemd::SystemdStore::new(profile)),
-        SecretRef::Command(cmd) => Box::new(command::CommandStore::new(cmd)),
+        SecretRef::Command(cmd) => Box::new(command::CommandStore::new(cmd, secret_env)),
         SecretRef::File(path) => Box::new(file::FileStore::new(
             path.clone()
                 .unwrap_or_else(|| file::default_path(config_file, profile)),

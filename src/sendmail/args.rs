@@ -40,6 +40,30 @@ pub enum Mode {
     QueueRun,
 }
 
+impl Mode {
+    /// Whether this mode hands over a message: the only modes a set-user-ID relayctl allows
+    /// ([`crate::privilege::allow`]). Listing the queue shows other users' mail, a queue run
+    /// and `-bv` use the relay's login for the caller.
+    pub fn submits(self) -> bool {
+        match self {
+            Mode::Deliver | Mode::SmtpSession => true,
+            Mode::ListQueue | Mode::Newaliases | Mode::Verify | Mode::QueueRun => false,
+        }
+    }
+
+    /// The option that selects the mode, for messages.
+    pub fn option(self) -> &'static str {
+        match self {
+            Mode::Deliver => "-bm",
+            Mode::ListQueue => "-bp",
+            Mode::SmtpSession => "-bs",
+            Mode::Newaliases => "-bi",
+            Mode::Verify => "-bv",
+            Mode::QueueRun => "-q",
+        }
+    }
+}
+
 /// -B body type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyType {

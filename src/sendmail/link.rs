@@ -5,7 +5,6 @@ use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::error::{Error, Result};
 
@@ -142,7 +141,11 @@ fn state(path: &Path, exe: &Path) -> State {
 /// The Debian or RPM package that ships `path`, if any.
 fn owning_package(path: &Path) -> Option<String> {
     let query = |program: &str, args: &[&str]| -> Option<String> {
-        let out = Command::new(program).args(args).arg(path).output().ok()?;
+        let out = crate::child::command(program, &[])
+            .args(args)
+            .arg(path)
+            .output()
+            .ok()?;
         out.status
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())

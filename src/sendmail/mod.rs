@@ -15,6 +15,7 @@ use crate::config::{ConfigLocation, LoadedConfig};
 use crate::error::{Error, Result};
 use crate::message::envelope::{Dsn, Envelope};
 use crate::message::submission::{Request, SenderPolicy, SubmissionError};
+use crate::privilege::Intent;
 use crate::queue::{Area, Select};
 use crate::relay::{self, Transcript};
 use crate::submit::{self, Ready, maildrop};
@@ -25,7 +26,7 @@ pub const PROGRAM_NAMES: [&str; 3] = ["sendmail", "mailq", "newaliases"];
 /// Runs a sendmail invocation. `base` carries relayctl's own global options; `-C` and `-v`
 /// from the sendmail arguments take precedence.
 pub fn execute(program: &str, arguments: &[OsString], base: Context) -> Result<()> {
-    let inv = args::for_program(program, arguments).map_err(|e| Error::Usage(e.0))?;
+    let inv = parse(program, arguments)?;
     let ctx = Context {
         location: match &inv.config {
             Some(file) => ConfigLocation::new(Some(file.clone())),
@@ -53,6 +54,23 @@ pub fn execute(program: &str, arguments: &[OsString], base: Context) -> Result<(
         }
         Mode::QueueRun => commands::queue::run(&ctx, &ctx.open_spool()?, Select::AllQueued),
     }
+}
+
+/// What a sendmail invocation asks for, for the raised-privileges gate: handing over a
+/// message, or a mode named as the caller asked for it (`mailq`, `sendmail -bp`).
+pub fn intent(program: &str, arguments: &[OsString]) -> Result<Intent> {
+    let mode = parse(program, arguments)?.mode;
+    if mode.submits() {
+        return Ok(Intent::Submission);
+    }
+    Ok(Intent::Other(match (program, mode) {
+        ("mailq", Mode::ListQueue) | ("newaliases", Mode::Newaliases) => program.to_string(),
+        _ => format!("{program} {}", mode.option()),
+    }))
+}
+
+fn parse(program: &str, arguments: &[OsString]) -> Result<Invocation> {
+    args::for_program(program, arguments).map_err(|e| Error::Usage(e.0))
 }
 
 /// What every mode that sends needs: the profile, its aliases and the sender policy inputs.
@@ -186,7 +204,7 @@ fn verify(ctx: &Context, inv: &Invocation) -> Result<()> {
     };
     let results = relay::verify(
         &setup.selected.profile,
-        &setup.selected.credentials(),
+        &setup.selected.credentials(ctx.transcript),
         &envelope,
         &ctx.transcript,
     )?;

@@ -23,7 +23,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::local_user::LocalUser;
 use super::{Ready, read};
 use crate::aliases::Aliases;
 use crate::config::LoadedConfig;
@@ -32,6 +31,7 @@ use crate::message::submission::{Request, SenderPolicy};
 use crate::queue::spool::{CLAIM_PREFIX, SYSTEM_SPOOL, owner_pid, process_alive, tmp_name};
 use crate::queue::{Spool, SpoolError};
 use crate::relay::Transcript;
+use crate::users::LocalUser;
 
 /// The maildrop inside a spool.
 pub const DIR: &str = "maildrop";

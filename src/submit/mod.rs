@@ -4,9 +4,8 @@
 //!
 //! - [`read`]: the size-limited reader (header section in memory, body spooled).
 //! - [`maildrop`]: submission by users who may not read the relay's secret, and its import by
-//!   the root runner; [`local_user`]: who they are and which profiles they may use.
+//!   the root runner.
 
-pub mod local_user;
 pub mod maildrop;
 pub mod read;
 

@@ -727,3 +727,87 @@ fn postfix_and_dovecot_accept_the_token_and_the_message_arrives_unchanged() {
     assert_ne!(checked[2], first[0]);
     assert!(tokens.is_valid_access_token(&checked[2]));
 }
+
+/// A proxy that must not be used: it records the first line of each connection and closes it.
+struct TrapProxy {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl TrapProxy {
+    fn start() -> TrapProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        crate::oauth_server::serve_each(listener, move |stream| {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut BufReader::new(stream), &mut line);
+            record.lock().unwrap().push(line.trim_end().to_string());
+        });
+        TrapProxy { port, seen }
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Issue 14, item 9: a refresh at a loopback token endpoint never goes through the proxy of the
+/// environment, which would see the refresh token; other endpoints use it (and `-v` says so,
+/// without the proxy's password) unless NO_PROXY exempts them. The new test fails without the
+/// fix (the refresh went to the proxy).
+#[test]
+fn token_requests_bypass_the_proxy_for_loopback_and_no_proxy_hosts() {
+    let p = provider(TokenOptions::default(), SmtpOptions::default());
+    let mut sb = Sandbox::new();
+    setup_device(&sb, &p, "uni", &[]).ok();
+    let proxy = TrapProxy::start();
+    let proxy_url = format!("http://agent:Proxy-Pass-9183@127.0.0.1:{}", proxy.port);
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        sb.env(var, &proxy_url);
+    }
+    std::fs::write(sb.path("spool/oauth/uni.token"), "").unwrap();
+    let sent = send(&sb, "direct", &["-v"]).ok();
+    assert_eq!(proxy.seen(), Vec::<String>::new(), "{sent:#?}");
+    assert_eq!(p.tokens.refresh_grants(), 1, "{sent:#?}");
+    assert_eq!(p.smtp.messages().len(), 1, "{sent:#?}");
+    assert!(!sent.stderr.contains("proxy"), "{sent:#?}");
+
+    // An endpoint elsewhere goes through the proxy, and -v says so.
+    let remote = "https://login.example.invalid/token";
+    let config = sb.user_config();
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(&p.tokens.url("/token"), remote);
+    std::fs::write(&config, text).unwrap();
+    std::fs::write(sb.path("spool/oauth/uni.token"), "").unwrap();
+    let proxied = send(&sb, "proxied", &["-v"]).ok();
+    assert_eq!(
+        proxy.seen(),
+        ["CONNECT login.example.invalid:443 HTTP/1.1"],
+        "{proxied:#?}"
+    );
+    assert!(
+        proxied.stderr.contains(&format!(
+            "{remote} is reached through the HTTP proxy 127.0.0.1:{}",
+            proxy.port
+        )),
+        "{proxied:#?}"
+    );
+    assert!(!proxied.stderr.contains("Proxy-Pass-9183"), "{proxied:#?}");
+
+    // NO_PROXY exempts it (and its parent domain's other hosts).
+    sb.env("NO_PROXY", "localhost, .example.invalid");
+    let exempt = send(&sb, "exempt", &["-v"]).ok();
+    assert_eq!(proxy.seen().len(), 1, "{exempt:#?}");
+    assert!(!exempt.stderr.contains("proxy"), "{exempt:#?}");
+}

@@ -127,7 +127,7 @@ struct TokenShared {
 
 /// Accepts connections on `listener` in a thread of its own and hands each to `serve` in
 /// another.
-fn serve_each(listener: TcpListener, serve: impl Fn(TcpStream) + Clone + Send + 'static) {
+pub fn serve_each(listener: TcpListener, serve: impl Fn(TcpStream) + Clone + Send + 'static) {
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let serve = serve.clone();

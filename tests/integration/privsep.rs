@@ -167,15 +167,205 @@ fn raised_privileges_ignore_user_supplied_config() {
         .args(["-u", ALICE, "--", "env", "-i", "HOME=/nonexistent"])
         .arg(format!("RELAYCTL_CONFIG={}", evil.display()))
         .arg(&bin)
-        .args(["--config", evil.to_str().unwrap(), "profile", "list"])
+        .args(["--config", evil.to_str().unwrap(), "--profile", "evil"])
+        .args(["sendmail", "ops@example.org"])
+        .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    let listing = String::from_utf8_lossy(&suid.stdout);
-    assert!(suid.status.success(), "{suid:?}");
-    assert!(!listing.contains("evil"), "{suid:?}");
-    // It read the system configuration instead (none on this host, or its profiles).
-    assert!(
-        listing.contains("no profiles") || listing.contains("NAME"),
-        "{suid:?}"
+    // It read the system configuration instead, which has no such profile.
+    let stderr = String::from_utf8_lossy(&suid.stderr);
+    assert_eq!(suid.status.code(), Some(78), "{suid:?}");
+    assert!(stderr.contains("no profile named `evil`"), "{suid:?}");
+}
+
+/// What a set-user-ID copy run by another user is asked to do, in a namespace where
+/// /etc/relayctl and /var/spool/relayctl are the test's own.
+const RAISED_SCRIPT: &str = r#"
+R="$1"; ALICE="$2"; MAN="$3"; MAILQ="$4"
+# One line per step: key=exit code|stderr, its lines joined by ~.
+r() { printf '%s=%s|%s\n' "$1" "$2" "$(printf '%s' "$3" | tr '\n' '~')"; }
+as() { runuser -u "$ALICE" -- env -i HOME=/nonexistent PATH=/usr/bin:/bin "$@"; }
+printf 'Subject: by root\n\nx\n' | "$R" sendmail ops@example.org; echo "rootqueued=$?|"
+ID=$(ls /var/spool/relayctl/queue | head -n 1)
+e=$(as "$R" generate man "$MAN" 2>&1 >/dev/null); r generate $? "$e"
+e=$(as "$R" setup smarthost --system --name evil --host attacker.example --from x@attacker.example 2>&1 >/dev/null); r setup $? "$e"
+e=$(printf 'evil\n' | as "$R" profile set-secret uni --password-stdin 2>&1 >/dev/null); r setsecret $? "$e"
+e=$(as "$R" queue delete "$ID" 2>&1 >/dev/null); r delete $? "$e"
+e=$(as "$R" queue list 2>&1 >/dev/null); r list $? "$e"
+e=$(as "$R" send --to ops@example.org --subject s --attach /etc/shadow </dev/null 2>&1 >/dev/null); r attach $? "$e"
+e=$(as "$R" sendmail -bp 2>&1 >/dev/null); r bp $? "$e"
+e=$(as "$MAILQ" 2>&1 >/dev/null); r mailq $? "$e"
+echo "queued=$(ls /var/spool/relayctl/queue | wc -l)|"
+e=$(printf 'Subject: by alice\n\nx\n' | as "$R" sendmail ops@example.org 2>&1 >/dev/null); r submit $? "$e"
+e=$(printf 'x\n' | as "$R" send --to ops@example.org --subject s 2>&1 >/dev/null); r send $? "$e"
+echo "submitted=$(ls /var/spool/relayctl/queue | wc -l)|"
+"#;
+
+/// Issue 14, item 7: a set-user-ID copy run by another user hands over messages (`sendmail`,
+/// `send` without attachments) and refuses everything else with 77 before touching anything:
+/// no man pages in a root-only directory, no system profile, no secret replaced, no queued mail
+/// listed or deleted, no /etc/shadow attached.
+#[test]
+fn raised_privileges_allow_only_submission() {
+    use std::os::unix::fs::PermissionsExt;
+    ensure_user(ALICE);
+    let sb = Sandbox::new();
+    let bin = sb.path("relayctl-suid");
+    std::fs::copy(env!("CARGO_BIN_EXE_relayctl"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    std::os::unix::fs::symlink(&bin, sb.path("mailq")).unwrap();
+    std::fs::set_permissions(sb.path(""), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root_only = sb.path("root-only");
+    std::fs::create_dir(&root_only).unwrap();
+    std::fs::set_permissions(&root_only, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for dir in ["etc-relayctl/secrets", "spool"] {
+        std::fs::create_dir_all(sb.path(dir)).unwrap();
+    }
+    std::fs::write(
+        sb.path("etc-relayctl/config.toml"),
+        "default_profile = \"smart\"\ndelivery = \"queue\"\n\n\
+         [profiles.smart]\npreset = \"smarthost\"\nhost = \"127.0.0.1\"\nport = 9\ntls = \"none\"\nfrom = \"relay@example.org\"\n\n\
+         [profiles.uni]\npreset = \"institutional\"\nhost = \"127.0.0.1\"\nport = 9\ntls = \"tls\"\nuser = \"jdoe@example.org\"\nfrom = \"jdoe@example.org\"\nsecret = \"file\"\n",
+    )
+    .unwrap();
+    let secret = sb.path("etc-relayctl/secrets/uni");
+    std::fs::write(&secret, "old-secret\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(
+        sb.path("etc-relayctl/secrets"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    let ns = Namespace::new()
+        .overlay("/etc", sb.path("etc-overlay"))
+        .bind(sb.path("etc-relayctl"), "/etc/relayctl")
+        .overlay("/var/spool", sb.path("spool-overlay"))
+        .bind(sb.path("spool"), "/var/spool/relayctl");
+    let man = root_only.join("man");
+    let mut cmd = ns.command(
+        "sh",
+        &[
+            "-c",
+            RAISED_SCRIPT,
+            "sh",
+            bin.to_str().unwrap(),
+            ALICE,
+            man.to_str().unwrap(),
+            sb.path("mailq").to_str().unwrap(),
+        ],
     );
+    cmd.env("HOME", sb.path("root-home"));
+    let out = run(cmd, b"", Duration::from_secs(60));
+    let got = |key: &str| -> (String, String) {
+        let line = out
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key}= in output: {out:#?}"));
+        let (code, stderr) = line.split_once('|').unwrap();
+        (code.to_string(), stderr.to_string())
+    };
+    assert_eq!(got("rootqueued").0, "0", "{out:#?}");
+    for key in [
+        "generate",
+        "setup",
+        "setsecret",
+        "delete",
+        "list",
+        "attach",
+        "bp",
+        "mailq",
+    ] {
+        let (code, stderr) = got(key);
+        assert_eq!(code, "77", "{key}: {out:#?}");
+        assert!(!stderr.contains('~'), "{key}: one line expected: {stderr}");
+        assert!(
+            stderr.starts_with("relayctl: ")
+                && stderr.contains("raised privileges")
+                && stderr.contains("chmod ug-s"),
+            "{key}: {stderr}"
+        );
+    }
+    assert!(
+        !man.exists(),
+        "man pages written into a root-only directory"
+    );
+    let config = std::fs::read_to_string(sb.path("etc-relayctl/config.toml")).unwrap();
+    assert!(!config.contains("evil"), "{config}");
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        "old-secret\n",
+        "the secret was replaced"
+    );
+    assert_eq!(got("queued").0, "1", "deleted or added mail: {out:#?}");
+    // Handing over a message passes the gate.
+    assert_eq!(got("submit").0, "0", "{out:#?}");
+    assert_eq!(got("send").0, "0", "{out:#?}");
+    assert_eq!(got("submitted").0, "3", "{out:#?}");
+}
+
+/// A profile whose password command leaves `marker` behind when it runs.
+fn profile_running(marker: &std::path::Path) -> String {
+    let ca = relay().ca_file.display().to_string();
+    format!(
+        "[profiles.uni]\npreset = \"institutional\"\nhost = \"localhost\"\nport = 587\n\
+         tls = \"starttls\"\nuser = \"{USER}\"\nfrom = \"{USER}\"\nca_file = \"{ca}\"\n\
+         secret = \"command:sh -c 'touch {marker}; echo {PASSWORD}'\"\n",
+        marker = marker.display()
+    )
+}
+
+/// Issue 14, item 8: root with `HOME` pointing at a user's home (`sudo -E`, `su` without `-`)
+/// does not run that user's config: its password command would run as root. Neither does it
+/// trust a config in a directory that group or others may write. The new test fails without
+/// the fix (the command ran and the mail went out).
+#[test]
+fn root_refuses_config_owned_by_another_user_or_in_a_writable_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let alice = ensure_user(ALICE);
+    let mut sb = Sandbox::new();
+    let home = sb.path("alice");
+    let dir = home.join(".config/relayctl");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    let marker = sb.path("command-ran");
+    std::fs::write(&config, profile_running(&marker)).unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    for path in [&home, &home.join(".config"), &dir, &config] {
+        std::os::unix::fs::chown(path, Some(alice), Some(alice)).unwrap();
+    }
+    sb.env("HOME", home.to_str().unwrap());
+    sb.env("XDG_CONFIG_HOME", home.join(".config").to_str().unwrap());
+    let send = [
+        "--wait",
+        "send",
+        "--to",
+        "ops@example.org",
+        "--subject",
+        "x",
+    ];
+    for (args, input) in [
+        (&send[..], &b"x\n"[..]),
+        (&["sendmail", "ops@example.org"], b"Subject: x\n\nx\n"),
+    ] {
+        sb.run(args, input)
+            .code(78)
+            .one_line_error(&format!("uid {alice} ({ALICE})"))
+            .one_line_error(&format!("chown root:root {}", config.display()));
+        assert!(!marker.exists(), "the user's password command ran as root");
+    }
+
+    // Root's own file, in a directory its group may write.
+    for path in [&home, &home.join(".config"), &dir, &config] {
+        std::os::unix::fs::chown(path, Some(0), Some(0)).unwrap();
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o770)).unwrap();
+    sb.run(&send, b"x\n")
+        .code(78)
+        .one_line_error(&format!("chmod go-w {}", dir.display()));
+    assert!(!marker.exists(), "a replaceable config's command ran");
+    // A sticky directory (like /tmp) keeps others from replacing the file: accepted.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    sb.run(&send, b"x\n").ok();
+    assert!(marker.exists(), "root's own config works");
 }

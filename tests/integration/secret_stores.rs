@@ -286,3 +286,80 @@ fn no_terminal_and_no_password_stdin_is_a_usage_error() {
     );
     assert!(!sb.user_config().exists());
 }
+
+/// Issue 14, item 10: a password command gets the usual variables (PATH, HOME, ...) and those its
+/// profile names in `secret_env`, and nothing else of relayctl's environment: not the value of
+/// another profile's `env:` store, not even its name. The new test fails without the fix (the
+/// command saw SMTP_PASS_A).
+#[test]
+fn password_command_sees_only_the_allowed_environment() {
+    let mut sb = Sandbox::new();
+    let other_password = "Other-Profile-Pass-5531";
+    sb.env("SMTP_PASS_A", other_password);
+    sb.env("VAULT_ADDR", "https://vault.example:8200");
+    let dump = sb.path("command-env");
+    let ca = relay().ca_file.display().to_string();
+    let profile = |name: &str, secret: &str| {
+        format!(
+            "[profiles.{name}]\npreset = \"institutional\"\nhost = \"localhost\"\nport = 587\n\
+             tls = \"starttls\"\nuser = \"{USER}\"\nfrom = \"{USER}\"\nca_file = \"{ca}\"\n\
+             secret = \"{secret}\"\n"
+        )
+    };
+    let config = format!(
+        "{}\n{}",
+        profile("a", "env:SMTP_PASS_A"),
+        profile(
+            "b",
+            &format!("command:sh -c 'env > {}; echo {PASSWORD}'", dump.display())
+        )
+    );
+    std::fs::create_dir_all(sb.path("config/relayctl")).unwrap();
+    std::fs::write(sb.user_config(), &config).unwrap();
+    send_ok(&sb, "b");
+    let seen = std::fs::read_to_string(&dump).unwrap();
+    assert!(seen.lines().any(|l| l.starts_with("PATH=")), "{seen}");
+    assert!(seen.lines().any(|l| l.starts_with("HOME=")), "{seen}");
+    for hidden in [other_password, "SMTP_PASS_A", "VAULT_ADDR", "RELAYCTL_"] {
+        assert!(!seen.contains(hidden), "{hidden} visible: {seen}");
+    }
+
+    // Named in the profile, a variable is handed over.
+    std::fs::write(
+        sb.user_config(),
+        format!("{config}secret_env = [\"VAULT_ADDR\"]\n"),
+    )
+    .unwrap();
+    std::fs::remove_file(&dump).unwrap();
+    send_ok(&sb, "b");
+    let seen = std::fs::read_to_string(&dump).unwrap();
+    assert!(
+        seen.lines()
+            .any(|l| l == "VAULT_ADDR=https://vault.example:8200"),
+        "{seen}"
+    );
+    assert!(
+        !seen.contains(other_password) && !seen.contains("SMTP_PASS_A"),
+        "{seen}"
+    );
+    // A name that cannot be a variable is refused when the config is read.
+    std::fs::write(
+        sb.user_config(),
+        format!("{config}secret_env = [\"A=B\"]\n"),
+    )
+    .unwrap();
+    sb.run(
+        &[
+            "--profile",
+            "b",
+            "send",
+            "--to",
+            "a@example.org",
+            "--subject",
+            "x",
+        ],
+        b"x\n",
+    )
+    .code(78)
+    .one_line_error("secret_env");
+}

@@ -50,11 +50,18 @@ pub fn execute(ctx: &Context, args: SetupArgs) -> Result<()> {
 
     let secret_status = match (&profile.secret, store_kind) {
         (Some(reference), Some(_)) if profile.oauth.is_some() => {
-            let store = store_for(reference, &name, &config_path);
-            oauth::sign_in(&args, &name, &profile, store.as_ref(), ctx.spool.as_deref())?
+            let store = store_for(reference, &name, &config_path, &profile.secret_env);
+            oauth::sign_in(
+                &args,
+                &name,
+                &profile,
+                store.as_ref(),
+                ctx.spool.as_deref(),
+                ctx.transcript,
+            )?
         }
         (Some(reference), Some(kind)) => {
-            let store = store_for(reference, &name, &config_path);
+            let store = store_for(reference, &name, &config_path, &profile.secret_env);
             provide_secret(store.as_ref(), kind, &args, &name)?
         }
         _ => {
@@ -199,6 +206,7 @@ fn build_profile(args: &SetupArgs, secret: Option<SecretRef>) -> Result<Profile>
         user,
         from,
         secret,
+        secret_env: Vec::new(),
         oauth: oauth::table(args)?,
         ehlo_name: args.ehlo_name.clone(),
         timeout: args.timeout,

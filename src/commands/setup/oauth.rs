@@ -10,6 +10,7 @@ use crate::config::{OAuth, Profile, oauth_provider};
 use crate::error::{Error, Result};
 use crate::oauth::{Client, OAuthError, OAuthSecret, cache_grant, flow};
 use crate::queue::Spool;
+use crate::relay::Transcript;
 use crate::secrets::{SecretError, SecretStore, read_new_secret};
 
 /// The `[profiles.NAME.oauth]` table for `args`, or `None` without `--oauth`.
@@ -78,6 +79,7 @@ pub fn sign_in(
     profile: &Profile,
     store: &dyn SecretStore,
     spool: Option<&std::path::Path>,
+    transcript: Transcript,
 ) -> Result<String> {
     let Some(oauth) = &profile.oauth else {
         return Ok(String::new());
@@ -90,6 +92,7 @@ pub fn sign_in(
         client_secret: client_secret.as_ref(),
         timeout: profile.timeout(),
         ca_file: profile.ca_file.as_deref(),
+        transcript,
     };
     let params = provider
         .as_ref()

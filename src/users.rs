@@ -1,7 +1,6 @@
-//! The local user who submitted a message through the maildrop: who they are (for the
-//! `X-Relayctl-Submitter` header and the log) and whether a profile's `users` and `groups` let
-//! them submit through it. Names come from `/etc/passwd` and `/etc/group`; a uid they do not
-//! list is known by its number only.
+//! Local users, from `/etc/passwd` and `/etc/group`: how messages and headers name them
+//! (`uid 1001 (alice)`), and whether a profile's `users` and `groups` let one submit through
+//! it from the maildrop. A uid those files do not list is known by its number only.
 
 use std::fmt;
 
@@ -14,6 +13,16 @@ pub struct LocalUser {
     pub name: Option<String>,
     /// The primary group and every group that lists the user as a member, as (gid, name).
     pub groups: Vec<(u32, String)>,
+}
+
+/// The login name of `uid`.
+pub fn user_name(uid: u32) -> Option<String> {
+    LocalUser::lookup(uid).name
+}
+
+/// `uid 1001 (alice)`: a user as messages and headers name them.
+pub fn describe_uid(uid: u32) -> String {
+    LocalUser::lookup(uid).to_string()
 }
 
 impl LocalUser {
