@@ -21,6 +21,7 @@
 //! - [`atomic_file`]: temp file + fsync + rename + directory fsync.
 //! - [`doctor`]: `relayctl doctor`'s checks, one family per module, with a small DNS client.
 //! - [`log`]: one system-log line per delivery attempt (journald, syslog, or `-v` stderr).
+//! - [`printable`]: text from relays and endpoints with its control characters replaced.
 //! - [`generate`]: man pages and shell completions from the clap definitions (hidden
 //!   `relayctl generate`, for packaging).
 #![forbid(unsafe_code)]
@@ -37,6 +38,7 @@ pub mod generate;
 pub mod log;
 pub mod message;
 pub mod oauth;
+pub mod printable;
 pub mod privilege;
 pub mod queue;
 pub mod relay;

@@ -23,6 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::printable;
+
 /// journald's native protocol socket.
 const JOURNALD_SOCKET: &str = "/run/systemd/journal/socket";
 /// The traditional syslog socket.
@@ -109,7 +111,7 @@ impl Attempt {
     }
 
     fn finish(self, accepted: bool, text: &str) {
-        let text = one_line(text, MAX_TEXT);
+        let text = bounded_line(text, MAX_TEXT);
         let record = Record {
             code: reply_code(&text),
             queue_id: self.queue_id,
@@ -291,18 +293,13 @@ pub fn message_id(wire: &[u8]) -> Option<String> {
         .unwrap_or(wire.len());
     let header = crate::message::headers::split(&wire[..end]);
     let field = header.fields.iter().find(|f| f.is("Message-ID"))?;
-    let value = one_line(&field.value(), 250);
+    let value = bounded_line(&field.value(), 250);
     (!value.is_empty()).then_some(value)
 }
 
-/// `text` on one line (control characters replaced), at most `max` characters.
-fn one_line(text: &str, max: usize) -> String {
-    let cleaned: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let words: Vec<&str> = cleaned.split_whitespace().collect();
-    words.join(" ").chars().take(max).collect()
+/// `text` on one printable line ([`printable::one_line`]), at most `max` characters.
+fn bounded_line(text: &str, max: usize) -> String {
+    printable::one_line(text).chars().take(max).collect()
 }
 
 /// The SMTP reply code in `text`: a 2xx to 5xx code at its start or right after a colon, as

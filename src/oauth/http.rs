@@ -27,9 +27,10 @@ pub fn post_form(
     timeout: Duration,
     ca_file: Option<&Path>,
 ) -> Result<Answer, OAuthError> {
+    // ureq's errors may quote what the server sent.
     let fail = |reason: String| OAuthError::Endpoint {
         endpoint: url.to_string(),
-        reason,
+        reason: crate::printable::clean(&reason),
     };
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()

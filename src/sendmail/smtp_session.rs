@@ -9,6 +9,7 @@ use super::{Setup, read_message};
 use crate::commands::Context;
 use crate::error::{Error, Result};
 use crate::message::submission::{MAX_RECIPIENTS, Request};
+use crate::printable::one_line;
 use crate::relay::Fault;
 
 /// The longest command line accepted (RFC 5321 allows 512 octets; parameters make it longer).
@@ -172,10 +173,6 @@ fn data_reply(verdict: Result<()>) -> String {
             format!("{code} {}", one_line(&e.to_string()))
         }
     }
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
