@@ -18,7 +18,7 @@ use crate::message::body::SpooledBody;
 use crate::message::canonical::{CanonicalWriter, canonicalize};
 use crate::queue::schedule::now;
 use crate::queue::spool::SYSTEM_SPOOL;
-use crate::queue::{MessageState, Outcome, Runner, Spool, daemon};
+use crate::queue::{MessageState, Outcome, QueueId, Runner, Spool, daemon};
 use crate::relay::{self, Envelope, ProfileCredentials, Transcript};
 use crate::sendmail::maildrop;
 
@@ -148,7 +148,7 @@ impl Context {
         &self,
         config: &LoadedConfig,
         spool: &Spool,
-        id: String,
+        id: QueueId,
         mode: Delivery,
     ) -> Result<()> {
         self.transcript.note(&format!("queued as {id}"));

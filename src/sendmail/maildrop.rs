@@ -23,7 +23,7 @@ use crate::message::headers::{Field, split};
 use crate::message::submission::{Request, SenderPolicy, prepare};
 use crate::queue::schedule::now;
 use crate::queue::spool::SYSTEM_SPOOL;
-use crate::queue::{MessageState, Spool, SpoolError};
+use crate::queue::{MessageState, QueueId, Spool, SpoolError};
 use crate::relay::{Dsn, Envelope, Transcript};
 
 /// The maildrop inside a spool.
@@ -162,7 +162,7 @@ fn import_one(
     config: &LoadedConfig,
     aliases: &Aliases,
     path: &Path,
-) -> Result<String, String> {
+) -> Result<QueueId, String> {
     // Never follow a link a user planted, and read only what the open file is.
     let file = OpenOptions::new()
         .read(true)

@@ -1,6 +1,7 @@
 //! Hostile input and a hostile network (SECURITY.md): limits that keep a local program from
-//! exhausting memory or disk, refusal of unsafe files, certificates that are not valid, and
-//! relay replies with terminal escapes (against the fault-injecting server of `faults.rs`).
+//! exhausting memory or disk, refusal of unsafe files, certificates that are not valid, relay
+//! replies with terminal escapes (against the fault-injecting server of `faults.rs`), and queue
+//! IDs that are paths.
 //!
 //! The message limits are checked against a profile whose relay is unreachable (port 1): what
 //! is refused is refused before anything is queued, what is accepted stays queued.
@@ -528,4 +529,62 @@ fn relay_replies_with_terminal_escapes_are_stored_and_shown_without_them() {
     for t in &texts {
         assert!(!has_control(t), "state.json holds {t:?}");
     }
+}
+
+/// Issue 14, item 13: `queue delete ../../outside/victim` deleted a directory outside the spool,
+/// and `queue show` with such an ID wrote a `reason` file into it. Every command that takes an
+/// ID refuses one that is not an ID (64) before touching any file.
+#[test]
+fn queue_ids_that_are_paths_are_refused_and_touch_nothing() {
+    let sb = unreachable(&[]);
+    sb.run(&["sendmail", "ops@example.org"], b"Subject: s\n\nqueued\n")
+        .ok();
+    let victim = sb.path("outside/victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join("data"), "keep").unwrap();
+    let inside = sb.path("spool/x");
+    std::fs::create_dir_all(&inside).unwrap();
+    let snapshot = || -> Vec<String> {
+        let mut names = Vec::new();
+        for dir in [
+            sb.path("outside"),
+            victim.clone(),
+            inside.clone(),
+            sb.path("spool"),
+        ] {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                names.push(entry.unwrap().path().display().to_string());
+            }
+        }
+        names.sort();
+        names
+    };
+    let before = snapshot();
+    let messages = queued(&sb);
+    assert_eq!(messages.len(), 1);
+    for args in [
+        ["queue", "delete", "../../outside/victim"],
+        ["queue", "show", "../../outside/victim"],
+        ["queue", "show", "../x"],
+        ["queue", "delete", "../x"],
+        ["queue", "hold", "../../outside/victim"],
+        ["queue", "release", "../x"],
+        ["queue", "retry", "../../outside/victim"],
+        ["queue", "show", "0190ABCDEF0123456789"],
+    ] {
+        sb.run(&args, b"")
+            .code(64)
+            .one_line_error("20 lowercase hexadecimal digits");
+        assert_eq!(snapshot(), before, "{args:?} changed files");
+        assert_eq!(
+            std::fs::read_to_string(victim.join("data")).unwrap(),
+            "keep"
+        );
+        assert!(!victim.join("reason").exists() && !inside.join("reason").exists());
+    }
+    assert_eq!(queued(&sb), messages);
+    assert_eq!(
+        std::fs::read_dir(sb.path("spool/corrupt")).unwrap().count(),
+        0
+    );
 }
