@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{ByteSize, Preset, TlsMode};
+use crate::queue::QueueId;
 
 /// Outgoing mail for servers and cloud instances: relay profiles with safely stored secrets,
 /// a drop-in sendmail, and delivery that tells you what is wrong.
@@ -108,7 +109,7 @@ pub enum QueueCommand {
     /// Show one message's envelope, recipients and attempts
     Show {
         /// Message ID
-        id: String,
+        id: QueueId,
     },
     /// Deliver the messages that are due (one pass, for cron and timers; also: sendmail -q)
     Run,
@@ -118,7 +119,7 @@ pub enum QueueCommand {
     Retry {
         /// Message ID
         #[arg(required_unless_present = "all", conflicts_with = "all")]
-        id: Option<String>,
+        id: Option<QueueId>,
         /// Every waiting message
         #[arg(long)]
         all: bool,
@@ -126,13 +127,13 @@ pub enum QueueCommand {
     /// Keep a message from being delivered until released
     Hold {
         /// Message ID
-        id: String,
+        id: QueueId,
     },
     /// Release held messages (admin holds, and mail held for a relay configuration fault)
     Release {
         /// Message ID
         #[arg(required_unless_present = "all", conflicts_with = "all")]
-        id: Option<String>,
+        id: Option<QueueId>,
         /// Every held message, and lift the spew brake of every frozen profile
         #[arg(long)]
         all: bool,
@@ -140,7 +141,7 @@ pub enum QueueCommand {
     /// Delete a message from the queue or the failed area
     Delete {
         /// Message ID
-        id: String,
+        id: QueueId,
     },
     /// List messages that could not be delivered, with the reason
     Failed {

@@ -58,7 +58,7 @@ pub enum Error {
     /// A queued message was given up on; it is in the failed area.
     #[error("message {id} was not delivered and is kept in the failed area: {reason}")]
     Undeliverable {
-        id: String,
+        id: crate::queue::QueueId,
         reason: String,
         fault: crate::relay::Fault,
     },
@@ -90,7 +90,7 @@ pub enum Error {
     /// or EX_CONFIG when it is held for a configuration fault).
     #[error("test message {id} was not delivered and stays queued{}: {reason}", if *held { " (held)" } else { "" })]
     NotDelivered {
-        id: String,
+        id: crate::queue::QueueId,
         reason: String,
         held: bool,
     },

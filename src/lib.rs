@@ -24,6 +24,7 @@
 //!   above it).
 //! - [`doctor`]: `relayctl doctor`'s checks, one family per module, with a small DNS client.
 //! - [`log`]: one system-log line per delivery attempt (journald, syslog, or `-v` stderr).
+//! - [`printable`]: text from relays and endpoints with its control characters replaced.
 //! - [`generate`]: man pages and shell completions from the clap definitions (hidden
 //!   `relayctl generate`, for packaging).
 #![forbid(unsafe_code)]
@@ -41,6 +42,7 @@ pub mod generate;
 pub mod log;
 pub mod message;
 pub mod oauth;
+pub mod printable;
 pub mod privilege;
 pub mod queue;
 pub mod relay;
@@ -189,7 +191,7 @@ mod tests {
             (&["sendmail", "-bv", "a@example.org"], "sendmail -bv"),
             (&["sendmail", "-bi"], "sendmail -bi"),
             (&["generate", "man", "/root"], "generate"),
-            (&["queue", "delete", "x"], "queue"),
+            (&["queue", "delete", "0190abcdef0123456789"], "queue"),
             (&["profile", "set-secret", "uni"], "profile"),
             (&["setup", "smarthost", "--system"], "setup"),
         ] {

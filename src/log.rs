@@ -23,6 +23,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::printable;
+use crate::queue::QueueId;
+
 /// journald's native protocol socket.
 const JOURNALD_SOCKET: &str = "/run/systemd/journal/socket";
 /// The traditional syslog socket.
@@ -37,7 +40,7 @@ const KEEP: usize = 32;
 /// One delivery attempt, started when relayctl turns to the relay.
 #[derive(Debug)]
 pub struct Attempt {
-    queue_id: Option<String>,
+    queue_id: Option<QueueId>,
     message_id: Option<String>,
     profile: String,
     relay: String,
@@ -51,7 +54,7 @@ pub struct Attempt {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// The queue id; `None` for synchronous (`--wait`) delivery.
-    pub queue_id: Option<String>,
+    pub queue_id: Option<QueueId>,
     /// The message's Message-ID header, as written.
     pub message_id: Option<String>,
     /// The profile tried.
@@ -78,7 +81,7 @@ impl Attempt {
     /// Starts timing an attempt at a message of `size` bytes through `profile`; `head` is its
     /// beginning (at least the header section), where the Message-ID is found.
     pub fn start(
-        queue_id: Option<&str>,
+        queue_id: Option<&QueueId>,
         profile: &str,
         relay: String,
         recipients: usize,
@@ -87,7 +90,7 @@ impl Attempt {
         verbose: bool,
     ) -> Attempt {
         Attempt {
-            queue_id: queue_id.map(String::from),
+            queue_id: queue_id.cloned(),
             message_id: message_id(head),
             profile: profile.to_string(),
             relay,
@@ -109,7 +112,7 @@ impl Attempt {
     }
 
     fn finish(self, accepted: bool, text: &str) {
-        let text = one_line(text, MAX_TEXT);
+        let text = bounded_line(text, MAX_TEXT);
         let record = Record {
             code: reply_code(&text),
             queue_id: self.queue_id,
@@ -133,12 +136,12 @@ impl Attempt {
 }
 
 /// The attempts logged by this process for queue id `id`, oldest first.
-pub fn recent(id: &str) -> Vec<Record> {
+pub fn recent(id: &QueueId) -> Vec<Record> {
     RECENT
         .lock()
         .map(|r| {
             r.iter()
-                .filter(|r| r.queue_id.as_deref() == Some(id))
+                .filter(|r| r.queue_id.as_ref() == Some(id))
                 .cloned()
                 .collect()
         })
@@ -146,14 +149,22 @@ pub fn recent(id: &str) -> Vec<Record> {
 }
 
 impl Record {
-    /// The line as logged (without the program name).
+    /// The line as logged (without the program name): `key=value` fields. The fields that
+    /// are numbers, fixed words or a queue id are written bare (`-` when absent); the
+    /// free-text ones (`message_id`, `profile`, `relay`, `text`) are always quoted
+    /// ([`quoted`]), so that no value (a Message-ID is whatever the submitter wrote) can add a
+    /// field such as `status=sent` for a log parser, or a line.
     pub fn line(&self) -> String {
         format!(
-            "queue_id={} message_id={} profile={} relay={} recipients={} size={} result={} status={} duration_ms={} text=\"{}\"",
-            self.queue_id.as_deref().unwrap_or("-"),
-            self.message_id.as_deref().unwrap_or("-"),
-            self.profile,
-            self.relay,
+            "queue_id={} message_id={} profile={} relay={} recipients={} size={} result={} status={} duration_ms={} text={}",
+            self.queue_id
+                .as_ref()
+                .map_or_else(|| "-".into(), QueueId::to_string),
+            self.message_id
+                .as_deref()
+                .map_or_else(|| "-".into(), quoted),
+            quoted(&self.profile),
+            quoted(&self.relay),
             self.recipients,
             self.size,
             self.code
@@ -161,7 +172,7 @@ impl Record {
                 .unwrap_or_else(|| "-".into()),
             if self.accepted { "sent" } else { "not-sent" },
             self.duration_ms,
-            self.text.replace('\\', "\\\\").replace('"', "\\\"")
+            quoted(&self.text)
         )
     }
 
@@ -180,7 +191,10 @@ impl Record {
             ("SYSLOG_PID", std::process::id().to_string()),
             (
                 "RELAYCTL_QUEUE_ID",
-                self.queue_id.clone().unwrap_or_default(),
+                self.queue_id
+                    .as_ref()
+                    .map(QueueId::to_string)
+                    .unwrap_or_default(),
             ),
             (
                 "RELAYCTL_MESSAGE_ID",
@@ -198,10 +212,10 @@ impl Record {
         ];
         let mut out = Vec::new();
         for (key, value) in fields {
-            // Every value is one line already; a stray newline would start a new field.
+            // A line break would start a new field: each value is one printable line.
             out.extend_from_slice(key.as_bytes());
             out.push(b'=');
-            out.extend_from_slice(value.replace('\n', " ").as_bytes());
+            out.extend_from_slice(printable::one_line(&value).as_bytes());
             out.push(b'\n');
         }
         out
@@ -291,18 +305,20 @@ pub fn message_id(wire: &[u8]) -> Option<String> {
         .unwrap_or(wire.len());
     let header = crate::message::headers::split(&wire[..end]);
     let field = header.fields.iter().find(|f| f.is("Message-ID"))?;
-    let value = one_line(&field.value(), 250);
+    let value = bounded_line(&field.value(), 250);
     (!value.is_empty()).then_some(value)
 }
 
-/// `text` on one line (control characters replaced), at most `max` characters.
-fn one_line(text: &str, max: usize) -> String {
-    let cleaned: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let words: Vec<&str> = cleaned.split_whitespace().collect();
-    words.join(" ").chars().take(max).collect()
+/// A free-text field's value: `"..."` around `text` on one printable line, with `\` before
+/// each `"` and `\` in it, as logfmt parsers read it.
+fn quoted(text: &str) -> String {
+    let line = printable::one_line(text);
+    format!("\"{}\"", line.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// `text` on one printable line ([`printable::one_line`]), at most `max` characters.
+fn bounded_line(text: &str, max: usize) -> String {
+    printable::one_line(text).chars().take(max).collect()
 }
 
 /// The SMTP reply code in `text`: a 2xx to 5xx code at its start or right after a colon, as
@@ -332,7 +348,7 @@ mod tests {
 
     fn record() -> Record {
         Record {
-            queue_id: Some("0190abc".into()),
+            queue_id: Some("0190abcdef0123456789".parse().unwrap()),
             message_id: Some("<1.2@example.org>".into()),
             profile: "uni".into(),
             relay: "smtp.uni.example:587".into(),
@@ -350,15 +366,87 @@ mod tests {
         let r = record();
         assert_eq!(
             r.line(),
-            "queue_id=0190abc message_id=<1.2@example.org> profile=uni relay=smtp.uni.example:587 recipients=2 size=1234 result=250 status=sent duration_ms=41 text=\"250 2.0.0 Ok: \\\"queued\\\" as X\""
+            "queue_id=0190abcdef0123456789 message_id=\"<1.2@example.org>\" profile=\"uni\" relay=\"smtp.uni.example:587\" recipients=2 size=1234 result=250 status=sent duration_ms=41 text=\"250 2.0.0 Ok: \\\"queued\\\" as X\""
         );
         let syslog = String::from_utf8(r.syslog()).unwrap();
         assert!(syslog.starts_with("<22>relayctl["), "{syslog}");
         let journal = String::from_utf8(r.journald()).unwrap();
         assert!(
-            journal.contains("\nPRIORITY=6\n") && journal.contains("\nRELAYCTL_QUEUE_ID=0190abc\n")
+            journal.contains("\nPRIORITY=6\n")
+                && journal.contains("\nRELAYCTL_QUEUE_ID=0190abcdef0123456789\n")
         );
         assert_eq!(journal.lines().count(), 13);
+    }
+
+    /// The fields of a log line as a logfmt parser reads them: `key=value` or `key="..."` with
+    /// backslash escapes, separated by spaces.
+    fn fields(line: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut rest = line;
+        while let Some((key, after)) = rest.trim_start().split_once('=') {
+            let mut value = String::new();
+            let mut chars = after.chars();
+            if after.starts_with('"') {
+                chars.next();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => value.extend(chars.next()),
+                        '"' => break,
+                        c => value.push(c),
+                    }
+                }
+            } else {
+                value = chars.by_ref().take_while(|c| *c != ' ').collect();
+            }
+            out.push((key.to_string(), value));
+            rest = chars.as_str();
+        }
+        out
+    }
+
+    /// Issue 14: a Message-ID (written by whoever submits mail) must not add a field.
+    #[test]
+    fn free_text_fields_cannot_forge_fields() {
+        let forged = "<x> status=sent text=\"forged\"";
+        let r = Record {
+            message_id: Some(forged.into()),
+            profile: "uni relay=evil".into(),
+            accepted: false,
+            code: Some(451),
+            text: "451 4.3.0 try \"later\" status=sent\nqueue_id=1".into(),
+            ..record()
+        };
+        let line = r.line();
+        let fields = fields(&line);
+        let value = |key: &str| -> Vec<&str> {
+            fields
+                .iter()
+                .filter(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+                .collect()
+        };
+        assert_eq!(value("status"), ["not-sent"], "{line}");
+        assert!(!line.contains('\n'), "{line}");
+        assert_eq!(value("message_id"), [forged], "{line}");
+        assert_eq!(value("profile"), ["uni relay=evil"], "{line}");
+        assert_eq!(value("relay"), ["smtp.uni.example:587"], "{line}");
+        assert_eq!(value("queue_id"), ["0190abcdef0123456789"], "{line}");
+        assert_eq!(
+            value("text"),
+            ["451 4.3.0 try \"later\" status=sent queue_id=1"]
+        );
+        assert_eq!(fields.len(), 10, "{line}");
+
+        // journald's fields are lines, syslog's message one line.
+        let r = Record {
+            message_id: Some("<x>\nPRIORITY=0\rSYSLOG_IDENTIFIER=sshd".into()),
+            ..r
+        };
+        let journal = String::from_utf8(r.journald()).unwrap();
+        assert_eq!(journal.lines().count(), 13, "{journal}");
+        assert!(journal.contains("\nRELAYCTL_MESSAGE_ID=<x> PRIORITY=0 SYSLOG_IDENTIFIER=sshd\n"));
+        let syslog = String::from_utf8(r.syslog()).unwrap();
+        assert!(!syslog.contains(['\n', '\r']), "{syslog}");
     }
 
     #[test]

@@ -26,9 +26,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line, whatever the relay's reply looked like.
-            let text = e.to_string();
-            let line: Vec<&str> = text.split_whitespace().collect();
-            eprintln!("relayctl: {}", line.join(" "));
+            eprintln!(
+                "relayctl: {}",
+                relayctl::printable::one_line(&e.to_string())
+            );
             ExitCode::from(exit_code(&e))
         }
     }

@@ -18,7 +18,7 @@ use crate::message::canonical::canonicalize;
 use crate::message::envelope::Envelope;
 use crate::queue::schedule::now;
 use crate::queue::spool::SYSTEM_SPOOL;
-use crate::queue::{MessageState, Outcome, Runner, Spool, daemon};
+use crate::queue::{MessageState, Outcome, QueueId, Runner, Spool, daemon};
 use crate::relay::{self, ProfileCredentials, Transcript};
 use crate::submit::{Ready, maildrop};
 use crate::users::LocalUser;
@@ -158,7 +158,7 @@ impl Context {
         &self,
         config: &LoadedConfig,
         spool: &Spool,
-        id: String,
+        id: QueueId,
         mode: Delivery,
     ) -> Result<()> {
         self.transcript.note(&format!("queued as {id}"));

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::queue::ratelimit::{Freeze, Limiter};
 use crate::queue::schedule::now;
 use crate::queue::state::{MessageState, RecipientStatus, Status, Waiting};
-use crate::queue::{Area, Runner, Select, Spool, SpoolError, daemon};
+use crate::queue::{Area, QueueId, Runner, Select, Spool, SpoolError, daemon};
 
 pub fn execute(ctx: &Context, command: QueueCommand) -> Result<()> {
     let spool = ctx.open_spool()?;
@@ -128,7 +128,7 @@ pub fn run(ctx: &Context, spool: &Spool, select: Select) -> Result<()> {
     Ok(())
 }
 
-fn pick(spool: &Spool, id: Option<String>, all: bool) -> Result<Vec<String>> {
+fn pick(spool: &Spool, id: Option<QueueId>, all: bool) -> Result<Vec<QueueId>> {
     match (id, all) {
         (Some(id), false) => Ok(vec![id]),
         (None, true) => Ok(spool.ids(Area::Queue)?),
@@ -137,7 +137,7 @@ fn pick(spool: &Spool, id: Option<String>, all: bool) -> Result<Vec<String>> {
 }
 
 /// Changes the state of messages, each under its lock; a message being delivered is skipped.
-fn update(spool: &Spool, ids: &[String], change: impl Fn(&mut MessageState)) -> Result<()> {
+fn update(spool: &Spool, ids: &[QueueId], change: impl Fn(&mut MessageState)) -> Result<()> {
     for id in ids {
         match spool.lock(id)? {
             Some(mut locked) => {
@@ -176,7 +176,7 @@ struct Entry {
 /// The spew brake's freezes, by profile.
 type Freezes = Vec<(String, Freeze)>;
 
-fn entry(id: &str, s: &MessageState, freezes: &Freezes) -> Entry {
+fn entry(id: &QueueId, s: &MessageState, freezes: &Freezes) -> Entry {
     let frozen_since = freezes
         .iter()
         .find(|(p, _)| *p == s.profile)
@@ -235,8 +235,15 @@ fn list_into(out: &mut String, spool: &Spool, area: Area, json: bool) -> Result<
     } else {
         Vec::new()
     };
+    let listing = spool.list(area)?;
+    for stray in &listing.strays {
+        eprintln!(
+            "relayctl: {} is not a message (its name is not a message ID); left alone",
+            crate::printable::clean(&stray.display().to_string())
+        );
+    }
     let mut entries = Vec::new();
-    for id in spool.ids(area)? {
+    for id in listing.ids {
         match spool.state(area, &id) {
             Ok(s) => entries.push(entry(&id, &s, &freezes)),
             Err(e @ SpoolError::Corrupt { .. }) => eprintln!("relayctl: {e}"),
@@ -344,7 +351,7 @@ fn clock(t: u64) -> String {
     format!("{y:04}-{m:02}-{d:02} {hhmm}")
 }
 
-fn show(spool: &Spool, id: &str) -> Result<()> {
+fn show(spool: &Spool, id: &QueueId) -> Result<()> {
     let (area, state) = match spool.state(Area::Queue, id) {
         Ok(s) => (Area::Queue, s),
         Err(SpoolError::NotFound(_)) => (Area::Failed, spool.state(Area::Failed, id)?),

@@ -423,7 +423,7 @@ fn read_name(message: &[u8], mut pos: usize) -> Option<(String, usize)> {
             }
             l if l & 0xc0 == 0 => {
                 let label = message.get(pos + 1..pos + 1 + usize::from(l))?;
-                labels.push(String::from_utf8_lossy(label).into_owned());
+                labels.push(crate::printable::from_bytes(label));
                 pos += 1 + usize::from(l);
             }
             _ => return None,

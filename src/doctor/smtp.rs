@@ -741,7 +741,7 @@ mod cert {
             let (_, attribute, _) = element(set)?;
             let (_, oid, value) = element(attribute)?;
             let (_, text, _) = element(value)?;
-            let text = String::from_utf8_lossy(text).into_owned();
+            let text = crate::printable::from_bytes(text);
             match oid {
                 [0x55, 0x04, 0x03] => return Some(format!("CN={text}")),
                 [0x55, 0x04, 0x0a] => organisation = Some(format!("O={text}")),

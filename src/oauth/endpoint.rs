@@ -96,23 +96,23 @@ impl Client<'_> {
         if answer.status != 200 {
             return Err(refusal(endpoint, &answer));
         }
-        let text = |key: &str| answer.json.get(key).and_then(|v| v.as_str());
         let missing = |key: &str| OAuthError::Endpoint {
             endpoint: endpoint.to_string(),
             reason: format!("the device authorization has no `{key}`"),
         };
         Ok(DeviceCode {
             device_code: SecretString::from(
-                text("device_code").ok_or_else(|| missing("device_code"))?,
+                answer
+                    .json
+                    .get("device_code")
+                    .and_then(|v| v.as_str())
+                    .ok_or_else(|| missing("device_code"))?,
             ),
-            user_code: text("user_code")
-                .ok_or_else(|| missing("user_code"))?
-                .to_string(),
+            user_code: text(&answer.json, "user_code").ok_or_else(|| missing("user_code"))?,
             // Early Microsoft answers said `verification_url`.
-            verification_uri: text("verification_uri")
-                .or_else(|| text("verification_url"))
-                .ok_or_else(|| missing("verification_uri"))?
-                .to_string(),
+            verification_uri: text(&answer.json, "verification_uri")
+                .or_else(|| text(&answer.json, "verification_url"))
+                .ok_or_else(|| missing("verification_uri"))?,
             expires_in: number(&answer.json, "expires_in").unwrap_or(600),
             interval: number(&answer.json, "interval").unwrap_or(5).max(1),
         })
@@ -154,13 +154,16 @@ fn grant(endpoint: &str, answer: Answer) -> Result<Grant, OAuthError> {
         return Err(refusal(endpoint, &answer));
     }
     let json = &answer.json;
-    let token_type = json.get("token_type").and_then(|v| v.as_str());
-    if !token_type.is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
+    let token_type = text(json, "token_type");
+    if !token_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("bearer"))
+    {
         return Err(OAuthError::Endpoint {
             endpoint: endpoint.to_string(),
             reason: format!(
                 "the token is not a bearer token (token_type {})",
-                token_type.unwrap_or("missing")
+                token_type.as_deref().unwrap_or("missing")
             ),
         });
     }
@@ -180,10 +183,7 @@ fn grant(endpoint: &str, answer: Answer) -> Result<Grant, OAuthError> {
             .and_then(|v| v.as_str())
             .filter(|t| !t.is_empty())
             .map(SecretString::from),
-        scope: json
-            .get("scope")
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
+        scope: text(json, "scope"),
     })
 }
 
@@ -193,10 +193,7 @@ fn refusal(endpoint: &str, answer: &Answer) -> OAuthError {
         Some(error) => OAuthError::Refused {
             endpoint: endpoint.to_string(),
             error,
-            description: answer
-                .json
-                .get("error_description")
-                .and_then(|v| v.as_str())
+            description: text(&answer.json, "error_description")
                 .map(|d| d.chars().take(300).collect()),
         },
         None => OAuthError::Endpoint {
@@ -207,11 +204,16 @@ fn refusal(endpoint: &str, answer: &Answer) -> OAuthError {
 }
 
 fn error_code(answer: &Answer) -> Option<String> {
-    answer
-        .json
-        .get("error")
+    text(&answer.json, "error")
+}
+
+/// A text member of an answer, printable ([`crate::printable`]): the endpoint is a server
+/// relayctl does not control, and what it says is shown, logged and put into notices. Tokens
+/// are not read with this: they go back to servers as sent.
+fn text(json: &serde_json::Value, key: &str) -> Option<String> {
+    json.get(key)
         .and_then(|v| v.as_str())
-        .map(str::to_string)
+        .map(crate::printable::clean)
 }
 
 /// A number that some providers send as a string (`"3599"`).
@@ -270,5 +272,33 @@ mod tests {
             grant("e", answer(502, json!({}))),
             Err(OAuthError::Endpoint { .. })
         ));
+    }
+
+    /// Issue 14: what an endpoint says is shown and logged, so its control characters go.
+    #[test]
+    fn refusals_and_scopes_are_printable() {
+        let refusal = grant(
+            "e",
+            answer(
+                400,
+                json!({"error": "invalid_grant\u{1b}[2J", "error_description": "revoked\u{7}\u{9b}31m"}),
+            ),
+        );
+        let Err(e @ OAuthError::Refused { .. }) = refusal else {
+            panic!("not a refusal");
+        };
+        assert_eq!(
+            e.to_string(),
+            "e refused: invalid_grant\u{fffd}[2J (revoked\u{fffd}\u{fffd}31m)"
+        );
+        let g = grant(
+            "e",
+            answer(
+                200,
+                json!({"access_token": "at", "token_type": "Bearer", "scope": "mail\u{1b}]0;x\u{7}"}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(g.scope.as_deref(), Some("mail\u{fffd}]0;x\u{fffd}"));
     }
 }

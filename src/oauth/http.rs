@@ -30,9 +30,10 @@ pub fn post_form(
     ca_file: Option<&Path>,
     transcript: &Transcript,
 ) -> Result<Answer, OAuthError> {
+    // ureq's errors may quote what the server sent.
     let fail = |reason: String| OAuthError::Endpoint {
         endpoint: url.to_string(),
-        reason,
+        reason: crate::printable::clean(&reason),
     };
     let proxy = url::Url::parse(url)
         .map_err(|e| fail(format!("is not a URL ({e})")))

@@ -6,6 +6,7 @@
 //! ([`ratelimit`]) keep excess mail waiting in the queue instead of sending it.
 
 pub mod daemon;
+pub mod id;
 pub mod notice;
 pub mod ratelimit;
 pub mod runner;
@@ -13,6 +14,7 @@ pub mod schedule;
 pub mod spool;
 pub mod state;
 
+pub use id::{InvalidQueueId, QueueId};
 pub use runner::{Outcome, Runner, Select, Summary};
-pub use spool::{Area, Spool, SpoolError};
+pub use spool::{Area, Listing, Spool, SpoolError};
 pub use state::MessageState;

@@ -3,6 +3,7 @@
 //! one of each kind per message, never about a notice, and no more than `notices_per_hour` (the
 //! brake's alert, given once per freeze, is sent in any case).
 
+use super::id::QueueId;
 use super::schedule::now;
 use super::spool::{SharedState, Spool, SpoolError};
 use super::state::MessageState;
@@ -35,11 +36,11 @@ impl Kind {
 pub fn send(
     spool: &Spool,
     config: &LoadedConfig,
-    id: &str,
+    id: &QueueId,
     state: &MessageState,
     kind: Kind,
     reason: &str,
-) -> Result<Option<String>, SpoolError> {
+) -> Result<Option<QueueId>, SpoolError> {
     if state.notice {
         return Ok(None);
     }
@@ -74,7 +75,7 @@ pub fn brake(
     config: &LoadedConfig,
     profile: &str,
     reason: &str,
-) -> Result<Option<String>, SpoolError> {
+) -> Result<Option<QueueId>, SpoolError> {
     let host = crate::relay::system_fqdn().unwrap_or_else(|| "this host".into());
     let body = format!(
         "relayctl on {host} froze outgoing mail for profile {profile}: {reason}.\r\n\r\nSomething may be sending mail in a loop, or the account may be abused. Nothing more is sent\r\nfor this profile; the messages wait in the queue, none is lost.\r\n\r\nReview them with `relayctl queue list` (and `relayctl queue show ID`), delete what must not go\r\n(`relayctl queue delete ID`), then resume delivery with `relayctl queue release --all`.\r\nThe thresholds are the profile's `brake` and `brake_per_caller` settings.\r\n"
@@ -91,7 +92,7 @@ pub fn revoked(
     config: &LoadedConfig,
     profile: &str,
     reason: &str,
-) -> Result<Option<String>, SpoolError> {
+) -> Result<Option<QueueId>, SpoolError> {
     let host = crate::relay::system_fqdn().unwrap_or_else(|| "this host".into());
     let body = format!(
         "relayctl on {host} cannot log in to the relay of profile {profile}:\r\n\r\n{reason}\r\n\r\nMail for this profile is held in the queue, none is lost. Signing in again\r\nreleases it for the next queue run.\r\n"
@@ -106,7 +107,7 @@ pub fn corrupt_swept(
     spool: &Spool,
     config: &LoadedConfig,
     count: usize,
-) -> Result<Option<String>, SpoolError> {
+) -> Result<Option<QueueId>, SpoolError> {
     let Ok((profile, _)) = config.select(None) else {
         return Ok(None);
     };
@@ -132,7 +133,7 @@ fn alert(
     profile: &str,
     subject: &str,
     body: &str,
-) -> Result<Option<String>, SpoolError> {
+) -> Result<Option<QueueId>, SpoolError> {
     match queue_notice(spool, config, profile, subject, body, true)? {
         Queued::Id(notice) => Ok(Some(notice)),
         Queued::NoOne | Queued::OverLimit => Ok(None),
@@ -142,7 +143,7 @@ fn alert(
 /// What became of a notice.
 enum Queued {
     /// Queued with this id.
-    Id(String),
+    Id(QueueId),
     /// No notify address or no From for the profile.
     NoOne,
     /// Refused by `notices_per_hour`.

@@ -10,8 +10,8 @@
 //! frozen by the spew brake waits in the queue without an attempt being counted.
 
 use std::collections::{HashMap, HashSet};
-use std::os::unix::fs::MetadataExt;
 
+use super::id::QueueId;
 use super::notice::{self, Kind};
 use super::ratelimit::{Limiter, Limits, Submitted, Wait, throttling_reply};
 use super::schedule::{backoff, now};
@@ -29,7 +29,7 @@ pub enum Select {
     /// Every queued (not held) message now (`queue flush`, `sendmail -q`).
     AllQueued,
     /// These messages, whatever their schedule.
-    Ids(Vec<String>),
+    Ids(Vec<QueueId>),
 }
 
 /// What happened to one message in an attempt.
@@ -66,7 +66,7 @@ pub struct Runner<'a> {
     /// Profiles that could not be reached in this pass, with why: not tried again until the next.
     unreachable: HashMap<String, (Fault, String)>,
     /// Notices queued by this runner, sent before it finishes.
-    notices: Vec<String>,
+    notices: Vec<QueueId>,
     /// Rate limits, cool-downs and the spew brake, shared with every other process.
     limiter: Limiter<'a>,
     /// Profiles whose relay asked to slow down in this pass, with the end of the cool-down:
@@ -138,7 +138,7 @@ impl<'a> Runner<'a> {
 
     fn try_one(
         &mut self,
-        id: &str,
+        id: &QueueId,
         select: &Select,
         summary: &mut Summary,
     ) -> Result<(), SpoolError> {
@@ -367,15 +367,7 @@ impl<'a> Runner<'a> {
         if !locked.state.brake_counted {
             // Only the maildrop import records a submitter's uid in the state.
             let through_maildrop = locked.state.uid.is_some_and(|uid| uid != 0);
-            let uid = locked.state.uid.or_else(|| {
-                let file = self
-                    .spool
-                    .root()
-                    .join("queue")
-                    .join(&locked.id)
-                    .join("message");
-                std::fs::metadata(file).ok().map(|m| m.uid())
-            });
+            let uid = locked.state.uid.or_else(|| locked.file_owner());
             locked.state.uid = uid;
             locked.state.brake_counted = true;
             let submission = Submitted {

@@ -3,12 +3,15 @@
 //! fsynced directory, so a crash leaves either the whole message or nothing. The runner locks the
 //! `message` file (never replaced) while it works on a message, so runs from cron, a timer, the
 //! daemon and an interactive flush can overlap.
+//!
+//! Paths are built from [`QueueId`]s only, never from a name as given: see [`super::id`].
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use super::id::QueueId;
 use super::state::{MessageState, Status};
 use crate::atomic_file;
 
@@ -44,12 +47,12 @@ pub enum SpoolError {
     },
     #[error("state of queued message {id} is unreadable ({reason}); moved to {}", path.display())]
     Corrupt {
-        id: String,
+        id: QueueId,
         reason: String,
         path: PathBuf,
     },
     #[error("no message {0} in the queue")]
-    NotFound(String),
+    NotFound(QueueId),
 }
 
 fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> SpoolError + 'p {
@@ -164,12 +167,12 @@ impl Spool {
         removed
     }
 
-    fn dir(&self, area: Area, id: &str) -> PathBuf {
-        self.root.join(area.dir()).join(id)
+    fn dir(&self, area: Area, id: &QueueId) -> PathBuf {
+        self.root.join(area.dir()).join(id.as_str())
     }
 
     /// Writes a new message durably and returns its id. Nothing is left behind on failure.
-    pub fn enqueue(&self, message: &[u8], state: &MessageState) -> Result<String, SpoolError> {
+    pub fn enqueue(&self, message: &[u8], state: &MessageState) -> Result<QueueId, SpoolError> {
         self.enqueue_from(&mut |w| w.write_all(message), |_| state.clone())
     }
 
@@ -179,9 +182,9 @@ impl Spool {
         &self,
         write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
         state: impl FnOnce(Written) -> MessageState,
-    ) -> Result<String, SpoolError> {
-        let id = new_id();
-        let tmp = self.root.join("tmp").join(tmp_name("", &id));
+    ) -> Result<QueueId, SpoolError> {
+        let id = QueueId::generate();
+        let tmp = self.root.join("tmp").join(tmp_name("", id.as_str()));
         let result = (|| {
             DirBuilder::new()
                 .mode(0o700)
@@ -221,26 +224,40 @@ impl Spool {
         result.map(|()| id)
     }
 
-    /// The ids in an area, oldest first.
-    pub fn ids(&self, area: Area) -> Result<Vec<String>, SpoolError> {
+    /// The ids in an area, oldest first. Entries whose names are not ids are left out (see
+    /// [`Spool::list`]).
+    pub fn ids(&self, area: Area) -> Result<Vec<QueueId>, SpoolError> {
+        self.list(area).map(|listing| listing.ids)
+    }
+
+    /// What an area holds: the messages, oldest first, and the other entries, which relayctl
+    /// never made and leaves alone (hidden ones, such as an editor's, are not reported).
+    pub fn list(&self, area: Area) -> Result<Listing, SpoolError> {
         let dir = self.root.join(area.dir());
-        let mut ids: Vec<String> = fs::read_dir(&dir)
+        let mut listing = Listing::default();
+        for entry in fs::read_dir(&dir)
             .map_err(io("read", &dir))?
             .filter_map(Result::ok)
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| !n.starts_with('.'))
-            .collect();
-        ids.sort();
-        Ok(ids)
+        {
+            let name = entry.file_name();
+            match name.to_str().map(str::parse::<QueueId>) {
+                Some(Ok(id)) => listing.ids.push(id),
+                _ if name.as_encoded_bytes().starts_with(b".") => {}
+                _ => listing.strays.push(entry.path()),
+            }
+        }
+        listing.ids.sort();
+        listing.strays.sort();
+        Ok(listing)
     }
 
     /// Reads a message's state. An unreadable one is moved to the corrupt area and reported.
-    pub fn state(&self, area: Area, id: &str) -> Result<MessageState, SpoolError> {
+    pub fn state(&self, area: Area, id: &QueueId) -> Result<MessageState, SpoolError> {
         let path = self.dir(area, id).join("state.json");
         let text = match fs::read(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == ErrorKind::NotFound && !self.dir(area, id).exists() => {
-                return Err(SpoolError::NotFound(id.to_string()));
+                return Err(SpoolError::NotFound(id.clone()));
             }
             Err(e) => return Err(self.quarantine(area, id, e.to_string())),
         };
@@ -253,19 +270,19 @@ impl Spool {
         }
     }
 
-    fn quarantine(&self, area: Area, id: &str, reason: String) -> SpoolError {
+    fn quarantine(&self, area: Area, id: &QueueId, reason: String) -> SpoolError {
         let dest = self.dir(Area::Corrupt, id);
         let _ = fs::rename(self.dir(area, id), &dest);
         let _ = fs::write(dest.join("reason"), &reason);
         SpoolError::Corrupt {
-            id: id.to_string(),
+            id: id.clone(),
             reason,
             path: dest,
         }
     }
 
     /// Locks a queued message for delivery. `None` when another process holds it or it is gone.
-    pub fn lock(&self, id: &str) -> Result<Option<Locked<'_>>, SpoolError> {
+    pub fn lock(&self, id: &QueueId) -> Result<Option<Locked<'_>>, SpoolError> {
         let dir = self.dir(Area::Queue, id);
         let file = match File::open(dir.join("message")) {
             Ok(f) => f,
@@ -284,31 +301,36 @@ impl Spool {
         let state = self.state(Area::Queue, id)?;
         Ok(Some(Locked {
             spool: self,
-            id: id.to_string(),
-            _lock: file,
+            id: id.clone(),
+            file,
             state,
         }))
     }
 
     /// Removes a message from an area (admin `delete`).
-    pub fn delete(&self, area: Area, id: &str) -> Result<(), SpoolError> {
-        let dir = self.dir(area, id);
-        if !dir.exists() {
-            return Err(SpoolError::NotFound(id.to_string()));
+    pub fn delete(&self, area: Area, id: &QueueId) -> Result<(), SpoolError> {
+        if !self.dir(area, id).exists() {
+            return Err(SpoolError::NotFound(id.clone()));
         }
-        self.discard(&dir)
+        self.discard(area, id)
     }
 
     /// Removes a message directory: renamed away first, so it disappears at once.
-    fn discard(&self, dir: &Path) -> Result<(), SpoolError> {
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let trash = self.root.join("tmp").join(tmp_name(".trash-", &name));
-        fs::rename(dir, &trash).map_err(io("remove", dir))?;
+    fn discard(&self, area: Area, id: &QueueId) -> Result<(), SpoolError> {
+        let dir = self.dir(area, id);
+        let trash = self.root.join("tmp").join(tmp_name(".trash-", id.as_str()));
+        fs::rename(&dir, &trash).map_err(io("remove", &dir))?;
         fs::remove_dir_all(&trash).map_err(io("remove", &trash))
     }
+}
+
+/// The entries of an area ([`Spool::list`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// The messages, oldest first.
+    pub ids: Vec<QueueId>,
+    /// Entries whose names are not ids: never read, moved or deleted by relayctl.
+    pub strays: Vec<PathBuf>,
 }
 
 /// A small state file shared by every relayctl process (notice counts, rate limits): created
@@ -384,13 +406,21 @@ impl<W: Write> Write for Counting<W> {
 /// A message locked for delivery, with its state.
 pub struct Locked<'s> {
     spool: &'s Spool,
-    pub id: String,
-    /// Holds the lock until the message is dropped.
-    _lock: File,
+    pub id: QueueId,
+    /// The message file, locked until the message is dropped.
+    file: File,
     pub state: MessageState,
 }
 
 impl Locked<'_> {
+    /// The owner of the message file (the submitter, when it queued the message itself).
+    pub fn file_owner(&self) -> Option<u32> {
+        self.file
+            .metadata()
+            .ok()
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+    }
+
     /// The message bytes.
     /// The first 64 KiB of the message: its header section, for logs.
     pub fn head(&self) -> Result<Vec<u8>, SpoolError> {
@@ -419,7 +449,7 @@ impl Locked<'_> {
 
     /// The message is done: every recipient was accepted.
     pub fn finish(self) -> Result<(), SpoolError> {
-        self.spool.discard(&self.spool.dir(Area::Queue, &self.id))
+        self.spool.discard(Area::Queue, &self.id)
     }
 
     /// Moves the message to the failed area with the reason.
@@ -488,19 +518,6 @@ pub fn process_alive(pid: u32) -> bool {
     pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
 }
 
-/// A new id: time-ordered, unique across processes.
-fn new_id() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!(
-        "{:011x}{:05x}{:04x}",
-        now.as_millis(),
-        std::process::id() & 0xfffff,
-        fastrand::u16(..)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -526,7 +543,7 @@ mod tests {
                 .ids(Area::Queue)
                 .unwrap()
                 .iter()
-                .all(|i| i.len() == 20)
+                .all(|i| i.as_str().len() == 20)
         );
         let mut locked = spool.lock(&id).unwrap().unwrap();
         assert!(
@@ -556,6 +573,30 @@ mod tests {
             (st.status, st.reason.as_deref()),
             (Status::Failed, Some("550 no"))
         );
+    }
+
+    /// Issue 14: names that are not ids are never taken as messages, whatever they hold.
+    #[test]
+    fn entries_that_are_not_ids_are_strays() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let id = spool.enqueue(b"abc", &state()).unwrap();
+        let queue = dir.path().join("queue");
+        for name in ["not-an-id", "0190ABCDEF0123456789", ".hidden"] {
+            fs::create_dir(queue.join(name)).unwrap();
+        }
+        fs::write(queue.join("1 file"), "").unwrap();
+        let listing = spool.list(Area::Queue).unwrap();
+        assert_eq!(listing.ids, [id]);
+        assert_eq!(
+            listing.strays,
+            [
+                queue.join("0190ABCDEF0123456789"),
+                queue.join("1 file"),
+                queue.join("not-an-id")
+            ]
+        );
+        assert!(spool.ids(Area::Corrupt).unwrap().is_empty());
     }
 
     #[test]
@@ -632,7 +673,10 @@ mod tests {
         let spool = Spool::open(dir.path()).unwrap();
         let id = spool.enqueue(b"abc", &state()).unwrap();
         fs::write(
-            dir.path().join("queue").join(&id).join("state.json"),
+            dir.path()
+                .join("queue")
+                .join(id.as_str())
+                .join("state.json"),
             "{trunc",
         )
         .unwrap();

@@ -10,6 +10,7 @@ use super::args::Invocation;
 use crate::commands::Context;
 use crate::error::{Error, Result};
 use crate::message::submission::{MAX_RECIPIENTS, Request};
+use crate::printable::one_line;
 use crate::relay::Fault;
 use crate::smtpd::{self, Backend, Reply, Settings, Transaction};
 use crate::submit::{self, ReadError, Ready};
@@ -128,8 +129,4 @@ fn error_reply(code: &str, text: &str) -> Reply {
         number.parse().unwrap_or(554),
         format!("{status} {}", one_line(text)),
     )
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

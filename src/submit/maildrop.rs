@@ -29,7 +29,7 @@ use crate::config::LoadedConfig;
 use crate::message::envelope::{Dsn, Envelope};
 use crate::message::submission::{Request, SenderPolicy};
 use crate::queue::spool::{CLAIM_PREFIX, SYSTEM_SPOOL, owner_pid, process_alive, tmp_name};
-use crate::queue::{Spool, SpoolError};
+use crate::queue::{QueueId, Spool, SpoolError};
 use crate::relay::Transcript;
 use crate::users::LocalUser;
 
@@ -130,7 +130,7 @@ pub fn submit(
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Imported {
     /// Drop files queued, with their queue ids.
-    pub queued: Vec<String>,
+    pub queued: Vec<QueueId>,
     /// Drop files refused (moved to the corrupt area), with the reason.
     pub refused: Vec<String>,
 }
@@ -165,6 +165,8 @@ pub fn import(
                 result.queued.push(id);
             }
             Err(reason) => {
+                // The reason may quote what the user wrote.
+                let reason = crate::printable::one_line(&reason);
                 eprintln!("relayctl: a maildrop file was refused: {reason}");
                 keep_refused(spool, &path, &reason);
                 result.refused.push(reason);
@@ -266,7 +268,7 @@ fn import_one(
     config: &LoadedConfig,
     aliases: &Aliases,
     path: &Path,
-) -> Result<String, String> {
+) -> Result<QueueId, String> {
     let (file, uid) = open_claimed(path)?;
     let mut input = BufReader::with_capacity(64 * 1024, file);
     let (profile, mut ready) =

@@ -20,7 +20,7 @@ use crate::message::submission::{
     Request, SenderPolicy, Submission, SubmissionError, declare_quoted_printable, prepare,
 };
 use crate::queue::schedule::now;
-use crate::queue::{MessageState, Spool, SpoolError};
+use crate::queue::{MessageState, QueueId, Spool, SpoolError};
 
 pub use read::{Incoming, ReadError, read};
 
@@ -101,7 +101,7 @@ impl Ready {
         spool: &Spool,
         profile: &str,
         uid: Option<u32>,
-    ) -> Result<String, SpoolError> {
+    ) -> Result<QueueId, SpoolError> {
         let Ready {
             head,
             envelope,

@@ -559,9 +559,9 @@ fn one_log_line_per_delivery_attempt_without_secrets_or_body() {
     let line = log.next();
     for field in [
         "<22>relayctl[",
-        "message_id=<",
-        "profile=sub",
-        "relay=localhost:587",
+        "message_id=\"<",
+        "profile=\"sub\"",
+        "relay=\"localhost:587\"",
         "recipients=1",
         "size=",
         "result=250",
@@ -645,7 +645,7 @@ fn verbose_without_a_log_socket_prints_the_line_and_hides_credentials() {
         "{run:#?}"
     );
     assert!(
-        run.stderr.contains("relayctl: queue_id=- message_id=<"),
+        run.stderr.contains("relayctl: queue_id=- message_id=\"<"),
         "{run:#?}"
     );
 }

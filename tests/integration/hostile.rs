@@ -1,5 +1,7 @@
 //! Hostile input and a hostile network (SECURITY.md): limits that keep a local program from
-//! exhausting memory or disk, refusal of unsafe files, and certificates that are not valid.
+//! exhausting memory or disk, refusal of unsafe files, certificates that are not valid, relay
+//! replies with terminal escapes (against the fault-injecting server of `faults.rs`), and queue
+//! IDs that are paths.
 //!
 //! The message limits are checked against a profile whose relay is unreachable (port 1): what
 //! is refused is refused before anything is queued, what is accepted stays queued.
@@ -11,6 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::faults::{self, FaultServer, Script, reply};
 use crate::harness::{PASSWORD, Run, Sandbox, USER, arrives_soon, marker, relay};
 
 /// A sandbox whose profile queues everything (its relay, port 1, refuses connections).
@@ -436,4 +439,152 @@ fn expired_certificate_is_refused() {
         "the secret was read for an unverified relay"
     );
     assert!(!arrives_soon(&m));
+}
+
+/// Control characters a hostile relay puts in its replies: clear the screen, set the terminal's
+/// title, ring the bell, a C1 CSI (red), DEL.
+const ESCAPES: &str = "\x1b[2J\x1b]0;owned\x07\u{9b}31m\x7f";
+
+/// Whether `text` has a control character other than the line break.
+fn has_control(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\n')
+}
+
+/// Every string in a JSON value.
+fn strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.clone());
+                strings(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Issue 14, item 12: a relay's reply with terminal escape sequences was stored in the queue
+/// state and printed raw by `mailq`. Every output and the state file must be free of them.
+#[test]
+fn relay_replies_with_terminal_escapes_are_stored_and_shown_without_them() {
+    let server = FaultServer::start(Script {
+        greeting: reply(&format!("220 fault.test ESMTP {ESCAPES}greeting-end")),
+        rcpt: vec![reply(&format!("451 4.3.0 {ESCAPES}rcpt-busy"))],
+        ..Script::default()
+    });
+    let mut sb = faults::sandbox(server.port, "none", 5);
+    sb.env("RELAYCTL_LOG", "stderr")
+        .env("RELAYCTL_DNS_SERVER", "127.0.0.1:1");
+    let mut outputs = Vec::new();
+    let submit = sb
+        .run(
+            &["sendmail", "-v", "a@example.org"],
+            b"Subject: s\n\nescapes\n",
+        )
+        .ok();
+    assert!(submit.stderr.contains("rcpt-busy"), "{submit:#?}");
+    outputs.push(("sendmail -v".to_string(), submit.stdout + &submit.stderr));
+
+    let list = faults::queue(&sb, "list");
+    assert_eq!(list.len(), 1, "{list:#?}");
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    for args in [
+        vec!["queue", "list"],
+        vec!["queue", "list", "--json"],
+        vec!["queue", "show", &id],
+        vec!["doctor"],
+    ] {
+        let run = sb.run(&args, b"");
+        assert!(
+            run.stdout.contains("-busy") || run.stdout.contains("greeting-end"),
+            "{run:#?}"
+        );
+        outputs.push((args.join(" "), run.stdout + &run.stderr));
+    }
+    let mailq = sb.path("mailq");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_relayctl"), &mailq).unwrap();
+    let out = sb.program(mailq.to_str().unwrap()).output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("rcpt-busy"), "{text}");
+    outputs.push(("mailq".to_string(), text));
+    for (what, text) in &outputs {
+        assert!(
+            !has_control(text),
+            "{what} printed a control character: {text:?}"
+        );
+    }
+
+    let state = std::fs::read(sb.path(&format!("spool/queue/{id}/state.json"))).unwrap();
+    assert!(
+        !state.iter().any(|&b| (b < 0x20 && b != b'\n') || b == 0x7f),
+        "{}",
+        String::from_utf8_lossy(&state)
+    );
+    let mut texts = Vec::new();
+    strings(&serde_json::from_slice(&state).unwrap(), &mut texts);
+    assert!(texts.iter().any(|t| t.contains("rcpt-busy")), "{texts:?}");
+    for t in &texts {
+        assert!(!has_control(t), "state.json holds {t:?}");
+    }
+}
+
+/// Issue 14, item 13: `queue delete ../../outside/victim` deleted a directory outside the spool,
+/// and `queue show` with such an ID wrote a `reason` file into it. Every command that takes an
+/// ID refuses one that is not an ID (64) before touching any file.
+#[test]
+fn queue_ids_that_are_paths_are_refused_and_touch_nothing() {
+    let sb = unreachable(&[]);
+    sb.run(&["sendmail", "ops@example.org"], b"Subject: s\n\nqueued\n")
+        .ok();
+    let victim = sb.path("outside/victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join("data"), "keep").unwrap();
+    let inside = sb.path("spool/x");
+    std::fs::create_dir_all(&inside).unwrap();
+    let snapshot = || -> Vec<String> {
+        let mut names = Vec::new();
+        for dir in [
+            sb.path("outside"),
+            victim.clone(),
+            inside.clone(),
+            sb.path("spool"),
+        ] {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                names.push(entry.unwrap().path().display().to_string());
+            }
+        }
+        names.sort();
+        names
+    };
+    let before = snapshot();
+    let messages = queued(&sb);
+    assert_eq!(messages.len(), 1);
+    for args in [
+        ["queue", "delete", "../../outside/victim"],
+        ["queue", "show", "../../outside/victim"],
+        ["queue", "show", "../x"],
+        ["queue", "delete", "../x"],
+        ["queue", "hold", "../../outside/victim"],
+        ["queue", "release", "../x"],
+        ["queue", "retry", "../../outside/victim"],
+        ["queue", "show", "0190ABCDEF0123456789"],
+    ] {
+        sb.run(&args, b"")
+            .code(64)
+            .one_line_error("20 lowercase hexadecimal digits");
+        assert_eq!(snapshot(), before, "{args:?} changed files");
+        assert_eq!(
+            std::fs::read_to_string(victim.join("data")).unwrap(),
+            "keep"
+        );
+        assert!(!victim.join("reason").exists() && !inside.join("reason").exists());
+    }
+    assert_eq!(queued(&sb), messages);
+    assert_eq!(
+        std::fs::read_dir(sb.path("spool/corrupt")).unwrap().count(),
+        0
+    );
 }

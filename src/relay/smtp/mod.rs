@@ -7,6 +7,9 @@
 //! [`Read`] in 64 KiB pieces with the terminating `.` in the same write as the
 //! last piece, every EHLO keyword is kept, and each recipient gets its own reply.
 //!
+//! What the relay sends is text from a server relayctl does not control: reply lines reach the
+//! observer and [`Reply`] with their control characters replaced ([`crate::printable`]).
+//!
 //! Every line sent and received is passed to an [`Observer`] (for `-v`), except credentials:
 //! AUTH lines are shown as `AUTH PLAIN (credentials not shown)`, and the base64 exchange of
 //! AUTH LOGIN is replaced by placeholders. The client itself adds a few notes: the address
@@ -38,6 +41,7 @@ pub use extensions::Extensions;
 pub use reply::Reply;
 pub use tls::tls_config;
 
+use crate::printable;
 use tls::Stream;
 
 /// The longest reply line accepted, in octets, including its CRLF.
@@ -136,7 +140,7 @@ impl SmtpError {
         if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             return SmtpError::Tls {
                 stage,
-                reason: tls.to_string(),
+                reason: printable::clean(&tls.to_string()),
                 certificate: tls::is_certificate_error(tls),
                 error: Some(tls.clone()),
             };
@@ -509,7 +513,10 @@ impl Connection {
                 .first()
                 .and_then(|l| BASE64.decode(l.trim()).ok())
                 .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
-                .and_then(|v| v.get("status").map(|s| s.to_string().replace('"', "")));
+                .and_then(|v| {
+                    v.get("status")
+                        .map(|s| printable::clean(&s.to_string().replace('"', "")))
+                });
             let answer: &[u8] = if bearer { b"AQ==\r\n" } else { b"\r\n" };
             observer.client(if bearer { "AQ==" } else { "" });
             self.send(stage, answer)?;
@@ -896,8 +903,9 @@ impl Connection {
                     detail: format!("the reply is longer than {MAX_REPLY} octets"),
                 }));
             }
+            let shown = printable::from_bytes(&raw);
             let Some(line) = reply::parse_line(&raw) else {
-                let shown: String = String::from_utf8_lossy(&raw).chars().take(80).collect();
+                let shown: String = shown.chars().take(80).collect();
                 observer.server(&shown);
                 return Err(self.fail_hard(SmtpError::Protocol {
                     stage,
@@ -907,7 +915,7 @@ impl Connection {
             if redact && line.code == 334 {
                 observer.server("334 (challenge not shown)");
             } else {
-                observer.server(&String::from_utf8_lossy(&raw));
+                observer.server(&shown);
             }
             if let Some(first) = code
                 && first != line.code

@@ -68,7 +68,7 @@ impl fmt::Display for Reply {
     }
 }
 
-/// One parsed reply line.
+/// One parsed reply line; its text is printable ([`crate::printable`]).
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Line {
     pub code: u16,
@@ -95,7 +95,7 @@ pub(super) fn parse_line(raw: &[u8]) -> Option<Line> {
     Some(Line {
         code,
         more,
-        text: String::from_utf8_lossy(rest).into_owned(),
+        text: crate::printable::from_bytes(rest),
     })
 }
 
@@ -126,6 +126,20 @@ mod tests {
         assert_eq!(parse_line(b"150 x"), None);
         assert_eq!(parse_line(b"abc x"), None);
         assert_eq!(parse_line(b"+OK POP3 ready"), None);
+    }
+
+    /// Issue 14: a relay's reply reached `mailq` with its terminal escapes (clear screen, set the
+    /// window title, bell). C0, DEL, C1 and invalid UTF-8 all become U+FFFD.
+    #[test]
+    fn control_characters_and_invalid_utf8_are_replaced() {
+        let line =
+            parse_line(b"451 4.3.0 \x1b[2J\x1b]0;owned\x07 \xc2\x9b31m\x7f\t\xff busy").unwrap();
+        assert_eq!(line.code, 451);
+        assert_eq!(
+            line.text,
+            "4.3.0 \u{fffd}[2J\u{fffd}]0;owned\u{fffd} \u{fffd}31m\u{fffd}\u{fffd}\u{fffd} busy"
+        );
+        assert!(!line.text.chars().any(char::is_control), "{:?}", line.text);
     }
 
     #[test]
