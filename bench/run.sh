@@ -16,6 +16,7 @@
 #   3. bulk flush: N queued messages delivered by one `relayctl queue run`, vs msmtp sending the
 #      same N in a loop, vs Postfix's smtp-source over one connection (the sink's ceiling)
 #   4. one large (100 MB) message: wall time and peak RSS (/usr/bin/time -v)
+#   5. the same message as a user's drop file, imported and delivered by `queue run` (peak RSS)
 #   plus startup checks: no network, resolver or keyring access for --version and a config load,
 #   and the secret read only once a connection needs it (strace).
 #
@@ -370,6 +371,23 @@ BIG_RUN_S=$(med "$W/big-run" 0) BIG_RUN_KB=$(med "$W/big-run" 1)
 MAX_RSS_KB=$(cat "$W/big-rc" "$W/big-q" "$W/big-run" | awk '$2 > m {m = $2} END {print m}')
 rm -rf "$W/bigspool"
 
+# ------------------------------------------------------------------ 5. a large drop file
+log "case 5: a $BIG_MB MB message dropped by a user, imported and delivered by the root runner"
+: >"$W/drop"
+for _ in $(seq "$ROUNDS"); do
+    mkdir -p "$W/dropspool/maildrop"
+    {
+        printf '{"version":1,"profile":"bench","recipients":["%s"]}\n' "$TO"
+        cat "$W/big.eml"
+    } >"$W/dropspool/maildrop/big"
+    chown nobody "$W/dropspool/maildrop/big" # a user's drop, as the kernel records it
+    timev "$W/drop" env RELAYCTL_SPOOL="$W/dropspool" "$BIN" --config "$W/now.toml" queue run
+    [[ -z $(ls "$W/dropspool/maildrop") ]] || die "the drop file was not imported"
+    (($(queued "$W/dropspool") == 0)) || die "the imported message stayed queued"
+    rm -rf "$W/dropspool"
+done
+DROP_S=$(med "$W/drop" 0) DROP_KB=$(med "$W/drop" 1)
+
 # ------------------------------------------------------------------ startup checks
 log "startup checks (strace)"
 traced() { # NAME COMMAND... (stdin from small.eml); leaves $W/trace.NAME
@@ -430,6 +448,7 @@ fi
     echo "| bulk flush within 3x of smtp-source | ${BULK_RC} ms vs ${BULK_SRC} ms = **${R_BULK_SRC}x** | $(verdict "$R_BULK_SRC <= 3") |"
     echo "| $BIG_MB MB message: peak RSS <= 16 MB | **$(MB "$MAX_RSS_KB") MB** (highest of every relayctl process in case 4) | $(verdict "$MAX_RSS_KB <= 16384") |"
     echo "| $BIG_MB MB message: wall time <= msmtp's | ${BIG_RC_S} s vs ${BIG_MS_S} s = **$(ratio "$BIG_RC_S" "$BIG_MS_S")x** | $(verdict "$BIG_RC_S <= $BIG_MS_S") |"
+    echo "| $BIG_MB MB drop file: import (and delivery) peak RSS < 32 MB | **$(MB "$DROP_KB") MB** | $(verdict "$DROP_KB < 32768") |"
     echo "| startup: no network, resolver or keyring for \`--version\` and a config load; secret only when connecting | see [Startup](#startup) | $(verdict "$(inet version) + $(resolver version) + $(keyring version) + $(inet config) + $(resolver config) + $(keyring config) + $(secret config) + $(secret enqueue) + $(inet enqueue) == 0") |"
     echo
     echo "## 1. Cron path: one ${SMALL_BYTES}-byte message, \`sendmail -t\`, whole process"
@@ -480,6 +499,7 @@ fi
     echo "| msmtp \`-t\` | **${BIG_MS_S} s** | **$(MB "$BIG_MS_KB") MB** |"
     echo "| relayctl enqueue only (\`delivery = \"queue\"\`) | ${BIG_Q_S} s | $(MB "$BIG_Q_KB") MB |"
     echo "| relayctl \`queue run\` delivering it from the spool | ${BIG_RUN_S} s | $(MB "$BIG_RUN_KB") MB |"
+    echo "| relayctl \`queue run\` importing it from a user's drop file (maildrop) and delivering it | ${DROP_S} s | $(MB "$DROP_KB") MB |"
     echo
     echo "## Startup"
     echo

@@ -151,6 +151,13 @@ pub enum QueueCommand {
     },
     /// Run continuously: deliver new mail at once and retries when due
     Daemon,
+    /// The first attempt at a message just submitted, in a process of its own (what `sendmail`
+    /// starts, so that killing it cannot cut a delivery short)
+    #[command(hide = true)]
+    Attempt {
+        /// Message ID
+        id: QueueId,
+    },
 }
 
 #[derive(Debug, Subcommand)]

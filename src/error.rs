@@ -82,6 +82,14 @@ pub enum Error {
     #[error("cannot read standard input: {0}")]
     Stdin(std::io::Error),
 
+    /// The first attempt at message `id`, run in a process of its own, ended with `code`; that
+    /// process has said why on the same stderr.
+    #[error("message {id}: the delivery attempt exited with {code}")]
+    Attempt {
+        id: crate::queue::QueueId,
+        code: i32,
+    },
+
     /// `relayctl doctor` found failures (exit 1); the report says which.
     #[error("{0} doctor check(s) failed")]
     ChecksFailed(usize),

@@ -24,6 +24,8 @@ const EX_CONFIG: u8 = 78;
 fn main() -> ExitCode {
     match relayctl::run(std::env::args_os()) {
         Ok(()) => ExitCode::SUCCESS,
+        // The attempt's own process has said why already.
+        Err(e @ Error::Attempt { .. }) => ExitCode::from(exit_code(&e)),
         Err(e) => {
             // One line, whatever the relay's reply looked like.
             eprintln!(
@@ -84,6 +86,7 @@ fn exit_code(e: &Error) -> u8 {
         Error::OAuth(_) => EX_NOPERM,
         Error::Delivery(d) => fault_code(d.fault()),
         Error::ChecksFailed(_) => 1,
+        Error::Attempt { code, .. } => u8::try_from(*code).unwrap_or(EX_TEMPFAIL),
         Error::NotDelivered { held: true, .. } => EX_CONFIG,
         Error::NotDelivered { held: false, .. } => EX_TEMPFAIL,
     }

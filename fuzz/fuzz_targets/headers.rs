@@ -2,7 +2,9 @@
 //!
 //! - `headers::split` then `to_bytes`, and `addresses::parse_list`, never panic;
 //! - `submission::prepare` never panics, and when it succeeds the message it returns has no
-//!   Bcc (or Resent-Bcc) field and every line of its header section ends with CRLF.
+//!   Bcc (or Resent-Bcc) field and every line of its header section ends with CRLF;
+//! - a Bcc field of the input's header section, however it is written (white space, tabs
+//!   before the colon), appears nowhere in the output, not even as a body line.
 #![no_main]
 
 use std::collections::BTreeMap;
@@ -29,6 +31,55 @@ fn is_bcc(name: &[u8]) -> bool {
     name.eq_ignore_ascii_case(b"bcc") || name.eq_ignore_ascii_case(b"resent-bcc")
 }
 
+/// The lines of `input` as the header section reads them (CRLF, LF or a bare CR ends one).
+fn lines(input: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut rest = input;
+    while !rest.is_empty() {
+        match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            Some(i) => {
+                out.push(&rest[..i]);
+                let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                rest = &rest[i + skip..];
+            }
+            None => {
+                out.push(rest);
+                rest = &[];
+            }
+        }
+    }
+    out
+}
+
+/// The Bcc fields of the input's header section: its lines up to the first empty one, as long as
+/// each is a field (printable name, white space, colon) or a continuation.
+fn header_section_bccs(input: &[u8]) -> Vec<&[u8]> {
+    let mut bccs = Vec::new();
+    for line in lines(input) {
+        if line.is_empty() {
+            break;
+        }
+        if matches!(line[0], b' ' | b'\t') {
+            continue;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            break;
+        };
+        let name = line[..colon].trim_ascii_end();
+        let padding = &line[name.len()..colon];
+        let field = !name.is_empty()
+            && name.iter().all(|&b| (33..=126).contains(&b))
+            && padding.iter().all(|&b| b == b' ' || b == b'\t');
+        if !field {
+            break;
+        }
+        if is_bcc(name) && line.len() > colon + 4 {
+            bccs.push(line);
+        }
+    }
+    bccs
+}
+
 fuzz_target!(|data: &[u8]| {
     let message = headers::split(data);
     let _ = message.to_bytes();
@@ -53,6 +104,20 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let out = &submission.message;
+    // A Bcc of the header section is gone, wherever the parser might have put it. (A line of
+    // the input's body that repeats it may stay, as often as the body has it.)
+    let all_out = lines(out);
+    let all_in = lines(data);
+    for bcc in header_section_bccs(data) {
+        let in_count = all_in.iter().filter(|l| **l == bcc).count();
+        let out_count = all_out.iter().filter(|l| **l == bcc).count();
+        assert!(
+            out_count < in_count,
+            "Bcc line kept: {:?} in {:?}",
+            String::from_utf8_lossy(bcc),
+            String::from_utf8_lossy(out)
+        );
+    }
     // prepare always writes From, Date and Message-ID, so the header section is not empty and
     // ends at the first empty line.
     let end = out

@@ -154,6 +154,13 @@ impl Context {
     }
 
     /// Tries a just-queued message at once (`now`), or leaves it to the runner (`queue`).
+    ///
+    /// The attempt runs in a process of its own (`relayctl queue attempt ID`, in its own
+    /// process group) that this one waits for: a caller that kills `sendmail` (a timeout, a
+    /// request limit, kill -9) cannot cut the SMTP transaction short between the relay's
+    /// acceptance and its record in the queue, the one moment when a message could be sent
+    /// twice. With raised privileges, or when the program cannot be started again, the attempt
+    /// runs in this process.
     fn deliver_queued(
         &self,
         config: &LoadedConfig,
@@ -166,6 +173,42 @@ impl Context {
             daemon::wake(spool);
             return Ok(());
         }
+        if !crate::privilege::raised()
+            && let Some(status) = self.hand_off(spool, &id)
+        {
+            return match status.code() {
+                Some(0) | None => Ok(()),
+                Some(code) => Err(Error::Attempt { id, code }),
+            };
+        }
+        self.attempt(config, spool, id)
+    }
+
+    /// Runs `relayctl queue attempt ID` for a message in `spool` with this context's options
+    /// and waits for it; `None` when it cannot be started. Its exit status is the attempt's
+    /// (a kill by a signal leaves the message safely queued); it reports on the same stderr.
+    fn hand_off(&self, spool: &Spool, id: &QueueId) -> Option<std::process::ExitStatus> {
+        use std::os::unix::process::CommandExt;
+        let exe = std::env::current_exe().ok()?;
+        let mut cmd = std::process::Command::new(exe);
+        // The binary may be reached as `sendmail`, which would select the sendmail front end.
+        cmd.arg0("relayctl");
+        if let Some(file) = self.location.explicit() {
+            cmd.arg("--config").arg(file);
+        }
+        if self.transcript.is_enabled() {
+            cmd.arg("-v");
+        }
+        cmd.arg("--spool")
+            .arg(spool.root())
+            .args(["queue", "attempt", id.as_str()])
+            .stdin(std::process::Stdio::null())
+            .process_group(0);
+        cmd.status().ok()
+    }
+
+    /// The first attempt at a just-queued message, in this process (`queue attempt`).
+    pub fn attempt(&self, config: &LoadedConfig, spool: &Spool, id: QueueId) -> Result<()> {
         let Some(locked) = spool.lock(&id)? else {
             // A runner took it already.
             return Ok(());

@@ -19,6 +19,7 @@ pub fn execute(ctx: &Context, command: QueueCommand) -> Result<()> {
         QueueCommand::Failed { json } => list(&spool, Area::Failed, json),
         QueueCommand::Show { id } => show(&spool, &id),
         QueueCommand::Run => run(ctx, &spool, Select::Due),
+        QueueCommand::Attempt { id } => ctx.attempt(&ctx.location.load()?, &spool, id),
         QueueCommand::Flush => run(ctx, &spool, Select::AllQueued),
         QueueCommand::Retry { id, all } => {
             let ids = pick(&spool, id, all)?;

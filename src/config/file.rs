@@ -126,6 +126,11 @@ impl ConfigLocation {
         }
     }
 
+    /// The file named by `--config` / `RELAYCTL_CONFIG` / `sendmail -C`, if one was.
+    pub fn explicit(&self) -> Option<&std::path::Path> {
+        self.explicit.as_deref()
+    }
+
     /// Whether only the system file is in play: no explicit file and no user file. A user
     /// without a configuration of their own submits through the system's maildrop.
     pub fn system_only(&self) -> bool {

@@ -114,6 +114,9 @@ impl Backend for Submitter<'_> {
                     Error::Delivery(d) if d.fault() == Fault::Config => "451 4.3.5",
                     Error::Spool(_) => "452 4.3.1",
                     Error::Message(_) | Error::Submission(_) => "554 5.6.0",
+                    // The attempt ran in its own process and said why on stderr.
+                    Error::Attempt { code: 67, .. } => "550 5.1.1",
+                    Error::Attempt { code: 65, .. } => "554 5.6.0",
                     _ => "554 5.0.0",
                 };
                 error_reply(code, &e.to_string())

@@ -539,3 +539,167 @@ fn finding_06_smtp_smuggling_through_sendmail_bs_delivers_nothing() {
         .unwrap_or(0);
     assert_eq!(queue, 0, "nothing queued");
 }
+
+/// Also in scope: once a secret is in a relayctl process's memory, the process is not dumpable
+/// (no core file; users other than root cannot read its memory or attach to it). Seen from a
+/// password command run as `nobody`: its parent's (relayctl's) /proc/PID/environ belongs to
+/// nobody while no secret was read, and to root (the kernel's mark of a non-dumpable process)
+/// once one was. (Without the fix, both belong to nobody.)
+#[test]
+fn a_process_holding_a_secret_is_not_dumpable() {
+    let r = crate::harness::relay();
+    let sb = Sandbox::new();
+    let home = sb.path("home");
+    let owners = sb.path("home/owners");
+    std::fs::create_dir_all(home.join("config/relayctl")).unwrap();
+    let profile = |name: &str, secret: &str| {
+        format!(
+            "[profiles.{name}]\npreset = \"institutional\"\nhost = \"localhost\"\nport = 587\ntls = \"starttls\"\nuser = \"{USER}\"\nfrom = \"{USER}\"\nca_file = \"{}\"\nsecret = '{secret}'\n",
+            r.ca_file.display()
+        )
+    };
+    let config = format!(
+        "default_profile = \"a\"\ndelivery = \"queue\"\n\n{}\n{}",
+        profile("a", "env:RELAYCTL_TEST_PASS"),
+        profile(
+            "b",
+            &format!(
+                "command:sh -c \"stat -c %U /proc/$PPID/environ >> {}; printf %s {}\"",
+                owners.display(),
+                crate::harness::PASSWORD
+            )
+        ),
+    );
+    std::fs::write(home.join("config/relayctl/config.toml"), config).unwrap();
+    let status = Command::new("chown")
+        .args(["-R", HOSTILE])
+        .arg(&home)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::set_permissions(sb.path(""), std::fs::Permissions::from_mode(0o711)).unwrap();
+    let m = marker("dumpable");
+    let as_nobody = |args: &[&str], input: &[u8]| {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", HOSTILE, "--", "env", "-i", "PATH=/usr/bin:/bin"])
+            .arg(format!("HOME={}", home.display()))
+            .arg(format!("XDG_CONFIG_HOME={}", home.join("config").display()))
+            .arg(format!("RELAYCTL_SPOOL={}", home.join("spool").display()))
+            .arg(format!("RELAYCTL_TEST_PASS={}", crate::harness::PASSWORD))
+            .arg(env!("CARGO_BIN_EXE_relayctl"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    };
+    // Only profile b's message: its command runs before any secret is in memory.
+    as_nobody(
+        &["--profile", "b", "sendmail", "ops@example.org"],
+        format!("Subject: {m}-b1\n\nx\n").as_bytes(),
+    );
+    as_nobody(&["queue", "flush"], b"");
+    // Profile a's message first (its secret read from the environment), then profile b's.
+    as_nobody(
+        &["--profile", "a", "sendmail", "ops@example.org"],
+        format!("Subject: {m}-a\n\nx\n").as_bytes(),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    as_nobody(
+        &["--profile", "b", "sendmail", "ops@example.org"],
+        format!("Subject: {m}-b2\n\nx\n").as_bytes(),
+    );
+    as_nobody(&["queue", "flush"], b"");
+    for subject in ["b1", "a", "b2"] {
+        wait_for(&format!("{m}-{subject}"));
+    }
+    let seen = std::fs::read_to_string(&owners).unwrap();
+    assert_eq!(
+        seen.lines().collect::<Vec<_>>(),
+        [HOSTILE, "root"],
+        "owner of relayctl's /proc entry, before and after a secret was read"
+    );
+}
+
+/// Also in scope: a profile's `users` and `groups` say who may submit through it from the
+/// maildrop; a drop from anyone else is refused (and kept in the corrupt area with the reason).
+#[test]
+fn profile_users_and_groups_limit_maildrop_submitters() {
+    let sb = unreachable_sandbox();
+    let config = std::fs::read_to_string(sb.user_config()).unwrap();
+    std::fs::write(
+        sb.user_config(),
+        config.replace(
+            "[profiles.campus]",
+            "[profiles.campus]\nusers = [\"root\", \"daemon\"]\ngroups = [\"adm\"]",
+        ),
+    )
+    .unwrap();
+    let m = marker("users");
+    drop_as_hostile(
+        &sb,
+        "not-allowed",
+        &ticket("campus", &["a@example.org"], "{}"),
+        format!("Subject: {m}\n\nx\n").as_bytes(),
+    );
+    let run = sb.run(&["queue", "run"], b"").ok();
+    assert!(
+        run.stderr
+            .contains("uid 65534 (nobody) may not submit through profile campus"),
+        "{run:#?}"
+    );
+    assert!(queued_subjects(&sb).is_empty());
+    let reasons: Vec<String> = std::fs::read_dir(sb.path("spool/corrupt"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path().join("reason")).ok())
+        .collect();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(reasons[0].contains("may not submit"), "{reasons:?}");
+}
+
+/// Also in scope: every local user may write to `daemon.sock`, so wake-ups are rate limited: a
+/// flood of them gives at most one queue pass a second.
+#[test]
+fn a_flood_of_daemon_wake_ups_gives_one_pass_a_second() {
+    let sb = unreachable_sandbox();
+    let mut daemon = sb
+        .command(&["-v", "queue", "daemon"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let socket = sb.path("spool/daemon.sock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !socket.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon never listened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let flood = std::time::Instant::now();
+    let sender = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    // The socket's queue holds a few datagrams; the rest of the flood is refused until the
+    // daemon reads them, which is what it does between passes.
+    sender.set_nonblocking(true).unwrap();
+    let mut sent = 0;
+    while flood.elapsed() < std::time::Duration::from_secs(3) {
+        if sender.send_to(b"w", &socket).is_ok() {
+            sent += 1;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    let _ = daemon.kill();
+    let out = daemon.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let passes = stderr.lines().filter(|l| l.contains("pass: ")).count();
+    assert!(sent >= 20, "{sent} wake-ups got through");
+    assert!(
+        (2..=5).contains(&passes),
+        "{passes} passes for {sent} wake-ups in 3 s: {stderr}"
+    );
+}
