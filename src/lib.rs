@@ -49,7 +49,9 @@ pub mod relay;
 pub mod secrets;
 pub mod sendmail;
 pub mod smtpd;
+pub mod state_file;
 pub mod submit;
+pub mod transcript;
 pub mod trust;
 pub mod users;
 
@@ -63,7 +65,7 @@ use cli::{Cli, Command, LinkCommand};
 use commands::Context;
 use config::ConfigLocation;
 use privilege::Intent;
-use relay::Transcript;
+use transcript::Transcript;
 
 /// Runs relayctl with the given arguments (the first is the program name). Invoked as
 /// `sendmail`, `mailq` or `newaliases`, it behaves as those programs.

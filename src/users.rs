@@ -4,8 +4,6 @@
 
 use std::fmt;
 
-use crate::config::Profile;
-
 /// A local user, as the kernel recorded them (the owner of their drop file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalUser {
@@ -56,19 +54,14 @@ impl LocalUser {
         LocalUser { uid, name, groups }
     }
 
-    /// Whether the profile's `users` and `groups` let this user submit through it (every user
-    /// may when neither is set).
-    pub fn may_use(&self, profile: &Profile) -> bool {
-        if !profile.restricts_submitters() {
-            return true;
-        }
+    /// Whether this user is one of `users` (names or uids) or a member of one of `groups`
+    /// (names or gids).
+    pub fn listed_in(&self, users: &[String], groups: &[String]) -> bool {
         let uid = self.uid.to_string();
-        let listed_user = profile
-            .users
+        let listed_user = users
             .iter()
-            .flatten()
             .any(|u| *u == uid || self.name.as_deref() == Some(u.as_str()));
-        let listed_group = profile.groups.iter().flatten().any(|g| {
+        let listed_group = groups.iter().any(|g| {
             self.groups
                 .iter()
                 .any(|(gid, name)| *g == gid.to_string() || g == name)
@@ -96,15 +89,6 @@ mod tests {
     const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\nalice:x:1001:1001::/home/alice:/bin/sh\nbob:x:1002:100::/home/bob:/bin/sh\n";
     const GROUP: &str = "root:x:0:\nusers:x:100:\nalice:x:1001:\nweb:x:33:alice,carol\n";
 
-    fn profile(users: Option<&[&str]>, groups: Option<&[&str]>) -> Profile {
-        let mut p: Profile =
-            toml::from_str("preset = \"smarthost\"\nhost = \"mx\"\nport = 25\ntls = \"none\"\n")
-                .unwrap();
-        p.users = users.map(|l| l.iter().map(|s| s.to_string()).collect());
-        p.groups = groups.map(|l| l.iter().map(|s| s.to_string()).collect());
-        p
-    }
-
     #[test]
     fn names_and_groups_come_from_the_files() {
         let alice = LocalUser::from_files(1001, PASSWD, GROUP);
@@ -119,18 +103,14 @@ mod tests {
     }
 
     #[test]
-    fn users_and_groups_limit_who_may_submit() {
+    fn users_and_groups_are_matched_by_name_or_number() {
+        let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let alice = LocalUser::from_files(1001, PASSWD, GROUP);
         let bob = LocalUser::from_files(1002, PASSWD, GROUP);
-        assert!(alice.may_use(&profile(None, None)));
-        let only_alice = profile(Some(&["alice"]), None);
-        assert!(alice.may_use(&only_alice) && !bob.may_use(&only_alice));
-        let by_uid = profile(Some(&["1002"]), None);
-        assert!(bob.may_use(&by_uid) && !alice.may_use(&by_uid));
-        let web = profile(None, Some(&["web"]));
-        assert!(alice.may_use(&web) && !bob.may_use(&web));
-        let users_group = profile(Some(&["nobody"]), Some(&["100"]));
-        assert!(bob.may_use(&users_group) && !alice.may_use(&users_group));
-        assert!(!LocalUser::from_files(4242, PASSWD, GROUP).may_use(&web));
+        assert!(alice.listed_in(&list(&["alice"]), &[]) && !bob.listed_in(&list(&["alice"]), &[]));
+        assert!(bob.listed_in(&list(&["1002"]), &[]) && !alice.listed_in(&list(&["1002"]), &[]));
+        assert!(alice.listed_in(&[], &list(&["web"])) && !bob.listed_in(&[], &list(&["web"])));
+        assert!(bob.listed_in(&list(&["nobody"]), &list(&["100"])));
+        assert!(!LocalUser::from_files(4242, PASSWD, GROUP).listed_in(&[], &list(&["web"])));
     }
 }

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use relayctl::aliases::{AliasTarget, Aliases};
-use relayctl::config::{ConfigFile, LoadedConfig, Origin};
+use relayctl::config::{ConfigFile, LoadedConfig, LoadedProfile, Origin};
 use relayctl::message::headers;
 use relayctl::submit::maildrop::read_drop;
 
@@ -23,9 +23,14 @@ static CONFIG: LazyLock<LoadedConfig> = LazyLock::new(|| {
     .expect("the fuzz config parses");
     let mut config = LoadedConfig::default();
     for (name, profile) in file.profiles {
-        config
-            .profiles
-            .insert(name, (profile, Origin::Explicit, PathBuf::from("fuzz.toml")));
+        config.profiles.insert(
+            name,
+            LoadedProfile {
+                profile,
+                origin: Origin::Explicit,
+                file: PathBuf::from("fuzz.toml"),
+            },
+        );
     }
     config
 });

@@ -19,8 +19,9 @@ use crate::message::envelope::Envelope;
 use crate::queue::schedule::now;
 use crate::queue::spool::SYSTEM_SPOOL;
 use crate::queue::{MessageState, Outcome, QueueId, Runner, Spool, daemon};
-use crate::relay::{self, ProfileCredentials, Transcript};
+use crate::relay::{self, ProfileCredentials};
 use crate::submit::{Ready, maildrop};
+use crate::transcript::Transcript;
 use crate::users::LocalUser;
 
 /// What every subcommand gets from the global options.
@@ -139,7 +140,7 @@ impl Context {
         write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
     ) -> Result<()> {
         let user = LocalUser::lookup(rustix::process::getuid().as_raw());
-        if !user.may_use(&selected.profile) {
+        if !selected.profile.admits(&user) {
             return Err(Error::Forbidden(format!(
                 "{user} may not send through profile {} (its `users` and `groups` in {}); ask the administrator, or choose another profile with --profile",
                 selected.name,

@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::cli::ProfileCommand;
 use crate::commands::Context;
 use crate::commands::setup::new_secret;
-use crate::config::{ConfigEdit, LoadedConfig, Origin, Profile};
+use crate::config::{ConfigEdit, LoadedConfig, LoadedProfile, Origin, Profile};
 use crate::error::{Error, Result};
 use crate::secrets::{self, SecretRef, SecretStore, store_and_verify, store_for};
 
@@ -31,25 +31,32 @@ fn list(config: &LoadedConfig) -> Result<()> {
     let rows: Vec<[String; 6]> = config
         .profiles
         .iter()
-        .map(|(name, (p, origin, _))| {
-            let mark = if config.default_profile.as_deref() == Some(name) {
-                "*"
-            } else {
-                " "
-            };
-            [
-                format!("{mark} {name}"),
-                p.preset.to_string(),
-                format!("{}:{}", p.host, p.port),
-                p.tls.to_string(),
-                p.user.clone().unwrap_or_else(|| "-".into()),
-                format!(
-                    "{} ({})",
-                    p.secret.as_ref().map(store_name).unwrap_or("-"),
-                    origin_name(*origin)
-                ),
-            ]
-        })
+        .map(
+            |(
+                name,
+                LoadedProfile {
+                    profile: p, origin, ..
+                },
+            )| {
+                let mark = if config.default_profile.as_deref() == Some(name) {
+                    "*"
+                } else {
+                    " "
+                };
+                [
+                    format!("{mark} {name}"),
+                    p.preset.to_string(),
+                    format!("{}:{}", p.host, p.port),
+                    p.tls.to_string(),
+                    p.user.clone().unwrap_or_else(|| "-".into()),
+                    format!(
+                        "{} ({})",
+                        p.secret.as_ref().map(store_name).unwrap_or("-"),
+                        origin_name(*origin)
+                    ),
+                ]
+            },
+        )
         .collect();
     let header = [
         "  NAME",
@@ -151,7 +158,7 @@ fn secret_status(name: &str, p: &Profile, file: &Path) -> String {
 
 fn remove(ctx: &Context, config: &LoadedConfig, name: &str) -> Result<()> {
     let (name, p, file) = config.get(name)?;
-    let (_, origin, _) = &config.profiles[name];
+    let origin = &config.profiles[name].origin;
     if let Some(store) = owned_store(name, p, file) {
         store.delete()?;
     }
@@ -182,7 +189,7 @@ fn owned_store(name: &str, p: &Profile, file: &Path) -> Option<Box<dyn SecretSto
 
 fn set_default(config: &LoadedConfig, name: &str) -> Result<()> {
     let (name, _, file) = config.get(name)?;
-    let (_, origin, _) = &config.profiles[name];
+    let origin = &config.profiles[name].origin;
     let mut edit = ConfigEdit::open(*origin, file.to_path_buf())?;
     edit.set_default(name);
     edit.save()?;

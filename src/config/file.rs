@@ -199,12 +199,17 @@ impl ConfigLocation {
             }
             loaded.aliases.extend(file.aliases);
             for (name, profile) in file.profiles {
-                loaded
-                    .profiles
-                    .insert(name, (profile, origin, path.clone()));
+                loaded.profiles.insert(
+                    name,
+                    LoadedProfile {
+                        profile,
+                        origin,
+                        file: path.clone(),
+                    },
+                );
             }
         }
-        for (name, (profile, _, _)) in &loaded.profiles {
+        for (name, LoadedProfile { profile, .. }) in &loaded.profiles {
             if let Some(missing) = profile
                 .fallback
                 .iter()
@@ -220,6 +225,15 @@ impl ConfigLocation {
     }
 }
 
+/// A profile as loaded, with the layer and the file that defined it (its secrets may live beside
+/// that file).
+#[derive(Debug, Clone)]
+pub struct LoadedProfile {
+    pub profile: Profile,
+    pub origin: Origin,
+    pub file: PathBuf,
+}
+
 /// All layers merged: a user's profile replaces a system profile of the same name.
 #[derive(Debug, Default)]
 pub struct LoadedConfig {
@@ -231,7 +245,7 @@ pub struct LoadedConfig {
     /// Aliases of all layers; a user's entry replaces a system entry of the same name.
     pub aliases: BTreeMap<String, AliasTarget>,
     /// Each profile with the layer and file that defined it.
-    pub profiles: BTreeMap<String, (Profile, Origin, PathBuf)>,
+    pub profiles: BTreeMap<String, LoadedProfile>,
 }
 
 impl LoadedConfig {
@@ -258,11 +272,16 @@ impl LoadedConfig {
         self.get(name).map(|(n, p, _)| (n, p))
     }
 
+    /// The named profile's settings, if it is configured.
+    pub fn profile(&self, name: &str) -> Option<&Profile> {
+        self.profiles.get(name).map(|l| &l.profile)
+    }
+
     /// The named profile with the file that defines it.
     pub fn get(&self, name: &str) -> Result<(&str, &Profile, &Path), ConfigError> {
         self.profiles
             .get_key_value(name)
-            .map(|(n, (p, _, path))| (n.as_str(), p, path.as_path()))
+            .map(|(n, l)| (n.as_str(), &l.profile, l.file.as_path()))
             .ok_or_else(|| ConfigError::UnknownProfile {
                 name: name.to_string(),
                 known: self.profiles.keys().cloned().collect(),

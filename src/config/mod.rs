@@ -9,16 +9,21 @@ mod file;
 mod oauth;
 mod presets;
 mod profile;
+mod rate;
 mod size;
+mod tls;
 
 pub use duration::Span;
 pub use file::{
-    ConfigEdit, ConfigFile, ConfigLocation, Delivery, LoadedConfig, Origin, QueueSettings,
+    ConfigEdit, ConfigFile, ConfigLocation, Delivery, LoadedConfig, LoadedProfile, Origin,
+    QueueSettings,
 };
 pub use oauth::{OAuth, Provider, is_loopback_url, provider as oauth_provider};
 pub use presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset, PresetDefaults};
-pub use profile::{Brake, DEFAULT_TIMEOUT_SECS, Profile, Rate, TlsMode};
+pub use profile::{DEFAULT_TIMEOUT_SECS, Profile};
+pub use rate::{Brake, Rate};
 pub use size::ByteSize;
+pub use tls::TlsMode;
 
 use std::path::PathBuf;
 

@@ -5,7 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::ByteSize;
-use super::profile::{Rate, TlsMode};
+use super::rate::Rate;
+use super::tls::TlsMode;
 
 /// A named starting point for a relay profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

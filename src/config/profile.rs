@@ -1,41 +1,16 @@
 //! One relay profile: where to connect, how to secure the connection, who to log in as and where
 //! the secret lives. A profile never holds the secret itself.
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset};
-use super::{ByteSize, ConfigError, OAuth, Span};
+use super::rate::{BRAKE_FACTOR, Brake, DEFAULT_BRAKE, DEFAULT_MAX_BURST, Rate};
+use super::tls::TlsMode;
+use super::{ByteSize, ConfigError, OAuth};
 use crate::secrets::SecretRef;
-
-/// How the connection to the relay is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum TlsMode {
-    /// Plain connection upgraded with STARTTLS; refused when the relay does not offer it (587).
-    Starttls,
-    /// Implicit TLS from the first byte (465).
-    Tls,
-    /// Use STARTTLS when offered, plain otherwise (never with a password).
-    Opportunistic,
-    /// No encryption (a trusted network relay on port 25; never with a password).
-    None,
-}
-
-impl fmt::Display for TlsMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TlsMode::Starttls => "starttls",
-            TlsMode::Tls => "tls",
-            TlsMode::Opportunistic => "opportunistic",
-            TlsMode::None => "none",
-        })
-    }
-}
 
 /// Seconds allowed for connecting and for each reply of the relay, unless the profile says otherwise.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
@@ -133,118 +108,6 @@ pub struct Profile {
     pub groups: Option<Vec<String>>,
 }
 
-/// A number of messages per period: `"60/hour"`, `"30/minute"`, `"500/day"`, `"100/10m"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    /// Messages allowed per period (at least 1).
-    pub count: u32,
-    /// The period in seconds (at least 1).
-    pub period: u64,
-}
-
-impl Rate {
-    /// The rate per hour, rounded up: `"500/day"` is 21, `"30/minute"` is 1800.
-    pub fn hourly(self) -> u64 {
-        (u64::from(self.count) * 3600).div_ceil(self.period)
-    }
-
-    /// Seconds between two messages at this rate (at least 1).
-    pub fn interval(self) -> u64 {
-        self.period.div_ceil(u64::from(self.count)).max(1)
-    }
-}
-
-impl FromStr for Rate {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || {
-            format!(
-                "`{s}` is not a rate (examples: \"60/hour\", \"30/minute\", \"500/day\", \"100/10m\")"
-            )
-        };
-        let (count, per) = s.split_once('/').ok_or_else(bad)?;
-        let count: u32 = count.trim().parse().map_err(|_| bad())?;
-        let period = match per.trim() {
-            "second" | "sec" => 1,
-            "minute" | "min" => 60,
-            "hour" => 3600,
-            "day" => 86400,
-            "week" => 7 * 86400,
-            // "60/h", "500/d": a bare unit is one of it.
-            unit if !unit.is_empty() && unit.bytes().all(|b| b.is_ascii_alphabetic()) => {
-                format!("1{unit}").parse::<Span>().map_err(|_| bad())?.0
-            }
-            span => span.parse::<Span>().map_err(|_| bad())?.0,
-        };
-        if count == 0 || period == 0 {
-            return Err(format!(
-                "rate `{s}` allows nothing; remove the setting to have no limit"
-            ));
-        }
-        Ok(Rate { count, period })
-    }
-}
-
-impl fmt::Display for Rate {
-    /// `60/hour`, `30/minute`, `500/day`, `100/10m`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.period {
-            60 => write!(f, "{}/minute", self.count),
-            3600 => write!(f, "{}/hour", self.count),
-            86400 => write!(f, "{}/day", self.count),
-            p => write!(f, "{}/{}", self.count, Span(p)),
-        }
-    }
-}
-
-super::serde_as_string!(Rate);
-
-/// A spew brake setting: a rate of submissions, or `"off"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Brake {
-    /// Never freeze.
-    Off,
-    /// Freeze when submissions exceed this rate.
-    Above(Rate),
-}
-
-impl FromStr for Brake {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.trim() == "off" {
-            return Ok(Brake::Off);
-        }
-        s.parse()
-            .map(Brake::Above)
-            .map_err(|e| format!("{e}, or \"off\""))
-    }
-}
-
-impl fmt::Display for Brake {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Brake::Off => f.write_str("off"),
-            Brake::Above(rate) => rate.fmt(f),
-        }
-    }
-}
-
-super::serde_as_string!(Brake);
-
-/// The largest default `rate_burst`.
-pub const DEFAULT_MAX_BURST: u32 = 10;
-
-/// The spew brake of a profile without `rate_limit` or `brake`: 1000 submissions an hour.
-pub const DEFAULT_BRAKE: Rate = Rate {
-    count: 1000,
-    period: 3600,
-};
-
-/// How many times the hourly `rate_limit` the default spew brake allows per hour.
-pub const BRAKE_FACTOR: u64 = 10;
-
 impl Profile {
     /// Whether this profile logs in to the relay.
     pub fn authenticates(&self) -> bool {
@@ -303,9 +166,16 @@ impl Profile {
         }
     }
 
-    /// Whether the profile limits who may submit through it (`users`, `groups`).
-    pub fn restricts_submitters(&self) -> bool {
-        self.users.is_some() || self.groups.is_some()
+    /// Whether `user` may submit through this profile from the maildrop: every user when
+    /// neither `users` nor `groups` is set, else those they list.
+    pub fn admits(&self, user: &crate::users::LocalUser) -> bool {
+        if self.users.is_none() && self.groups.is_none() {
+            return true;
+        }
+        user.listed_in(
+            self.users.as_deref().unwrap_or_default(),
+            self.groups.as_deref().unwrap_or_default(),
+        )
     }
 
     /// Checks what no relay could work with, so that mistakes surface at `setup` and at load time

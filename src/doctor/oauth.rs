@@ -5,7 +5,7 @@
 use super::Check;
 use crate::commands::Selected;
 use crate::oauth::OAuthError;
-use crate::relay::Transcript;
+use crate::transcript::Transcript;
 
 /// Runs the check when the profile uses OAuth2; others get nothing.
 pub fn token(selected: &Selected, transcript: Transcript, out: &mut Vec<Check>) {

@@ -13,7 +13,8 @@ use super::{Check, Findings};
 use crate::commands::{Context, Selected};
 use crate::config::{ByteSize, Preset, Profile, TlsMode};
 use crate::relay::smtp::{Connection, Extensions, Observer, SmtpError};
-use crate::relay::{Credentials, Transcript, client_name, tls};
+use crate::relay::{Credentials, client_name, tls};
+use crate::transcript::Transcript;
 
 /// The checks of this family, in order: each run reports every one of them.
 const IDS: [&str; 13] = [

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::OAuthError;
-use crate::queue::spool::SharedState;
+use crate::state_file::StateFile;
 
 /// Refresh this long before expiry at most (five minutes)...
 const MAX_MARGIN: u64 = 300;
@@ -59,7 +59,7 @@ struct Stored {
 
 /// A profile's cache, locked: other processes of the profile wait until it is dropped.
 pub struct Locked {
-    file: SharedState,
+    file: StateFile,
     path: PathBuf,
     stored: Stored,
 }
@@ -89,7 +89,7 @@ pub fn lock(spool: &Path, profile: &str) -> Result<Locked, OAuthError> {
         .create(&dir)
         .map_err(|e| fail(&e))?;
     crate::secrets::keep_out_of_core_dumps();
-    let (file, text) = SharedState::open(&path).map_err(|e| fail(&e))?;
+    let (file, text) = StateFile::open(&path).map_err(|e| fail(&e))?;
     let text = Zeroizing::new(text);
     let stored = serde_json::from_str(&text).unwrap_or_default();
     Ok(Locked { file, path, stored })

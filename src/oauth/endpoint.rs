@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::OAuthError;
 use super::http::{Answer, post_form};
 use crate::config::OAuth;
-use crate::relay::Transcript;
+use crate::transcript::Transcript;
 
 /// Tokens from a successful grant.
 pub struct Grant {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 use super::{OAuthError, proxy};
-use crate::relay::Transcript;
+use crate::transcript::Transcript;
 
 /// The largest answer read from an endpoint.
 const MAX_RESPONSE_BYTES: u64 = 64 * 1024;

@@ -22,8 +22,8 @@ pub use endpoint::{Client, Grant};
 pub use secret::OAuthSecret;
 
 use crate::config::{OAuth, Profile};
-use crate::relay::Transcript;
 use crate::secrets::{SecretError, SecretStore};
+use crate::transcript::Transcript;
 use cache::CachedToken;
 
 /// What can go wrong getting a token. Messages never contain a token or secret.

@@ -10,7 +10,7 @@ use super::schedule::now;
 use super::spool::{Area, Spool, SpoolError};
 use super::state::Status;
 use crate::config::LoadedConfig;
-use crate::relay::Transcript;
+use crate::transcript::Transcript;
 
 const SOCKET: &str = "daemon.sock";
 

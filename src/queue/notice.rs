@@ -5,13 +5,14 @@
 
 use super::id::QueueId;
 use super::schedule::now;
-use super::spool::{SharedState, Spool, SpoolError};
+use super::spool::{Spool, SpoolError};
 use super::state::MessageState;
 use crate::config::LoadedConfig;
 use crate::message::canonical::canonicalize;
 use crate::message::envelope::{Dsn, Envelope};
 use crate::message::headers::Field;
 use crate::message::message_id;
+use crate::state_file::StateFile;
 
 /// What a notice is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,7 +161,7 @@ fn queue_notice(
     body: &str,
     forced: bool,
 ) -> Result<Queued, SpoolError> {
-    let Some((settings, _, _)) = config.profiles.get(profile) else {
+    let Some(settings) = config.profiles.get(profile).map(|l| &l.profile) else {
         return Ok(Queued::NoOne);
     };
     let Some(to) = settings.notify.clone().or_else(|| config.notify.clone()) else {
@@ -207,7 +208,7 @@ fn queue_notice(
 /// Counts this notice against the hourly limit (shared by every relayctl process); a `forced`
 /// notice is counted even over the limit.
 fn within_limit(spool: &Spool, per_hour: u32, forced: bool) -> Result<bool, SpoolError> {
-    let (mut state, text) = SharedState::open(&spool.root().join("notices"))?;
+    let (mut state, text) = StateFile::open(&spool.root().join("notices"))?;
     let hour_ago = now().saturating_sub(3600);
     let mut times: Vec<u64> = text
         .split_whitespace()

@@ -20,9 +20,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::spool::{SharedState, Spool, SpoolError};
+use super::spool::{Spool, SpoolError};
 use crate::config::{Profile, Rate};
 use crate::relay::DeliveryError;
+use crate::state_file::StateFile;
 
 const DIR: &str = "limits";
 
@@ -331,7 +332,7 @@ impl<'a> Limiter<'a> {
                 source,
             })?;
         let path = self.path(profile, "json");
-        let (mut state, text) = SharedState::open(&path)?;
+        let (mut state, text) = StateFile::open(&path)?;
         let mut limits: Limits = if text.trim().is_empty() {
             Limits::default()
         } else {

@@ -17,9 +17,10 @@ use super::ratelimit::{Limiter, Limits, Submitted, Wait, throttling_reply};
 use super::schedule::{backoff, now};
 use super::spool::{Area, Locked, Spool, SpoolError};
 use super::state::{RecipientStatus, Status, Waiting};
-use crate::config::LoadedConfig;
+use crate::config::{LoadedConfig, LoadedProfile};
 use crate::oauth::OAuthError;
-use crate::relay::{DeliveryError, Fault, ProfileCredentials, Session, Transcript};
+use crate::relay::{DeliveryError, Fault, ProfileCredentials, Session};
+use crate::transcript::Transcript;
 
 /// Which messages a pass takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +194,7 @@ impl<'a> Runner<'a> {
         }
         let head = locked.head()?;
         let mut chain = vec![locked.state.profile.clone()];
-        if let Some((profile, _, _)) = self.config.profiles.get(&locked.state.profile) {
+        if let Some(profile) = self.config.profile(&locked.state.profile) {
             chain.extend(profile.fallback.iter().cloned());
         }
         let mut transient: Option<String> = None;
@@ -209,7 +210,7 @@ impl<'a> Runner<'a> {
                 ready.push((name.clone(), Ready::Waits(Wait::CoolDown { until })));
                 continue;
             }
-            let profile = self.config.profiles.get(name).map(|(p, _, _)| p);
+            let profile = self.config.profile(name);
             let grant = match profile {
                 Some(p) => match self.limiter.acquire(name, p, now(), locked.state.notice)? {
                     Ok(grant) => Some(grant),
@@ -361,7 +362,7 @@ impl<'a> Runner<'a> {
     /// frozen.
     fn brake(&mut self, locked: &mut Locked<'_>, now: u64) -> Result<Option<Outcome>, SpoolError> {
         let name = locked.state.profile.clone();
-        let Some((profile, _, _)) = self.config.profiles.get(&name) else {
+        let Some(profile) = self.config.profile(&name) else {
             return Ok(None);
         };
         if !locked.state.brake_counted {
@@ -578,7 +579,7 @@ impl<'a> Runner<'a> {
             return Err((*fault, reason.clone(), None));
         }
         if !self.sessions.contains_key(name) {
-            let Some((profile, _, file)) = self.config.profiles.get(name) else {
+            let Some(LoadedProfile { profile, file, .. }) = self.config.profiles.get(name) else {
                 return Err((
                     Fault::Config,
                     format!("profile `{name}` is not configured"),

@@ -51,6 +51,8 @@ pub enum SpoolError {
         reason: String,
         path: PathBuf,
     },
+    #[error(transparent)]
+    StateFile(#[from] crate::state_file::StateFileError),
     #[error("no message {0} in the queue")]
     NotFound(QueueId),
 }
@@ -333,49 +335,6 @@ pub struct Listing {
     pub strays: Vec<PathBuf>,
 }
 
-/// A small state file shared by every relayctl process (notice counts, rate limits): created
-/// private to its owner, locked exclusively while this value lives, read whole on opening.
-pub struct SharedState {
-    file: File,
-    path: PathBuf,
-}
-
-impl SharedState {
-    /// Opens and locks the file at `path`; returns it with its current text.
-    pub fn open(path: &Path) -> Result<(SharedState, String), SpoolError> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .map_err(io("open", path))?;
-        file.lock().map_err(io("lock", path))?;
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut file, &mut text).map_err(io("read", path))?;
-        Ok((
-            SharedState {
-                file,
-                path: path.to_path_buf(),
-            },
-            text,
-        ))
-    }
-
-    /// Replaces the contents: overwritten in place, then cut to length. Truncating to zero first
-    /// would make ext4 (auto_da_alloc) start writing the file back at every close, and the next
-    /// update's truncate wait for that I/O, once per message of a queue run.
-    pub fn replace(&mut self, contents: &[u8]) -> Result<(), SpoolError> {
-        let path = &self.path;
-        std::io::Seek::rewind(&mut self.file).map_err(io("write", path))?;
-        self.file.write_all(contents).map_err(io("write", path))?;
-        self.file
-            .set_len(contents.len() as u64)
-            .map_err(io("write", path))
-    }
-}
-
 /// What went into a message file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Written {
@@ -495,7 +454,7 @@ pub const CORRUPT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(
 /// Most entries kept in the corrupt area.
 pub const CORRUPT_MAX_ENTRIES: usize = 100;
 
-/// How claimed maildrop files are named in `tmp/` (see `submit::maildrop`).
+/// How the maildrop import names the drop files it claims in `tmp/`.
 pub const CLAIM_PREFIX: &str = ".drop-";
 
 /// The name of an entry this process makes in `tmp/`: `PREFIX` + this process's id + `-` +

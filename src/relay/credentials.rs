@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use super::Transcript;
 use crate::config::Profile;
 use crate::oauth::{AccessToken, OAuthError, TokenSource};
 use crate::secrets::{SecretError, SecretString, store_for};
+use crate::transcript::Transcript;
 
 /// A login's secrets, asked for only when needed.
 pub trait Credentials {

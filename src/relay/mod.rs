@@ -8,20 +8,19 @@ mod hello;
 mod session;
 pub mod smtp;
 pub(crate) mod tls;
-mod transcript;
 
 use std::fmt;
 
 pub use credentials::{Credentials, ProfileCredentials};
 pub use hello::{client_name, system_fqdn};
 pub use session::Session;
-pub use transcript::Transcript;
 
 use crate::config::{ByteSize, Profile};
 use crate::message::canonical::canonicalize;
 use crate::message::envelope::Envelope;
 use crate::oauth::OAuthError;
 use crate::secrets::SecretError;
+use crate::transcript::Transcript;
 
 /// What the relay said about one recipient.
 pub type RecipientResult = Result<String, RecipientFailure>;

@@ -6,10 +6,9 @@
 use secrecy::ExposeSecret;
 
 use super::smtp::{Connection, SmtpError};
-use super::{
-    Credentials, DeliveryError, Envelope, RecipientFailure, RecipientResult, Transcript, hello, tls,
-};
+use super::{Credentials, DeliveryError, Envelope, RecipientFailure, RecipientResult, hello, tls};
 use crate::config::{ByteSize, Profile, TlsMode};
+use crate::transcript::Transcript;
 
 /// An open, ready connection to a relay.
 pub struct Session<'t> {

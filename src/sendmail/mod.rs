@@ -17,8 +17,9 @@ use crate::message::envelope::{Dsn, Envelope};
 use crate::message::submission::{Request, SenderPolicy, SubmissionError};
 use crate::privilege::Intent;
 use crate::queue::{Area, Select};
-use crate::relay::{self, Transcript};
+use crate::relay;
 use crate::submit::{self, Ready, maildrop};
+use crate::transcript::Transcript;
 
 /// The names under which the binary acts as sendmail.
 pub const PROGRAM_NAMES: [&str; 3] = ["sendmail", "mailq", "newaliases"];

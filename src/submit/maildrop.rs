@@ -30,7 +30,7 @@ use crate::message::envelope::{Dsn, Envelope};
 use crate::message::submission::{Request, SenderPolicy};
 use crate::queue::spool::{CLAIM_PREFIX, SYSTEM_SPOOL, owner_pid, process_alive, tmp_name};
 use crate::queue::{QueueId, Spool, SpoolError};
-use crate::relay::Transcript;
+use crate::transcript::Transcript;
 use crate::users::LocalUser;
 
 /// The maildrop inside a spool.
@@ -300,7 +300,7 @@ pub fn read_drop(
         serde_json::from_slice(&line).map_err(|e| format!("bad envelope line: {e}"))?;
     let (name, profile, _) = config.get(&ticket.profile).map_err(|e| e.to_string())?;
     let user = LocalUser::lookup(uid);
-    if !user.may_use(profile) {
+    if !profile.admits(&user) {
         return Err(format!(
             "{user} may not submit through profile {name} (its `users` and `groups`)"
         ));

@@ -10,8 +10,8 @@ use crate::config::{OAuth, Profile, oauth_provider};
 use crate::error::{Error, Result};
 use crate::oauth::{Client, OAuthError, OAuthSecret, cache_grant, flow};
 use crate::queue::Spool;
-use crate::relay::Transcript;
 use crate::secrets::{SecretError, SecretStore, read_new_secret};
+use crate::transcript::Transcript;
 
 /// The `[profiles.NAME.oauth]` table for `args`, or `None` without `--oauth`.
 pub fn table(args: &SetupArgs) -> Result<Option<OAuth>> {

@@ -205,6 +205,21 @@ impl Observer for Silent {
     fn note(&self, _: &str) {}
 }
 
+/// The `-v` transcript sees the dialogue.
+impl Observer for crate::transcript::Transcript {
+    fn client(&self, line: &str) {
+        crate::transcript::Transcript::client(self, line);
+    }
+
+    fn server(&self, line: &str) {
+        crate::transcript::Transcript::server(self, line);
+    }
+
+    fn note(&self, text: &str) {
+        crate::transcript::Transcript::note(self, text);
+    }
+}
+
 /// A recipient with the relay's reply to its RCPT TO: `Ok` for 2xx, `Err` for 4xx or 5xx.
 pub type RecipientReply = (String, Result<Reply, Reply>);
 

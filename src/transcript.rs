@@ -1,7 +1,6 @@
-//! The `-v` dialogue with the relay on stderr. Login commands are never shown, only that one was
-//! sent: the transcript may be pasted into a ticket.
-
-use super::smtp::Observer;
+//! The `-v` transcript on stderr: the dialogue with the relay (the SMTP client writes its lines
+//! through this) and notes of what relayctl did. Login commands are never shown, only that one
+//! was sent: the transcript may be pasted into a ticket.
 
 /// Prints the SMTP dialogue when enabled.
 #[derive(Debug, Clone, Copy)]
@@ -25,22 +24,18 @@ impl Transcript {
             eprintln!("relayctl: {text}");
         }
     }
-}
 
-impl Observer for Transcript {
-    fn client(&self, line: &str) {
+    /// A line relayctl sent to the relay.
+    pub fn client(&self, line: &str) {
         if self.enabled {
             eprintln!("--> {line}");
         }
     }
 
-    fn server(&self, line: &str) {
+    /// A line the relay sent.
+    pub fn server(&self, line: &str) {
         if self.enabled {
             eprintln!("<-- {line}");
         }
-    }
-
-    fn note(&self, text: &str) {
-        Transcript::note(self, text);
     }
 }
