@@ -40,6 +40,7 @@ pub mod doctor;
 pub mod error;
 pub mod generate;
 pub mod log;
+pub mod messages;
 pub mod message;
 pub mod oauth;
 pub mod printable;
