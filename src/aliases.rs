@@ -58,6 +58,16 @@ pub struct Aliases {
 const MAX_DEPTH: usize = 10;
 
 impl Aliases {
+    /// The aliases in effect for `config`: its `[aliases]`, its `aliases_file`, and this host's
+    /// names as the local domains.
+    pub fn for_config(config: &crate::config::LoadedConfig) -> Result<Self, AliasError> {
+        Aliases::new(
+            &config.aliases,
+            config.aliases_file.as_deref(),
+            crate::host::local_domains(),
+        )
+    }
+
     /// Builds the aliases from the config table and an optional `/etc/aliases`-style file.
     /// `local_domains` are the domains that mean this host (`localhost`, its names).
     pub fn new(

@@ -39,16 +39,19 @@ pub mod config;
 pub mod doctor;
 pub mod error;
 pub mod generate;
+pub mod host;
+pub mod link;
 pub mod log;
-pub mod messages;
 pub mod message;
+pub mod messages;
 pub mod oauth;
+pub mod options;
 pub mod printable;
 pub mod privilege;
 pub mod queue;
 pub mod relay;
 pub mod secrets;
-pub mod sendmail;
+
 pub mod smtpd;
 pub mod state_file;
 pub mod submit;
@@ -63,7 +66,7 @@ use clap::Parser;
 pub use error::{Error, Result};
 
 use cli::{Cli, Command, LinkCommand};
-use commands::Context;
+use commands::sendmail;
 use config::ConfigLocation;
 use privilege::Intent;
 use transcript::Transcript;
@@ -79,14 +82,14 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         .unwrap_or_default();
     if sendmail::PROGRAM_NAMES.contains(&program.as_str()) {
         privilege::allow(|| sendmail::intent(&program, &args[1..]))?;
-        let ctx = Context {
+        let options = options::Options {
             location: ConfigLocation::new(std::env::var_os("RELAYCTL_CONFIG").map(Into::into)),
             profile: std::env::var("RELAYCTL_PROFILE").ok(),
             transcript: Transcript::new(false),
             spool: std::env::var_os("RELAYCTL_SPOOL").map(Into::into),
             wait: false,
         };
-        return sendmail::execute(&program, &args[1..], ctx);
+        return sendmail::execute(&program, &args[1..], options);
     }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -98,7 +101,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         Err(e) => return Err(Error::Usage(clap_message(&e))),
     };
     privilege::allow(|| intent(&cli.command))?;
-    let ctx = Context {
+    let options = options::Options {
         location: ConfigLocation::new(cli.config),
         profile: cli.profile,
         transcript: Transcript::new(cli.verbose),
@@ -106,19 +109,19 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         wait: cli.wait,
     };
     match cli.command {
-        Command::Setup(args) => commands::setup::execute(&ctx, *args),
-        Command::Profile(command) => commands::profile::execute(&ctx, command),
-        Command::Send(args) => commands::send::execute(&ctx, args),
-        Command::Sendmail { args } => sendmail::execute("sendmail", &args, ctx),
+        Command::Setup(args) => commands::setup::execute(&options, *args),
+        Command::Profile(command) => commands::profile::execute(&options, command),
+        Command::Send(args) => commands::send::execute(&options, args),
+        Command::Sendmail { args } => sendmail::execute("sendmail", &args, options),
         Command::SendmailLink(LinkCommand::Install { prefix, force }) => {
-            sendmail::link::install(&prefix, force)
+            link::install(&prefix, force)
         }
-        Command::SendmailLink(LinkCommand::Remove { prefix }) => sendmail::link::remove(&prefix),
-        Command::SendmailLink(LinkCommand::Status { prefix }) => sendmail::link::status(&prefix),
-        Command::Queue(command) => commands::queue::execute(&ctx, command),
-        Command::Doctor { json } => commands::doctor::execute(&ctx, json),
-        Command::Test { to } => commands::test::execute(&ctx, &to),
-        Command::Generate(command) => generate::execute(&ctx, command),
+        Command::SendmailLink(LinkCommand::Remove { prefix }) => link::remove(&prefix),
+        Command::SendmailLink(LinkCommand::Status { prefix }) => link::status(&prefix),
+        Command::Queue(command) => commands::queue::execute(&options, command),
+        Command::Doctor { json } => commands::doctor::execute(&options, json),
+        Command::Test { to } => commands::test_message::execute(&options, &to),
+        Command::Generate(command) => generate::execute(&options, command),
     }
 }
 

@@ -3,23 +3,23 @@
 use std::path::Path;
 
 use crate::cli::ProfileCommand;
-use crate::commands::Context;
 use crate::commands::setup::new_secret;
 use crate::config::{ConfigEdit, LoadedConfig, LoadedProfile, Origin, Profile};
 use crate::error::{Error, Result};
+use crate::options::Options;
 use crate::secrets::{self, SecretRef, SecretStore, store_and_verify, store_for};
 
-pub fn execute(ctx: &Context, command: ProfileCommand) -> Result<()> {
-    let config = ctx.location.load()?;
+pub fn execute(options: &Options, command: ProfileCommand) -> Result<()> {
+    let config = options.location.load()?;
     match command {
         ProfileCommand::List => list(&config),
         ProfileCommand::Show { name } => show(&config, &name),
-        ProfileCommand::Remove { name } => remove(ctx, &config, &name),
+        ProfileCommand::Remove { name } => remove(options, &config, &name),
         ProfileCommand::Default { name } => set_default(&config, &name),
         ProfileCommand::SetSecret {
             name,
             password_stdin,
-        } => set_secret(ctx, &config, &name, password_stdin),
+        } => set_secret(options, &config, &name, password_stdin),
     }
 }
 
@@ -156,14 +156,14 @@ fn secret_status(name: &str, p: &Profile, file: &Path) -> String {
     }
 }
 
-fn remove(ctx: &Context, config: &LoadedConfig, name: &str) -> Result<()> {
+fn remove(options: &Options, config: &LoadedConfig, name: &str) -> Result<()> {
     let (name, p, file) = config.get(name)?;
     let origin = &config.profiles[name].origin;
     if let Some(store) = owned_store(name, p, file) {
         store.delete()?;
     }
     if p.oauth.is_some() {
-        let spool = crate::queue::Spool::default_path(ctx.spool.as_deref());
+        let spool = crate::queue::Spool::default_path(options.spool.as_deref());
         crate::oauth::cache::remove(&spool, name)
             .map_err(|e| Error::io("cannot remove the token cache in", spool, e))?;
     }
@@ -198,7 +198,7 @@ fn set_default(config: &LoadedConfig, name: &str) -> Result<()> {
 }
 
 fn set_secret(
-    ctx: &Context,
+    options: &Options,
     config: &LoadedConfig,
     name: &str,
     password_stdin: bool,
@@ -226,7 +226,7 @@ fn set_secret(
         "secret of profile `{name}` replaced in {} (read back)",
         store.describe()
     );
-    let released = super::queue::release_profile(&ctx.open_spool()?, name)?;
+    let released = super::queue::release_profile(&options.open_spool()?, name)?;
     if released > 0 {
         println!("{released} held message(s) released for the next queue run");
     }

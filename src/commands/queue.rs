@@ -5,26 +5,30 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use crate::cli::QueueCommand;
-use crate::commands::Context;
 use crate::error::{Error, Result};
+use crate::messages;
+use crate::options::Options;
 use crate::queue::ratelimit::{Freeze, Limiter};
 use crate::queue::schedule::now;
 use crate::queue::state::{MessageState, RecipientStatus, Status, Waiting};
 use crate::queue::{Area, QueueId, Runner, Select, Spool, SpoolError, daemon};
+use crate::submit::{self, maildrop};
 
-pub fn execute(ctx: &Context, command: QueueCommand) -> Result<()> {
-    let spool = ctx.open_spool()?;
+pub fn execute(options: &Options, command: QueueCommand) -> Result<()> {
+    let spool = options.open_spool()?;
     match command {
         QueueCommand::List { json } => list(&spool, Area::Queue, json),
         QueueCommand::Failed { json } => list(&spool, Area::Failed, json),
         QueueCommand::Show { id } => show(&spool, &id),
-        QueueCommand::Run => run(ctx, &spool, Select::Due),
-        QueueCommand::Attempt { id } => ctx.attempt(&ctx.location.load()?, &spool, id),
-        QueueCommand::Flush => run(ctx, &spool, Select::AllQueued),
+        QueueCommand::Run => run(options, &spool, Select::Due),
+        QueueCommand::Attempt { id } => {
+            submit::attempt(options, &options.location.load()?, &spool, id)
+        }
+        QueueCommand::Flush => run(options, &spool, Select::AllQueued),
         QueueCommand::Retry { id, all } => {
             let ids = pick(&spool, id, all)?;
             update(&spool, &ids, |s| s.next_attempt = now())?;
-            run(ctx, &spool, Select::Ids(ids))
+            run(options, &spool, Select::Ids(ids))
         }
         QueueCommand::Hold { id } => update(&spool, &[id], |s| {
             s.status = Status::Held;
@@ -41,10 +45,10 @@ pub fn execute(ctx: &Context, command: QueueCommand) -> Result<()> {
             if let Ok(state) = spool.state(Area::Queue, &id)
                 && Limiter::new(&spool).frozen(&state.profile).is_some()
             {
-                eprintln!(
-                    "relayctl: delivery for profile {} is frozen by the spew brake; `relayctl queue release --all` lifts the freeze",
+                messages::alert(&format!(
+                    "delivery for profile {} is frozen by the spew brake; `relayctl queue release --all` lifts the freeze",
                     state.profile
-                );
+                ));
             }
             daemon::wake(&spool);
             Ok(())
@@ -72,19 +76,24 @@ pub fn execute(ctx: &Context, command: QueueCommand) -> Result<()> {
             .delete(Area::Queue, &id)
             .or_else(|_| spool.delete(Area::Failed, &id))?),
         QueueCommand::Daemon => {
-            let reload = || match ctx.location.load() {
+            let reload = || match options.location.load() {
                 Ok(c) => Some(c),
                 Err(e) => {
-                    eprintln!("relayctl: {e}");
+                    crate::messages::alert(&e.to_string());
                     None
                 }
             };
             let before_pass = |spool: &Spool, config: &crate::config::LoadedConfig| {
-                if let Err(e) = crate::sendmail::import_maildrop(spool, config, &ctx.transcript) {
-                    eprintln!("relayctl: {e}");
+                if let Err(e) = maildrop::import(spool, config, &options.transcript) {
+                    crate::messages::alert(&e.to_string());
                 }
             };
-            Ok(daemon::run(&spool, &reload, &before_pass, &ctx.transcript)?)
+            Ok(daemon::run(
+                &spool,
+                &reload,
+                &before_pass,
+                &options.transcript,
+            )?)
         }
     }
 }
@@ -115,14 +124,14 @@ pub fn release_profile(spool: &Spool, profile: &str) -> Result<usize> {
 }
 
 /// One pass; quiet unless -v, since cron mails any output.
-pub fn run(ctx: &Context, spool: &Spool, select: Select) -> Result<()> {
-    let config = ctx.location.load()?;
-    crate::sendmail::import_maildrop(spool, &config, &ctx.transcript)?;
-    let mut runner = Runner::new(spool, &config, &ctx.transcript);
+pub fn run(options: &Options, spool: &Spool, select: Select) -> Result<()> {
+    let config = options.location.load()?;
+    maildrop::import(spool, &config, &options.transcript)?;
+    let mut runner = Runner::new(spool, &config, &options.transcript);
     let summary = runner.run(&select);
     runner.close();
     let summary = summary?;
-    ctx.transcript.note(&format!(
+    options.transcript.note(&format!(
         "delivered {}, deferred {}, held {}, failed {}, corrupt {}",
         summary.delivered, summary.deferred, summary.held, summary.failed, summary.corrupt
     ));
@@ -146,7 +155,9 @@ fn update(spool: &Spool, ids: &[QueueId], change: impl Fn(&mut MessageState)) ->
                 locked.save()?;
             }
             None if spool.ids(Area::Queue)?.contains(id) => {
-                eprintln!("relayctl: message {id} is being delivered right now; left alone");
+                messages::alert(&format!(
+                    "message {id} is being delivered right now; left alone"
+                ));
             }
             None => return Err(SpoolError::NotFound(id.clone()).into()),
         }
@@ -238,16 +249,16 @@ fn list_into(out: &mut String, spool: &Spool, area: Area, json: bool) -> Result<
     };
     let listing = spool.list(area)?;
     for stray in &listing.strays {
-        eprintln!(
-            "relayctl: {} is not a message (its name is not a message ID); left alone",
-            crate::printable::clean(&stray.display().to_string())
-        );
+        messages::alert(&format!(
+            "{} is not a message (its name is not a message ID); left alone",
+            stray.display()
+        ));
     }
     let mut entries = Vec::new();
     for id in listing.ids {
         match spool.state(area, &id) {
             Ok(s) => entries.push(entry(&id, &s, &freezes)),
-            Err(e @ SpoolError::Corrupt { .. }) => eprintln!("relayctl: {e}"),
+            Err(e @ SpoolError::Corrupt { .. }) => messages::alert(&e.to_string()),
             Err(SpoolError::NotFound(_)) => {}
             Err(e) => return Err(e.into()),
         }

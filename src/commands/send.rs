@@ -3,20 +3,22 @@
 use lettre::message::Mailbox;
 
 use crate::cli::SendArgs;
-use crate::commands::{Context, read_stdin};
+use crate::commands::read_stdin;
 use crate::error::{Error, Result};
 use crate::message::compose::{
     Attachment, Draft, SizeLimit, ZIP_NAME, check_size, compose, parse_mailbox, zip,
 };
 use crate::message::submission::{AddressRole, SubmissionError};
 use crate::message::{BARE_HOSTNAME_FIX, bare_hostname, is_single_line};
+use crate::options::Options;
+use crate::submit::{Intake, Ready};
 
 /// Runs `relayctl send`. Everything that can be refused (line breaks, addresses, the encoded
 /// size) is refused before the message is queued.
-pub fn execute(ctx: &Context, args: SendArgs) -> Result<()> {
+pub fn execute(options: &Options, args: SendArgs) -> Result<()> {
     refuse_line_breaks(&args)?;
-    let config = ctx.location.load()?;
-    let selected = ctx.select_from(&config)?;
+    let intake = Intake::load(options)?;
+    let selected = &intake.selected;
     let allow_bare = selected.profile.allow_bare_hostnames;
     // The profile's own `from` was checked when the config was loaded.
     let given_from = args.from.is_some();
@@ -65,10 +67,10 @@ pub fn execute(ctx: &Context, args: SendArgs) -> Result<()> {
         attachments = vec![zip(&attachments, &limit)?];
     } else {
         for a in attachments.iter().filter(|a| a.is_commonly_blocked()) {
-            eprintln!(
-                "relayctl: warning: {} is a program or script type that relays' virus scanners often block; --zip sends it inside {ZIP_NAME} (some providers, Gmail among them, look inside archives too)",
+            crate::messages::warning(&format!(
+                "{} is a program or script type that relays' virus scanners often block; --zip sends it inside {ZIP_NAME} (some providers, Gmail among them, look inside archives too)",
                 a.name
-            );
+            ));
         }
     }
     let draft = Draft {
@@ -83,12 +85,13 @@ pub fn execute(ctx: &Context, args: SendArgs) -> Result<()> {
     // From the attachments' sizes, before any is read (except by --zip, which must compress them
     // to know): a message the relay would refuse is never queued.
     let size = check_size(&draft, &limit)?;
-    ctx.transcript.note(&format!(
+    options.transcript.note(&format!(
         "message size {size} bytes (profile limit {})",
         limit.bytes
     ));
     let (message, envelope) = compose(&draft)?;
-    ctx.submit(&config, &selected, &envelope, &message)
+    let mut ready = Ready::whole(envelope, message, &options.scratch_dir())?;
+    intake.submit(&mut ready)
 }
 
 /// Refuses any value that would go into a header with a CR, LF or NUL in it: it would end the

@@ -5,14 +5,14 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 use super::{Check, Status};
-use crate::commands::{Context, Selected};
 use crate::config::{ConfigError, LoadedConfig, Origin};
 use crate::error::Error;
+use crate::options::{Options, Selected};
 use crate::secrets::{SecretError, SecretRef, store_for};
 
 /// `config.files` and `config.permissions`; the loaded configuration when it loads.
-pub fn load(ctx: &Context, out: &mut Vec<Check>) -> Option<LoadedConfig> {
-    let files: Vec<_> = ctx
+pub fn load(options: &Options, out: &mut Vec<Check>) -> Option<LoadedConfig> {
+    let files: Vec<_> = options
         .location
         .files()
         .into_iter()
@@ -24,7 +24,7 @@ pub fn load(ctx: &Context, out: &mut Vec<Check>) -> Option<LoadedConfig> {
         .map(|(_, p)| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    match ctx.location.load() {
+    match options.location.load() {
         Ok(config) if files.is_empty() => {
             out.insert(
                 0,
@@ -113,8 +113,8 @@ fn permissions(files: &[(Origin, std::path::PathBuf)], out: &mut Vec<Check>) {
 }
 
 /// `config.profile`: the profile that `--profile` or the default selects, and what it lacks.
-pub fn select(ctx: &Context, config: &LoadedConfig, out: &mut Vec<Check>) -> Option<Selected> {
-    let selected = match ctx.select_from(config) {
+pub fn select(options: &Options, config: &LoadedConfig, out: &mut Vec<Check>) -> Option<Selected> {
+    let selected = match options.select(config) {
         Ok(s) => s,
         Err(Error::Config(ConfigError::NoProfile)) => {
             let files_failed = out

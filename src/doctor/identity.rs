@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::dns::{Answer, DnsError, Resolver, reverse_name};
 use super::{Check, Findings};
-use crate::commands::Selected;
+use crate::options::Selected;
 use crate::relay::client_name;
 
 /// Common DNS blocklists that answer ordinary queries.

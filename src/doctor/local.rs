@@ -3,16 +3,16 @@
 use std::path::Path;
 
 use super::Check;
-use crate::commands::Context;
 use crate::config::{LoadedConfig, QueueSettings, Span};
+use crate::link::{self, State};
+use crate::options::Options;
 use crate::queue::schedule::now;
 use crate::queue::state::{Status, Waiting};
 use crate::queue::{Area, Spool};
-use crate::sendmail::link::{self, State};
 
 /// `queue.waiting`, `queue.held` and `queue.failed`. Only reads the spool; it is never created.
-pub fn queue(ctx: &Context, config: Option<&LoadedConfig>, out: &mut Vec<Check>) {
-    let path = Spool::default_path(ctx.spool.as_deref());
+pub fn queue(options: &Options, config: Option<&LoadedConfig>, out: &mut Vec<Check>) {
+    let path = Spool::default_path(options.spool.as_deref());
     if !path.join("queue").is_dir() {
         let why = format!(
             "no spool at {} yet: nothing was ever queued",

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::commands::{Context, Selected};
+use crate::options::{Options, Selected};
 
 /// Version of the JSON report's format.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -236,35 +236,35 @@ impl Report {
     }
 }
 
-/// Runs every check for the profile `ctx` selects.
-pub fn run(ctx: &Context) -> Report {
+/// Runs every check for the profile `options` selects.
+pub fn run(options: &Options) -> Report {
     let mut checks = Vec::new();
-    let config = config::load(ctx, &mut checks);
+    let config = config::load(options, &mut checks);
     let selected = config
         .as_ref()
-        .and_then(|c| config::select(ctx, c, &mut checks));
+        .and_then(|c| config::select(options, c, &mut checks));
     match (&config, &selected) {
-        (Some(_), Some(selected)) => relay_checks(ctx, selected, &mut checks),
+        (Some(_), Some(selected)) => relay_checks(options, selected, &mut checks),
         _ => checks.push(Check::skip(
             "relay",
             "relay checks need a configured profile (see above)",
         )),
     }
-    local::queue(ctx, config.as_ref(), &mut checks);
+    local::queue(options, config.as_ref(), &mut checks);
     local::sendmail_link(&mut checks);
     Report::new(selected.as_ref(), checks)
 }
 
 /// Everything that needs a profile: its secret, DNS, the network, SMTP, the host's identity.
-fn relay_checks(ctx: &Context, selected: &Selected, out: &mut Vec<Check>) {
+fn relay_checks(options: &Options, selected: &Selected, out: &mut Vec<Check>) {
     let resolver = dns::Resolver::from_environment();
     let mut found = Findings::default();
     config::secret(selected, out);
-    oauth::token(selected, ctx.transcript, out);
+    oauth::token(selected, options.transcript, out);
     network::relay_name(selected, &mut found, out);
     network::sender_domain(selected, &resolver, out);
     network::reachability(selected, &mut found, out);
-    smtp::session(ctx, selected, &found, out);
+    smtp::session(options, selected, &found, out);
     identity::ehlo_name(selected, &resolver, &found, out);
     identity::blocklists(&resolver, &found, out);
 }

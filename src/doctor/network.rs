@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::dns::{Answer, Resolver};
 use super::{CONNECT_TIMEOUT, Check, Findings};
-use crate::commands::Selected;
+use crate::options::Selected;
 
 /// The ports probed for context besides the profile's.
 const CONTEXT_PORTS: [u16; 3] = [25, 465, 587];

@@ -3,8 +3,8 @@
 //! profile must sign in again.
 
 use super::Check;
-use crate::commands::Selected;
 use crate::oauth::OAuthError;
+use crate::options::Selected;
 use crate::transcript::Transcript;
 
 /// Runs the check when the profile uses OAuth2; others get nothing.

@@ -10,8 +10,8 @@ use rustls::CertificateError;
 use secrecy::ExposeSecret;
 
 use super::{Check, Findings};
-use crate::commands::{Context, Selected};
 use crate::config::{ByteSize, Preset, Profile, TlsMode};
+use crate::options::{Options, Selected};
 use crate::relay::smtp::{Connection, Extensions, Observer, SmtpError};
 use crate::relay::{Credentials, client_name, tls};
 use crate::transcript::Transcript;
@@ -84,10 +84,10 @@ impl Observer for Recorder<'_> {
 }
 
 /// Runs the SMTP dialogue and reports every check of [`IDS`].
-pub fn session(ctx: &Context, selected: &Selected, found: &Findings, out: &mut Vec<Check>) {
+pub fn session(options: &Options, selected: &Selected, found: &Findings, out: &mut Vec<Check>) {
     let start = out.len();
     if found.port_open {
-        dialogue(ctx, selected, found, out);
+        dialogue(options, selected, found, out);
     }
     let why = if found.port_open {
         "not reached: an earlier check failed"
@@ -103,10 +103,10 @@ pub fn session(ctx: &Context, selected: &Selected, found: &Findings, out: &mut V
     out[start..].sort_by_key(|c| IDS.iter().position(|id| *id == c.id));
 }
 
-fn dialogue(ctx: &Context, selected: &Selected, found: &Findings, out: &mut Vec<Check>) {
+fn dialogue(options: &Options, selected: &Selected, found: &Findings, out: &mut Vec<Check>) {
     let p = &selected.profile;
     let recorder = Recorder {
-        transcript: &ctx.transcript,
+        transcript: &options.transcript,
         last: RefCell::new(Vec::new()),
         fresh: RefCell::new(true),
     };

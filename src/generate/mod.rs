@@ -20,25 +20,25 @@ use clap_complete::Shell;
 use clap_mangen::Man;
 
 use crate::cli::{Cli, GenerateCommand};
-use crate::commands::Context;
 use crate::error::{Error, Result};
+use crate::options::Options;
 
 /// The subcommands of `relayctl profile` whose positional argument is a profile name.
 const PROFILE_NAME_COMMANDS: [&str; 4] = ["show", "remove", "default", "set-secret"];
 
 /// Runs `relayctl generate ...`.
-pub fn execute(ctx: &Context, command: GenerateCommand) -> Result<()> {
+pub fn execute(options: &Options, command: GenerateCommand) -> Result<()> {
     match command {
         GenerateCommand::Man { dir } => write_files(&dir, &man_pages()),
         GenerateCommand::Completions { dir } => write_files(&dir, &completion_scripts()),
-        GenerateCommand::ProfileNames => profile_names(ctx),
+        GenerateCommand::ProfileNames => profile_names(options),
     }
 }
 
 /// Prints the configured profile names, one per line. A configuration that cannot be read
 /// prints nothing: a completion script must not spill errors onto the command line.
-fn profile_names(ctx: &Context) -> Result<()> {
-    let Ok(config) = ctx.location.load() else {
+fn profile_names(options: &Options) -> Result<()> {
+    let Ok(config) = options.location.load() else {
         return Ok(());
     };
     let mut out = std::io::stdout().lock();

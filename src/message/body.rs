@@ -102,6 +102,17 @@ pub fn spool(
 }
 
 impl SpooledBody {
+    /// A body with nothing in it, for a message whose every byte is in its header part.
+    pub fn empty(dir: &Path) -> io::Result<SpooledBody> {
+        Ok(SpooledBody {
+            file: tempfile::tempfile_in(dir)?,
+            size: 0,
+            long_line: None,
+            nul_line: None,
+            utf8: true,
+        })
+    }
+
     /// Writes the body to `out`: as read, or quoted-printable with CRLF line breaks.
     pub fn copy_to(&mut self, out: &mut dyn Write, quoted_printable: bool) -> io::Result<()> {
         self.file.rewind()?;

@@ -170,10 +170,10 @@ impl TokenSource<'_> {
             client_secret,
         };
         if let Err(e) = rotated.write(self.store.as_ref()) {
-            eprintln!(
-                "relayctl: warning: profile {}: the token endpoint issued a new refresh token that cannot be kept ({e}); the old one is used until it expires",
+            crate::messages::warning(&format!(
+                "profile {}: the token endpoint issued a new refresh token that cannot be kept ({e}); the old one is used until it expires",
                 self.name
-            );
+            ));
         }
     }
 }

@@ -16,5 +16,5 @@ pub mod state;
 
 pub use id::{InvalidQueueId, QueueId};
 pub use runner::{Outcome, Runner, Select, Summary};
-pub use spool::{Area, Listing, Spool, SpoolError};
+pub use spool::{Area, Listing, Spool, SpoolError, prepare_maildrop};
 pub use state::MessageState;

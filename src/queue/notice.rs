@@ -45,7 +45,7 @@ pub fn send(
     if state.notice {
         return Ok(None);
     }
-    let host = crate::relay::system_fqdn().unwrap_or_else(|| "this host".into());
+    let host = crate::host::fqdn().unwrap_or_else(|| "this host".into());
     let recipients: Vec<String> = state.recipients.iter().map(|r| format!("  {r}")).collect();
     let body = format!(
         "Message {id}, submitted for profile {profile} by <{sender}>:\r\n\r\n{reason}\r\n\r\nRecipients:\r\n{list}\r\n\r\nAttempts: {attempts}\r\nSee `relayctl queue show {id}` (or `relayctl queue failed`) on {host}.\r\n",
@@ -77,7 +77,7 @@ pub fn brake(
     profile: &str,
     reason: &str,
 ) -> Result<Option<QueueId>, SpoolError> {
-    let host = crate::relay::system_fqdn().unwrap_or_else(|| "this host".into());
+    let host = crate::host::fqdn().unwrap_or_else(|| "this host".into());
     let body = format!(
         "relayctl on {host} froze outgoing mail for profile {profile}: {reason}.\r\n\r\nSomething may be sending mail in a loop, or the account may be abused. Nothing more is sent\r\nfor this profile; the messages wait in the queue, none is lost.\r\n\r\nReview them with `relayctl queue list` (and `relayctl queue show ID`), delete what must not go\r\n(`relayctl queue delete ID`), then resume delivery with `relayctl queue release --all`.\r\nThe thresholds are the profile's `brake` and `brake_per_caller` settings.\r\n"
     );
@@ -94,7 +94,7 @@ pub fn revoked(
     profile: &str,
     reason: &str,
 ) -> Result<Option<QueueId>, SpoolError> {
-    let host = crate::relay::system_fqdn().unwrap_or_else(|| "this host".into());
+    let host = crate::host::fqdn().unwrap_or_else(|| "this host".into());
     let body = format!(
         "relayctl on {host} cannot log in to the relay of profile {profile}:\r\n\r\n{reason}\r\n\r\nMail for this profile is held in the queue, none is lost. Signing in again\r\nreleases it for the next queue run.\r\n"
     );
@@ -112,7 +112,7 @@ pub fn corrupt_swept(
     let Ok((profile, _)) = config.select(None) else {
         return Ok(None);
     };
-    let host = crate::relay::system_fqdn().unwrap_or_else(|| "this host".into());
+    let host = crate::host::fqdn().unwrap_or_else(|| "this host".into());
     let body = format!(
         "relayctl on {host} removed {count} entries from {}:\r\nmessages whose state could not be read and maildrop files it refused, kept\r\nfor review. It keeps at most {} entries, none older than {} days.\r\n\r\nMany refused maildrop files can mean a local user writes into the maildrop by hand.\r\n",
         spool.root().join("corrupt").display(),
@@ -173,7 +173,7 @@ fn queue_notice(
     if !within_limit(spool, config.queue.notices_per_hour, forced)? {
         return Ok(Queued::OverLimit);
     }
-    let host = crate::relay::system_fqdn().unwrap_or_else(|| "this host".into());
+    let host = crate::host::fqdn().unwrap_or_else(|| "this host".into());
     let domain = from
         .rsplit_once('@')
         .map(|(_, d)| d.to_string())

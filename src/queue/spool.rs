@@ -74,6 +74,25 @@ pub struct Spool {
 /// The system spool, used by root.
 pub const SYSTEM_SPOOL: &str = "/var/spool/relayctl";
 
+/// The maildrop inside a spool: where users without the profile's secret drop messages for the
+/// root runner.
+pub const MAILDROP: &str = "maildrop";
+
+/// Creates the maildrop of the system spool (root only): mode 1733 (anyone may create, nobody
+/// but root may list, the sticky bit keeps users from removing each other's files), and the
+/// spool directory itself searchable (0711) so that users can reach it.
+pub fn prepare_maildrop(spool_root: &Path) -> Result<(), SpoolError> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = spool_root.join(MAILDROP);
+    if !dir.exists() {
+        fs::create_dir(&dir).map_err(io("create", &dir))?;
+    }
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o1733))
+        .map_err(io("set the mode of", &dir))?;
+    fs::set_permissions(spool_root, fs::Permissions::from_mode(0o711))
+        .map_err(io("set the mode of", spool_root))
+}
+
 impl Spool {
     /// The spool for this user: `--spool`/`RELAYCTL_SPOOL` when given, `/var/spool/relayctl` for
     /// root, else `$XDG_STATE_HOME/relayctl`.

@@ -12,7 +12,7 @@ pub(crate) mod tls;
 use std::fmt;
 
 pub use credentials::{Credentials, ProfileCredentials};
-pub use hello::{client_name, system_fqdn};
+pub use hello::client_name;
 pub use session::Session;
 
 use crate::config::{ByteSize, Profile};

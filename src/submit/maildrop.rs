@@ -18,23 +18,22 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::{Ready, read};
-use crate::aliases::Aliases;
+use crate::aliases::{AliasError, Aliases};
 use crate::config::LoadedConfig;
 use crate::message::envelope::{Dsn, Envelope};
-use crate::message::submission::{Request, SenderPolicy};
-use crate::queue::spool::{CLAIM_PREFIX, SYSTEM_SPOOL, owner_pid, process_alive, tmp_name};
+use crate::message::submission::Request;
+use crate::queue::spool::{
+    CLAIM_PREFIX, MAILDROP, SYSTEM_SPOOL, owner_pid, process_alive, tmp_name,
+};
 use crate::queue::{QueueId, Spool, SpoolError};
 use crate::transcript::Transcript;
 use crate::users::LocalUser;
-
-/// The maildrop inside a spool.
-pub const DIR: &str = "maildrop";
 
 /// The longest envelope line read from a drop file.
 const MAX_TICKET: u64 = 64 * 1024;
@@ -60,21 +59,8 @@ fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -
 }
 
 /// The system maildrop.
-pub fn system_dir() -> PathBuf {
-    Path::new(SYSTEM_SPOOL).join(DIR)
-}
-
-/// Creates the maildrop of the system spool (root only): mode 1733, and the spool directory
-/// itself searchable (0711) so that users can reach it.
-pub fn prepare_dir(spool_root: &Path) -> Result<(), SpoolError> {
-    let dir = spool_root.join(DIR);
-    if !dir.exists() {
-        fs::create_dir(&dir).map_err(io("create", &dir))?;
-    }
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o1733))
-        .map_err(io("set the mode of", &dir))?;
-    fs::set_permissions(spool_root, fs::Permissions::from_mode(0o711))
-        .map_err(io("set the mode of", spool_root))
+fn system_dir() -> PathBuf {
+    Path::new(SYSTEM_SPOOL).join(MAILDROP)
 }
 
 /// Drops a prepared message for the root runner (user side): `write` writes the message after
@@ -135,18 +121,19 @@ pub struct Imported {
     pub refused: Vec<String>,
 }
 
-/// Imports every complete drop file into `spool` (root side). A file that cannot be accepted is
-/// moved to the corrupt area with the reason; nothing about one file (a rename under the
-/// runner, a read error, a bad ticket) stops the import of the others.
+/// Imports every complete drop file into `spool` (root side), with the aliases of `config`. A
+/// file that cannot be accepted is moved to the corrupt area with the reason; nothing about one
+/// file (a rename under the runner, a read error, a bad ticket) stops the import of the others.
+/// Only aliases that cannot be read (`aliases_file`) stop it, before any file is touched.
 pub fn import(
     spool: &Spool,
     config: &LoadedConfig,
-    aliases: &Aliases,
     transcript: &Transcript,
-) -> Imported {
+) -> Result<Imported, AliasError> {
+    let aliases = &Aliases::for_config(config)?;
     let mut result = Imported::default();
     let mut claimed = orphaned_claims(spool);
-    if let Ok(entries) = fs::read_dir(spool.root().join(DIR)) {
+    if let Ok(entries) = fs::read_dir(spool.root().join(MAILDROP)) {
         for entry in entries.filter_map(Result::ok) {
             let path = entry.path();
             if entry.file_name().to_string_lossy().starts_with('.') {
@@ -167,13 +154,13 @@ pub fn import(
             Err(reason) => {
                 // The reason may quote what the user wrote.
                 let reason = crate::printable::one_line(&reason);
-                eprintln!("relayctl: a maildrop file was refused: {reason}");
+                crate::messages::alert(&format!("a maildrop file was refused: {reason}"));
                 keep_refused(spool, &path, &reason);
                 result.refused.push(reason);
             }
         }
     }
-    result
+    Ok(result)
 }
 
 /// How much of a refused drop file is kept for the admin: enough to see what it was.
@@ -307,17 +294,7 @@ pub fn read_drop(
     }
     let incoming =
         read(input, true, profile.max_message_size().0, scratch).map_err(|e| e.to_string())?;
-    let from = profile
-        .from
-        .clone()
-        .ok_or("the profile has no from address")?;
-    // Whatever the profile allows root, a user never chooses the sender.
-    let policy = SenderPolicy {
-        profile_from: &from,
-        allow_from_override: false,
-        reply_to: profile.reply_to.as_deref(),
-        full_name: None,
-    };
+    let policy = super::policy::enforced(name, profile).map_err(|e| e.to_string())?;
     let request = Request {
         recipients: &ticket.recipients,
         extract_recipients: false,

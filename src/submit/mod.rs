@@ -3,13 +3,19 @@
 //! sender policy with [`Ready::prepare`], and write it into the spool with [`Ready::enqueue`].
 //!
 //! - [`read`]: the size-limited reader (header section in memory, body spooled).
+//! - [`policy`]: the sender policy a message is prepared under.
+//! - [`Intake`]: handing a prepared message to the queue the configured way (`now`, `queue`,
+//!   `wait`, the maildrop), and the first attempt at it.
 //! - [`maildrop`]: submission by users who may not read the relay's secret, and its import by
 //!   the root runner.
 
+mod intake;
 pub mod maildrop;
+pub mod policy;
 pub mod read;
 
 use std::io::Write;
+use std::path::Path;
 
 use crate::aliases::Aliases;
 use crate::message::body::SpooledBody;
@@ -22,6 +28,7 @@ use crate::message::submission::{
 use crate::queue::schedule::now;
 use crate::queue::{MessageState, QueueId, Spool, SpoolError};
 
+pub use intake::{Intake, attempt, attempt_now};
 pub use read::{Incoming, ReadError, read};
 
 /// The header naming the local user (or, for the SMTP listener, the client) who submitted a
@@ -76,6 +83,20 @@ impl Ready {
             envelope,
             body,
             quoted_printable,
+        })
+    }
+
+    /// A message composed whole in memory (`send`, `test`): it goes into the queue as it is.
+    pub fn whole(envelope: Envelope, message: Vec<u8>, scratch: &Path) -> Result<Ready, ReadError> {
+        let body = SpooledBody::empty(scratch).map_err(|source| ReadError::Scratch {
+            dir: scratch.to_path_buf(),
+            source,
+        })?;
+        Ok(Ready {
+            head: message,
+            envelope,
+            body,
+            quoted_printable: false,
         })
     }
 

@@ -8,20 +8,20 @@ use std::path::Path;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::{SetupArgs, StoreKind};
-use crate::commands::Context;
 use crate::config::{ConfigEdit, ConfigError, Preset, Profile, TlsMode};
 use crate::error::{Error, Result};
+use crate::options::Options;
 use crate::secrets::{
     self, SecretError, SecretRef, SecretStore, read_new_secret, store_and_verify, store_for,
 };
 
-pub fn execute(ctx: &Context, args: SetupArgs) -> Result<()> {
+pub fn execute(options: &Options, args: SetupArgs) -> Result<()> {
     let name = args
         .name
         .clone()
         .unwrap_or_else(|| args.preset.name().to_string());
     check_profile_name(&name)?;
-    let (origin, config_path) = ctx.location.target(args.system)?;
+    let (origin, config_path) = options.location.target(args.system)?;
     let mut edit = ConfigEdit::open(origin, config_path.clone())?;
 
     let (store_kind, keyring_notice) = store_kind(&args)?;
@@ -39,12 +39,12 @@ pub fn execute(ctx: &Context, args: SetupArgs) -> Result<()> {
         other => other.into(),
     })?;
     if let Some(notice) = keyring_notice {
-        eprintln!("relayctl: {notice}");
+        crate::messages::alert(&notice);
     }
 
     if args.preset == Preset::Institutional && !args.oauth {
-        eprintln!(
-            "relayctl: warning: a single-sign-on password stored on a server puts the whole account at risk; use an app-specific password, a dedicated sending account, or OAuth2 where the institution offers them"
+        crate::messages::warning(
+            "a single-sign-on password stored on a server puts the whole account at risk; use an app-specific password, a dedicated sending account, or OAuth2 where the institution offers them",
         );
     }
 
@@ -56,8 +56,8 @@ pub fn execute(ctx: &Context, args: SetupArgs) -> Result<()> {
                 &name,
                 &profile,
                 store.as_ref(),
-                ctx.spool.as_deref(),
-                ctx.transcript,
+                options.spool.as_deref(),
+                options.transcript,
             )?
         }
         (Some(reference), Some(kind)) => {
@@ -97,7 +97,7 @@ pub fn execute(ctx: &Context, args: SetupArgs) -> Result<()> {
     println!("secret: {secret_status}");
     if profile.oauth.is_some() {
         // Mail held while the profile could not sign in goes with the next queue run.
-        let released = crate::commands::queue::release_profile(&ctx.open_spool()?, &name)?;
+        let released = crate::commands::queue::release_profile(&options.open_spool()?, &name)?;
         if released > 0 {
             println!("{released} held message(s) released for the next queue run");
         }
@@ -262,7 +262,7 @@ fn provide_secret(
         // A command must work now; variables and credentials are often set only where mail is sent.
         Err(e @ SecretError::Command { .. }) => Err(e.into()),
         Err(e) => {
-            eprintln!("relayctl: warning: {e}");
+            crate::messages::warning(&e.to_string());
             Ok(format!(
                 "{} (not readable here yet; see the warning above)",
                 store.describe()

@@ -114,7 +114,7 @@ pub fn sign_in(
         Ok(()) => format!(", access token valid for {} minutes", grant.lifetime / 60),
         // Not fatal: the first delivery fetches a token with the refresh token.
         Err(e) => {
-            eprintln!("relayctl: warning: {e}");
+            crate::messages::warning(&e.to_string());
             String::new()
         }
     };

@@ -5,22 +5,21 @@
 
 use std::io::{BufRead, BufReader, BufWriter};
 
-use super::Setup;
 use super::args::Invocation;
-use crate::commands::Context;
 use crate::error::{Error, Result};
 use crate::message::submission::{MAX_RECIPIENTS, Request};
+use crate::options::Options;
 use crate::printable::one_line;
 use crate::relay::Fault;
 use crate::smtpd::{self, Backend, Reply, Settings, Transaction};
-use crate::submit::{self, ReadError, Ready};
+use crate::submit::{self, Intake, ReadError, Ready};
 
 /// Errors after which the dialogue ends (a client that talks nonsense is not served forever).
 const MAX_ERRORS: usize = 20;
 
-pub fn run(ctx: &Context, inv: &Invocation) -> Result<()> {
+pub fn run(options: &Options, inv: &Invocation) -> Result<()> {
     let mut out = BufWriter::new(std::io::stdout().lock());
-    let setup = match Setup::load(ctx) {
+    let intake = match Intake::load(options) {
         Ok(s) => s,
         Err(e) => {
             let reply = Reply::new(421, format!("4.3.0 relayctl: {}", one_line(&e.to_string())));
@@ -30,12 +29,12 @@ pub fn run(ctx: &Context, inv: &Invocation) -> Result<()> {
         }
     };
     let settings = Settings {
-        hostname: crate::relay::system_fqdn().unwrap_or_else(|| "localhost".into()),
-        size_limit: setup.selected.profile.max_message_size().0,
+        hostname: crate::host::fqdn().unwrap_or_else(|| "localhost".into()),
+        size_limit: intake.selected.profile.max_message_size().0,
         max_recipients: MAX_RECIPIENTS,
         max_errors: MAX_ERRORS,
     };
-    let mut backend = Submitter { ctx, inv, setup };
+    let mut backend = Submitter { inv, intake };
     smtpd::serve(
         &mut BufReader::new(std::io::stdin().lock()),
         &mut out,
@@ -47,16 +46,15 @@ pub fn run(ctx: &Context, inv: &Invocation) -> Result<()> {
 
 /// Takes the messages of a `-bs` dialogue into the queue.
 struct Submitter<'a> {
-    ctx: &'a Context,
     inv: &'a Invocation,
-    setup: Setup,
+    intake: Intake<'a>,
 }
 
 impl Backend for Submitter<'_> {
     type Pending = Ready;
 
     fn recipient(&mut self, address: &str) -> Result<(), Reply> {
-        self.setup
+        self.intake
             .aliases
             .resolve(address)
             .map(|_| ())
@@ -73,40 +71,38 @@ impl Backend for Submitter<'_> {
         transaction: &Transaction,
         data: &mut dyn BufRead,
     ) -> Result<Ready, Reply> {
-        let limit = self.setup.selected.profile.max_message_size().0;
-        let incoming = submit::read(data, true, limit, &self.ctx.scratch_dir()).map_err(|e| {
-            let code = match e {
-                ReadError::TooLarge(_) | ReadError::HeadTooLarge => "552 5.3.4",
-                ReadError::Input(_) => "451 4.3.0",
-                ReadError::Scratch { .. } => "452 4.3.1",
-            };
-            error_reply(code, &e.to_string())
-        })?;
+        let limit = self.intake.selected.profile.max_message_size().0;
+        let incoming = submit::read(data, true, limit, &self.intake.options.scratch_dir())
+            .map_err(|e| {
+                let code = match e {
+                    ReadError::TooLarge(_) | ReadError::HeadTooLarge => "552 5.3.4",
+                    ReadError::Input(_) => "451 4.3.0",
+                    ReadError::Scratch { .. } => "452 4.3.1",
+                };
+                error_reply(code, &e.to_string())
+            })?;
         let request = Request {
             recipients: &transaction.recipients,
             extract_recipients: false,
             sender: transaction.sender.as_ref().map(|s| s.as_deref()),
         };
         let policy = self
-            .setup
-            .policy(self.inv)
+            .intake
+            .policy(self.inv.full_name.as_deref())
             .map_err(|e| error_reply("451 4.3.5", &e.to_string()))?;
         Ready::prepare(
             incoming,
             &request,
             &policy,
-            &self.setup.aliases,
-            self.setup.selected.profile.allow_bare_hostnames,
+            &self.intake.aliases,
+            self.intake.selected.profile.allow_bare_hostnames,
             self.inv.dsn.clone(),
         )
         .map_err(|e| error_reply("554 5.6.0", &e.to_string()))
     }
 
     fn commit(&mut self, mut ready: Ready) -> Reply {
-        let verdict = self
-            .ctx
-            .submit_ready(&self.setup.config, &self.setup.selected, &mut ready);
-        match verdict {
+        match self.intake.submit(&mut ready) {
             Ok(()) => Reply::new(250, "2.0.0 Ok: delivered"),
             Err(e) => {
                 let code = match &e {

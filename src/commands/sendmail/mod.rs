@@ -2,23 +2,23 @@
 //! `mailq` or `newaliases`. Options mean what they mean to Postfix's sendmail(1).
 
 pub mod args;
-pub mod link;
+
 mod smtp_session;
 
 use std::ffi::OsString;
 
 use args::{BodyType, Invocation, Mode, Sender};
 
-use crate::aliases::Aliases;
-use crate::commands::{self, Context, Selected};
-use crate::config::{ConfigLocation, LoadedConfig};
+use crate::commands::queue;
+use crate::config::ConfigLocation;
 use crate::error::{Error, Result};
 use crate::message::envelope::{Dsn, Envelope};
-use crate::message::submission::{Request, SenderPolicy, SubmissionError};
+use crate::message::submission::{Request, SubmissionError};
+use crate::options::Options;
 use crate::privilege::Intent;
 use crate::queue::{Area, Select};
 use crate::relay;
-use crate::submit::{self, Ready, maildrop};
+use crate::submit::{self, Intake, Ready};
 use crate::transcript::Transcript;
 
 /// The names under which the binary acts as sendmail.
@@ -26,9 +26,9 @@ pub const PROGRAM_NAMES: [&str; 3] = ["sendmail", "mailq", "newaliases"];
 
 /// Runs a sendmail invocation. `base` carries relayctl's own global options; `-C` and `-v`
 /// from the sendmail arguments take precedence.
-pub fn execute(program: &str, arguments: &[OsString], base: Context) -> Result<()> {
+pub fn execute(program: &str, arguments: &[OsString], base: Options) -> Result<()> {
     let inv = parse(program, arguments)?;
-    let ctx = Context {
+    let options = Options {
         location: match &inv.config {
             Some(file) => ConfigLocation::new(Some(file.clone())),
             None => base.location,
@@ -43,17 +43,17 @@ pub fn execute(program: &str, arguments: &[OsString], base: Context) -> Result<(
         wait: base.wait,
     };
     match inv.mode {
-        Mode::Deliver => deliver(&ctx, &inv),
-        Mode::SmtpSession => smtp_session::run(&ctx, &inv),
-        Mode::Verify => verify(&ctx, &inv),
-        Mode::ListQueue => commands::queue::list(&ctx.open_spool()?, Area::Queue, false),
+        Mode::Deliver => deliver(&options, &inv),
+        Mode::SmtpSession => smtp_session::run(&options, &inv),
+        Mode::Verify => verify(&options, &inv),
+        Mode::ListQueue => queue::list(&options.open_spool()?, Area::Queue, false),
         Mode::Newaliases => {
-            eprintln!(
-                "relayctl: aliases are read from [aliases] in the config (and aliases_file) for every message; there is nothing to rebuild"
+            crate::messages::alert(
+                "aliases are read from [aliases] in the config (and aliases_file) for every message; there is nothing to rebuild",
             );
             Ok(())
         }
-        Mode::QueueRun => commands::queue::run(&ctx, &ctx.open_spool()?, Select::AllQueued),
+        Mode::QueueRun => queue::run(&options, &options.open_spool()?, Select::AllQueued),
     }
 }
 
@@ -74,72 +74,6 @@ fn parse(program: &str, arguments: &[OsString]) -> Result<Invocation> {
     args::for_program(program, arguments).map_err(|e| Error::Usage(e.0))
 }
 
-/// What every mode that sends needs: the profile, its aliases and the sender policy inputs.
-struct Setup {
-    config: LoadedConfig,
-    selected: Selected,
-    aliases: Aliases,
-}
-
-impl Setup {
-    fn load(ctx: &Context) -> Result<Self> {
-        let config = ctx.location.load()?;
-        let selected = ctx.select_from(&config)?;
-        let aliases = aliases_for(&config)?;
-        Ok(Setup {
-            config,
-            selected,
-            aliases,
-        })
-    }
-
-    fn policy<'a>(&'a self, inv: &'a Invocation) -> Result<SenderPolicy<'a>> {
-        let p = &self.selected.profile;
-        Ok(SenderPolicy {
-            profile_from: p.from.as_deref().ok_or_else(|| {
-                Error::Usage(format!(
-                    "profile `{}` has no `from` address; set one (relayctl setup ... --from ADDR)",
-                    self.selected.name
-                ))
-            })?,
-            allow_from_override: p.allow_from_override,
-            reply_to: p.reply_to.as_deref(),
-            full_name: inv.full_name.as_deref(),
-        })
-    }
-}
-
-/// The aliases in effect for `config`.
-pub fn aliases_for(config: &LoadedConfig) -> Result<Aliases> {
-    Aliases::new(
-        &config.aliases,
-        config.aliases_file.as_deref(),
-        local_domains(),
-    )
-    .map_err(Error::Alias)
-}
-
-/// Queues what unprivileged users dropped into the spool's maildrop (root side). Refused drop
-/// files are reported and kept in the corrupt area; they never stop the pass.
-pub fn import_maildrop(
-    spool: &crate::queue::Spool,
-    config: &LoadedConfig,
-    transcript: &Transcript,
-) -> Result<usize> {
-    let imported = maildrop::import(spool, config, &aliases_for(config)?, transcript);
-    Ok(imported.queued.len())
-}
-
-/// The domains that mean "this host": mail to `user@` one of them is local.
-fn local_domains() -> Vec<String> {
-    let mut names = vec!["localhost".to_string(), "localhost.localdomain".to_string()];
-    if let Ok(host) = dns_lookup::get_hostname() {
-        names.push(host);
-    }
-    names.extend(relay::system_fqdn());
-    names
-}
-
 fn sender(inv: &Invocation) -> Option<Option<&str>> {
     inv.sender.as_ref().map(|s| match s {
         Sender::Null => None,
@@ -147,22 +81,23 @@ fn sender(inv: &Invocation) -> Option<Option<&str>> {
     })
 }
 
-fn deliver(ctx: &Context, inv: &Invocation) -> Result<()> {
+fn deliver(options: &Options, inv: &Invocation) -> Result<()> {
     if inv.recipients.is_empty() && !inv.extract_recipients {
         return Err(SubmissionError::NoRecipients.into());
     }
-    let setup = Setup::load(ctx)?;
-    let limit = setup.selected.profile.max_message_size().0;
+    let intake = Intake::load(options)?;
+    let limit = intake.selected.profile.max_message_size().0;
     let incoming = submit::read(
         &mut std::io::stdin().lock(),
         inv.ignore_dots,
         limit,
-        &ctx.scratch_dir(),
+        &options.scratch_dir(),
     )?;
     if inv.body_type == Some(BodyType::SevenBit)
         && (!incoming.head.is_ascii() || !incoming.body.utf8)
     {
-        ctx.transcript
+        options
+            .transcript
             .note("-B 7BIT given, but the message has 8-bit content; it is sent as 8BITMIME");
     }
     let request = Request {
@@ -173,21 +108,21 @@ fn deliver(ctx: &Context, inv: &Invocation) -> Result<()> {
     let mut ready = Ready::prepare(
         incoming,
         &request,
-        &setup.policy(inv)?,
-        &setup.aliases,
-        setup.selected.profile.allow_bare_hostnames,
+        &intake.policy(inv.full_name.as_deref())?,
+        &intake.aliases,
+        intake.selected.profile.allow_bare_hostnames,
         inv.dsn.clone(),
     )?;
-    ctx.submit_ready(&setup.config, &setup.selected, &mut ready)
+    intake.submit(&mut ready)
 }
 
 /// `-bv`: asks the relay about each recipient and prints the answers.
-fn verify(ctx: &Context, inv: &Invocation) -> Result<()> {
-    let setup = Setup::load(ctx)?;
-    let policy = setup.policy(inv)?;
+fn verify(options: &Options, inv: &Invocation) -> Result<()> {
+    let intake = Intake::load(options)?;
+    let policy = intake.policy(inv.full_name.as_deref())?;
     let mut recipients = Vec::new();
     for r in &inv.recipients {
-        match setup.aliases.resolve(r) {
+        match intake.aliases.resolve(r) {
             Ok(list) => recipients.extend(list),
             Err(e) => {
                 println!("{r}... undeliverable: {e}");
@@ -204,10 +139,10 @@ fn verify(ctx: &Context, inv: &Invocation) -> Result<()> {
         dsn: Dsn::default(),
     };
     let results = relay::verify(
-        &setup.selected.profile,
-        &setup.selected.credentials(ctx.transcript),
+        &intake.selected.profile,
+        &intake.selected.credentials(options.transcript),
         &envelope,
-        &ctx.transcript,
+        &options.transcript,
     )?;
     let failures: Vec<_> = results
         .iter()
@@ -226,7 +161,7 @@ fn verify(ctx: &Context, inv: &Invocation) -> Result<()> {
         Err(relay::DeliveryError::Recipients {
             server: format!(
                 "{}:{}",
-                setup.selected.profile.host, setup.selected.profile.port
+                intake.selected.profile.host, intake.selected.profile.port
             ),
             accepted: results.len() - failures.len(),
             failures,

@@ -1,0 +1,186 @@
+//! Handing a prepared message to the queue the configured way: queued durably first and tried at
+//! once (`delivery = "now"`), only queued (`queue`), delivered while the caller waits without
+//! queueing (`wait`), or dropped into the system maildrop for the root runner when this user
+//! may not read the profile's secret. Exit 0 means delivered or safely queued.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::maildrop;
+use super::{Ready, policy};
+use crate::aliases::Aliases;
+use crate::config::{Delivery, LoadedConfig};
+use crate::error::{Error, Result};
+use crate::message::envelope::Envelope;
+use crate::message::submission::SenderPolicy;
+use crate::options::{Options, Selected};
+use crate::queue::spool::SYSTEM_SPOOL;
+use crate::queue::{Outcome, QueueId, Runner, Spool, daemon};
+use crate::users::LocalUser;
+
+/// What a command that submits mail works with: the configuration, the profile it selected,
+/// and the aliases in effect.
+pub struct Intake<'o> {
+    pub options: &'o Options,
+    pub config: LoadedConfig,
+    pub selected: Selected,
+    pub aliases: Aliases,
+}
+
+impl<'o> Intake<'o> {
+    /// Loads the configuration, selects the profile and reads the aliases.
+    pub fn load(options: &'o Options) -> Result<Self> {
+        let config = options.location.load()?;
+        let selected = options.select(&config)?;
+        let aliases = Aliases::for_config(&config).map_err(Error::Alias)?;
+        Ok(Intake {
+            options,
+            config,
+            selected,
+            aliases,
+        })
+    }
+
+    /// The sender policy for this caller (see [`policy::trusted`]); `full_name` is `-F`.
+    pub fn policy<'a>(&'a self, full_name: Option<&'a str>) -> Result<SenderPolicy<'a>> {
+        policy::trusted(&self.selected.name, &self.selected.profile, full_name)
+            .map_err(|e| Error::Usage(e.to_string()))
+    }
+
+    /// Hands `ready` to the relay the configured way.
+    pub fn submit(&self, ready: &mut Ready) -> Result<()> {
+        let selected = &self.selected;
+        if self.options.uses_maildrop() {
+            let envelope = ready.envelope.clone();
+            return self.drop_for_runner(&envelope, &mut |w| ready.write_to(w));
+        }
+        let mode = self.options.delivery(&self.config);
+        if mode == Delivery::Wait {
+            let mut message = Vec::new();
+            ready.write_to(&mut message).map_err(Error::Stdin)?;
+            return selected.deliver(&ready.envelope, &message, &self.options.transcript);
+        }
+        let (spool, id) = self.enqueue(ready)?;
+        if mode == Delivery::Queue {
+            daemon::wake(&spool);
+            return Ok(());
+        }
+        first_attempt(self.options, &self.config, &spool, id)
+    }
+
+    /// Writes `ready` into this user's queue (after the profile's size check).
+    pub fn enqueue(&self, ready: &mut Ready) -> Result<(Spool, QueueId)> {
+        let selected = &self.selected;
+        crate::relay::check_size(&selected.name, &selected.profile, ready.size())?;
+        let spool = self.options.open_spool()?;
+        let id = ready.enqueue(&spool, &selected.name, None)?;
+        self.options.transcript.note(&format!("queued as {id}"));
+        Ok((spool, id))
+    }
+
+    /// Drops a message into the system maildrop and wakes the root runner. A profile whose
+    /// `users` and `groups` leave this user out is refused here already (the runner would).
+    fn drop_for_runner(
+        &self,
+        envelope: &Envelope,
+        write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let selected = &self.selected;
+        let user = LocalUser::lookup(rustix::process::getuid().as_raw());
+        if !selected.profile.admits(&user) {
+            return Err(Error::Forbidden(format!(
+                "{user} may not send through profile {} (its `users` and `groups` in {}); ask the administrator, or choose another profile with --profile",
+                selected.name,
+                selected.file.display()
+            )));
+        }
+        let id = maildrop::submit(&selected.name, envelope, write)?;
+        self.options
+            .transcript
+            .note(&format!("dropped as {id} for the system queue runner"));
+        daemon::wake_at(Path::new(SYSTEM_SPOOL));
+        Ok(())
+    }
+}
+
+/// The first attempt at a just-queued message (`delivery = "now"`).
+///
+/// It runs in a process of its own (`relayctl queue attempt ID`, in its own process group) that
+/// this one waits for: a caller that kills `sendmail` (a timeout, a request limit, kill -9)
+/// cannot cut the SMTP transaction short between the relay's acceptance and its record in the
+/// queue, the one moment when a message could be sent twice. With raised privileges, or when the
+/// program cannot be started again, the attempt runs in this process.
+fn first_attempt(
+    options: &Options,
+    config: &LoadedConfig,
+    spool: &Spool,
+    id: QueueId,
+) -> Result<()> {
+    if !crate::privilege::raised()
+        && let Some(status) = hand_off(options, spool, &id)
+    {
+        return match status.code() {
+            Some(0) | None => Ok(()),
+            Some(code) => Err(Error::Attempt { id, code }),
+        };
+    }
+    attempt(options, config, spool, id)
+}
+
+/// Runs `relayctl queue attempt ID` for a message in `spool` with these options and waits for
+/// it; `None` when it cannot be started. Its exit status is the attempt's (a kill by a signal
+/// leaves the message safely queued); it reports on the same stderr.
+fn hand_off(options: &Options, spool: &Spool, id: &QueueId) -> Option<std::process::ExitStatus> {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().ok()?;
+    let mut cmd = std::process::Command::new(exe);
+    // The binary may be reached as `sendmail`, which would select the sendmail front end.
+    cmd.arg0("relayctl");
+    if let Some(file) = options.location.explicit() {
+        cmd.arg("--config").arg(file);
+    }
+    if options.transcript.is_enabled() {
+        cmd.arg("-v");
+    }
+    cmd.arg("--spool")
+        .arg(spool.root())
+        .args(["queue", "attempt", id.as_str()])
+        .stdin(std::process::Stdio::null())
+        .process_group(0);
+    cmd.status().ok()
+}
+
+/// The first attempt at a just-queued message, in this process (`queue attempt`): delivered,
+/// held or left for a later attempt is success; a message given up on is the error that says
+/// why.
+pub fn attempt(options: &Options, config: &LoadedConfig, spool: &Spool, id: QueueId) -> Result<()> {
+    let transcript = &options.transcript;
+    match attempt_now(config, spool, &id, transcript)? {
+        Outcome::Delivered | Outcome::Busy | Outcome::Held(_) => Ok(()),
+        Outcome::Deferred(reason) => {
+            transcript.note(&format!("{id} stays queued for a later attempt: {reason}"));
+            daemon::wake(spool);
+            Ok(())
+        }
+        Outcome::Failed { reason, fault } => Err(Error::Undeliverable { id, reason, fault }),
+    }
+}
+
+/// One attempt at message `id` now, with the notices it causes sent in the same pass; `Busy`
+/// when another process is working on it.
+pub fn attempt_now(
+    config: &LoadedConfig,
+    spool: &Spool,
+    id: &QueueId,
+    transcript: &crate::transcript::Transcript,
+) -> Result<Outcome> {
+    let Some(locked) = spool.lock(id)? else {
+        return Ok(Outcome::Busy);
+    };
+    let mut runner = Runner::new(spool, config, transcript);
+    let outcome = runner.attempt(locked);
+    let notices = runner.send_notices(&mut Default::default());
+    runner.close();
+    notices?;
+    Ok(outcome?)
+}
