@@ -82,7 +82,7 @@ pub fn brake(
         "relayctl on {host} froze outgoing mail for profile {profile}: {reason}.\r\n\r\nSomething may be sending mail in a loop, or the account may be abused. Nothing more is sent\r\nfor this profile; the messages wait in the queue, none is lost.\r\n\r\nReview them with `relayctl queue list` (and `relayctl queue show ID`), delete what must not go\r\n(`relayctl queue delete ID`), then resume delivery with `relayctl queue release --all`.\r\nThe thresholds are the profile's `brake` and `brake_per_caller` settings.\r\n"
     );
     let subject = format!("relayctl: outgoing mail frozen for profile {profile} (spew brake)");
-    alert(spool, config, profile, &subject, &body)
+    notice(spool, config, profile, &subject, &body, true)
 }
 
 /// Queues the alert that the OAuth2 refresh token of `profile` was refused. It is given once
@@ -99,7 +99,7 @@ pub fn revoked(
         "relayctl on {host} cannot log in to the relay of profile {profile}:\r\n\r\n{reason}\r\n\r\nMail for this profile is held in the queue, none is lost. Signing in again\r\nreleases it for the next queue run.\r\n"
     );
     let subject = format!("relayctl: sign-in needed for profile {profile} (OAuth2 token refused)");
-    alert(spool, config, profile, &subject, &body)
+    notice(spool, config, profile, &subject, &body, true)
 }
 
 /// Queues a notice that the corrupt area was trimmed (`count` entries removed, see
@@ -120,22 +120,20 @@ pub fn corrupt_swept(
         super::spool::CORRUPT_MAX_AGE.as_secs() / 86400,
     );
     let subject = format!("relayctl: {count} corrupt or refused entries removed");
-    match queue_notice(spool, config, profile, &subject, &body, false)? {
-        Queued::Id(notice) => Ok(Some(notice)),
-        Queued::NoOne | Queued::OverLimit => Ok(None),
-    }
+    notice(spool, config, profile, &subject, &body, false)
 }
 
-/// Queues an alert about `profile`, which the hourly limit never holds back; its id when a
-/// notify address is configured.
-fn alert(
+/// Queues a notice about `profile` (a `forced` one, an alert given once, is never held back by
+/// the hourly limit); its id when one was queued.
+fn notice(
     spool: &Spool,
     config: &LoadedConfig,
     profile: &str,
     subject: &str,
     body: &str,
+    forced: bool,
 ) -> Result<Option<QueueId>, SpoolError> {
-    match queue_notice(spool, config, profile, subject, body, true)? {
+    match queue_notice(spool, config, profile, subject, body, forced)? {
         Queued::Id(notice) => Ok(Some(notice)),
         Queued::NoOne | Queued::OverLimit => Ok(None),
     }

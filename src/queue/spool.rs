@@ -57,7 +57,11 @@ pub enum SpoolError {
     NotFound(QueueId),
 }
 
-fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> SpoolError + 'p {
+/// Turns an I/O error into a [`SpoolError`] saying what was done to which path.
+pub(crate) fn io<'p>(
+    action: &'static str,
+    path: &'p Path,
+) -> impl FnOnce(std::io::Error) -> SpoolError + 'p {
     move |source| SpoolError::Io {
         action,
         path: path.to_path_buf(),

@@ -29,7 +29,7 @@ use crate::config::LoadedConfig;
 use crate::message::envelope::{Dsn, Envelope};
 use crate::message::submission::Request;
 use crate::queue::spool::{
-    CLAIM_PREFIX, MAILDROP, SYSTEM_SPOOL, owner_pid, process_alive, tmp_name,
+    CLAIM_PREFIX, MAILDROP, SYSTEM_SPOOL, io, owner_pid, process_alive, tmp_name,
 };
 use crate::queue::{QueueId, Spool, SpoolError};
 use crate::transcript::Transcript;
@@ -48,14 +48,6 @@ struct Ticket {
     recipients: Vec<String>,
     #[serde(default)]
     dsn: Dsn,
-}
-
-fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> SpoolError + 'p {
-    move |source| SpoolError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 /// The system maildrop.
