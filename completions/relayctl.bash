@@ -85,6 +85,9 @@ _relayctl() {
             relayctl__subcmd__help__subcmd__profile,show)
                 cmd="relayctl__subcmd__help__subcmd__profile__subcmd__show"
                 ;;
+            relayctl__subcmd__help__subcmd__queue,attempt)
+                cmd="relayctl__subcmd__help__subcmd__queue__subcmd__attempt"
+                ;;
             relayctl__subcmd__help__subcmd__queue,daemon)
                 cmd="relayctl__subcmd__help__subcmd__queue__subcmd__daemon"
                 ;;
@@ -160,6 +163,9 @@ _relayctl() {
             relayctl__subcmd__profile__subcmd__help,show)
                 cmd="relayctl__subcmd__profile__subcmd__help__subcmd__show"
                 ;;
+            relayctl__subcmd__queue,attempt)
+                cmd="relayctl__subcmd__queue__subcmd__attempt"
+                ;;
             relayctl__subcmd__queue,daemon)
                 cmd="relayctl__subcmd__queue__subcmd__daemon"
                 ;;
@@ -192,6 +198,9 @@ _relayctl() {
                 ;;
             relayctl__subcmd__queue,show)
                 cmd="relayctl__subcmd__queue__subcmd__show"
+                ;;
+            relayctl__subcmd__queue__subcmd__help,attempt)
+                cmd="relayctl__subcmd__queue__subcmd__help__subcmd__attempt"
                 ;;
             relayctl__subcmd__queue__subcmd__help,daemon)
                 cmd="relayctl__subcmd__queue__subcmd__help__subcmd__daemon"
@@ -435,8 +444,22 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__help__subcmd__queue)
-            opts="list show run flush retry hold release delete failed daemon"
+            opts="list show run flush retry hold release delete failed daemon attempt"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        relayctl__subcmd__help__subcmd__queue__subcmd__attempt)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -955,8 +978,34 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__queue)
-            opts="-v -h -V --config --spool --verbose --wait --profile --help --version list show run flush retry hold release delete failed daemon help"
+            opts="-v -h -V --config --spool --verbose --wait --profile --help --version list show run flush retry hold release delete failed daemon attempt help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        relayctl__subcmd__queue__subcmd__attempt)
+            opts="-v -h -V --config --spool --verbose --wait --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1085,8 +1134,22 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__queue__subcmd__help)
-            opts="list show run flush retry hold release delete failed daemon help"
+            opts="list show run flush retry hold release delete failed daemon attempt help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        relayctl__subcmd__queue__subcmd__help__subcmd__attempt)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -196,6 +196,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand delete 'Delete a message from the queue or the failed area'
             cand failed 'List messages that could not be delivered, with the reason'
             cand daemon 'Run continuously: deliver new mail at once and retries when due'
+            cand attempt 'The first attempt at a message just submitted, in a process of its own (what `sendmail` starts, so that killing it cannot cut a delivery short)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'relayctl;queue;list'= {
@@ -322,6 +323,18 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'relayctl;queue;attempt'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'relayctl;queue;help'= {
             cand list 'List waiting and held messages (also: mailq, sendmail -bp)'
             cand show 'Show one message''s envelope, recipients and attempts'
@@ -333,6 +346,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand delete 'Delete a message from the queue or the failed area'
             cand failed 'List messages that could not be delivered, with the reason'
             cand daemon 'Run continuously: deliver new mail at once and retries when due'
+            cand attempt 'The first attempt at a message just submitted, in a process of its own (what `sendmail` starts, so that killing it cannot cut a delivery short)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'relayctl;queue;help;list'= {
@@ -354,6 +368,8 @@ set edit:completion:arg-completer[relayctl] = {|@words|
         &'relayctl;queue;help;failed'= {
         }
         &'relayctl;queue;help;daemon'= {
+        }
+        &'relayctl;queue;help;attempt'= {
         }
         &'relayctl;queue;help;help'= {
         }
@@ -521,6 +537,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand delete 'Delete a message from the queue or the failed area'
             cand failed 'List messages that could not be delivered, with the reason'
             cand daemon 'Run continuously: deliver new mail at once and retries when due'
+            cand attempt 'The first attempt at a message just submitted, in a process of its own (what `sendmail` starts, so that killing it cannot cut a delivery short)'
         }
         &'relayctl;help;queue;list'= {
         }
@@ -541,6 +558,8 @@ set edit:completion:arg-completer[relayctl] = {|@words|
         &'relayctl;help;queue;failed'= {
         }
         &'relayctl;help;queue;daemon'= {
+        }
+        &'relayctl;help;queue;attempt'= {
         }
         &'relayctl;help;doctor'= {
         }
