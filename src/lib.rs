@@ -3,30 +3,28 @@
 //! # Architecture
 //!
 //! The binary (`main.rs`) parses nothing itself: it calls [`run`] and turns the [`Error`] it gets
-//! back into a sysexits code, in one place.
+//! back into one stderr line and a sysexits code, in one place. ARCHITECTURE.md has the same map
+//! with the path of a message and the invariants.
 //!
-//! - [`cli`]: the clap definitions; their doc comments are the `--help` text.
-//! - [`commands`]: one module per subcommand (`setup`, `profile`, `send`).
-//! - [`sendmail`]: the sendmail front end (option parsing, `-bs` dialogue, `sendmail-link`),
-//!   also reached by invoking the binary as `sendmail`, `mailq` or `newaliases`.
-//! - [`aliases`]: local recipients (`root`, `www-data`) resolved through `[aliases]`.
-//! - [`config`]: the TOML format, layering of system and user files (flags > env > user >
-//!   system), presets for common providers, and comment-preserving atomic edits.
-//! - [`secrets`]: the `SecretStore` trait and its stores (keyring, systemd credentials, password
-//!   command, private file, environment). The config holds only a reference to the store.
-//! - [`message`]: header parsing and rewriting for sendmail submissions, CRLF canonicalisation
-//!   for the wire, and MIME composition for `send`.
-//! - [`relay`]: SMTP delivery on lettre's low-level connection API, with TLS/AUTH policy and
-//!   failure classification (transient, permanent, auth, config) for callers and the queue.
-//! - [`atomic_file`]: temp file + fsync + rename + directory fsync.
-//! - [`child`]: the environment of the programs relayctl starts (an allow-list).
-//! - [`trust`]: whether a config or secret file may be believed (its owner and the directories
-//!   above it).
-//! - [`doctor`]: `relayctl doctor`'s checks, one family per module, with a small DNS client.
-//! - [`log`]: one system-log line per delivery attempt (journald, syslog, or `-v` stderr).
-//! - [`printable`]: text from relays and endpoints with its control characters replaced.
-//! - [`generate`]: man pages and shell completions from the clap definitions (hidden
-//!   `relayctl generate`, for packaging).
+//! - Edge: [`cli`] (clap definitions; their doc comments are the `--help` text), [`run`] (the
+//!   raised-privileges gate and dispatch), [`error`].
+//! - Commands: [`commands`], one module per subcommand, the sendmail front end among them
+//!   (`sendmail`, `mailq`, `newaliases` by program name); [`generate`] (man pages,
+//!   completions); [`link`] (`sendmail-link`).
+//! - Talking to the user: [`messages`] (alerts, warnings), [`transcript`] (`-v`), [`log`] (one
+//!   system-log line per delivery attempt).
+//! - Submission, the one way into the queue: [`options`] (global options, the profile chosen),
+//!   [`submit`] (read under a size limit, prepare under the sender policy, enqueue, the first
+//!   attempt, the maildrop), [`smtpd`] (the server side of SMTP, for `sendmail -bs`),
+//!   [`aliases`].
+//! - The queue: [`queue`] (spool, state, runner, rate limits and the spew brake, notices,
+//!   daemon).
+//! - Delivery: [`relay`] (relayctl's own SMTP client, sessions with the profile's TLS and login
+//!   policy, failures classified for the queue), [`oauth`] (tokens for Gmail and Microsoft 365).
+//! - Diagnosis: [`doctor`].
+//! - Foundations: [`config`], [`secrets`], [`message`] (headers, addresses, the envelope, line
+//!   endings, bodies, composition), [`state_file`], [`atomic_file`], [`trust`], [`privilege`],
+//!   [`users`], [`host`], [`child`], [`printable`], [`calendar`].
 #![forbid(unsafe_code)]
 
 pub mod aliases;
@@ -51,7 +49,6 @@ pub mod privilege;
 pub mod queue;
 pub mod relay;
 pub mod secrets;
-
 pub mod smtpd;
 pub mod state_file;
 pub mod submit;

@@ -2,7 +2,7 @@
 //! import and the SMTP dialogue read a message with [`read`], prepare it under the profile's
 //! sender policy with [`Ready::prepare`], and write it into the spool with [`Ready::enqueue`].
 //!
-//! - [`read`]: the size-limited reader (header section in memory, body spooled).
+//! - [`read`](mod@read): the size-limited reader (header section in memory, body spooled).
 //! - [`policy`]: the sender policy a message is prepared under.
 //! - [`Intake`]: handing a prepared message to the queue the configured way (`now`, `queue`,
 //!   `wait`, the maildrop), and the first attempt at it.
