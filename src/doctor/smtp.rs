@@ -2,18 +2,24 @@
 //! certificate chain and name, expiry, protocol version), the EHLO capabilities compared with
 //! the profile, AUTH with the stored secret, and whether the relay takes the profile's sender
 //! (MAIL FROM, then RSET: no message is sent).
+//!
+//! Every decision (TLS how, which login mechanism, whether credentials may go out, whether a
+//! refused token is retried, what to do about a refused login) is the relay policy's, the same
+//! delivery follows ([`crate::relay::policy`], [`crate::relay::login`]): this module only
+//! reports, step by step.
 
 use std::cell::RefCell;
 use std::time::Duration;
 
-use rustls::CertificateError;
-use secrecy::ExposeSecret;
-
 use super::{Check, Findings};
-use crate::config::{ByteSize, Preset, Profile, TlsMode};
+use crate::config::{ByteSize, TlsMode};
 use crate::options::{Options, Selected};
+use crate::relay::certificate::{Refusal, Summary};
+use crate::relay::client_name;
+use crate::relay::login::{self, LoginError};
+use crate::relay::policy::{Policy, TlsStep};
+use crate::relay::sasl::Secret;
 use crate::relay::smtp::{Connection, Extensions, Observer, SmtpError};
-use crate::relay::{Credentials, client_name, tls};
 use crate::transcript::Transcript;
 
 /// The checks of this family, in order: each run reports every one of them.
@@ -111,34 +117,26 @@ fn dialogue(options: &Options, selected: &Selected, found: &Findings, out: &mut 
         fresh: RefCell::new(true),
     };
     let obs: &dyn Observer = &recorder;
-    let tls_params = match p.tls {
-        TlsMode::None => None,
-        _ => match tls::parameters(p) {
-            Ok(params) => Some(params),
-            Err(e) => {
-                out.push(Check::fail(
-                    "tls.handshake",
-                    format!("cannot set up TLS: {e}"),
-                    format!(
-                        "fix ca_file, client_cert or tls_name in [profiles.{}]",
-                        selected.name
-                    ),
-                ));
-                return;
-            }
-        },
-    };
-    let implicit = if p.tls == TlsMode::Tls {
-        tls_params.clone()
-    } else {
-        None
+    let policy = match Policy::new(p) {
+        Ok(policy) => policy,
+        Err(e) => {
+            out.push(Check::fail(
+                "tls.handshake",
+                format!("cannot set up TLS: {e}"),
+                format!(
+                    "fix ca_file, client_cert or tls_name in [profiles.{}]",
+                    selected.name
+                ),
+            ));
+            return;
+        }
     };
     let host = found
         .relay_address
         .map(|a| a.to_string())
         .unwrap_or_else(|| p.host.clone());
     let timeout = p.timeout().min(MAX_TIMEOUT);
-    let mut conn = match Connection::connect(&host, p.port, timeout, implicit, obs) {
+    let mut conn = match Connection::connect(&host, p.port, timeout, policy.implicit_tls(), obs) {
         Ok(conn) => conn,
         Err(e) => {
             out.extend(connect_failure(selected, e, &recorder));
@@ -155,12 +153,9 @@ fn dialogue(options: &Options, selected: &Selected, found: &Findings, out: &mut 
         return;
     }
     let offers_starttls = conn.extensions().has("STARTTLS");
-    match p.tls {
-        TlsMode::Tls => report_tls(selected, &conn, out),
-        TlsMode::Starttls | TlsMode::Opportunistic if offers_starttls => {
-            let Some((config, server_name)) = tls_params else {
-                return;
-            };
+    match policy.tls_step(offers_starttls) {
+        TlsStep::Established => report_tls(selected, &conn, out),
+        TlsStep::Starttls((config, server_name)) => {
             if let Err(e) = conn.starttls(config, server_name, obs) {
                 out.extend(tls_failure(selected, &e));
                 return;
@@ -171,7 +166,7 @@ fn dialogue(options: &Options, selected: &Selected, found: &Findings, out: &mut 
             }
             report_tls(selected, &conn, out);
         }
-        TlsMode::Starttls => {
+        TlsStep::Refuse => {
             out.push(Check::fail(
                 "tls.handshake",
                 format!("the relay does not offer STARTTLS on port {}", p.port),
@@ -180,7 +175,7 @@ fn dialogue(options: &Options, selected: &Selected, found: &Findings, out: &mut 
             let _ = conn.quit(obs);
             return;
         }
-        TlsMode::Opportunistic => {
+        TlsStep::Clear if p.tls == TlsMode::Opportunistic => {
             out.push(Check::warn(
                 "tls.handshake",
                 "the relay offers no STARTTLS: mail crosses the network in clear",
@@ -188,7 +183,7 @@ fn dialogue(options: &Options, selected: &Selected, found: &Findings, out: &mut 
             ));
             no_tls(out, "no TLS on this connection");
         }
-        TlsMode::None if offers_starttls => {
+        TlsStep::Clear if offers_starttls => {
             out.push(Check::warn(
                 "tls.handshake",
                 "the relay offers STARTTLS, but the profile uses none: mail crosses the network in clear",
@@ -196,7 +191,7 @@ fn dialogue(options: &Options, selected: &Selected, found: &Findings, out: &mut 
             ));
             no_tls(out, "the profile uses no TLS");
         }
-        TlsMode::None => {
+        TlsStep::Clear => {
             out.push(Check::skip(
                 "tls.handshake",
                 "the profile uses no TLS (tls = \"none\") and the relay offers none",
@@ -204,9 +199,8 @@ fn dialogue(options: &Options, selected: &Selected, found: &Findings, out: &mut 
             no_tls(out, "the profile uses no TLS");
         }
     }
-    let ext = conn.extensions().clone();
-    capabilities(selected, &ext, out);
-    let auth_ok = login(selected, &mut conn, &ext, &recorder, out);
+    capabilities(selected, &policy, conn.extensions(), out);
+    let auth_ok = log_in(selected, &policy, &mut conn, &recorder, out);
     if auth_ok {
         sender(selected, &mut conn, out);
     }
@@ -300,68 +294,63 @@ fn tls_failure(selected: &Selected, e: &SmtpError) -> Vec<Check> {
         "tls.handshake",
         "the TLS handshake reached the certificate check",
     );
-    let check = match error {
-        Some(rustls::Error::InvalidCertificate(ce)) => match ce {
-            CertificateError::UnknownIssuer | CertificateError::BadSignature => Check::fail(
-                "tls.certificate",
-                format!(
-                    "the relay's certificate chain does not lead to a CA this host trusts ({reason}): self-signed or a private CA"
-                ),
-                format!(
-                    "for a private CA add ca_file = \"/path/ca.pem\" to [profiles.{name}] (setup --ca-file); otherwise the relay sends an incomplete chain: tell its admin"
-                ),
+    let check = match (error.as_ref().and_then(Refusal::of), error) {
+        (Some(Refusal::Untrusted), _) => Check::fail(
+            "tls.certificate",
+            format!(
+                "the relay's certificate chain does not lead to a CA this host trusts ({reason}): self-signed or a private CA"
             ),
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                Check::fail(
-                    "tls.certificate",
-                    format!("the relay's certificate is not valid for {tls_name} ({reason})"),
-                    format!(
-                        "set host to a name the certificate carries, or tls_name = \"NAME\" in [profiles.{name}] (setup --tls-name) when host is an address"
-                    ),
-                )
-            }
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-                return vec![
-                    handshake_ok,
-                    Check::pass(
-                        "tls.certificate",
-                        "chain and name were not judged: the certificate has expired",
-                    ),
-                    Check::fail(
-                        "tls.expiry",
-                        format!("the relay's certificate has expired ({reason})"),
-                        "the relay's admin must renew it; relayctl never skips verification",
-                    ),
-                ];
-            }
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                Check::fail(
-                    "tls.certificate",
-                    format!("the relay's certificate is not valid yet ({reason})"),
-                    "check this host's clock (timedatectl), then the relay's certificate",
-                )
-            }
-            _ => Check::fail(
-                "tls.certificate",
-                format!("the relay's certificate was refused: {reason}"),
-                "ask the relay's admin to check its certificate",
+            format!(
+                "for a private CA add ca_file = \"/path/ca.pem\" to [profiles.{name}] (setup --ca-file); otherwise the relay sends an incomplete chain: tell its admin"
             ),
-        },
-        Some(rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired))
-        | Some(rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure))
-            if p.client_cert.is_none() =>
-        {
-            Check::fail(
-                "tls.handshake",
-                format!(
-                    "the relay ended the handshake ({reason}): it may require a client certificate"
+        ),
+        (Some(Refusal::WrongName), _) => Check::fail(
+            "tls.certificate",
+            format!("the relay's certificate is not valid for {tls_name} ({reason})"),
+            format!(
+                "set host to a name the certificate carries, or tls_name = \"NAME\" in [profiles.{name}] (setup --tls-name) when host is an address"
+            ),
+        ),
+        (Some(Refusal::Expired), _) => {
+            return vec![
+                handshake_ok,
+                Check::pass(
+                    "tls.certificate",
+                    "chain and name were not judged: the certificate has expired",
                 ),
-                format!(
-                    "set client_cert and client_key in [profiles.{name}] (setup --client-cert/--client-key)"
+                Check::fail(
+                    "tls.expiry",
+                    format!("the relay's certificate has expired ({reason})"),
+                    "the relay's admin must renew it; relayctl never skips verification",
                 ),
-            )
+            ];
         }
-        Some(rustls::Error::PeerIncompatible(_)) => Check::fail(
+        (Some(Refusal::NotYetValid), _) => Check::fail(
+            "tls.certificate",
+            format!("the relay's certificate is not valid yet ({reason})"),
+            "check this host's clock (timedatectl), then the relay's certificate",
+        ),
+        (Some(Refusal::Other), _) => Check::fail(
+            "tls.certificate",
+            format!("the relay's certificate was refused: {reason}"),
+            "ask the relay's admin to check its certificate",
+        ),
+        (
+            None,
+            Some(rustls::Error::AlertReceived(
+                rustls::AlertDescription::CertificateRequired
+                | rustls::AlertDescription::HandshakeFailure,
+            )),
+        ) if p.client_cert.is_none() => Check::fail(
+            "tls.handshake",
+            format!(
+                "the relay ended the handshake ({reason}): it may require a client certificate"
+            ),
+            format!(
+                "set client_cert and client_key in [profiles.{name}] (setup --client-cert/--client-key)"
+            ),
+        ),
+        (None, Some(rustls::Error::PeerIncompatible(_))) => Check::fail(
             "tls.handshake",
             format!("no TLS version or cipher in common with the relay ({reason})"),
             "the relay speaks only TLS older than 1.2: ask its admin to enable TLS 1.2 or 1.3",
@@ -407,15 +396,19 @@ fn report_tls(selected: &Selected, conn: &Connection, out: &mut Vec<Check>) {
         out.push(Check::skip("tls.expiry", "the relay sent no certificate"));
         return;
     };
-    let issuer = cert::issuer_name(leaf).unwrap_or_else(|| "an unnamed issuer".into());
+    let summary = Summary::parse(leaf);
+    let issuer = summary
+        .as_ref()
+        .and_then(|s| s.issuer.clone())
+        .unwrap_or_else(|| "an unnamed issuer".into());
     out.push(Check::pass(
         "tls.certificate",
         format!("the certificate is valid for {tls_name} and chains to a trusted CA (issued by {issuer})"),
     ));
-    match cert::not_after(leaf) {
-        Some(expiry) => {
-            let days = (expiry - crate::queue::schedule::now() as i64).div_euclid(86400);
-            let date = cert::date(expiry);
+    match summary {
+        Some(Summary { not_after, .. }) => {
+            let days = (not_after - crate::queue::schedule::now() as i64).div_euclid(86400);
+            let date = date(not_after);
             if days < EXPIRY_WARNING_DAYS {
                 out.push(Check::warn(
                     "tls.expiry",
@@ -436,8 +429,14 @@ fn report_tls(selected: &Selected, conn: &Connection, out: &mut Vec<Check>) {
     }
 }
 
+/// `YYYY-MM-DD` of a Unix time.
+fn date(unix: i64) -> String {
+    let (y, m, d) = crate::calendar::civil_date(unix.div_euclid(86400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// `ehlo.*`: what the relay offers, compared with what the profile needs.
-fn capabilities(selected: &Selected, ext: &Extensions, out: &mut Vec<Check>) {
+fn capabilities(selected: &Selected, policy: &Policy, ext: &Extensions, out: &mut Vec<Check>) {
     let p = &selected.profile;
     let name = &selected.name;
     out.push(Check::pass(
@@ -497,7 +496,7 @@ fn capabilities(selected: &Selected, ext: &Extensions, out: &mut Vec<Check>) {
         ));
     }
     let mechanisms = ext.auth_mechanisms();
-    let usable = mechanisms.iter().any(|m| usable_mechanism(p, m));
+    let usable = policy.mechanism(&mechanisms).is_some();
     out.push(match (&p.user, mechanisms.is_empty(), usable) {
         (None, true, _) => Check::pass("ehlo.auth", "no AUTH offered; the profile does not log in"),
         (None, false, _) => Check::pass(
@@ -508,136 +507,88 @@ fn capabilities(selected: &Selected, ext: &Extensions, out: &mut Vec<Check>) {
         (Some(_), true, _) => Check::fail(
             "ehlo.auth",
             format!("the relay offers no AUTH on port {}{}", p.port, if p.tls == TlsMode::None { "" } else { ", even after TLS" }),
-            if p.preset == Preset::Outlook {
-                "Microsoft 365 offers AUTH only when SMTP AUTH is enabled for the tenant: an admin must enable Authenticated SMTP".to_string()
-            } else {
-                format!("this port takes mail without login: use the relay's submission port (587 or 465), or remove user from [profiles.{name}] if the relay accepts this host's address")
-            },
+            policy.no_mechanism_hint(&mechanisms),
         ),
         (Some(_), false, false) => Check::fail(
             "ehlo.auth",
-            format!("the relay offers only AUTH {}; this profile logs in with {}", mechanisms.join(" "), if p.oauth.is_some() { "XOAUTH2 or OAUTHBEARER" } else { "PLAIN or LOGIN" }),
-            if p.preset == Preset::Outlook {
-                "Microsoft 365 has basic SMTP AUTH disabled for this tenant: an admin must enable Authenticated SMTP for the mailbox".to_string()
-            } else {
-                "ask the relay's admin to allow PLAIN or LOGIN over TLS, or use an app password where the provider has them".to_string()
-            },
+            format!("the relay offers only AUTH {}; this profile logs in with {}", mechanisms.join(" "), policy.mechanism_names(" or ")),
+            policy.no_mechanism_hint(&mechanisms),
         ),
     });
 }
 
-/// `auth.login`: logs in with the stored secret. Returns whether the session may go on to the
-/// sender check (logged in, or no login needed).
-fn login(
+/// `auth.login`: logs in with the stored secret, as delivery would ([`login::log_in`]: the
+/// same mechanism, the same retry with a fresh OAuth2 token). Returns whether the session may
+/// go on to the sender check (logged in, or no login needed).
+fn log_in(
     selected: &Selected,
+    policy: &Policy,
     conn: &mut Connection,
-    ext: &Extensions,
     recorder: &Recorder,
     out: &mut Vec<Check>,
 ) -> bool {
-    let p = &selected.profile;
-    let name = &selected.name;
-    let Some(user) = &p.user else {
+    let Some(user) = policy.user() else {
         out.push(Check::skip("auth.login", "the profile does not log in"));
         return true;
     };
-    if !conn.is_encrypted() {
-        out.push(Check::skip(
-            "auth.login",
-            "not attempted: relayctl never sends a password in clear",
-        ));
-        return false;
-    }
-    if !ext.auth_mechanisms().iter().any(|m| usable_mechanism(p, m)) {
-        out.push(Check::skip(
-            "auth.login",
-            "not attempted: no usable AUTH mechanism (see ehlo.auth)",
-        ));
-        return false;
-    }
     let credentials = selected.credentials(*recorder.transcript);
-    let attempt = if p.oauth.is_some() {
-        match credentials.access_token(None) {
-            Ok(token) => conn.authenticate_bearer(user, token.secret.expose_secret(), recorder),
-            Err(_) => {
-                out.push(Check::skip(
-                    "auth.login",
-                    "not attempted: no access token (see oauth.token)",
-                ));
-                return false;
-            }
-        }
-    } else {
-        match credentials.password() {
-            Ok(password) => conn.authenticate(user, password.expose_secret(), recorder),
-            Err(_) => {
-                out.push(Check::skip(
-                    "auth.login",
-                    "not attempted: the secret does not resolve (see secret.store)",
-                ));
-                return false;
-            }
-        }
-    };
-    let hint = if p.oauth.is_some() {
-        "the relay refused a fresh OAuth2 token: check that the account may send by SMTP and that the login name is the account that signed in"
-    } else {
-        p.preset.defaults(None).password_hint
-    };
-    let fix = if p.oauth.is_some() {
-        hint.to_string()
-    } else {
-        format!("{hint}; then `relayctl profile set-secret {name}`")
-    };
-    match attempt {
+    let failed = match login::log_in(conn, policy, user, &credentials, recorder) {
         Ok(reply) => {
             out.push(Check::pass(
                 "auth.login",
                 format!("logged in as {user}: {}", reply.text()),
             ));
-            true
+            return true;
         }
-        Err(SmtpError::Reply { reply, .. }) if reply.is_permanent() => {
-            out.push(
-                Check::fail(
-                    "auth.login",
-                    format!("the relay refused the login for {user}"),
-                    fix,
-                )
-                .with_reply(&reply.text()),
-            );
-            false
-        }
-        Err(SmtpError::Reply { reply, .. }) => {
-            out.push(
-                Check::warn(
-                    "auth.login",
-                    format!("the relay refused the login for {user} for now"),
-                    "try again later; if it persists, check the account with the provider",
-                )
-                .with_reply(&reply.text()),
-            );
-            false
-        }
-        Err(e) => {
-            out.push(Check::fail(
+        Err(LoginError::NotEncrypted) => Check::skip(
+            "auth.login",
+            "not attempted: relayctl never sends a password in clear",
+        ),
+        Err(LoginError::NoMechanism(_)) => Check::skip(
+            "auth.login",
+            "not attempted: no usable AUTH mechanism (see ehlo.auth)",
+        ),
+        Err(LoginError::Secret(_)) => Check::skip(
+            "auth.login",
+            "not attempted: the secret does not resolve (see secret.store)",
+        ),
+        Err(LoginError::Token(_)) => Check::skip(
+            "auth.login",
+            "not attempted: no access token (see oauth.token)",
+        ),
+        Err(LoginError::Smtp(SmtpError::Reply { reply, .. })) if reply.is_permanent() => {
+            let hint = policy.refused_login_hint();
+            let fix = match policy.secret() {
+                Secret::Password => format!(
+                    "{hint}; then `relayctl profile set-secret {}`",
+                    selected.name
+                ),
+                Secret::Token => hint.to_string(),
+            };
+            // The fix is the one delivery gives for this refusal (the policy's), so the
+            // relay's reply is kept without the generic advice for known replies.
+            let mut check = Check::fail(
                 "auth.login",
-                format!("the login failed: {e}"),
-                "run `relayctl doctor -v` to see the dialogue (credentials are not shown)",
-            ));
-            false
+                format!("the relay refused the login for {user}"),
+                fix,
+            );
+            check.reply = Some(reply.text());
+            check
         }
-    }
-}
-
-/// Whether the profile can log in with AUTH `mechanism`: a bearer token for OAuth2 profiles, a
-/// password otherwise.
-fn usable_mechanism(p: &Profile, mechanism: &str) -> bool {
-    if p.oauth.is_some() {
-        mechanism == "XOAUTH2" || mechanism == "OAUTHBEARER"
-    } else {
-        mechanism == "PLAIN" || mechanism == "LOGIN"
-    }
+        Err(LoginError::Smtp(SmtpError::Reply { reply, .. })) => Check::warn(
+            "auth.login",
+            format!("the relay refused the login for {user} for now"),
+            "try again later; if it persists, check the account with the provider",
+        )
+        .with_reply(&reply.text()),
+        Err(LoginError::Smtp(e)) => Check::fail(
+            "auth.login",
+            format!("the login failed: {e}"),
+            "run `relayctl doctor -v` to see the dialogue (credentials are not shown)",
+        ),
+    };
+    out.push(failed);
+    false
 }
 
 /// `smtp.sender`: MAIL FROM with the profile's address, then RSET.
@@ -676,172 +627,5 @@ fn sender(selected: &Selected, conn: &mut Connection, out: &mut Vec<Check>) {
             format!("could not ask about the sender: {e}"),
             "run `relayctl doctor -v` to see the dialogue",
         )),
-    }
-}
-
-/// Just enough DER to read a certificate's validity and issuer (RFC 5280 section 4.1).
-mod cert {
-    /// One element: (tag, contents, the rest after it).
-    fn element(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-        let tag = *data.first()?;
-        let first = *data.get(1)?;
-        let (len, header) = if first < 0x80 {
-            (usize::from(first), 2)
-        } else {
-            let n = usize::from(first & 0x7f);
-            if n == 0 || n > 4 {
-                return None;
-            }
-            let mut len = 0usize;
-            for b in data.get(2..2 + n)? {
-                len = (len << 8) | usize::from(*b);
-            }
-            (len, 2 + n)
-        };
-        let end = header.checked_add(len)?;
-        Some((tag, data.get(header..end)?, data.get(end..)?))
-    }
-
-    /// The elements of the tbsCertificate, version first when present.
-    fn tbs(der: &[u8]) -> Option<Vec<(u8, &[u8])>> {
-        let (_, certificate, _) = element(der)?;
-        let (_, mut tbs, _) = element(certificate)?;
-        let mut out = Vec::new();
-        while !tbs.is_empty() {
-            let (tag, contents, rest) = element(tbs)?;
-            out.push((tag, contents));
-            tbs = rest;
-        }
-        Some(out)
-    }
-
-    /// The field at `index` counted after the optional `[0]` version.
-    fn field(der: &[u8], index: usize) -> Option<(u8, &[u8])> {
-        let fields = tbs(der)?;
-        let skip = usize::from(fields.first()?.0 == 0xa0);
-        fields.get(skip + index).copied()
-    }
-
-    /// notAfter as Unix time.
-    pub fn not_after(der: &[u8]) -> Option<i64> {
-        // serialNumber, signature, issuer, validity
-        let (_, validity) = field(der, 3)?;
-        let (_, _, rest) = element(validity)?;
-        let (tag, time, _) = element(rest)?;
-        parse_time(tag, std::str::from_utf8(time).ok()?)
-    }
-
-    /// The issuer's common name (or organisation).
-    pub fn issuer_name(der: &[u8]) -> Option<String> {
-        let (_, issuer) = field(der, 2)?;
-        let mut rdns = issuer;
-        let mut organisation = None;
-        while !rdns.is_empty() {
-            let (_, set, rest) = element(rdns)?;
-            rdns = rest;
-            let (_, attribute, _) = element(set)?;
-            let (_, oid, value) = element(attribute)?;
-            let (_, text, _) = element(value)?;
-            let text = crate::printable::from_bytes(text);
-            match oid {
-                [0x55, 0x04, 0x03] => return Some(format!("CN={text}")),
-                [0x55, 0x04, 0x0a] => organisation = Some(format!("O={text}")),
-                _ => {}
-            }
-        }
-        organisation
-    }
-
-    /// UTCTime (`YYMMDDHHMMSSZ`) or GeneralizedTime (`YYYYMMDDHHMMSSZ`).
-    fn parse_time(tag: u8, text: &str) -> Option<i64> {
-        let text = text.strip_suffix('Z')?;
-        let (year, rest) = match (tag, text.len()) {
-            (0x17, 12) => {
-                let yy: i64 = text.get(..2)?.parse().ok()?;
-                (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &text[2..])
-            }
-            (0x18, 14) => (text.get(..4)?.parse().ok()?, &text[4..]),
-            _ => return None,
-        };
-        let num = |i: usize| -> Option<i64> { rest.get(i..i + 2)?.parse().ok() };
-        let days = days_from_civil(year, num(0)?, num(2)?);
-        Some(days * 86400 + num(4)? * 3600 + num(6)? * 60 + num(8)?)
-    }
-
-    /// Days since 1970-01-01 of a Gregorian date (Howard Hinnant's algorithm).
-    fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146097 + doe - 719468
-    }
-
-    /// `YYYY-MM-DD` of a Unix time.
-    pub fn date(unix: i64) -> String {
-        let (y, m, d) = crate::calendar::civil_date(unix.div_euclid(86400));
-        format!("{y:04}-{m:02}-{d:02}")
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        /// A hand-built certificate skeleton: version, serial, algorithm, issuer, validity.
-        fn skeleton(not_after: &[u8], tag: u8) -> Vec<u8> {
-            fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
-                let mut out = vec![tag];
-                if body.len() < 0x80 {
-                    out.push(body.len() as u8);
-                } else {
-                    out.extend_from_slice(&[0x82, (body.len() >> 8) as u8, body.len() as u8]);
-                }
-                out.extend_from_slice(body);
-                out
-            }
-            let cn = tlv(
-                0x30,
-                &[tlv(0x06, &[0x55, 0x04, 0x03]), tlv(0x0c, b"Test CA")].concat(),
-            );
-            let issuer = tlv(0x30, &tlv(0x31, &cn));
-            let validity = tlv(
-                0x30,
-                &[tlv(0x17, b"250101000000Z"), tlv(tag, not_after)].concat(),
-            );
-            let tbs = tlv(
-                0x30,
-                &[
-                    tlv(0xa0, &tlv(0x02, &[2])),
-                    tlv(0x02, &[1; 200]),
-                    tlv(0x30, &tlv(0x06, &[0x2a])),
-                    issuer,
-                    validity,
-                ]
-                .concat(),
-            );
-            tlv(0x30, &[tbs, tlv(0x30, &[]), tlv(0x03, &[0])].concat())
-        }
-
-        #[test]
-        fn reads_validity_and_issuer() {
-            let der = skeleton(b"300102030405Z", 0x17);
-            let t = not_after(&der).unwrap();
-            assert_eq!(date(t), "2030-01-02");
-            assert_eq!(t % 86400, 3 * 3600 + 4 * 60 + 5);
-            assert_eq!(issuer_name(&der).as_deref(), Some("CN=Test CA"));
-            let der = skeleton(b"20991231235959Z", 0x18);
-            assert_eq!(date(not_after(&der).unwrap()), "2099-12-31");
-            assert_eq!(not_after(&der[..40]), None);
-            assert_eq!(not_after(&skeleton(b"2099Z", 0x18)), None);
-        }
-
-        #[test]
-        fn civil_dates() {
-            assert_eq!(days_from_civil(1970, 1, 1), 0);
-            assert_eq!(date(0), "1970-01-01");
-            assert_eq!(date(days_from_civil(2024, 2, 29) * 86400), "2024-02-29");
-            assert_eq!(date(951_782_400), "2000-02-29");
-        }
     }
 }

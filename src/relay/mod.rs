@@ -1,13 +1,22 @@
 //! Delivery to the relay over SMTP. The wire protocol is relayctl's own small client
 //! ([`smtp`]): lettre's blocking client cannot set TCP_NODELAY (each message then stalls ~40 ms
 //! on a Nagle/delayed-ACK interaction), cannot pipeline, hides EHLO keywords such as SIZE and
-//! DSN, and wants every message whole in memory. [`Session`] puts relayctl's policy on top.
+//! DSN, and wants every message whole in memory.
+//!
+//! [`policy`] decides how a profile's relay is spoken to (TLS, certificate checks, login
+//! mechanism, token retry) and [`login`] runs the login it decides; [`Session`] (delivery) and
+//! `doctor` both use them, so they cannot disagree. [`sasl`] holds the login mechanisms,
+//! [`certificate`] names why a certificate was refused and reads what it says.
 
+pub mod certificate;
 mod credentials;
 mod hello;
+pub mod login;
+pub mod policy;
+pub mod sasl;
 mod session;
 pub mod smtp;
-pub(crate) mod tls;
+mod tls;
 
 use std::fmt;
 
@@ -98,10 +107,13 @@ pub enum DeliveryError {
     Tls { server: String, reason: String },
     #[error("{server} does not offer STARTTLS; refusing to continue without TLS{}", if *.credentials { " (the password is never sent in clear)" } else { "" })]
     NoStarttls { server: String, credentials: bool },
-    #[error("{server} offers no login method this profile can use ({methods}) on this connection")]
+    #[error(
+        "{server} offers no login method this profile can use ({methods}) on this connection; {hint}"
+    )]
     NoAuthMechanism {
         server: String,
-        methods: &'static str,
+        methods: String,
+        hint: String,
     },
     #[error("{server} refused the login for {user}: {reply}; {hint}")]
     Auth {

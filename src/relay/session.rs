@@ -1,13 +1,14 @@
-//! One connection to a relay, with relayctl's policy on top of the SMTP client: TLS as the
-//! profile demands (never downgraded when a password is configured), the secret read only once
-//! the connection is encrypted, extension-dependent MAIL parameters, and failures translated
-//! into [`DeliveryError`]s that say what to do.
+//! One connection to a relay, with the relay [`Policy`] on top of the SMTP client: TLS as the
+//! profile demands (never downgraded when a password is configured), the login the policy
+//! chooses with the secret read only once the connection is encrypted, extension-dependent MAIL
+//! parameters, and failures translated into [`DeliveryError`]s that say what to do.
 
-use secrecy::ExposeSecret;
-
+use super::certificate::Refusal;
+use super::login::{self, LoginError};
+use super::policy::{Policy, TlsStep};
 use super::smtp::{Connection, SmtpError};
-use super::{Credentials, DeliveryError, Envelope, RecipientFailure, RecipientResult, hello, tls};
-use crate::config::{ByteSize, Profile, TlsMode};
+use super::{Credentials, DeliveryError, Envelope, RecipientFailure, RecipientResult, hello};
+use crate::config::{ByteSize, Profile};
 use crate::transcript::Transcript;
 
 /// An open, ready connection to a relay.
@@ -20,8 +21,9 @@ pub struct Session<'t> {
 }
 
 impl<'t> Session<'t> {
-    /// Connects to the profile's relay, secures the connection as the profile requires and logs
-    /// in when the profile has a user. The secret is read only after TLS is up.
+    /// Connects to the profile's relay, secures the connection and logs in as the relay
+    /// [`Policy`] says. The secret is read only after TLS is up and the relay has offered a
+    /// login this profile can give.
     pub fn open(
         profile: &Profile,
         credentials: &dyn Credentials,
@@ -29,20 +31,13 @@ impl<'t> Session<'t> {
     ) -> Result<Self, DeliveryError> {
         let server = format!("{}:{}", profile.host, profile.port);
         let name = hello::client_name(profile);
-        let tls_params = match profile.tls {
-            TlsMode::None => None,
-            _ => Some(tls::parameters(profile)?),
-        };
-        let implicit = match profile.tls {
-            TlsMode::Tls => tls_params.clone(),
-            _ => None,
-        };
+        let policy = Policy::new(profile)?;
         transcript.note(&format!("connecting to {server} (tls: {})", profile.tls));
         let mut conn = Connection::connect(
             &profile.host,
             profile.port,
             profile.timeout(),
-            implicit,
+            policy.implicit_tls(),
             transcript,
         )
         .map_err(|e| translate(&server, e))?;
@@ -54,129 +49,61 @@ impl<'t> Session<'t> {
             profile_from: profile.from.clone(),
             transcript,
         };
-        let offers_starttls = session.conn.extensions().has("STARTTLS");
-        let wants_starttls = match profile.tls {
-            TlsMode::Starttls => true,
-            TlsMode::Opportunistic => offers_starttls,
-            TlsMode::Tls | TlsMode::None => false,
-        };
-        if wants_starttls {
-            let Some((config, server_name)) = tls_params.filter(|_| offers_starttls) else {
+        match policy.tls_step(session.conn.extensions().has("STARTTLS")) {
+            TlsStep::Starttls((config, server_name)) => {
+                session
+                    .conn
+                    .starttls(config, server_name, transcript)
+                    .map_err(|e| translate(&session.server, e))?;
+                session
+                    .conn
+                    .ehlo(&name, transcript)
+                    .map_err(|e| translate(&session.server, e))?;
+            }
+            TlsStep::Refuse => {
                 return Err(DeliveryError::NoStarttls {
                     server: session.server,
                     credentials: profile.authenticates(),
                 });
-            };
-            session
-                .conn
-                .starttls(config, server_name, transcript)
-                .map_err(|e| translate(&session.server, e))?;
-            session
-                .conn
-                .ehlo(&name, transcript)
-                .map_err(|e| translate(&session.server, e))?;
+            }
+            TlsStep::Established | TlsStep::Clear => {}
         }
-        if let Some(user) = &profile.user {
-            session.login(user, credentials, profile)?;
+        if let Some(user) = policy.user() {
+            login::log_in(&mut session.conn, &policy, user, credentials, transcript)
+                .map_err(|e| session.login_error(&policy, user, e))?;
         }
         Ok(session)
     }
 
-    fn login(
-        &mut self,
-        user: &str,
-        credentials: &dyn Credentials,
-        profile: &Profile,
-    ) -> Result<(), DeliveryError> {
-        // Checked again here, whatever the profile says: credentials never go out in clear.
-        if !self.conn.is_encrypted() {
-            return Err(DeliveryError::NoStarttls {
-                server: self.server.clone(),
+    /// What a failed login means for delivery.
+    fn login_error(&self, policy: &Policy, user: &str, e: LoginError) -> DeliveryError {
+        let server = self.server.clone();
+        match e {
+            LoginError::NotEncrypted => DeliveryError::NoStarttls {
+                server,
                 credentials: true,
-            });
-        }
-        if profile.oauth.is_some() {
-            return self.login_with_token(user, credentials);
-        }
-        let mechanisms = self.conn.extensions().auth_mechanisms();
-        if !mechanisms.iter().any(|m| m == "PLAIN" || m == "LOGIN") {
-            return Err(DeliveryError::NoAuthMechanism {
-                server: self.server.clone(),
-                methods: "PLAIN, LOGIN",
-            });
-        }
-        let password = credentials.password()?;
-        let result = self
-            .conn
-            .authenticate(user, password.expose_secret(), self.transcript);
-        self.login_result(
-            user,
-            result,
-            profile.preset.defaults(None).password_hint.to_string(),
-        )
-    }
-
-    /// Logs in with an OAuth2 access token. A cached token the relay refuses may have been
-    /// revoked or have expired early by the provider's clock: it is dropped and a fresh one
-    /// tried, once.
-    fn login_with_token(
-        &mut self,
-        user: &str,
-        credentials: &dyn Credentials,
-    ) -> Result<(), DeliveryError> {
-        let mechanisms = self.conn.extensions().auth_mechanisms();
-        if !mechanisms
-            .iter()
-            .any(|m| m == "XOAUTH2" || m == "OAUTHBEARER")
-        {
-            return Err(DeliveryError::NoAuthMechanism {
-                server: self.server.clone(),
-                methods: "XOAUTH2, OAUTHBEARER",
-            });
-        }
-        let token = credentials.access_token(None)?;
-        let first =
-            self.conn
-                .authenticate_bearer(user, token.secret.expose_secret(), self.transcript);
-        let result = match first {
-            Err(SmtpError::Reply { reply, .. }) if reply.is_permanent() && !token.fresh => {
-                self.transcript
-                    .note("the relay refused the cached access token; fetching a new one");
-                let token = credentials.access_token(Some(&token.secret))?;
-                self.conn
-                    .authenticate_bearer(user, token.secret.expose_secret(), self.transcript)
-            }
-            other => other,
-        };
-        self.login_result(
-            user,
-            result,
-            "the relay refused a fresh OAuth2 token: check that the account may send by SMTP (Microsoft 365: Authenticated SMTP enabled for the mailbox) and that the login name is the account the token was issued for".into(),
-        )
-    }
-
-    fn login_result(
-        &self,
-        user: &str,
-        result: Result<super::smtp::Reply, SmtpError>,
-        hint: String,
-    ) -> Result<(), DeliveryError> {
-        match result {
-            Ok(_) => Ok(()),
-            Err(SmtpError::Reply { reply, .. }) if reply.is_permanent() => {
-                Err(DeliveryError::Auth {
-                    server: self.server.clone(),
+            },
+            LoginError::NoMechanism(offered) => DeliveryError::NoAuthMechanism {
+                server,
+                methods: policy.mechanism_names(", "),
+                hint: policy.no_mechanism_hint(&offered),
+            },
+            LoginError::Secret(e) => DeliveryError::Secret(e),
+            LoginError::Token(e) => DeliveryError::OAuth(e),
+            LoginError::Smtp(SmtpError::Reply { reply, .. }) if reply.is_permanent() => {
+                DeliveryError::Auth {
+                    server,
                     user: user.to_string(),
                     reply: reply.text(),
-                    hint,
-                })
+                    hint: policy.refused_login_hint().to_string(),
+                }
             }
-            Err(SmtpError::Reply { reply, .. }) => Err(DeliveryError::AuthTemporary {
-                server: self.server.clone(),
+            LoginError::Smtp(SmtpError::Reply { reply, .. }) => DeliveryError::AuthTemporary {
+                server,
                 user: user.to_string(),
                 reply: reply.text(),
-            }),
-            Err(e) => Err(translate(&self.server, e)),
+            },
+            LoginError::Smtp(e) => translate(&server, e),
         }
     }
 
@@ -402,11 +329,12 @@ fn translate(server: &str, e: SmtpError) -> DeliveryError {
         SmtpError::Tls {
             reason,
             certificate,
+            error,
             ..
         } => DeliveryError::Tls {
             server,
             reason: match certificate {
-                true if reason.to_ascii_lowercase().contains("expired") => format!(
+                true if error.as_ref().and_then(Refusal::of) == Some(Refusal::Expired) => format!(
                     "{reason} (the relay's certificate has expired: its administrator must renew it)"
                 ),
                 true => format!(

@@ -97,8 +97,22 @@ fn sandbox() -> Sandbox {
     sb
 }
 
-/// `setup institutional` for the test relay on `port`, with the test CA unless `ca` is false.
+/// `setup institutional` for the test relay's STARTTLS `port`, with the test CA unless `ca` is
+/// false.
 fn setup_login(sb: &Sandbox, name: &str, port: &str, password: &str, ca: bool, extra: &[&str]) {
+    setup_login_tls(sb, name, port, "starttls", password, ca, extra);
+}
+
+/// The same with TLS as `tls` says.
+fn setup_login_tls(
+    sb: &Sandbox,
+    name: &str,
+    port: &str,
+    tls: &str,
+    password: &str,
+    ca: bool,
+    extra: &[&str],
+) {
     let ca_file = relay().ca_file.display().to_string();
     let mut args = vec![
         "setup",
@@ -110,7 +124,7 @@ fn setup_login(sb: &Sandbox, name: &str, port: &str, password: &str, ca: bool, e
         "--port",
         port,
         "--tls",
-        "starttls",
+        tls,
         "--user",
         USER,
         "--from",
@@ -318,6 +332,108 @@ fn wrong_password_is_a_failed_login_with_the_fix() {
     assert!(found.contains("set-secret"), "{found}");
     assert_status(&report, "smtp.sender", "skip");
     assert!(!run.stdout.contains("not-the-password"));
+}
+
+/// What delivering one message (its subject and body a marker, returned first) through profile
+/// `name`, the only one of `sb`, ends in: the run of `send` (queued, its first attempt made at
+/// once), the queue entry it left, and the run of `--wait send` (delivered synchronously, not
+/// queued).
+fn deliver(sb: &Sandbox, name: &str) -> (String, Run, Option<Value>, Run) {
+    let m = marker(&format!("agree-{name}"));
+    let send = |wait: bool| {
+        let mut args = vec!["--profile", name];
+        if wait {
+            args.push("--wait");
+        }
+        args.extend(["send", "--to", "ops@example.org", "--subject", &m]);
+        sb.run(&args, format!("{m}\n").as_bytes())
+    };
+    let queued = send(false);
+    let list = sb.run(&["queue", "list", "--json"], b"").ok();
+    let mut entries: Vec<Value> = serde_json::from_str(&list.stdout).unwrap();
+    assert!(entries.len() <= 1, "one profile per sandbox: {entries:#?}");
+    let waited = send(true);
+    (m, queued, entries.pop(), waited)
+}
+
+/// Doctor and delivery take every decision from one relay policy: a profile the relay refuses
+/// fails doctor with the fix delivery gives when it holds the message (same exit code class,
+/// same words), and a profile doctor passes delivers.
+#[test]
+fn doctor_and_delivery_agree_on_what_the_relay_refuses() {
+    // A wrong password: doctor fails the login with the fix delivery prints for it.
+    let sb = sandbox();
+    setup_login(&sb, "wrong", "587", "not-the-password", true, &[]);
+    let (run, report) = doctor(&sb, &["--profile", "wrong"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert_status(&report, "auth.login", "fail");
+    let fix = check(&report, "auth.login")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hint = fix
+        .strip_suffix("; then `relayctl profile set-secret wrong`")
+        .unwrap_or_else(|| panic!("the fix names the profile's set-secret: {fix}"));
+    assert!(hint.contains("single-sign-on"), "the preset's hint: {hint}");
+    let (_, queued, entry, waited) = deliver(&sb, "wrong");
+    assert_eq!(
+        queued.code, 0,
+        "queued is success for the caller: {queued:#?}"
+    );
+    let entry = entry.unwrap_or_else(|| panic!("the message is queued: {queued:#?}"));
+    assert_eq!(entry["state"], "held", "{entry:#}");
+    let reason = entry["last_reply"].as_str().unwrap();
+    assert!(reason.contains("535") && reason.ends_with(hint), "{reason}");
+    let waited = waited.code(77).one_line_error("535");
+    assert!(waited.stderr.trim_end().ends_with(hint), "{waited:#?}");
+    assert_no_secret(&waited);
+
+    // A relay that takes only OAuth2 tokens (2588: XOAUTH2, OAUTHBEARER) and a password
+    // profile: doctor says no usable mechanism, delivery holds the mail with the same fix, and
+    // neither reads the secret.
+    let sb = sandbox();
+    setup_login_tls(&sb, "tokens-only", "2588", "tls", PASSWORD, true, &[]);
+    let (run, report) = doctor(&sb, &["--profile", "tokens-only"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let found = assert_status(&report, "ehlo.auth", "fail");
+    assert!(
+        found.contains("this profile logs in with PLAIN or LOGIN"),
+        "{found}"
+    );
+    assert_status(&report, "auth.login", "skip");
+    let fix = check(&report, "ehlo.auth")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Without the secret the outcome is the same: nobody asks for it.
+    std::fs::remove_file(sb.path("config/relayctl/secrets/tokens-only")).unwrap();
+    let (_, queued, entry, waited) = deliver(&sb, "tokens-only");
+    assert_eq!(queued.code, 0, "{queued:#?}");
+    let entry = entry.unwrap_or_else(|| panic!("the message is queued: {queued:#?}"));
+    assert_eq!(entry["state"], "held", "{entry:#}");
+    let reason = entry["last_reply"].as_str().unwrap();
+    assert!(
+        reason.contains("offers no login method this profile can use (PLAIN, LOGIN)")
+            && reason.ends_with(&fix),
+        "{reason}\n{fix}"
+    );
+    let waited = waited.code(78).one_line_error("(PLAIN, LOGIN)");
+    assert!(waited.stderr.trim_end().ends_with(&fix), "{waited:#?}");
+
+    // The right password: doctor passes the login and the sender, and the message arrives.
+    let sb = sandbox();
+    setup_login(&sb, "right", "587", PASSWORD, true, &[]);
+    let (_, report) = doctor(&sb, &["--profile", "right"]);
+    assert_status(&report, "auth.login", "pass");
+    assert_status(&report, "smtp.sender", "pass");
+    let (m, queued, entry, waited) = deliver(&sb, "right");
+    assert_eq!(queued.code, 0, "{queued:#?}");
+    assert!(
+        entry.is_none(),
+        "delivered, nothing left queued: {entry:#?}"
+    );
+    waited.ok();
+    wait_for(&m);
 }
 
 #[test]

@@ -644,15 +644,20 @@ fn token_endpoints_get_the_relays_certificate_checks() {
     assert!(!sb.user_config().exists());
 }
 
-#[test]
-fn a_relay_refusing_every_token_holds_mail_after_one_refresh() {
-    let p = provider(
+/// A provider whose relay refuses every token: it takes only another account's.
+fn refusing_provider() -> Provider {
+    provider(
         TokenOptions::default(),
         SmtpOptions {
             user: "someone-else@mail.test".into(),
             ..SmtpOptions::default()
         },
-    );
+    )
+}
+
+#[test]
+fn a_relay_refusing_every_token_holds_mail_after_one_refresh() {
+    let p = refusing_provider();
     let sb = Sandbox::new();
     setup_device(&sb, &p, "uni", &[]).ok();
     let run = send(&sb, "refused", &[]);
@@ -670,6 +675,53 @@ fn a_relay_refusing_every_token_holds_mail_after_one_refresh() {
             && reply.contains("status 401")
             && reply.contains("fresh OAuth2 token"),
         "{reply}"
+    );
+}
+
+/// Doctor's login follows delivery's token rule: a cached token the relay refuses is replaced
+/// by a fresh one once, and a fresh one refused is the end, with the same fix as the message
+/// delivery holds.
+#[test]
+fn doctor_and_delivery_retry_a_refused_token_once_and_agree() {
+    let p = refusing_provider();
+    let sb = Sandbox::new();
+    setup_device(&sb, &p, "uni", &[]).ok();
+    let doctor = sb.run(&["doctor", "--json", "-v"], b"");
+    let report = parse(&doctor);
+    assert_eq!(
+        check(&report, "oauth.token")["status"],
+        "pass",
+        "{report:#}"
+    );
+    let login = check(&report, "auth.login");
+    assert_eq!(login["status"], "fail", "{login}");
+    // oauth.token fetched a token; the login used it (from the cache), was refused, and
+    // tried one more, fresh from the endpoint.
+    assert_eq!(p.tokens.refresh_grants(), 2, "{doctor:#?}");
+    let outcomes: Vec<bool> = p.smtp.auths().iter().map(|a| a.accepted).collect();
+    assert_eq!(outcomes, [false, false]);
+    assert!(doctor.stderr.contains("fetching a new one"), "{doctor:#?}");
+    let fix = login["fix"].as_str().unwrap();
+    assert!(fix.contains("fresh OAuth2 token"), "{login}");
+    assert!(login["reply"].as_str().unwrap().contains("535"), "{login}");
+
+    let run = send(&sb, "refused", &[]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(p.tokens.refresh_grants(), 3);
+    let outcomes: Vec<bool> = p.smtp.auths().iter().map(|a| a.accepted).collect();
+    assert_eq!(outcomes, [false, false, false, false]);
+    assert!(p.smtp.violations().is_empty(), "{:?}", p.smtp.violations());
+    let queued = queue_json(&sb);
+    assert_eq!(queued[0]["state"], "held", "{queued:#?}");
+    let reason = queued[0]["last_reply"].as_str().unwrap();
+    assert!(reason.ends_with(fix), "{reason}\n{fix}");
+    assert_hidden(
+        &[&doctor, &run],
+        &p.smtp
+            .auths()
+            .iter()
+            .map(|a| a.token.clone())
+            .collect::<Vec<_>>(),
     );
 }
 

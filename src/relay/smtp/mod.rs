@@ -1,5 +1,6 @@
 //! relayctl's own blocking SMTP client: the client side of RFC 5321, with STARTTLS (RFC 3207),
-//! AUTH PLAIN and LOGIN (RFC 4954), PIPELINING (RFC 2920) and SIZE (RFC 1870).
+//! AUTH (RFC 4954; the mechanisms are in [`super::sasl`]), PIPELINING (RFC 2920) and SIZE
+//! (RFC 1870).
 //!
 //! Written for one job: hand a message to one relay. The socket has `TCP_NODELAY` set (the
 //! dialogue is a series of small writes that must not wait for delayed ACKs), MAIL, RCPT and
@@ -11,8 +12,8 @@
 //! observer and [`Reply`] with their control characters replaced ([`crate::printable`]).
 //!
 //! Every line sent and received is passed to an [`Observer`] (for `-v`), except credentials:
-//! AUTH lines are shown as `AUTH PLAIN (credentials not shown)`, and the base64 exchange of
-//! AUTH LOGIN is replaced by placeholders. The client itself adds a few notes: the address
+//! AUTH lines are shown as `AUTH PLAIN (credentials not shown)`, and every SASL response that
+//! holds a secret (AUTH LOGIN's user name and password) by a placeholder. The client itself adds a few notes: the address
 //! connected to, the TLS version and cipher suite, and the size of the message sent.
 //!
 //! Limits on what the relay sends: a reply line may be at most [`MAX_LINE`] octets (RFC 5321
@@ -41,6 +42,7 @@ pub use extensions::Extensions;
 pub use reply::Reply;
 pub use tls::tls_config;
 
+use super::sasl::{Exchange, Response, Step};
 use crate::printable;
 use tls::Stream;
 
@@ -416,135 +418,91 @@ impl Connection {
         self.stream.tcp()?.peer_addr().ok()
     }
 
-    /// Logs in with AUTH PLAIN when the relay offers it, else AUTH LOGIN. Returns the relay's
-    /// final (2xx) reply; a 4xx or 5xx is [`SmtpError::Reply`] at stage `AUTH`, and a relay
-    /// offering neither mechanism is [`SmtpError::Client`]. The password is used only here,
-    /// never passed to the observer, and the buffers holding it are wiped.
+    /// The host (without brackets) and port connected to, as OAUTHBEARER names them.
+    pub fn server(&self) -> (&str, u16) {
+        (&self.server.0, self.server.1)
+    }
+
+    /// Runs an AUTH exchange: sends `AUTH` with the mechanism's initial response, answers each
+    /// `334` challenge as the mechanism says (cancelling with `*` when it has nothing more to
+    /// say), and returns the relay's final (2xx) reply. A 4xx or 5xx is [`SmtpError::Reply`] at
+    /// stage `AUTH`, with what the mechanism learnt about the refusal added to its text; a
+    /// mechanism the relay does not offer is [`SmtpError::Client`]. The observer sees AUTH and
+    /// every response that holds a secret only as a placeholder (`AUTH PLAIN (credentials not
+    /// shown)`), and challenges as `334 (challenge not shown)`; the buffers are wiped.
     ///
-    /// This does not check that the connection is encrypted: the caller decides whether the
-    /// credentials may go out (see [`Connection::is_encrypted`]).
+    /// Which mechanism, and whether credentials may go out on this connection at all, is the
+    /// caller's decision (the relay policy; see [`Connection::is_encrypted`]).
     pub fn authenticate(
         &mut self,
-        user: &str,
-        password: &str,
+        exchange: &mut dyn Exchange,
         observer: &dyn Observer,
     ) -> Result<Reply, SmtpError> {
         let stage = "AUTH";
         self.usable(stage)?;
-        let mechanisms = self.extensions.auth_mechanisms();
-        let reply = if mechanisms.iter().any(|m| m == "PLAIN") {
-            let mut token = Zeroizing::new(Vec::with_capacity(user.len() + password.len() + 2));
-            token.push(0);
-            token.extend_from_slice(user.as_bytes());
-            token.push(0);
-            token.extend_from_slice(password.as_bytes());
-            let line = Zeroizing::new(format!("AUTH PLAIN {}\r\n", BASE64.encode(&*token)));
-            observer.client("AUTH PLAIN (credentials not shown)");
-            self.send(stage, line.as_bytes())?;
-            self.read_reply(stage, observer, true)?
-        } else if mechanisms.iter().any(|m| m == "LOGIN") {
-            observer.client("AUTH LOGIN");
-            self.send(stage, b"AUTH LOGIN\r\n")?;
-            let mut reply = self.read_reply(stage, observer, true)?;
-            let secrets = [
-                (user, "(user name not shown)"),
-                (password, "(password not shown)"),
-            ];
-            for (secret, placeholder) in secrets {
-                if reply.code != 334 {
-                    break;
-                }
-                let line = Zeroizing::new(format!("{}\r\n", BASE64.encode(secret)));
-                observer.client(placeholder);
-                self.send(stage, line.as_bytes())?;
-                reply = self.read_reply(stage, observer, true)?;
-            }
-            reply
-        } else {
-            return Err(no_login(
-                "no login method relayctl supports (PLAIN, LOGIN)",
-                &mechanisms,
-            ));
-        };
-        if reply.code == 334 {
-            // The relay wants more than the mechanism has to give: cancel the exchange.
-            observer.client("*");
-            self.send(stage, b"*\r\n")?;
-            let _ = self.read_reply(stage, observer, true)?;
-            return Err(self.fail(SmtpError::Protocol {
+        let name = exchange.mechanism().name();
+        if !self.extensions.auth_mechanisms().iter().any(|m| m == name) {
+            return Err(SmtpError::Client {
                 stage,
-                detail: "the relay asked for more than the login mechanism sends".into(),
-            }));
+                detail: format!("the relay does not offer AUTH {name}"),
+            });
+        }
+        let command = format!("AUTH {name}");
+        let mut reply = match exchange.initial_response() {
+            Some(response) => self.respond(Some(&command), &response, observer)?,
+            None => {
+                observer.client(&command);
+                self.send(stage, format!("{command}\r\n").as_bytes())?;
+                self.read_reply(stage, observer, true)?
+            }
+        };
+        while reply.code == 334 {
+            let challenge = reply
+                .lines
+                .first()
+                .and_then(|l| BASE64.decode(l.trim()).ok())
+                .unwrap_or_default();
+            reply = match exchange.step(&challenge) {
+                Step::Respond(response) => self.respond(None, &response, observer)?,
+                Step::Cancel(detail) => {
+                    observer.client("*");
+                    self.send(stage, b"*\r\n")?;
+                    let _ = self.read_reply(stage, observer, true)?;
+                    return Err(self.fail(SmtpError::Protocol { stage, detail }));
+                }
+            };
+        }
+        if let Some(detail) = exchange.refusal_detail()
+            && reply.code / 100 != 2
+        {
+            reply.lines.push(format!("({detail})"));
         }
         self.expect(stage, reply, |code| code / 100 == 2)
     }
 
-    /// Logs in with an OAuth2 bearer token: OAUTHBEARER (RFC 7628) when the relay offers it,
-    /// else XOAUTH2 (Google's and Microsoft's). A refused token is answered the way each
-    /// mechanism requires (an empty line for XOAUTH2, `AQ==` for OAUTHBEARER) so the relay
-    /// ends the exchange with its final reply; the provider's error status from the challenge
-    /// is added to that reply's text.
-    pub fn authenticate_bearer(
+    /// Sends one SASL response, base64-encoded, after `command` when it goes with the AUTH
+    /// command, and reads the reply (challenges redacted). The line is built at its final size
+    /// and wiped.
+    fn respond(
         &mut self,
-        user: &str,
-        token: &str,
+        command: Option<&str>,
+        response: &Response,
         observer: &dyn Observer,
     ) -> Result<Reply, SmtpError> {
         let stage = "AUTH";
-        self.usable(stage)?;
-        let mechanisms = self.extensions.auth_mechanisms();
-        let bearer = mechanisms.iter().any(|m| m == "OAUTHBEARER");
-        let (mechanism, payload) = if bearer {
-            let (host, port) = self.server.clone();
-            (
-                "OAUTHBEARER",
-                Zeroizing::new(format!(
-                    "n,a={},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01",
-                    user.replace('=', "=3D").replace(',', "=2C")
-                )),
-            )
-        } else if mechanisms.iter().any(|m| m == "XOAUTH2") {
-            (
-                "XOAUTH2",
-                Zeroizing::new(format!("user={user}\x01auth=Bearer {token}\x01\x01")),
-            )
-        } else {
-            return Err(no_login(
-                "no OAuth2 login (XOAUTH2, OAUTHBEARER)",
-                &mechanisms,
-            ));
+        let encoded = Zeroizing::new(BASE64.encode(response.data()));
+        let shown = match response.hidden() {
+            Some(hidden) => format!("({hidden})"),
+            None => encoded.to_string(),
         };
-        let line = Zeroizing::new(format!(
-            "AUTH {mechanism} {}\r\n",
-            BASE64.encode(payload.as_bytes())
-        ));
-        observer.client(&format!("AUTH {mechanism} (token not shown)"));
-        self.send(stage, line.as_bytes())?;
-        let mut reply = self.read_reply(stage, observer, true)?;
-        if reply.code == 334 {
-            // The token was refused; the challenge carries the provider's error as JSON.
-            let status = reply
-                .lines
-                .first()
-                .and_then(|l| BASE64.decode(l.trim()).ok())
-                .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
-                .and_then(|v| {
-                    v.get("status")
-                        .map(|s| printable::clean(&s.to_string().replace('"', "")))
-                });
-            let answer: &[u8] = if bearer { b"AQ==\r\n" } else { b"\r\n" };
-            observer.client(if bearer { "AQ==" } else { "" });
-            self.send(stage, answer)?;
-            reply = self.read_reply(stage, observer, true)?;
-            if let Some(status) = status
-                && reply.code / 100 != 2
-            {
-                reply
-                    .lines
-                    .push(format!("(token refused: status {status})"));
-            }
-        }
-        self.expect(stage, reply, |code| code / 100 == 2)
+        let prefix = command.map(|c| format!("{c} ")).unwrap_or_default();
+        observer.client(&format!("{prefix}{shown}"));
+        let mut line = Zeroizing::new(Vec::with_capacity(prefix.len() + encoded.len() + 2));
+        line.extend_from_slice(prefix.as_bytes());
+        line.extend_from_slice(encoded.as_bytes());
+        line.extend_from_slice(b"\r\n");
+        self.send(stage, &line)?;
+        self.read_reply(stage, observer, true)
     }
 
     /// Runs one mail transaction: MAIL FROM with `mail_params` (`SIZE=1234`, `BODY=8BITMIME`,
@@ -1066,20 +1024,5 @@ fn dot_stuff(input: &[u8], out: &mut Vec<u8>, line_start: &mut bool) {
         }
         out.push(b);
         *line_start = b == b'\n';
-    }
-}
-
-/// AUTH refused before it starts: the relay offers none of the mechanisms `wanted` names.
-fn no_login(wanted: &str, offered: &[String]) -> SmtpError {
-    SmtpError::Client {
-        stage: "AUTH",
-        detail: format!(
-            "the relay offers {wanted}{}",
-            if offered.is_empty() {
-                String::new()
-            } else {
-                format!("; it offers {}", offered.join(", "))
-            }
-        ),
     }
 }

@@ -9,6 +9,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::relay::sasl;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -688,7 +689,7 @@ fn auth_login_challenges() {
     let rec = Recorder::default();
     let mut conn = open(port, &rec);
     let reply = conn
-        .authenticate("jdoe@x.test", "s3cret pass", &rec)
+        .authenticate(&mut sasl::Login::new("jdoe@x.test", "s3cret pass"), &rec)
         .unwrap();
     assert_eq!(reply.code, 235);
     server.join().unwrap();
@@ -725,7 +726,9 @@ fn auth_plain_and_refusal() {
     });
     let rec = Recorder::default();
     let mut conn = open(port, &rec);
-    let err = conn.authenticate("jdoe", "wrong", &rec).unwrap_err();
+    let err = conn
+        .authenticate(&mut sasl::Plain::new("jdoe", "wrong"), &rec)
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "AUTH: 535 5.7.8 Error: authentication failed"
@@ -748,11 +751,69 @@ fn auth_without_mechanism() {
         p.hello(&["AUTH CRAM-MD5"]);
     });
     let mut conn = open(port, &Silent);
-    let err = conn.authenticate("u", "p", &Silent).unwrap_err();
+    let err = conn
+        .authenticate(&mut sasl::Plain::new("u", "p"), &Silent)
+        .unwrap_err();
     assert!(
         matches!(err, SmtpError::Client { stage: "AUTH", .. }),
         "{err}"
     );
+    assert_eq!(err.to_string(), "AUTH: the relay does not offer AUTH PLAIN");
+    server.join().unwrap();
+}
+
+#[test]
+fn a_refused_token_gets_the_dummy_answer_and_its_status() {
+    let error = BASE64.encode(r#"{"status":"401","schemes":"bearer"}"#);
+    let (port, server) = server(move |mut p| {
+        p.hello(&["AUTH XOAUTH2"]);
+        let payload = BASE64.encode("user=jdoe\x01auth=Bearer at-1\x01\x01");
+        p.exchange(&format!("AUTH XOAUTH2 {payload}"), &format!("334 {error}"));
+        p.exchange("", "535 5.7.8 Username and Password not accepted");
+        p.exchange("QUIT", "221 Bye");
+    });
+    let rec = Recorder::default();
+    let mut conn = open(port, &rec);
+    let err = conn
+        .authenticate(&mut sasl::Bearer::xoauth2("jdoe", "at-1"), &rec)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "AUTH: 535 5.7.8 Username and Password not accepted (token refused: status 401)"
+    );
+    assert!(!conn.is_broken());
+    conn.quit(&rec).unwrap();
+    server.join().unwrap();
+    let lines = rec.lines();
+    let auth = lines.iter().position(|l| l.starts_with("C: AUTH")).unwrap();
+    assert_eq!(
+        lines[auth..auth + 4],
+        [
+            "C: AUTH XOAUTH2 (token not shown)",
+            "S: 334 (challenge not shown)",
+            "C: ",
+            "S: 535 5.7.8 Username and Password not accepted",
+        ]
+    );
+    assert!(!lines.iter().any(|l| l.contains("at-1")));
+}
+
+#[test]
+fn a_relay_asking_for_more_is_cancelled() {
+    let (port, server) = server(|mut p| {
+        p.hello(&["AUTH PLAIN"]);
+        p.exchange(&format!("AUTH PLAIN {}", BASE64.encode("\0u\0p")), "334 ");
+        p.exchange("*", "501 5.7.0 Authentication aborted");
+    });
+    let mut conn = open(port, &Silent);
+    let err = conn
+        .authenticate(&mut sasl::Plain::new("u", "p"), &Silent)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "AUTH: protocol error: the relay asked for more than the login mechanism sends"
+    );
+    assert!(conn.is_broken());
     server.join().unwrap();
 }
 
