@@ -1,8 +1,8 @@
 //! SASL mechanisms (RFC 4422) for SMTP AUTH (RFC 4954): what the client says, not how it gets
 //! to the relay. Each mechanism builds its initial response and answers the relay's challenges
-//! ([`Exchange`]); the SMTP client ([`super::smtp::Connection::authenticate`]) carries the
-//! exchange (base64, the `334` challenges, cancelling with `*`) and knows no mechanism. Which
-//! mechanism a profile uses is the relay policy's choice ([`super::policy`]).
+//! ([`Exchange`]); the SMTP client's `Connection::authenticate` carries the exchange (base64,
+//! the `334` challenges, cancelling with `*`) and knows no mechanism. Which mechanism a profile
+//! uses is the relay policy's choice.
 //!
 //! One file per family: [`password`] (PLAIN, LOGIN) and [`bearer`] (XOAUTH2, OAUTHBEARER).
 //! Secrets are borrowed, never copied into a buffer that is not wiped: every response that
