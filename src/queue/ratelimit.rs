@@ -337,10 +337,10 @@ impl<'a> Limiter<'a> {
             Limits::default()
         } else {
             serde_json::from_str(&text).unwrap_or_else(|e| {
-                eprintln!(
-                    "relayctl: {} is unreadable ({e}); starting it afresh",
+                crate::messages::alert(&format!(
+                    "{} is unreadable ({e}); starting it afresh",
                     path.display()
-                );
+                ));
                 Limits::default()
             })
         };
