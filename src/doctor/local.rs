@@ -6,7 +6,7 @@ use super::Check;
 use crate::commands::Context;
 use crate::config::{LoadedConfig, QueueSettings, Span};
 use crate::queue::schedule::now;
-use crate::queue::state::{Status, Waiting};
+use crate::queue::state::{Status, WaitReason};
 use crate::queue::{Area, Spool};
 use crate::sendmail::link::{self, State};
 
@@ -54,8 +54,8 @@ pub fn queue(ctx: &Context, config: Option<&LoadedConfig>, out: &mut Vec<Check>)
                     .clone()
                     .unwrap_or_else(|| "held by an admin".into()),
             ),
-            (_, Some(Waiting::Brake)) => frozen += 1,
-            (_, Some(Waiting::RateLimit | Waiting::CoolDown)) => limited += 1,
+            (_, Some(WaitReason::Brake)) => frozen += 1,
+            (_, Some(WaitReason::RateLimit | WaitReason::CoolDown)) => limited += 1,
             _ => waiting += 1,
         }
         if oldest.as_ref().is_none_or(|(t, _)| state.created < *t) {
