@@ -9,14 +9,20 @@ use crate::relay::RecipientFailure;
 
 const NOW: u64 = 1_000_000;
 
+/// The defaults the table's numbers rest on: retries after 1 minute doubling to 1 hour, a
+/// delay warning at 4 hours, given up at 5 days.
 fn settings() -> QueueSettings {
-    QueueSettings {
-        retry_initial: Span(60),
-        retry_max: Span(3600),
-        max_age: Span(5 * 86400),
-        delay_warning: Span(4 * 3600),
-        notices_per_hour: 10,
-    }
+    let settings = QueueSettings::default();
+    assert_eq!(
+        (
+            settings.retry_initial,
+            settings.retry_max,
+            settings.delay_warning,
+            settings.max_age
+        ),
+        (Span(60), Span(3600), Span(4 * 3600), Span(5 * 86400))
+    );
+    settings
 }
 
 /// A message for profile `p`, submitted a minute ago.
