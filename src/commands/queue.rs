@@ -10,7 +10,7 @@ use crate::messages;
 use crate::options::Options;
 use crate::queue::ratelimit::{Freeze, Limiter};
 use crate::queue::schedule::now;
-use crate::queue::state::{MessageState, RecipientStatus, Status, Waiting};
+use crate::queue::state::{Hold, MessageState, RecipientStatus, Status, WaitReason};
 use crate::queue::{Area, QueueId, Runner, Select, Spool, SpoolError, daemon};
 use crate::submit::{self, maildrop};
 
@@ -30,18 +30,9 @@ pub fn execute(options: &Options, command: QueueCommand) -> Result<()> {
             update(&spool, &ids, |s| s.next_attempt = now())?;
             run(options, &spool, Select::Ids(ids))
         }
-        QueueCommand::Hold { id } => update(&spool, &[id], |s| {
-            s.status = Status::Held;
-            s.reason = Some("held by an administrator".into());
-            s.next_attempt = u64::MAX;
-        }),
+        QueueCommand::Hold { id } => update(&spool, &[id], MessageState::hold_by_administrator),
         QueueCommand::Release { id: Some(id), .. } => {
-            update(&spool, std::slice::from_ref(&id), |s| {
-                s.status = Status::Queued;
-                s.reason = None;
-                s.waiting = None;
-                s.next_attempt = now();
-            })?;
+            update(&spool, std::slice::from_ref(&id), |s| s.release(now()))?;
             if let Ok(state) = spool.state(Area::Queue, &id)
                 && Limiter::new(&spool).frozen(&state.profile).is_some()
             {
@@ -62,11 +53,8 @@ pub fn execute(options: &Options, command: QueueCommand) -> Result<()> {
             // Held and frozen messages become due; those waiting for a token or a cool-down
             // keep waiting.
             update(&spool, &ids, |s| {
-                if s.status == Status::Held || s.waiting == Some(Waiting::Brake) {
-                    s.status = Status::Queued;
-                    s.reason = None;
-                    s.waiting = None;
-                    s.next_attempt = now();
+                if s.status == Status::Held || s.waiting == Some(WaitReason::Brake) {
+                    s.release(now());
                 }
             })?;
             daemon::wake(&spool);
@@ -106,13 +94,8 @@ pub fn release_profile(spool: &Spool, profile: &str) -> Result<usize> {
         let Ok(Some(mut locked)) = spool.lock(&id) else {
             continue;
         };
-        if locked.state.status == Status::Held
-            && locked.state.profile == profile
-            && locked.state.next_attempt != u64::MAX
-        {
-            locked.state.status = Status::Queued;
-            locked.state.reason = None;
-            locked.state.next_attempt = now();
+        if locked.state.hold == Some(Hold::ConfigFault) && locked.state.profile == profile {
+            locked.state.release(now());
             locked.save()?;
             released += 1;
         }
@@ -182,7 +165,7 @@ struct Entry {
     /// Unix time since which the spew brake freezes delivery for its profile.
     frozen_since: Option<u64>,
     #[serde(skip)]
-    waiting: Option<Waiting>,
+    waiting: Option<WaitReason>,
 }
 
 /// The spew brake's freezes, by profile.
@@ -217,7 +200,7 @@ fn entry(id: &QueueId, s: &MessageState, freezes: &Freezes) -> Entry {
             Status::Failed => "failed",
         },
         rate_limited_until: match s.waiting {
-            Some(Waiting::RateLimit | Waiting::CoolDown) if s.status == Status::Queued => {
+            Some(WaitReason::RateLimit | WaitReason::CoolDown) if s.status == Status::Queued => {
                 Some(s.next_attempt)
             }
             _ => None,
@@ -336,7 +319,7 @@ fn waiting_lines(e: &Entry) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(until) = e.rate_limited_until {
         lines.push(match e.waiting {
-            Some(Waiting::CoolDown) => format!(
+            Some(WaitReason::CoolDown) => format!(
                 "relay asked to slow down (throttling); rate limited until {}",
                 clock(until)
             ),

@@ -7,7 +7,7 @@ use crate::config::{LoadedConfig, QueueSettings, Span};
 use crate::link::{self, State};
 use crate::options::Options;
 use crate::queue::schedule::now;
-use crate::queue::state::{Status, Waiting};
+use crate::queue::state::{Status, WaitReason};
 use crate::queue::{Area, Spool};
 
 /// `queue.waiting`, `queue.held` and `queue.failed`. Only reads the spool; it is never created.
@@ -54,8 +54,8 @@ pub fn queue(options: &Options, config: Option<&LoadedConfig>, out: &mut Vec<Che
                     .clone()
                     .unwrap_or_else(|| "held by an admin".into()),
             ),
-            (_, Some(Waiting::Brake)) => frozen += 1,
-            (_, Some(Waiting::RateLimit | Waiting::CoolDown)) => limited += 1,
+            (_, Some(WaitReason::Brake)) => frozen += 1,
+            (_, Some(WaitReason::RateLimit | WaitReason::CoolDown)) => limited += 1,
             _ => waiting += 1,
         }
         if oldest.as_ref().is_none_or(|(t, _)| state.created < *t) {

@@ -64,7 +64,7 @@ pub fn run(
             runner.close();
             match summary {
                 Ok(s) => transcript.note(&format!("pass: {s:?}")),
-                Err(e) => eprintln!("relayctl: queue pass failed: {e}"),
+                Err(e) => crate::messages::alert(&format!("queue pass failed: {e}")),
             }
         }
         let _ = sock.set_read_timeout(Some(sleep_time(spool)));

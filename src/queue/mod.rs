@@ -6,9 +6,11 @@
 //! ([`ratelimit`]) keep excess mail waiting in the queue instead of sending it.
 
 pub mod daemon;
+pub mod decision;
 pub mod id;
 pub mod notice;
 pub mod ratelimit;
+pub mod relays;
 pub mod runner;
 pub mod schedule;
 pub mod spool;

@@ -59,10 +59,10 @@ pub fn send(
         Queued::Id(notice) => Ok(Some(notice)),
         Queued::NoOne => Ok(None),
         Queued::OverLimit => {
-            eprintln!(
-                "relayctl: notice about message {id} not sent: more than {} notices this hour",
+            crate::messages::alert(&format!(
+                "notice about message {id} not sent: more than {} notices this hour",
                 config.queue.notices_per_hour
-            );
+            ));
             Ok(None)
         }
     }

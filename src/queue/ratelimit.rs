@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::spool::{Spool, SpoolError};
+use super::state::WaitReason;
 use crate::config::{Profile, Rate};
 use crate::relay::DeliveryError;
 use crate::state_file::StateFile;
@@ -49,7 +50,8 @@ pub struct Limits {
     pub callers: BTreeMap<u32, Vec<(u64, u32)>>,
 }
 
-/// Why a profile cannot take a message now, and until when.
+/// Why a profile cannot take a message now, and until when: a wait that counts no attempt
+/// against the message (stored with it as its [`WaitReason`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
     /// No token of `rate_limit` is left.
@@ -71,6 +73,14 @@ impl Wait {
     pub fn until(self) -> u64 {
         match self {
             Wait::RateLimit { until, .. } | Wait::CoolDown { until } => until,
+        }
+    }
+
+    /// Why the message waits, as its state records it.
+    pub fn reason(self) -> WaitReason {
+        match self {
+            Wait::RateLimit { .. } => WaitReason::RateLimit,
+            Wait::CoolDown { .. } => WaitReason::CoolDown,
         }
     }
 }
@@ -337,10 +347,10 @@ impl<'a> Limiter<'a> {
             Limits::default()
         } else {
             serde_json::from_str(&text).unwrap_or_else(|e| {
-                eprintln!(
-                    "relayctl: {} is unreadable ({e}); starting it afresh",
+                crate::messages::alert(&format!(
+                    "{} is unreadable ({e}); starting it afresh",
                     path.display()
-                );
+                ));
                 Limits::default()
             })
         };

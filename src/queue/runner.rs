@@ -1,9 +1,13 @@
-//! The queue runner: takes due messages, delivers them over one connection per relay profile
+//! The queue runner: takes due messages, delivers them over one session per relay profile
 //! (many messages per login), fails over to the profile's `fallback` relays on temporary failure,
-//! and records each outcome in the message's state.
+//! and records each outcome in the message's state. What happens to a message after an attempt
+//! is [`super::decision`]'s to say; the runner talks to the relays ([`Relays`]), keeps the
+//! limits, writes the state and queues the notices.
 //!
-//! Delivery is at least once: if the process dies after the relay accepted a message but before
-//! its state was updated, the message is sent again on the next run. Nothing is ever lost.
+//! Delivery is at least once: the relay's acceptance is recorded (the message finished, or the
+//! recipients it accepted saved) right after its reply to the final dot, before anything else
+//! (the log line, the next relay of the chain, the next message). A process that dies before
+//! that sends the message again on the next run. Nothing is ever lost.
 //!
 //! Before a message goes to a relay, the runner asks the [`Limiter`] for it: mail over a
 //! profile's `rate_limit`, for a relay cooling down after throttling replies, or for a profile
@@ -11,15 +15,18 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::decision::{self, Facts, Next, RelayOutcome};
 use super::id::QueueId;
 use super::notice::{self, Kind};
-use super::ratelimit::{Limiter, Limits, Submitted, Wait, throttling_reply};
-use super::schedule::{backoff, now};
+use super::ratelimit::{Grant, Limiter, Limits, Submitted, Wait, throttling_reply};
+use super::relays::{RelaySession, Relays, Smtp};
+use super::schedule::now;
 use super::spool::{Area, Locked, Spool, SpoolError};
-use super::state::{RecipientStatus, Status, Waiting};
-use crate::config::{LoadedConfig, LoadedProfile};
+use super::state::{Status, WaitReason};
+use crate::config::LoadedConfig;
+use crate::messages;
 use crate::oauth::OAuthError;
-use crate::relay::{DeliveryError, Fault, ProfileCredentials, Session};
+use crate::relay::{DeliveryError, Fault};
 use crate::transcript::Transcript;
 
 /// Which messages a pass takes.
@@ -58,14 +65,33 @@ pub struct Summary {
     pub corrupt: usize,
 }
 
+/// Why no session to a profile's relay could be had.
+#[derive(Debug, Clone)]
+struct SessionFailure {
+    fault: Fault,
+    reason: String,
+    /// The relay's throttling reply, which starts a cool-down.
+    throttling: Option<String>,
+}
+
+/// A relay the runner may send a message through now: its session, the token taken for the
+/// message, and the log line of the attempt.
+struct Ticket<S> {
+    session: S,
+    grant: Option<Grant>,
+    log: crate::log::Attempt,
+}
+
 /// Delivers queued messages.
-pub struct Runner<'a> {
+pub struct Runner<'a, R: Relays = Smtp<'a>> {
     spool: &'a Spool,
     config: &'a LoadedConfig,
     transcript: &'a Transcript,
-    sessions: HashMap<String, Session<'a>>,
+    relays: R,
+    /// Open sessions, by profile.
+    sessions: HashMap<String, R::Session>,
     /// Profiles that could not be reached in this pass, with why: not tried again until the next.
-    unreachable: HashMap<String, (Fault, String)>,
+    unreachable: HashMap<String, SessionFailure>,
     /// Notices queued by this runner, sent before it finishes.
     notices: Vec<QueueId>,
     /// Rate limits, cool-downs and the spew brake, shared with every other process.
@@ -73,7 +99,7 @@ pub struct Runner<'a> {
     /// Profiles whose relay asked to slow down in this pass, with the end of the cool-down:
     /// nothing more goes to them in this pass.
     throttled: HashMap<String, u64>,
-    /// How many messages this pass deferred for each profile's rate limit, so that they are
+    /// How many messages this pass made wait for each profile's rate limit, so that they are
     /// scheduled one token apart rather than all for the same moment.
     spread: HashMap<String, u64>,
     /// Profiles whose OAuth2 refresh token was refused: one alert for the profile replaces the
@@ -81,21 +107,31 @@ pub struct Runner<'a> {
     revoked: HashSet<String>,
 }
 
-/// When one profile of a message's chain could take it again.
-#[derive(Debug, Clone, Copy)]
-enum Ready {
-    /// It was not tried: it waits for a token or the end of a cool-down.
-    Waits(Wait),
-    /// It was tried and failed for now: after the backoff, but not before this Unix time.
-    AfterBackoff { not_before: u64 },
+impl<'a> Runner<'a> {
+    /// A runner that delivers over SMTP.
+    pub fn new(spool: &'a Spool, config: &'a LoadedConfig, transcript: &'a Transcript) -> Self {
+        Runner::with_relays(
+            spool,
+            config,
+            transcript,
+            Smtp::new(spool.root(), transcript),
+        )
+    }
 }
 
-impl<'a> Runner<'a> {
-    pub fn new(spool: &'a Spool, config: &'a LoadedConfig, transcript: &'a Transcript) -> Self {
+impl<'a, R: Relays> Runner<'a, R> {
+    /// A runner that delivers through `relays`.
+    pub fn with_relays(
+        spool: &'a Spool,
+        config: &'a LoadedConfig,
+        transcript: &'a Transcript,
+        relays: R,
+    ) -> Self {
         Runner {
             spool,
             config,
             transcript,
+            relays,
             sessions: HashMap::new(),
             unreachable: HashMap::new(),
             notices: Vec::new(),
@@ -147,18 +183,14 @@ impl<'a> Runner<'a> {
             Ok(Some(l)) => l,
             Ok(None) => return Ok(()),
             Err(e @ SpoolError::Corrupt { .. }) => {
-                eprintln!("relayctl: {e}");
+                messages::alert(&e.to_string());
                 summary.corrupt += 1;
                 return Ok(());
             }
             Err(e) => return Err(e),
         };
         let due = match select {
-            // Mail held for a configuration fault is looked at again when its (long) retry
-            // time comes, in case the fault was fixed; an admin's hold never expires.
-            Select::Due => {
-                locked.state.status != Status::Failed && locked.state.next_attempt <= now()
-            }
+            Select::Due => locked.state.is_due(now()),
             Select::AllQueued => locked.state.status == Status::Queued,
             Select::Ids(_) => true,
         };
@@ -182,185 +214,190 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// One attempt at one locked message: its profile, then the fallbacks. A message whose
-    /// profile is frozen, or whose every relay waits for a token or a cool-down, is deferred
-    /// without an attempt being counted.
+    /// One attempt at one locked message: its profile, then the fallbacks, until one takes it.
+    /// A message whose profile is frozen, or whose every relay waits for a token or a
+    /// cool-down, is deferred without an attempt being counted.
     pub fn attempt(&mut self, mut locked: Locked<'_>) -> Result<Outcome, SpoolError> {
-        let start = now();
-        if !locked.state.notice
-            && let Some(outcome) = self.brake(&mut locked, start)?
-        {
-            return Ok(outcome);
-        }
-        let head = locked.head()?;
-        let mut chain = vec![locked.state.profile.clone()];
-        if let Some(profile) = self.config.profile(&locked.state.profile) {
-            chain.extend(profile.fallback.iter().cloned());
-        }
-        let mut transient: Option<String> = None;
-        let mut config_fault: Option<String> = None;
-        let mut permanent = Fault::Permanent;
-        let mut ready: Vec<(String, Ready)> = Vec::new();
-        for name in &chain {
-            let envelope = locked.state.pending_envelope();
-            if envelope.recipients.is_empty() {
-                break;
-            }
-            if let Some(&until) = self.throttled.get(name) {
-                ready.push((name.clone(), Ready::Waits(Wait::CoolDown { until })));
-                continue;
-            }
-            let profile = self.config.profile(name);
-            let grant = match profile {
-                Some(p) => match self.limiter.acquire(name, p, now(), locked.state.notice)? {
-                    Ok(grant) => Some(grant),
-                    Err(wait) => {
-                        ready.push((name.clone(), Ready::Waits(wait)));
+        let frozen = match locked.state.notice {
+            true => None,
+            false => self.brake(&mut locked, now())?,
+        };
+        let mut relays = Vec::new();
+        if frozen.is_none() {
+            let head = locked.head()?;
+            for name in self.chain(&locked.state.profile) {
+                if locked.state.pending().next().is_none() {
+                    break;
+                }
+                let mut ticket = match self.ticket(&name, &locked, &head)? {
+                    Ok(ticket) => ticket,
+                    Err(outcome) => {
+                        relays.push((name, outcome));
                         continue;
                     }
-                },
-                None => None,
-            };
-            let attempt_log = crate::log::Attempt::start(
-                Some(&locked.id),
-                name,
-                profile
-                    .map(|p| format!("{}:{}", p.host, p.port))
-                    .unwrap_or_default(),
-                envelope.recipients.len(),
-                &head,
-                locked.state.size,
-                self.transcript.is_enabled(),
-            );
-            let session = match self.session(name) {
-                Ok(s) => s,
-                Err(e) => {
-                    attempt_log.failed(&e.1);
-                    if let (Some(p), Some(g)) = (profile, grant)
-                        && g.token
-                    {
-                        self.limiter.give_back(name, p)?;
-                    }
-                    match e {
-                        (_, reason, Some(reply)) => {
-                            let until = self.throttle(name, &reply)?;
-                            ready.push((name.clone(), Ready::AfterBackoff { not_before: until }));
-                            transient = Some(reason);
-                        }
-                        (Fault::Config | Fault::Auth, reason, None) => config_fault = Some(reason),
-                        (_, reason, None) => {
-                            ready.push((name.clone(), Ready::AfterBackoff { not_before: 0 }));
-                            transient = Some(reason);
-                        }
-                    }
-                    continue;
+                };
+                let envelope = locked.state.pending_envelope();
+                let mut message = locked.open_message()?;
+                let (size, eight_bit) = (locked.state.size, locked.state.eight_bit);
+                let result = ticket
+                    .session
+                    .send(&envelope, &mut message, size, eight_bit);
+                let (outcome, accepted) = decision::record(&mut locked.state, &result);
+                // At least once: what the relay accepted is on disk before anything else
+                // happens. The rename that finishes a delivered message is its record.
+                if locked.state.is_delivered() {
+                    let id = locked.id.clone();
+                    locked.finish()?;
+                    self.settle(&id, &name, ticket, &result, outcome)?;
+                    return Ok(Outcome::Delivered);
                 }
-            };
-            let mut message = locked.open_message()?;
-            let result = session.send_stream(
-                &envelope,
-                &mut message,
-                locked.state.size,
-                locked.state.eight_bit,
-            );
-            match &result {
-                Ok(reply) => attempt_log.delivered(reply),
-                Err(e) => attempt_log.failed(&e.to_string()),
+                if accepted > 0 {
+                    locked.save()?;
+                }
+                let outcome = self.settle(&locked.id, &name, ticket, &result, outcome)?;
+                relays.push((name, outcome));
             }
-            let throttled = result
-                .as_ref()
-                .err()
-                .and_then(throttling_reply)
-                .map(str::to_string);
-            match result {
-                Ok(reply) => {
-                    locked.state.mark_pending(RecipientStatus::Sent, &reply);
-                    self.transcript
-                        .note(&format!("{}: delivered via {name}: {reply}", locked.id));
-                    if grant.is_some_and(|g| g.cooling) {
-                        self.limiter.update(name, Limits::succeeded)?;
-                    }
+        }
+        let next = decision::decide(&Facts {
+            state: &locked.state,
+            frozen: frozen.as_deref(),
+            relays: &relays,
+            settings: &self.config.queue,
+            now: now(),
+            spread: &self.spread,
+        });
+        self.carry_out(locked, next)
+    }
+
+    /// The message's profile, then its fallbacks.
+    fn chain(&self, profile: &str) -> Vec<String> {
+        let mut chain = vec![profile.to_string()];
+        if let Some(p) = self.config.profile(profile) {
+            chain.extend(p.fallback.iter().cloned());
+        }
+        chain
+    }
+
+    /// What sending `locked` through profile `name` needs: no cool-down, a token of its rate
+    /// limit, a session. When one is missing, what that means for the message.
+    fn ticket(
+        &mut self,
+        name: &str,
+        locked: &Locked<'_>,
+        head: &[u8],
+    ) -> Result<Result<Ticket<R::Session>, RelayOutcome>, SpoolError> {
+        if let Some(&until) = self.throttled.get(name) {
+            return Ok(Err(RelayOutcome::NotTried(Wait::CoolDown { until })));
+        }
+        let profile = self.config.profile(name);
+        let grant = match profile {
+            Some(p) => match self.limiter.acquire(name, p, now(), locked.state.notice)? {
+                Ok(grant) => Some(grant),
+                Err(wait) => return Ok(Err(RelayOutcome::NotTried(wait))),
+            },
+            None => None,
+        };
+        let log = crate::log::Attempt::start(
+            Some(&locked.id),
+            name,
+            profile
+                .map(|p| format!("{}:{}", p.host, p.port))
+                .unwrap_or_default(),
+            locked.state.pending().count(),
+            head,
+            locked.state.size,
+            self.transcript.is_enabled(),
+        );
+        match self.session(name) {
+            Ok(session) => Ok(Ok(Ticket {
+                session,
+                grant,
+                log,
+            })),
+            Err(failure) => {
+                log.failed(&failure.reason);
+                if let (Some(p), Some(g)) = (profile, grant)
+                    && g.token
+                {
+                    self.limiter.give_back(name, p)?;
                 }
-                Err(DeliveryError::Recipients {
-                    failures, accepted, ..
-                }) => {
-                    for f in &failures {
-                        if f.permanent {
-                            permanent = Fault::Recipient;
-                            locked
-                                .state
-                                .mark(&f.address, RecipientStatus::Failed, &f.reply);
-                        } else {
-                            transient = Some(f.reply.clone());
-                            for r in &mut locked.state.recipients {
-                                if r.address == f.address {
-                                    r.reply = Some(f.reply.clone());
-                                }
-                            }
-                        }
-                    }
-                    if accepted > 0 {
-                        let waiting: HashSet<&str> = failures
-                            .iter()
-                            .filter(|f| !f.permanent)
-                            .map(|f| f.address.as_str())
-                            .collect();
-                        let sent: Vec<String> = locked
-                            .state
-                            .pending()
-                            .filter(|r| !waiting.contains(r.address.as_str()))
-                            .map(|r| r.address.clone())
-                            .collect();
-                        for a in sent {
-                            locked.state.mark(&a, RecipientStatus::Sent, "accepted");
-                        }
-                    }
-                }
-                Err(e) => {
-                    let reason = e.to_string();
-                    match e.fault() {
-                        Fault::Transient => {
-                            transient = Some(reason);
-                            self.drop_if_broken(name);
-                        }
-                        Fault::Auth | Fault::Config => {
-                            config_fault = Some(reason.clone());
-                            self.sessions.remove(name);
-                            self.unreachable.insert(name.clone(), (e.fault(), reason));
-                        }
-                        Fault::Permanent | Fault::Message | Fault::Recipient => {
-                            permanent = e.fault();
-                            locked.state.mark_pending(RecipientStatus::Failed, &reason);
-                            self.drop_if_broken(name);
-                        }
-                    }
+                let outcome = match failure.throttling {
+                    Some(reply) => RelayOutcome::TryLater {
+                        reason: failure.reason,
+                        cool_down: Some(self.throttle(name, &reply)?),
+                    },
+                    None => RelayOutcome::unavailable(
+                        failure.fault,
+                        failure.reason,
+                        self.revoked.contains(name),
+                    ),
+                };
+                Ok(Err(outcome))
+            }
+        }
+    }
+
+    /// What follows a transaction once its result is recorded: the log line, the limits, and
+    /// whether the session carries the next message. Returns the relay's outcome, with the
+    /// cool-down its throttling reply started.
+    fn settle(
+        &mut self,
+        id: &QueueId,
+        name: &str,
+        ticket: Ticket<R::Session>,
+        result: &Result<String, DeliveryError>,
+        outcome: RelayOutcome,
+    ) -> Result<RelayOutcome, SpoolError> {
+        let Ticket {
+            session,
+            grant,
+            log,
+        } = ticket;
+        match result {
+            Ok(reply) => {
+                log.delivered(reply);
+                self.transcript
+                    .note(&format!("{id}: delivered via {name}: {reply}"));
+                if grant.is_some_and(|g| g.cooling) {
+                    self.limiter.update(name, Limits::succeeded)?;
                 }
             }
-            let not_before = match throttled {
-                Some(reply) => {
-                    // Stop talking to a relay that asked us to slow down.
-                    if let Some(session) = self.sessions.remove(name) {
-                        session.quit();
-                    }
-                    self.throttle(name, &reply)?
+            Err(e) => log.failed(&e.to_string()),
+        }
+        let keep = match result {
+            Ok(_) | Err(DeliveryError::Recipients { .. }) => true,
+            Err(e) => match e.fault() {
+                Fault::Auth | Fault::Config => {
+                    let failure = SessionFailure {
+                        fault: e.fault(),
+                        reason: e.to_string(),
+                        throttling: None,
+                    };
+                    self.unreachable.insert(name.to_string(), failure);
+                    false
                 }
-                None => 0,
-            };
-            ready.push((name.clone(), Ready::AfterBackoff { not_before }));
+                _ => session.is_usable(),
+            },
+        };
+        match result.as_ref().err().and_then(throttling_reply) {
+            // Stop talking to a relay that asked us to slow down.
+            Some(reply) => {
+                session.quit();
+                let until = self.throttle(name, reply)?;
+                Ok(outcome.cooling_down(until))
+            }
+            None => {
+                if keep {
+                    self.sessions.insert(name.to_string(), session);
+                }
+                Ok(outcome)
+            }
         }
-        let tried = ready
-            .iter()
-            .any(|(_, r)| matches!(r, Ready::AfterBackoff { .. }));
-        if !tried && config_fault.is_none() && locked.state.pending().next().is_some() {
-            return self.wait(locked, &ready);
-        }
-        self.conclude(locked, transient, config_fault, permanent, &ready)
     }
 
     /// Counts a message's submission for the spew brake (once), engages the brake and queues
-    /// its alert when the submission exceeds it, and defers the message while its profile is
-    /// frozen.
-    fn brake(&mut self, locked: &mut Locked<'_>, now: u64) -> Result<Option<Outcome>, SpoolError> {
+    /// its alert when the submission exceeds it. Returns why its profile is frozen, if it is.
+    fn brake(&mut self, locked: &mut Locked<'_>, now: u64) -> Result<Option<String>, SpoolError> {
         let name = locked.state.profile.clone();
         let Some(profile) = self.config.profile(&name) else {
             return Ok(None);
@@ -377,75 +414,15 @@ impl<'a> Runner<'a> {
                 through_maildrop,
             };
             if let Some(engaged) = self.limiter.count(&name, profile, submission, now)? {
-                eprintln!(
-                    "relayctl: delivery for profile {name} frozen by the spew brake: {}; review with `relayctl queue list`, then `relayctl queue release --all`",
+                messages::alert(&format!(
+                    "delivery for profile {name} frozen by the spew brake: {}; review with `relayctl queue list`, then `relayctl queue release --all`",
                     engaged.reason
-                );
+                ));
                 let alert = notice::brake(self.spool, self.config, &name, &engaged.reason)?;
                 self.notices.extend(alert);
             }
         }
-        let Some(freeze) = self.limiter.frozen(&name) else {
-            return Ok(None);
-        };
-        locked.state.waiting = Some(Waiting::Brake);
-        // Looked at again after `retry_max` (`queue release --all` makes it due at once); an
-        // administrator's hold stays one.
-        if locked.state.next_attempt != u64::MAX {
-            locked.state.next_attempt = now + self.config.queue.retry_max.0;
-        }
-        locked.save()?;
-        Ok(Some(Outcome::Deferred(format!(
-            "delivery for profile {name} is frozen by the spew brake: {}",
-            freeze.reason
-        ))))
-    }
-
-    /// Defers a message no relay of whose chain could take it now, without counting an attempt:
-    /// until the earliest token or end of cool-down. Messages deferred for the same rate limit
-    /// in one pass are spaced one token apart.
-    fn wait(
-        &mut self,
-        mut locked: Locked<'_>,
-        ready: &[(String, Ready)],
-    ) -> Result<Outcome, SpoolError> {
-        let candidates = ready.iter().filter_map(|(name, r)| match r {
-            Ready::Waits(w @ Wait::RateLimit { until, rate }) => Some((
-                until + self.spread.get(name).copied().unwrap_or(0) * rate.interval(),
-                name,
-                *w,
-            )),
-            Ready::Waits(w @ Wait::CoolDown { until }) => Some((*until, name, *w)),
-            Ready::AfterBackoff { .. } => None,
-        });
-        let Some((until, name, wait)) = candidates.min_by_key(|(until, _, _)| *until) else {
-            // Nothing in the chain could be tried (no relay configured): try again later.
-            return self.conclude(locked, None, None, Fault::Transient, ready);
-        };
-        let name = name.clone();
-        let (waiting, reason) = match wait {
-            Wait::RateLimit { rate, .. } => {
-                *self.spread.entry(name.clone()).or_default() += 1;
-                (
-                    Waiting::RateLimit,
-                    format!("rate limited: profile {name} allows {rate}"),
-                )
-            }
-            Wait::CoolDown { .. } => (
-                Waiting::CoolDown,
-                format!("relay of profile {name} asked to slow down"),
-            ),
-        };
-        locked.state.status = Status::Queued;
-        locked.state.waiting = Some(waiting);
-        locked.state.next_attempt = until;
-        locked.save()?;
-        self.transcript.note(&format!(
-            "{}: {reason}; waits {}s",
-            locked.id,
-            until.saturating_sub(now())
-        ));
-        Ok(Outcome::Deferred(reason))
+        Ok(self.limiter.frozen(&name).map(|freeze| freeze.reason))
     }
 
     /// Starts or lengthens the cool-down of a relay that answered with throttling, and stops
@@ -464,95 +441,75 @@ impl<'a> Runner<'a> {
         Ok(until)
     }
 
-    /// Updates the state after an attempt: done, failed, held or rescheduled.
-    fn conclude(
-        &mut self,
-        mut locked: Locked<'_>,
-        transient: Option<String>,
-        config_fault: Option<String>,
-        permanent: Fault,
-        ready: &[(String, Ready)],
-    ) -> Result<Outcome, SpoolError> {
-        let settings = &self.config.queue;
-        let now = now();
-        locked.state.waiting = None;
-        if locked.state.pending().next().is_none() {
-            let failed: Vec<String> = locked
-                .state
-                .recipients
-                .iter()
-                .filter(|r| r.status == RecipientStatus::Failed)
-                .map(|r| format!("<{}>: {}", r.address, r.reply.as_deref().unwrap_or("")))
-                .collect();
-            if failed.is_empty() {
+    /// Carries out the decision about a message: its state saved, finished or failed, and the
+    /// admin told what needs telling.
+    fn carry_out(&mut self, mut locked: Locked<'_>, next: Next) -> Result<Outcome, SpoolError> {
+        next.apply(&mut locked.state);
+        match next {
+            Next::Done => {
                 locked.finish()?;
-                return Ok(Outcome::Delivered);
+                Ok(Outcome::Delivered)
             }
-            let reason = format!("refused: {}", failed.join("; "));
-            self.notify(&locked, Kind::Failed, &reason)?;
-            locked.fail(&reason)?;
-            return Ok(Outcome::Failed {
+            Next::Fail { reason, fault } => {
+                self.notify(&locked, Kind::Failed, &reason)?;
+                locked.fail(&reason)?;
+                Ok(Outcome::Failed { reason, fault })
+            }
+            Next::Expire { reason, .. } => {
+                self.notify(&locked, Kind::Failed, &reason)?;
+                locked.fail(&reason)?;
+                Ok(Outcome::Failed {
+                    reason,
+                    fault: Fault::Transient,
+                })
+            }
+            Next::Hold {
                 reason,
-                fault: permanent,
-            });
-        }
-        locked.state.attempts += 1;
-        let age = now.saturating_sub(locked.state.created);
-        // A relay of the chain that waits for a token or a cool-down may take it sooner than
-        // the backoff; one cooling down is not tried before its cool-down ends.
-        let backoff_at = now + backoff(settings, locked.state.attempts);
-        let next_attempt = ready
-            .iter()
-            .map(|(_, r)| match r {
-                Ready::Waits(w) => w.until(),
-                Ready::AfterBackoff { not_before } => backoff_at.max(*not_before),
-            })
-            .min()
-            .unwrap_or(backoff_at);
-        let waits = ready.iter().any(|(_, r)| matches!(r, Ready::Waits(_)));
-        match (transient, config_fault) {
-            (None, Some(fault)) if !waits => {
-                locked.state.status = Status::Held;
-                locked.state.reason = Some(fault.clone());
-                locked.state.last_reply = Some(fault.clone());
-                locked.state.next_attempt = now + settings.retry_max.0;
-                if !locked.state.alerted {
-                    eprintln!(
-                        "relayctl: message {} held until the relay configuration is fixed: {fault}",
+                alert,
+                notice,
+                ..
+            } => {
+                if alert {
+                    messages::alert(&format!(
+                        "message {} held until the relay configuration is fixed: {reason}",
                         locked.id
-                    );
-                    if !self.revoked.contains(&locked.state.profile) {
-                        self.notify(&locked, Kind::Held, &fault)?;
-                    }
-                    locked.state.alerted = true;
+                    ));
+                }
+                if notice {
+                    self.notify(&locked, Kind::Held, &reason)?;
                 }
                 locked.save()?;
-                Ok(Outcome::Held(fault))
+                Ok(Outcome::Held(reason))
             }
-            (transient, fault) => {
-                let reason = transient
-                    .or(fault)
-                    .unwrap_or_else(|| "no relay could be tried".into());
-                locked.state.last_reply = Some(reason.clone());
-                if age >= settings.max_age.0 {
-                    let reason = format!(
-                        "gave up after {} (max_age): {reason}",
-                        crate::config::Span(age)
-                    );
-                    locked.state.mark_pending(RecipientStatus::Failed, &reason);
-                    self.notify(&locked, Kind::Failed, &reason)?;
-                    locked.fail(&reason)?;
-                    return Ok(Outcome::Failed {
-                        reason,
-                        fault: Fault::Transient,
-                    });
-                }
-                locked.state.status = Status::Queued;
-                locked.state.next_attempt = next_attempt;
-                if age >= settings.delay_warning.0 && !locked.state.warned {
+            Next::Retry {
+                reason,
+                delay_warning,
+                ..
+            } => {
+                if delay_warning {
                     self.notify(&locked, Kind::Delayed, &reason)?;
-                    locked.state.warned = true;
                 }
+                locked.save()?;
+                Ok(Outcome::Deferred(reason))
+            }
+            Next::Wait {
+                until,
+                profile,
+                why,
+                reason,
+            } => {
+                if why == WaitReason::RateLimit {
+                    *self.spread.entry(profile).or_default() += 1;
+                }
+                locked.save()?;
+                self.transcript.note(&format!(
+                    "{}: {reason}; waits {}s",
+                    locked.id,
+                    until.saturating_sub(now())
+                ));
+                Ok(Outcome::Deferred(reason))
+            }
+            Next::Frozen { reason, .. } => {
                 locked.save()?;
                 Ok(Outcome::Deferred(reason))
             }
@@ -572,54 +529,50 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// The open session for a profile, connecting (and logging in) on first use. A failure
-    /// carries the relay's reply when it was throttling.
-    fn session(&mut self, name: &str) -> Result<&mut Session<'a>, (Fault, String, Option<String>)> {
-        if let Some((fault, reason)) = self.unreachable.get(name) {
-            return Err((*fault, reason.clone(), None));
+    /// The session for a profile: the open one, or a new one (connected and logged in). A
+    /// profile that failed for its configuration or login is not tried again in this pass; one
+    /// whose relay asked to slow down is kept from it by its cool-down.
+    fn session(&mut self, name: &str) -> Result<R::Session, SessionFailure> {
+        if let Some(failure) = self.unreachable.get(name) {
+            return Err(failure.clone());
         }
-        if !self.sessions.contains_key(name) {
-            let Some(LoadedProfile { profile, file, .. }) = self.config.profiles.get(name) else {
-                return Err((
-                    Fault::Config,
-                    format!("profile `{name}` is not configured"),
-                    None,
-                ));
-            };
-            let credentials =
-                ProfileCredentials::new(name, profile, file, self.spool.root(), *self.transcript);
-            match Session::open(profile, &credentials, self.transcript) {
-                Ok(s) => {
-                    self.sessions.insert(name.to_string(), s);
-                }
-                Err(e) => {
-                    if let DeliveryError::OAuth(OAuthError::Revoked { first, .. }) = &e {
-                        self.revoked.insert(name.to_string());
-                        if *first {
-                            let alert =
-                                notice::revoked(self.spool, self.config, name, &e.to_string())
-                                    .map_err(|e| (Fault::Transient, e.to_string(), None))?;
-                            self.notices.extend(alert);
-                        }
-                    }
-                    if let Some(reply) = throttling_reply(&e) {
-                        return Err((e.fault(), e.to_string(), Some(reply.to_string())));
-                    }
-                    let entry = (e.fault(), e.to_string());
-                    self.unreachable.insert(name.to_string(), entry.clone());
-                    return Err((entry.0, entry.1, None));
-                }
+        if let Some(session) = self.sessions.remove(name) {
+            return Ok(session);
+        }
+        let Some(profile) = self.config.profiles.get(name) else {
+            return Err(SessionFailure {
+                fault: Fault::Config,
+                reason: format!("profile `{name}` is not configured"),
+                throttling: None,
+            });
+        };
+        let e = match self.relays.open(name, profile) {
+            Ok(session) => return Ok(session),
+            Err(e) => e,
+        };
+        if let DeliveryError::OAuth(OAuthError::Revoked { first, .. }) = &e {
+            self.revoked.insert(name.to_string());
+            if *first {
+                let alert = notice::revoked(self.spool, self.config, name, &e.to_string())
+                    .map_err(|e| SessionFailure {
+                        fault: Fault::Transient,
+                        reason: e.to_string(),
+                        throttling: None,
+                    })?;
+                self.notices.extend(alert);
             }
         }
-        self.sessions
-            .get_mut(name)
-            .ok_or((Fault::Transient, "session lost".into(), None))
-    }
-
-    /// Forgets a session whose connection can no longer be used.
-    fn drop_if_broken(&mut self, name: &str) {
-        if self.sessions.get(name).is_some_and(|s| !s.is_usable()) {
-            self.sessions.remove(name);
+        let failure = SessionFailure {
+            fault: e.fault(),
+            reason: e.to_string(),
+            throttling: throttling_reply(&e).map(str::to_string),
+        };
+        if failure.throttling.is_none() {
+            self.unreachable.insert(name.to_string(), failure.clone());
         }
+        Err(failure)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -286,13 +286,7 @@ impl Spool {
             }
             Err(e) => return Err(self.quarantine(area, id, e.to_string())),
         };
-        match serde_json::from_slice::<MessageState>(&text) {
-            Ok(state) => match state.check() {
-                Ok(()) => Ok(state),
-                Err(reason) => Err(self.quarantine(area, id, reason)),
-            },
-            Err(e) => Err(self.quarantine(area, id, e.to_string())),
-        }
+        MessageState::from_json(&text).map_err(|reason| self.quarantine(area, id, reason))
     }
 
     fn quarantine(&self, area: Area, id: &QueueId, reason: String) -> SpoolError {
@@ -442,6 +436,7 @@ impl Locked<'_> {
         fs::rename(self.spool.dir(Area::Queue, &self.id), &dest).map_err(io("move to", &dest))?;
         sync_dir(&self.spool.root.join("failed"))?;
         self.state.status = Status::Failed;
+        self.state.hold = None;
         self.state.reason = Some(reason.to_string());
         let path = dest.join("state.json");
         atomic_file::write(&path, &to_json(&self.state), 0o600, 0o700).map_err(io("write", &path))

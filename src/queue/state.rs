@@ -43,17 +43,32 @@ impl std::fmt::Display for Recipient {
 pub enum Status {
     /// Waiting for its next attempt.
     Queued,
-    /// Not tried until released: by an admin, or after a configuration fault (retried at the
-    /// longest retry interval in case it was fixed).
+    /// Not tried until released; [`MessageState::hold`] says by whom.
     Held,
     /// In the failed area.
     Failed,
 }
 
-/// Why a queued message waits although no attempt at it failed (no attempt is counted for it).
+/// Why a held message is held, which decides when a runner looks at it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Waiting {
+pub enum Hold {
+    /// `relayctl queue hold`: left alone, whatever its schedule, until `queue release`.
+    Administrator,
+    /// The relay refused the profile's configuration or login: tried again at `next_attempt`
+    /// (`retry_max` later) in case it was fixed, and released when the profile's secret is
+    /// replaced.
+    ConfigFault,
+}
+
+/// `next_attempt` of a message held by an administrator: none is scheduled.
+pub const NEVER: u64 = u64::MAX;
+
+/// Why a queued message waits although no attempt at it failed (no attempt is counted for it).
+/// The limiter's [`super::ratelimit::Wait`] is such a wait with its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
     /// No relay of its chain has a token of its `rate_limit` left: it leaves when one has.
     RateLimit,
     /// The relay answered with throttling: nothing goes to it before its cool-down ends.
@@ -85,6 +100,10 @@ pub struct MessageState {
     /// Unix time before which the runner leaves the message alone.
     pub next_attempt: u64,
     pub status: Status,
+    /// Who or what holds it, while `status` is `held`. Files written before this field existed
+    /// are read as [`MessageState::from_json`] says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<Hold>,
     /// Why the message is held or failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -109,7 +128,7 @@ pub struct MessageState {
     pub brake_counted: bool,
     /// Why it waits without an attempt being counted; `next_attempt` says until when.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waiting: Option<Waiting>,
+    pub waiting: Option<WaitReason>,
 }
 
 /// The current format version.
@@ -138,6 +157,7 @@ impl MessageState {
             last_reply: None,
             next_attempt: now,
             status: Status::Queued,
+            hold: None,
             reason: None,
             warned: false,
             alerted: false,
@@ -184,8 +204,58 @@ impl MessageState {
         }
     }
 
+    /// Reads a state file: parsed, brought up to date and checked ([`MessageState::check`]).
+    /// A file written before holds were named says who holds a held message only by its
+    /// `next_attempt`: [`NEVER`] for an administrator's hold, a time for a configuration fault.
+    pub fn from_json(text: &[u8]) -> Result<Self, String> {
+        let mut state: MessageState = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+        if state.status == Status::Held && state.hold.is_none() {
+            state.hold = Some(if state.next_attempt == NEVER {
+                Hold::Administrator
+            } else {
+                Hold::ConfigFault
+            });
+        }
+        state.check()?;
+        Ok(state)
+    }
+
+    /// Whether a pass over due mail (`queue run`, the daemon) takes the message at `now`. Mail
+    /// held for a configuration fault is looked at again when its (long) retry time comes, in
+    /// case the fault was fixed; an administrator's hold never expires.
+    pub fn is_due(&self, now: u64) -> bool {
+        match (self.status, self.hold) {
+            (Status::Failed, _) | (Status::Held, Some(Hold::Administrator)) => false,
+            _ => self.next_attempt <= now,
+        }
+    }
+
+    /// `relayctl queue hold`: held until an administrator releases it.
+    pub fn hold_by_administrator(&mut self) {
+        self.status = Status::Held;
+        self.hold = Some(Hold::Administrator);
+        self.reason = Some("held by an administrator".into());
+        self.next_attempt = NEVER;
+    }
+
+    /// Releases a held or waiting message: due at `now`.
+    pub fn release(&mut self, now: u64) {
+        self.status = Status::Queued;
+        self.hold = None;
+        self.reason = None;
+        self.waiting = None;
+        self.next_attempt = now;
+    }
+
+    /// Every recipient was accepted by a relay: the message is done.
+    pub fn is_delivered(&self) -> bool {
+        self.recipients
+            .iter()
+            .all(|r| r.status == RecipientStatus::Sent)
+    }
+
     /// Checks what a hand-edited or damaged file could get wrong.
-    pub fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), String> {
         if self.version != VERSION {
             return Err(format!("unknown state version {}", self.version));
         }
@@ -193,5 +263,88 @@ impl MessageState {
             return Err("no recipients".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A state file as relayctl wrote it before holds were named: a held message said who held
+    /// it only by its `next_attempt`.
+    fn old_file(status: &str, next_attempt: u64) -> String {
+        format!(
+            r#"{{
+  "version": 1,
+  "profile": "p",
+  "created": 1700000000,
+  "sender": "app@example.org",
+  "recipients": [{{ "address": "ops@example.org", "status": "pending" }}],
+  "size": 120,
+  "attempts": 2,
+  "last_reply": "535 5.7.8 bad credentials",
+  "next_attempt": {next_attempt},
+  "status": "{status}",
+  "reason": "held",
+  "warned": false,
+  "alerted": true,
+  "notice": false
+}}"#
+        )
+    }
+
+    #[test]
+    fn version_1_files_without_a_named_hold_still_load() {
+        let admin = MessageState::from_json(old_file("held", u64::MAX).as_bytes()).unwrap();
+        assert_eq!(admin.hold, Some(Hold::Administrator));
+        assert!(
+            !admin.is_due(u64::MAX),
+            "an administrator's hold never expires"
+        );
+        let fault = MessageState::from_json(old_file("held", 1700003600).as_bytes()).unwrap();
+        assert_eq!(fault.hold, Some(Hold::ConfigFault));
+        assert!(!fault.is_due(1700003599) && fault.is_due(1700003600));
+        let queued = MessageState::from_json(old_file("queued", 1700000060).as_bytes()).unwrap();
+        assert_eq!((queued.hold, queued.waiting), (None, None));
+        assert_eq!(queued.attempts, 2);
+    }
+
+    #[test]
+    fn a_named_hold_is_written_and_read_back() {
+        let mut state = MessageState::from_json(old_file("queued", 5).as_bytes()).unwrap();
+        state.hold_by_administrator();
+        let text = serde_json::to_vec(&state).unwrap();
+        assert!(String::from_utf8_lossy(&text).contains(r#""hold":"administrator""#));
+        assert_eq!(MessageState::from_json(&text).unwrap(), state);
+        state.release(10);
+        assert_eq!(
+            (
+                state.status,
+                state.hold,
+                state.next_attempt,
+                state.reason.clone()
+            ),
+            (Status::Queued, None, 10, None)
+        );
+        let text = serde_json::to_vec(&state).unwrap();
+        assert!(!String::from_utf8_lossy(&text).contains("hold"));
+    }
+
+    #[test]
+    fn damaged_files_are_refused() {
+        assert!(MessageState::from_json(b"{trunc").is_err());
+        let future = old_file("queued", 5).replace(r#""version": 1"#, r#""version": 2"#);
+        assert_eq!(
+            MessageState::from_json(future.as_bytes()),
+            Err("unknown state version 2".into())
+        );
+        let empty = old_file("queued", 5).replace(
+            r#"[{ "address": "ops@example.org", "status": "pending" }]"#,
+            "[]",
+        );
+        assert_eq!(
+            MessageState::from_json(empty.as_bytes()),
+            Err("no recipients".into())
+        );
     }
 }

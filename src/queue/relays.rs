@@ -1,0 +1,83 @@
+//! The runner's way to the relays, as lettre's `Transport` is its users': [`Relays`] opens a
+//! session to a profile's relay, the session carries messages. [`Smtp`] is the real thing; the
+//! runner's unit tests put a script in its place, so that retry, failover and hold are tested
+//! without a network.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::config::LoadedProfile;
+use crate::message::envelope::Envelope;
+use crate::relay::{DeliveryError, ProfileCredentials, Session};
+use crate::transcript::Transcript;
+
+/// Opens sessions to the relays of profiles.
+pub trait Relays {
+    type Session: RelaySession;
+
+    /// Connects to the relay of profile `name` and logs in as the profile says.
+    fn open(&mut self, name: &str, profile: &LoadedProfile)
+    -> Result<Self::Session, DeliveryError>;
+}
+
+/// An open session to a relay, which carries one message after another.
+pub trait RelaySession {
+    /// One mail transaction for `envelope`, the message (CRLF line endings, no final CRLF)
+    /// read from `message` as it goes out. Returns the relay's reply to the final dot.
+    fn send(
+        &mut self,
+        envelope: &Envelope,
+        message: &mut dyn Read,
+        size: u64,
+        eight_bit: bool,
+    ) -> Result<String, DeliveryError>;
+
+    /// Whether the connection can carry another message.
+    fn is_usable(&self) -> bool;
+
+    /// Ends the session politely.
+    fn quit(self);
+}
+
+/// The relays over SMTP, with the profiles' secrets and the spool's OAuth2 token cache.
+pub struct Smtp<'a> {
+    spool: &'a Path,
+    transcript: &'a Transcript,
+}
+
+impl<'a> Smtp<'a> {
+    /// Sessions that cache access tokens in the spool at `spool`.
+    pub fn new(spool: &'a Path, transcript: &'a Transcript) -> Self {
+        Smtp { spool, transcript }
+    }
+}
+
+impl<'a> Relays for Smtp<'a> {
+    type Session = Session<'a>;
+
+    fn open(&mut self, name: &str, p: &LoadedProfile) -> Result<Session<'a>, DeliveryError> {
+        let credentials =
+            ProfileCredentials::new(name, &p.profile, &p.file, self.spool, *self.transcript);
+        Session::open(&p.profile, &credentials, self.transcript)
+    }
+}
+
+impl RelaySession for Session<'_> {
+    fn send(
+        &mut self,
+        envelope: &Envelope,
+        message: &mut dyn Read,
+        size: u64,
+        eight_bit: bool,
+    ) -> Result<String, DeliveryError> {
+        self.send_stream(envelope, message, size, eight_bit)
+    }
+
+    fn is_usable(&self) -> bool {
+        Session::is_usable(self)
+    }
+
+    fn quit(self) {
+        Session::quit(self)
+    }
+}

@@ -1,0 +1,455 @@
+//! The runner against scripted relays and a spool in a temporary directory: failover,
+//! throttling, refused tokens, rate limits, the spew brake, and when acceptance is recorded.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use super::*;
+use crate::config::{LoadedProfile, Origin, Profile};
+use crate::message::envelope::Envelope;
+use crate::queue::MessageState;
+use crate::queue::state::{Hold, RecipientStatus};
+
+/// What the scripted relays do and what they saw.
+#[derive(Default)]
+struct Script {
+    /// Per profile: what the next opening of a session fails with (it succeeds when none left).
+    refuse_open: HashMap<String, VecDeque<DeliveryError>>,
+    /// Per profile: the answers to its next transactions (`250 2.0.0 ok` when none left).
+    answers: HashMap<String, VecDeque<Result<String, DeliveryError>>>,
+    /// `open P`, `send P RCPT,RCPT`, `quit P`, in order.
+    events: Vec<String>,
+    /// Called as a transaction starts, with the profile.
+    on_send: Option<Hook>,
+}
+
+/// Looks at the spool as a transaction starts, with the profile.
+type Hook = Box<dyn FnMut(&str)>;
+
+#[derive(Clone, Default)]
+struct Scripted(Rc<RefCell<Script>>);
+
+impl Scripted {
+    fn refuse_open(&self, profile: &str, error: DeliveryError) {
+        let mut s = self.0.borrow_mut();
+        s.refuse_open
+            .entry(profile.into())
+            .or_default()
+            .push_back(error);
+    }
+
+    fn answer(&self, profile: &str, answer: Result<String, DeliveryError>) {
+        let mut s = self.0.borrow_mut();
+        s.answers
+            .entry(profile.into())
+            .or_default()
+            .push_back(answer);
+    }
+
+    fn events(&self) -> Vec<String> {
+        self.0.borrow().events.clone()
+    }
+}
+
+struct ScriptedSession {
+    profile: String,
+    script: Scripted,
+}
+
+impl Relays for Scripted {
+    type Session = ScriptedSession;
+
+    fn open(&mut self, name: &str, _: &LoadedProfile) -> Result<ScriptedSession, DeliveryError> {
+        let mut s = self.0.borrow_mut();
+        s.events.push(format!("open {name}"));
+        match s.refuse_open.get_mut(name).and_then(VecDeque::pop_front) {
+            Some(e) => Err(e),
+            None => Ok(ScriptedSession {
+                profile: name.into(),
+                script: self.clone(),
+            }),
+        }
+    }
+}
+
+impl RelaySession for ScriptedSession {
+    fn send(
+        &mut self,
+        envelope: &Envelope,
+        message: &mut dyn std::io::Read,
+        _: u64,
+        _: bool,
+    ) -> Result<String, DeliveryError> {
+        let mut bytes = Vec::new();
+        message.read_to_end(&mut bytes).unwrap();
+        let hook = self.script.0.borrow_mut().on_send.take();
+        if let Some(mut hook) = hook {
+            hook(&self.profile);
+            self.script.0.borrow_mut().on_send = Some(hook);
+        }
+        let mut s = self.script.0.borrow_mut();
+        s.events.push(format!(
+            "send {} {}",
+            self.profile,
+            envelope.recipients.join(",")
+        ));
+        s.answers
+            .get_mut(&self.profile)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or_else(|| Ok("250 2.0.0 ok".into()))
+    }
+
+    fn is_usable(&self) -> bool {
+        true
+    }
+
+    fn quit(self) {
+        let mut s = self.script.0.borrow_mut();
+        s.events.push(format!("quit {}", self.profile));
+    }
+}
+
+/// A spool in a temporary directory and a configuration of `profiles` (name, extra settings).
+struct Setup {
+    _dir: tempfile::TempDir,
+    spool: Spool,
+    config: LoadedConfig,
+    transcript: Transcript,
+    relays: Scripted,
+}
+
+impl Setup {
+    fn new(profiles: &[(&str, &str)]) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let profiles: BTreeMap<String, LoadedProfile> = profiles
+            .iter()
+            .map(|(name, extra)| {
+                let text = format!(
+                    "preset = \"smarthost\"\nhost = \"{name}.example\"\nport = 25\ntls = \"none\"\nfrom = \"app@example.org\"\n{extra}\n"
+                );
+                let profile: Profile = toml::from_str(&text).unwrap();
+                let loaded = LoadedProfile {
+                    profile,
+                    origin: Origin::Explicit,
+                    file: PathBuf::from("/nonexistent/config.toml"),
+                };
+                (name.to_string(), loaded)
+            })
+            .collect();
+        let config = LoadedConfig {
+            notify: Some("ops@example.org".into()),
+            profiles,
+            ..LoadedConfig::default()
+        };
+        Setup {
+            _dir: dir,
+            spool,
+            config,
+            transcript: Transcript::new(false),
+            relays: Scripted::default(),
+        }
+    }
+
+    fn enqueue(&self, recipients: &[&str]) -> QueueId {
+        let envelope = Envelope {
+            sender: Some("app@example.org".into()),
+            recipients: recipients.iter().map(|r| r.to_string()).collect(),
+            dsn: Default::default(),
+        };
+        let message = b"Subject: test\r\n\r\nbody";
+        let state = MessageState::new("p", &envelope, message.len() as u64, now());
+        let id = self.spool.enqueue(message, &state).unwrap();
+        // Ids of one millisecond sort at random: a pass takes these in the order queued.
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        id
+    }
+
+    fn runner(&self) -> Runner<'_, Scripted> {
+        Runner::with_relays(
+            &self.spool,
+            &self.config,
+            &self.transcript,
+            self.relays.clone(),
+        )
+    }
+
+    /// One pass over the queue, as `queue flush` makes it.
+    fn pass(&self) -> Summary {
+        let mut runner = self.runner();
+        let summary = runner.run(&Select::AllQueued).unwrap();
+        runner.close();
+        summary
+    }
+
+    fn state(&self, id: &QueueId) -> MessageState {
+        self.spool.state(Area::Queue, id).unwrap()
+    }
+
+    /// The queued messages that are notices.
+    fn notices(&self) -> Vec<MessageState> {
+        let ids = self.spool.ids(Area::Queue).unwrap();
+        ids.iter()
+            .map(|id| self.state(id))
+            .filter(|s| s.notice)
+            .collect()
+    }
+}
+
+fn connect_refused(profile: &str) -> DeliveryError {
+    DeliveryError::Connect {
+        server: format!("{profile}.example:25"),
+        reason: "connection refused".into(),
+    }
+}
+
+#[test]
+fn failover_follows_the_chain_and_stops_at_the_first_relay_that_takes_the_message() {
+    let setup = Setup::new(&[("p", "fallback = [\"f1\", \"f2\"]"), ("f1", ""), ("f2", "")]);
+    setup.relays.refuse_open("p", connect_refused("p"));
+    setup.relays.answer(
+        "f1",
+        Err(DeliveryError::Data {
+            server: "f1.example:25".into(),
+            reply: "451 4.3.0 queue full".into(),
+            permanent: false,
+        }),
+    );
+    setup.enqueue(&["a@example.org"]);
+    setup.enqueue(&["b@example.org"]);
+    let summary = setup.pass();
+    let (quits, events): (Vec<String>, Vec<String>) = setup
+        .relays
+        .events()
+        .into_iter()
+        .partition(|e| e.starts_with("quit"));
+    assert_eq!(
+        events,
+        [
+            "open p",
+            "open f1",
+            "send f1 a@example.org",
+            "open f2",
+            "send f2 a@example.org",
+            // p could not be reached in this pass: it is not tried again, and f1 takes the
+            // second message.
+            "send f1 b@example.org",
+        ]
+    );
+    assert_eq!(quits.len(), 2, "the sessions end with the pass: {quits:?}");
+    assert_eq!(summary.delivered, 2);
+    assert!(setup.spool.ids(Area::Queue).unwrap().is_empty());
+}
+
+#[test]
+fn a_throttling_relay_gets_a_cool_down_and_nothing_more_in_the_pass() {
+    let setup = Setup::new(&[("p", "")]);
+    setup.relays.answer(
+        "p",
+        Err(DeliveryError::Data {
+            server: "p.example:25".into(),
+            reply: "451 4.7.28 rate limited".into(),
+            permanent: false,
+        }),
+    );
+    let first = setup.enqueue(&["a@example.org"]);
+    let second = setup.enqueue(&["b@example.org"]);
+    let before = now();
+    setup.pass();
+    assert_eq!(
+        setup.relays.events(),
+        ["open p", "send p a@example.org", "quit p"],
+        "the session ends at the throttling reply; the second message is not sent"
+    );
+    let cool_down_end = Limiter::new(&setup.spool)
+        .update("p", |l| l.cooldown_until)
+        .unwrap();
+    assert!((before + 60..=now() + 60).contains(&cool_down_end));
+    let tried = setup.state(&first);
+    assert_eq!(tried.attempts, 1);
+    assert!(tried.next_attempt >= cool_down_end, "{tried:?}");
+    let waiting = setup.state(&second);
+    assert_eq!(
+        (waiting.attempts, waiting.waiting, waiting.next_attempt),
+        (0, Some(WaitReason::CoolDown), cool_down_end),
+        "waits for the cool-down without an attempt counted"
+    );
+}
+
+#[test]
+fn a_refused_oauth2_token_gives_one_alert_for_the_profile_and_holds_its_mail() {
+    let setup = Setup::new(&[("p", "")]);
+    setup.relays.refuse_open(
+        "p",
+        DeliveryError::OAuth(OAuthError::Revoked {
+            profile: "p".into(),
+            preset: "outlook".into(),
+            reason: "invalid_grant".into(),
+            first: true,
+        }),
+    );
+    let first = setup.enqueue(&["a@example.org"]);
+    let second = setup.enqueue(&["b@example.org"]);
+    let summary = setup.pass();
+    assert_eq!(
+        setup.relays.events(),
+        ["open p"],
+        "one login, not one per message"
+    );
+    assert_eq!(
+        summary.held, 3,
+        "both messages and the alert wait for a sign-in"
+    );
+    for id in [&first, &second] {
+        let state = setup.state(id);
+        assert_eq!(
+            (state.status, state.hold, state.alerted),
+            (Status::Held, Some(Hold::ConfigFault), true)
+        );
+    }
+    let notices = setup.notices();
+    assert_eq!(notices.len(), 1, "no notice per held message: {notices:?}");
+    assert_eq!(notices[0].recipients[0].address, "ops@example.org");
+}
+
+#[test]
+fn a_login_refused_for_good_holds_the_message_and_notices_it_once() {
+    let setup = Setup::new(&[("p", "")]);
+    let refused = || DeliveryError::Auth {
+        server: "p.example:25".into(),
+        user: "app".into(),
+        reply: "535 5.7.8 bad credentials".into(),
+        hint: "check the password".into(),
+    };
+    setup.relays.refuse_open("p", refused());
+    let id = setup.enqueue(&["a@example.org"]);
+    setup.pass();
+    assert_eq!(setup.notices().len(), 1, "the held notice");
+    let held = setup.state(&id);
+    assert_eq!(held.hold, Some(Hold::ConfigFault));
+    // Looked at again (after retry_max) and still refused: no second notice.
+    setup.relays.refuse_open("p", refused());
+    let mut runner = setup.runner();
+    runner.run(&Select::Ids(vec![id.clone()])).unwrap();
+    runner.close();
+    assert_eq!(setup.notices().len(), 1);
+    assert_eq!(setup.state(&id).attempts, 2);
+}
+
+#[test]
+fn rate_limited_mail_waits_one_token_apart_without_an_attempt() {
+    let setup = Setup::new(&[("p", "rate_limit = \"60/hour\"\nrate_burst = 1")]);
+    let ids: Vec<QueueId> = (0..3).map(|_| setup.enqueue(&["a@example.org"])).collect();
+    let before = now();
+    let summary = setup.pass();
+    assert_eq!((summary.delivered, summary.deferred), (1, 2));
+    assert_eq!(
+        setup.relays.events().len(),
+        3,
+        "{:?}",
+        setup.relays.events()
+    );
+    let second = setup.state(&ids[1]);
+    let third = setup.state(&ids[2]);
+    for s in [&second, &third] {
+        assert_eq!((s.attempts, s.waiting), (0, Some(WaitReason::RateLimit)));
+    }
+    assert!((before + 60..=now() + 60).contains(&second.next_attempt));
+    assert_eq!(
+        third.next_attempt,
+        second.next_attempt + 60,
+        "one token apart"
+    );
+}
+
+#[test]
+fn the_spew_brake_freezes_the_profile_and_alerts_once() {
+    let setup = Setup::new(&[("p", "brake = \"2/hour\"")]);
+    let ids: Vec<QueueId> = (0..4).map(|_| setup.enqueue(&["a@example.org"])).collect();
+    let before = now();
+    setup.pass();
+    let sends: Vec<String> = setup
+        .relays
+        .events()
+        .into_iter()
+        .filter(|e| e.starts_with("send"))
+        .collect();
+    assert_eq!(
+        sends,
+        [
+            "send p a@example.org",
+            "send p a@example.org",
+            // The brake's alert: notices are never held back by the brake.
+            "send p ops@example.org",
+        ]
+    );
+    for id in &ids[2..] {
+        let s = setup.state(id);
+        assert_eq!((s.attempts, s.waiting), (0, Some(WaitReason::Brake)));
+        assert!((before + 3600..=now() + 3600).contains(&s.next_attempt));
+    }
+}
+
+#[test]
+fn accepted_recipients_are_on_disk_before_the_next_relay_is_tried() {
+    let setup = Setup::new(&[("p", "fallback = [\"f\"]"), ("f", "")]);
+    setup.relays.answer(
+        "p",
+        Err(DeliveryError::Recipients {
+            server: "p.example:25".into(),
+            failures: vec![crate::relay::RecipientFailure {
+                address: "b@example.org".into(),
+                reply: "451 4.2.0 mailbox busy".into(),
+                permanent: false,
+            }],
+            accepted: 1,
+        }),
+    );
+    let id = setup.enqueue(&["a@example.org", "b@example.org"]);
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let (spool, log, queued) = (setup.spool.clone(), seen.clone(), id.clone());
+    setup.relays.0.borrow_mut().on_send = Some(Box::new(move |profile: &str| {
+        let on_disk = spool.state(Area::Queue, &queued).unwrap();
+        let statuses: Vec<RecipientStatus> = on_disk.recipients.iter().map(|r| r.status).collect();
+        log.borrow_mut().push((profile.to_string(), statuses));
+    }));
+    let summary = setup.pass();
+    assert_eq!(summary.delivered, 1);
+    use RecipientStatus::*;
+    assert_eq!(
+        *seen.borrow(),
+        [
+            ("p".to_string(), vec![Pending, Pending]),
+            ("f".to_string(), vec![Sent, Pending]),
+        ],
+        "a, accepted by p, is recorded before f is asked"
+    );
+    assert!(
+        setup
+            .relays
+            .events()
+            .contains(&"send f b@example.org".to_string())
+    );
+}
+
+#[test]
+fn a_delivered_message_leaves_the_queue_before_the_next_is_sent() {
+    let setup = Setup::new(&[("p", "")]);
+    let ids = [
+        setup.enqueue(&["a@example.org"]),
+        setup.enqueue(&["b@example.org"]),
+    ];
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let (spool, log) = (setup.spool.clone(), seen.clone());
+    setup.relays.0.borrow_mut().on_send = Some(Box::new(move |_: &str| {
+        log.borrow_mut().push(spool.ids(Area::Queue).unwrap());
+    }));
+    setup.pass();
+    assert_eq!(
+        *seen.borrow(),
+        [ids.to_vec(), ids[1..].to_vec()],
+        "the first was finished before the second went out"
+    );
+}
