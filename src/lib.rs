@@ -6,7 +6,7 @@
 //! back into one stderr line and a sysexits code, in one place. ARCHITECTURE.md has the same map
 //! with the path of a message and the invariants.
 //!
-//! - Edge: [`cli`] (clap definitions; their doc comments are the `--help` text), [`run`] (the
+//! - Edge: [`cli`] (clap definitions; their doc comments are the `--help` text), [`run`] and [`gate`] (the
 //!   raised-privileges gate and dispatch), [`error`].
 //! - Commands: [`commands`], one module per subcommand, the sendmail front end among them
 //!   (`sendmail`, `mailq`, `newaliases` by program name); [`generate`] (man pages,
@@ -36,6 +36,7 @@ pub mod commands;
 pub mod config;
 pub mod doctor;
 pub mod error;
+pub mod gate;
 pub mod generate;
 pub mod host;
 pub mod link;
@@ -65,7 +66,7 @@ pub use error::{Error, Result};
 use cli::{Cli, Command, LinkCommand};
 use commands::sendmail;
 use config::ConfigLocation;
-use privilege::Intent;
+use gate::Intent;
 use transcript::Transcript;
 
 /// Runs relayctl with the given arguments (the first is the program name). Invoked as
@@ -78,7 +79,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     if sendmail::PROGRAM_NAMES.contains(&program.as_str()) {
-        privilege::allow(|| sendmail::intent(&program, &args[1..]))?;
+        gate::allow(|| sendmail::intent(&program, &args[1..]))?;
         let options = options::Options {
             location: ConfigLocation::new(std::env::var_os("RELAYCTL_CONFIG").map(Into::into)),
             profile: std::env::var("RELAYCTL_PROFILE").ok(),
@@ -97,7 +98,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         }
         Err(e) => return Err(Error::Usage(clap_message(&e))),
     };
-    privilege::allow(|| intent(&cli.command))?;
+    gate::allow(|| intent(&cli.command))?;
     let options = options::Options {
         location: ConfigLocation::new(cli.config),
         profile: cli.profile,
@@ -122,7 +123,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
     }
 }
 
-/// What `command` asks for, for the raised-privileges gate ([`privilege::allow`]): only
+/// What `command` asks for, for the raised-privileges gate ([`gate::allow`]): only
 /// handing over a message is allowed there. Every subcommand is listed, so that a new one must
 /// be classified.
 fn intent(command: &Command) -> Result<Intent> {

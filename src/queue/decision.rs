@@ -1,8 +1,8 @@
 //! What becomes of a message after an attempt, decided from its state, what each relay of its
 //! failover chain did with it, and the queue settings: delivered, failed, held, tried again
 //! later, or waiting without an attempt counted. Nothing here touches the spool, the network or
-//! the clock, so the rules behind "never lose a message" are unit-tested as a table below;
-//! [`super::runner`] talks to the relays and carries the decision out.
+//! the clock, so the rules behind "never lose a message" are unit-tested as a table below.
+//! The runner talks to the relays and carries the decision out.
 
 use std::collections::HashMap;
 

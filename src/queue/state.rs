@@ -65,7 +65,7 @@ pub enum Hold {
 pub const NEVER: u64 = u64::MAX;
 
 /// Why a queued message waits although no attempt at it failed (no attempt is counted for it).
-/// The limiter's [`super::ratelimit::Wait`] is such a wait with its end.
+/// The limiter's `Wait` is such a wait with its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WaitReason {

@@ -42,7 +42,7 @@ pub enum Mode {
 
 impl Mode {
     /// Whether this mode hands over a message: the only modes a set-user-ID relayctl allows
-    /// ([`crate::privilege::allow`]). Listing the queue shows other users' mail, a queue run
+    /// ([`crate::gate::allow`]). Listing the queue shows other users' mail, a queue run
     /// and `-bv` use the relay's login for the caller.
     pub fn submits(self) -> bool {
         match self {
