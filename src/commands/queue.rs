@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use crate::cli::QueueCommand;
+use crate::config::LoadedConfig;
 use crate::error::{Error, Result};
 use crate::messages;
 use crate::options::Options;
@@ -12,7 +13,8 @@ use crate::queue::ratelimit::{Freeze, Limiter};
 use crate::queue::schedule::now;
 use crate::queue::state::{Hold, MessageState, RecipientStatus, Status, WaitReason};
 use crate::queue::{Area, QueueId, Runner, Select, Spool, SpoolError, daemon};
-use crate::submit::{self, maildrop};
+use crate::submit::{self, held, maildrop};
+use crate::transcript::Transcript;
 
 pub fn execute(options: &Options, command: QueueCommand) -> Result<()> {
     let spool = options.open_spool()?;
@@ -33,6 +35,7 @@ pub fn execute(options: &Options, command: QueueCommand) -> Result<()> {
         QueueCommand::Hold { id } => update(&spool, &[id], MessageState::hold_by_administrator),
         QueueCommand::Release { id: Some(id), .. } => {
             update(&spool, std::slice::from_ref(&id), |s| s.release(now()))?;
+            prepare_held_now(options, &spool, std::slice::from_ref(&id))?;
             if let Ok(state) = spool.state(Area::Queue, &id)
                 && Limiter::new(&spool).frozen(&state.profile).is_some()
             {
@@ -57,6 +60,7 @@ pub fn execute(options: &Options, command: QueueCommand) -> Result<()> {
                     s.release(now());
                 }
             })?;
+            prepare_held_now(options, &spool, &ids)?;
             daemon::wake(&spool);
             Ok(())
         }
@@ -71,9 +75,9 @@ pub fn execute(options: &Options, command: QueueCommand) -> Result<()> {
                     None
                 }
             };
-            let before_pass = |spool: &Spool, config: &crate::config::LoadedConfig| {
-                if let Err(e) = maildrop::import(spool, config, &options.transcript) {
-                    crate::messages::alert(&e.to_string());
+            let before_pass = |spool: &Spool, config: &LoadedConfig| {
+                if let Err(e) = take_in(spool, config, &options.transcript) {
+                    messages::alert(&e.to_string());
                 }
             };
             Ok(daemon::run(
@@ -109,7 +113,7 @@ pub fn release_profile(spool: &Spool, profile: &str) -> Result<usize> {
 /// One pass; quiet unless -v, since cron mails any output.
 pub fn run(options: &Options, spool: &Spool, select: Select) -> Result<()> {
     let config = options.location.load()?;
-    maildrop::import(spool, &config, &options.transcript)?;
+    take_in(spool, &config, &options.transcript)?;
     let mut runner = Runner::new(spool, &config, &options.transcript);
     let summary = runner.run(&select);
     runner.close();
@@ -118,6 +122,54 @@ pub fn run(options: &Options, spool: &Spool, select: Select) -> Result<()> {
         "delivered {}, deferred {}, held {}, failed {}, corrupt {}",
         summary.delivered, summary.deferred, summary.held, summary.failed, summary.corrupt
     ));
+    Ok(())
+}
+
+/// Releasing a submission held while the configuration could not deliver it means preparing
+/// it: done now for those of `ids`, when the configuration loads and can deliver them, and said.
+fn prepare_held_now(options: &Options, spool: &Spool, ids: &[QueueId]) -> Result<()> {
+    let unprepared = ids.iter().any(|id| {
+        spool
+            .state(Area::Queue, id)
+            .is_ok_and(|s| s.unprepared.is_some())
+    });
+    if !unprepared {
+        return Ok(());
+    }
+    let config = match options.location.load() {
+        Ok(config) => config,
+        Err(e) => {
+            messages::alert(&format!(
+                "held messages stay held: the configuration still does not load: {e}"
+            ));
+            return Ok(());
+        }
+    };
+    let prepared = held::prepare_all(spool, &config, &options.transcript)?;
+    for (held, queued) in &prepared.queued {
+        println!("held message {held} queued as {queued}");
+    }
+    for id in ids {
+        if let Ok(state) = spool.state(Area::Queue, id)
+            && state.unprepared.is_some()
+        {
+            let reason = state.reason.unwrap_or_default();
+            messages::alert(&format!("message {id} stays held: {reason}"));
+        }
+    }
+    Ok(())
+}
+
+/// What a pass does before delivering: imports the maildrop and prepares the submissions held
+/// while the configuration could not deliver them.
+fn take_in(spool: &Spool, config: &LoadedConfig, transcript: &Transcript) -> Result<()> {
+    maildrop::import(spool, config, transcript)?;
+    let prepared = held::prepare_all(spool, config, transcript)?;
+    for id in prepared.failed {
+        messages::alert(&format!(
+            "held message {id} cannot be sent now that the configuration loads; it is in the failed area (`relayctl queue failed`)"
+        ));
+    }
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 use lettre::message::Mailbox;
 
+use crate::aliases::Aliases;
 use crate::cli::SendArgs;
 use crate::commands::read_stdin;
 use crate::error::{Error, Result};
@@ -33,21 +34,22 @@ pub fn execute(options: &Options, args: SendArgs) -> Result<()> {
         )));
     }
     let recipients = |option: &str, list: &[String]| -> Result<Vec<Mailbox>> {
-        list.iter()
-            .map(|a| {
-                let mailbox = parse_mailbox(option, a)?;
+        let mut out = Vec::new();
+        for value in list {
+            for mailbox in local_recipient(option, value, &intake.aliases)? {
                 let address = mailbox.email.to_string();
-                match bare_hostname(&address) {
-                    Some(domain) if !allow_bare => Err(SubmissionError::BareHostname {
+                if let Some(domain) = bare_hostname(&address).filter(|_| !allow_bare) {
+                    return Err(SubmissionError::BareHostname {
                         role: AddressRole::Recipient,
                         domain: domain.to_string(),
                         address,
                     }
-                    .into()),
-                    _ => Ok(mailbox),
+                    .into());
                 }
-            })
-            .collect()
+                out.push(mailbox);
+            }
+        }
+        Ok(out)
     };
     let (to, cc, bcc) = (
         recipients("--to", &args.to)?,
@@ -92,6 +94,30 @@ pub fn execute(options: &Options, args: SendArgs) -> Result<()> {
     let (message, envelope) = compose(&draft)?;
     let mut ready = Ready::whole(envelope, message, &options.scratch_dir())?;
     intake.submit(&mut ready)
+}
+
+/// The mailboxes `value` (an option's address, `Name <address>`, or a local user such as
+/// `root`) stands for: a local recipient goes through the aliases exactly as `sendmail root`
+/// does (its display name kept when it stands for one address).
+fn local_recipient(option: &str, value: &str, aliases: &Aliases) -> Result<Vec<Mailbox>> {
+    let (name, address) = match parse_mailbox(option, value) {
+        Ok(m) => (m.name, m.email.to_string()),
+        Err(_) if aliases.local_part(value.trim()).is_some() => (None, value.trim().to_string()),
+        Err(e) => return Err(e),
+    };
+    if aliases.local_part(&address).is_none() {
+        return Ok(vec![parse_mailbox(option, value)?]);
+    }
+    let targets = aliases.resolve(&address)?;
+    let keep_name = targets.len() == 1;
+    targets
+        .iter()
+        .map(|t| {
+            let mut mailbox = parse_mailbox(option, t)?;
+            mailbox.name = name.clone().filter(|_| keep_name);
+            Ok(mailbox)
+        })
+        .collect()
 }
 
 /// Refuses any value that would go into a header with a CR, LF or NUL in it: it would end the

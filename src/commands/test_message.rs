@@ -11,9 +11,6 @@ use crate::submit::{self, Intake, Ready};
 
 /// Queues the test message, delivers it at once and prints what the relay said.
 pub fn execute(options: &Options, to: &str) -> Result<()> {
-    if !is_plausible_address(to) {
-        return Err(Error::Usage(format!("--to {to:?} is not an email address")));
-    }
     if options.uses_maildrop() {
         return Err(Error::Usage(
             "relayctl test needs the profile's secret: run it as root for the system profile"
@@ -22,6 +19,13 @@ pub fn execute(options: &Options, to: &str) -> Result<()> {
     }
     let intake = Intake::load(options)?;
     let selected = &intake.selected;
+    // A local recipient (`root`) goes where `sendmail root` would send it.
+    let recipients = intake.aliases.resolve(to)?;
+    if let Some(bad) = recipients.iter().find(|a| !is_plausible_address(a)) {
+        return Err(Error::Usage(format!(
+            "--to {bad:?} is not an email address"
+        )));
+    }
     let from = selected.sender(None)?;
     let p = &selected.profile;
     let relay_name = format!("{}:{}", p.host, p.port);
@@ -33,7 +37,14 @@ pub fn execute(options: &Options, to: &str) -> Result<()> {
     let domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
     let fields = [
         Field::new("From", &format!("\"relayctl on {host}\" <{from}>")),
-        Field::new("To", &format!("<{to}>")),
+        Field::new(
+            "To",
+            &recipients
+                .iter()
+                .map(|r| format!("<{r}>"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
         Field::new(
             "Subject",
             &format!(
@@ -55,7 +66,7 @@ pub fn execute(options: &Options, to: &str) -> Result<()> {
     };
     let envelope = Envelope {
         sender: Some(from),
-        recipients: vec![to.to_string()],
+        recipients,
         dsn: Default::default(),
     };
     let mut ready = Ready::whole(envelope, message.to_bytes(), &options.scratch_dir())?;

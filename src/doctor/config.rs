@@ -198,7 +198,25 @@ pub fn select(options: &Options, config: &LoadedConfig, out: &mut Vec<Check>) ->
     }
     out.extend(problems);
     out.push(notify(config, &selected));
+    out.push(root_alias(config));
     Some(selected)
+}
+
+/// `config.aliases`: mail to root (what cron and most daemons send) has somewhere to go; else
+/// every such message is held until it has.
+fn root_alias(config: &LoadedConfig) -> Check {
+    let resolved = crate::aliases::Aliases::for_config(config).and_then(|a| a.resolve("root"));
+    match resolved {
+        Ok(list) => Check::pass(
+            "config.aliases",
+            format!("mail to root goes to {}", list.join(", ")),
+        ),
+        Err(e) => Check::fail(
+            "config.aliases",
+            format!("mail to root has nowhere to go: {e}"),
+            "add root = \"you@example.org\" under [aliases] (or default = ... for every local user), or run setup with --notify ADDR --root-alias",
+        ),
+    }
 }
 
 /// `config.notify`: someone hears about failed, delayed and held mail.

@@ -189,6 +189,10 @@ impl<'a, R: Relays> Runner<'a, R> {
             }
             Err(e) => return Err(e),
         };
+        if locked.state.unprepared.is_some() {
+            // Not a message for a relay yet: `submit::held` prepares it.
+            return Ok(());
+        }
         let due = match select {
             Select::Due => locked.state.is_due(now()),
             Select::AllQueued => locked.state.status == Status::Queued,

@@ -61,6 +61,34 @@ pub enum Hold {
     ConfigFault,
 }
 
+/// A submission relayctl accepted but could not prepare, because the configuration could not
+/// deliver it (the file did not load, named no such profile, had no alias for a local
+/// recipient): the message file holds the input as the caller gave it, and the first run that
+/// can load the configuration prepares and queues it (`submit::held`). A queue runner never
+/// delivers it as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unprepared {
+    /// `-t`: recipients are taken from the headers too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub extract_recipients: bool,
+    /// `-f`/`-r` as the caller gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<RequestedSender>,
+    /// `-F`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+}
+
+/// An envelope sender a caller asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestedSender {
+    /// `<>`.
+    Null,
+    Address(String),
+}
+
 /// `next_attempt` of a message held by an administrator: none is scheduled.
 pub const NEVER: u64 = u64::MAX;
 
@@ -129,6 +157,9 @@ pub struct MessageState {
     /// Why it waits without an attempt being counted; `next_attempt` says until when.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting: Option<WaitReason>,
+    /// Accepted but not prepared yet (see [`Unprepared`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unprepared: Option<Unprepared>,
 }
 
 /// The current format version.
@@ -166,6 +197,7 @@ impl MessageState {
             uid: None,
             brake_counted: false,
             waiting: None,
+            unprepared: None,
         }
     }
 
@@ -225,6 +257,7 @@ impl MessageState {
     /// case the fault was fixed; an administrator's hold never expires.
     pub fn is_due(&self, now: u64) -> bool {
         match (self.status, self.hold) {
+            _ if self.unprepared.is_some() => false,
             (Status::Failed, _) | (Status::Held, Some(Hold::Administrator)) => false,
             _ => self.next_attempt <= now,
         }
@@ -238,8 +271,12 @@ impl MessageState {
         self.next_attempt = NEVER;
     }
 
-    /// Releases a held or waiting message: due at `now`.
+    /// Releases a held or waiting message: due at `now`. An unprepared submission stays held:
+    /// it is released by being prepared, once the configuration allows.
     pub fn release(&mut self, now: u64) {
+        if self.unprepared.is_some() {
+            return;
+        }
         self.status = Status::Queued;
         self.hold = None;
         self.reason = None;
@@ -259,7 +296,8 @@ impl MessageState {
         if self.version != VERSION {
             return Err(format!("unknown state version {}", self.version));
         }
-        if self.recipients.is_empty() {
+        // An unprepared submission may take its recipients from its headers (`-t`).
+        if self.recipients.is_empty() && self.unprepared.is_none() {
             return Err("no recipients".into());
         }
         Ok(())

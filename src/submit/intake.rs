@@ -43,8 +43,12 @@ impl<'o> Intake<'o> {
 
     /// The sender policy for this caller (see [`policy::trusted`]); `full_name` is `-F`.
     pub fn policy<'a>(&'a self, full_name: Option<&'a str>) -> Result<SenderPolicy<'a>> {
-        policy::trusted(&self.selected.name, &self.selected.profile, full_name)
-            .map_err(|e| Error::Usage(e.to_string()))
+        policy::trusted(&self.selected.name, &self.selected.profile, full_name).map_err(|e| {
+            Error::Config(crate::config::ConfigError::InvalidProfile {
+                name: e.0,
+                reason: "it has no `from` address; set one (relayctl setup ... --from ADDR)".into(),
+            })
+        })
     }
 
     /// Hands `ready` to the relay the configured way.

@@ -27,7 +27,7 @@ use super::{Ready, read};
 use crate::aliases::{AliasError, Aliases};
 use crate::config::LoadedConfig;
 use crate::message::envelope::{Dsn, Envelope};
-use crate::message::submission::Request;
+use crate::message::submission::{Request, SubmissionError};
 use crate::queue::spool::{
     CLAIM_PREFIX, MAILDROP, SYSTEM_SPOOL, io, owner_pid, process_alive, tmp_name,
 };
@@ -44,10 +44,16 @@ const MAX_TICKET: u64 = 64 * 1024;
 #[serde(deny_unknown_fields)]
 struct Ticket {
     version: u32,
+    /// Empty: the system configuration's default profile (the user's side could not load the
+    /// configuration to name one).
     profile: String,
     recipients: Vec<String>,
     #[serde(default)]
     dsn: Dsn,
+    /// `-t` (the recipients of the headers too): set only when the user's side could not
+    /// prepare the message because the configuration could not deliver it yet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    extract_recipients: bool,
 }
 
 /// The system maildrop.
@@ -64,6 +70,40 @@ pub fn submit(
     envelope: &Envelope,
     write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<String, SpoolError> {
+    let ticket = Ticket {
+        version: 1,
+        profile: profile.to_string(),
+        recipients: envelope.recipients.clone(),
+        dsn: envelope.dsn.clone(),
+        extract_recipients: false,
+    };
+    drop_file(&ticket, write)
+}
+
+/// Drops a message the user's side could not prepare, because the configuration could not
+/// deliver it yet, as the caller gave it: the root runner prepares it (`profile` empty for the
+/// default), or holds it while the system configuration cannot deliver it either.
+pub fn submit_unprepared(
+    profile: &str,
+    recipients: &[String],
+    extract_recipients: bool,
+    dsn: &Dsn,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<String, SpoolError> {
+    let ticket = Ticket {
+        version: 1,
+        profile: profile.to_string(),
+        recipients: recipients.to_vec(),
+        dsn: dsn.clone(),
+        extract_recipients,
+    };
+    drop_file(&ticket, write)
+}
+
+fn drop_file(
+    ticket: &Ticket,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<String, SpoolError> {
     let dir = system_dir();
     let id = format!(
         "{:016x}{:04x}",
@@ -71,12 +111,6 @@ pub fn submit(
         std::process::id() & 0xffff
     );
     let part = dir.join(format!(".{id}.part"));
-    let ticket = Ticket {
-        version: 1,
-        profile: profile.to_string(),
-        recipients: envelope.recipients.clone(),
-        dsn: envelope.dsn.clone(),
-    };
     let file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -84,7 +118,7 @@ pub fn submit(
         .open(&part)
         .map_err(io("write into the system maildrop", &dir))?;
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
-    let mut text = serde_json::to_vec(&ticket).expect("ticket serialises");
+    let mut text = serde_json::to_vec(ticket).expect("ticket serialises");
     text.push(b'\n');
     let written = out
         .write_all(&text)
@@ -250,11 +284,45 @@ fn import_one(
 ) -> Result<QueueId, String> {
     let (file, uid) = open_claimed(path)?;
     let mut input = BufReader::with_capacity(64 * 1024, file);
-    let (profile, mut ready) =
-        read_drop(&mut input, uid, config, aliases, &spool.root().join("tmp"))?;
-    ready
-        .enqueue(spool, &profile, Some(uid))
-        .map_err(|e| e.to_string())
+    match read_drop(&mut input, uid, config, aliases, &spool.root().join("tmp")) {
+        Ok((profile, mut ready)) => ready
+            .enqueue(spool, &profile, Some(uid))
+            .map_err(|e| e.to_string()),
+        Err(DropError::Refused(reason)) => Err(reason),
+        Err(DropError::Held(mut held)) => {
+            let asked = super::held::Asked {
+                profile: Some(held.profile.as_str()).filter(|p| !p.is_empty()),
+                recipients: &held.recipients,
+                extract_recipients: held.extract_recipients,
+                sender: None,
+                full_name: None,
+                dsn: held.dsn.clone(),
+            };
+            super::held::keep(spool, &mut held.incoming, &asked, Some(uid), &held.reason)
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Why a drop file was not turned into a message ready for the queue.
+#[derive(Debug)]
+pub enum DropError {
+    /// The drop itself cannot be accepted: it goes to the corrupt area with the reason.
+    Refused(String),
+    /// The system configuration cannot deliver it yet (no such profile, no alias for a local
+    /// recipient): it is held, as the user wrote it, until it can.
+    Held(Box<HeldDrop>),
+}
+
+/// A drop held for the configuration: what its envelope line asked for, and its message.
+#[derive(Debug)]
+pub struct HeldDrop {
+    pub profile: String,
+    pub recipients: Vec<String>,
+    pub extract_recipients: bool,
+    pub dsn: Dsn,
+    pub incoming: super::Incoming,
+    pub reason: String,
 }
 
 /// Reads a drop file that local user `uid` wrote (any bytes) and prepares its message as that
@@ -266,43 +334,78 @@ pub fn read_drop(
     config: &LoadedConfig,
     aliases: &Aliases,
     scratch: &Path,
-) -> Result<(String, Ready), String> {
+) -> Result<(String, Ready), DropError> {
+    let refused = |e: &dyn std::fmt::Display| DropError::Refused(e.to_string());
     let mut line = Vec::new();
     input
         .take(MAX_TICKET)
         .read_until(b'\n', &mut line)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| refused(&e))?;
     if !line.ends_with(b"\n") {
-        return Err("no envelope line".into());
+        return Err(refused(&"no envelope line"));
     }
     let ticket: Ticket =
-        serde_json::from_slice(&line).map_err(|e| format!("bad envelope line: {e}"))?;
-    let (name, profile, _) = config.get(&ticket.profile).map_err(|e| e.to_string())?;
+        serde_json::from_slice(&line).map_err(|e| refused(&format!("bad envelope line: {e}")))?;
+    let held = |incoming, reason: &dyn std::fmt::Display| {
+        DropError::Held(Box::new(HeldDrop {
+            profile: ticket.profile.clone(),
+            recipients: ticket.recipients.clone(),
+            extract_recipients: ticket.extract_recipients,
+            dsn: ticket.dsn.clone(),
+            incoming,
+            reason: reason.to_string(),
+        }))
+    };
+    let named = if ticket.profile.is_empty() {
+        config.select(None).map(|(name, _)| name)
+    } else {
+        Ok(ticket.profile.as_str())
+    };
+    let (name, profile) = match named.and_then(|n| config.get(n)) {
+        Ok((name, profile, _)) => (name, profile),
+        Err(e) => {
+            let limit = crate::config::DEFAULT_MAX_MESSAGE_SIZE.0;
+            let incoming = read(input, true, limit, scratch).map_err(|e| refused(&e))?;
+            return Err(held(incoming, &e));
+        }
+    };
     let user = LocalUser::lookup(uid);
     if !profile.admits(&user) {
-        return Err(format!(
+        return Err(refused(&format!(
             "{user} may not submit through profile {name} (its `users` and `groups`)"
-        ));
+        )));
     }
-    let incoming =
-        read(input, true, profile.max_message_size().0, scratch).map_err(|e| e.to_string())?;
-    let policy = super::policy::enforced(name, profile).map_err(|e| e.to_string())?;
+    let mut incoming =
+        read(input, true, profile.max_message_size().0, scratch).map_err(|e| refused(&e))?;
+    let policy = match super::policy::enforced(name, profile) {
+        Ok(policy) => policy,
+        Err(e) => return Err(held(incoming, &e)),
+    };
     let request = Request {
         recipients: &ticket.recipients,
-        extract_recipients: false,
+        extract_recipients: ticket.extract_recipients,
         sender: None,
     };
-    let mut ready = Ready::prepare(
+    let prepared = Ready::prepare(
         incoming,
         &request,
         &policy,
         aliases,
         profile.allow_bare_hostnames,
-        ticket.dsn,
-    )
-    .map_err(|e| e.to_string())?;
+        ticket.dsn.clone(),
+    );
+    let mut ready = match prepared {
+        Ok(ready) => ready,
+        Err(u) => match u.error {
+            SubmissionError::Alias(e) => {
+                incoming = u.incoming;
+                return Err(held(incoming, &e));
+            }
+            e => return Err(refused(&e)),
+        },
+    };
     ready.stamp_submitter(&user.to_string());
-    crate::relay::check_size(name, profile, ready.size()).map_err(|e| e.to_string())?;
+    crate::relay::check_size(name, profile, ready.size()).map_err(|e| refused(&e))?;
     Ok((name.to_string(), ready))
 }
 
@@ -317,6 +420,7 @@ mod tests {
             profile: "p".into(),
             recipients: vec!["a@example.org".into()],
             dsn: Dsn::default(),
+            extract_recipients: false,
         })
         .unwrap();
         assert!(serde_json::from_str::<Ticket>(&good).is_ok());

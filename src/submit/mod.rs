@@ -9,6 +9,7 @@
 //! - [`maildrop`]: submission by users who may not read the relay's secret, and its import by
 //!   the root runner.
 
+pub mod held;
 mod intake;
 pub mod maildrop;
 pub mod policy;
@@ -35,6 +36,27 @@ pub use read::{Incoming, ReadError, read};
 /// message that relayctl cannot otherwise attribute.
 pub const SUBMITTER: &str = "X-Relayctl-Submitter";
 
+/// A message [`Ready::prepare`] refused, with why.
+#[derive(Debug)]
+pub struct Unprepared {
+    pub error: SubmissionError,
+    /// What was read: as given, for the fault in `error` that is the configuration's (a local
+    /// recipient without an alias), kept by `submit::held`.
+    pub incoming: Incoming,
+}
+
+impl From<Unprepared> for SubmissionError {
+    fn from(u: Unprepared) -> Self {
+        u.error
+    }
+}
+
+impl From<Unprepared> for crate::error::Error {
+    fn from(u: Unprepared) -> Self {
+        u.error.into()
+    }
+}
+
 /// A message ready for the queue: its rewritten header section, its envelope, and its body.
 #[derive(Debug)]
 pub struct Ready {
@@ -49,6 +71,9 @@ impl Ready {
     /// Prepares a message read from a caller: recipients and aliases, Bcc removed, the sender
     /// policy applied (see [`prepare`]), addresses checked (`allow_bare_hostnames` as the profile
     /// says), NUL bytes refused and over-long lines sent quoted-printable.
+    ///
+    /// A refusal gives the message back with the reason ([`Unprepared`]), so that a caller can
+    /// keep a message the configuration, not the message, was wrong for (`submit::held`).
     pub fn prepare(
         incoming: Incoming,
         request: &Request<'_>,
@@ -56,14 +81,20 @@ impl Ready {
         aliases: &Aliases,
         allow_bare_hostnames: bool,
         dsn: Dsn,
-    ) -> Result<Ready, SubmissionError> {
-        let Incoming { head, body } = incoming;
-        let head_lines = head.iter().filter(|&&b| b == b'\n').count();
-        if let Some(line) = body.nul_line {
-            return Err(SubmissionError::Nul(head_lines + line));
-        }
-        let submission = prepare(&head, request, policy, aliases)?;
-        submission.check_addresses(allow_bare_hostnames)?;
+    ) -> Result<Ready, Unprepared> {
+        let head_lines = incoming.head.iter().filter(|&&b| b == b'\n').count();
+        let checked = match incoming.body.nul_line {
+            Some(line) => Err(SubmissionError::Nul(head_lines + line)),
+            None => prepare(&incoming.head, request, policy, aliases).and_then(|s| {
+                s.check_addresses(allow_bare_hostnames)?;
+                Ok(s)
+            }),
+        };
+        let submission = match checked {
+            Ok(s) => s,
+            Err(error) => return Err(Unprepared { error, incoming }),
+        };
+        let body = incoming.body;
         let Submission {
             message: mut head,
             mut envelope,
@@ -72,7 +103,12 @@ impl Ready {
         let quoted_printable = match body.long_line {
             Some(line) => {
                 let mut fields = split(&head);
-                declare_quoted_printable(&mut fields, line, body.utf8)?;
+                if let Err(error) = declare_quoted_printable(&mut fields, line, body.utf8) {
+                    return Err(Unprepared {
+                        error,
+                        incoming: Incoming { head, body },
+                    });
+                }
                 head = fields.to_bytes();
                 true
             }

@@ -142,6 +142,12 @@ fn setup_login_tls(
     }
     args.extend_from_slice(extra);
     sb.run(&args, password.as_bytes()).ok();
+    // Mail to root has somewhere to go (`config.aliases`).
+    let mut config = std::fs::read_to_string(sb.user_config()).unwrap();
+    if !config.contains("[aliases]") {
+        config.push_str("\n[aliases]\nroot = \"ops@example.org\"\n");
+        std::fs::write(sb.user_config(), config).unwrap();
+    }
 }
 
 /// Runs `doctor --json` (with `extra` global options) and returns the run and the report.
@@ -233,6 +239,7 @@ fn everything_passes_against_the_real_relay() {
     let (_, report) = doctor(&sb, &[]);
     let warning = check(&report, "config.notify");
     assert_eq!(warning["status"], "warn", "{warning:#}");
+
     assert!(
         warning["fix"].as_str().unwrap().contains("notify = "),
         "{warning:#}"
@@ -295,6 +302,7 @@ fn everything_passes_against_the_real_relay() {
     assert!(assert_status(&report, "sendmail.link", "pass").contains("relayctl"));
     assert!(assert_status(&report, "tls.expiry", "pass").contains("valid until"));
     assert!(assert_status(&report, "config.notify", "pass").contains("ops@example.org"));
+    assert!(assert_status(&report, "config.aliases", "pass").contains("ops@example.org"));
 
     // The text form says the same, one line per check.
     let text = sb.run(&["doctor"], b"");
@@ -317,6 +325,40 @@ fn verbose_transcript_hides_credentials() {
         "{run:#?}"
     );
     assert!(run.stderr.contains("<-- 235"), "{run:#?}");
+}
+
+/// Mail to root (cron's) with nowhere to go fails doctor, with the fix: without an alias every
+/// such message is held.
+#[test]
+fn mail_to_root_with_nowhere_to_go_fails_with_the_fix() {
+    let sb = sandbox();
+    sb.setup_smarthost(&[
+        "--host",
+        "localhost",
+        "--port",
+        "25",
+        "--tls",
+        "none",
+        "--from",
+        "vm1@relay.test",
+    ])
+    .ok();
+    let (run, report) = doctor(&sb, &[]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let nowhere = check(&report, "config.aliases");
+    assert_eq!(nowhere["status"], "fail", "{nowhere:#}");
+    assert!(
+        nowhere["fix"].as_str().unwrap().contains("root = "),
+        "{nowhere:#}"
+    );
+    let config = std::fs::read_to_string(sb.user_config()).unwrap();
+    std::fs::write(
+        sb.user_config(),
+        format!("{config}\n[aliases]\ndefault = \"ops@example.org\"\n"),
+    )
+    .unwrap();
+    let (_, report) = doctor(&sb, &[]);
+    assert!(assert_status(&report, "config.aliases", "pass").contains("ops@example.org"));
 }
 
 #[test]

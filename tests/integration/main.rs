@@ -13,6 +13,7 @@ mod faults;
 mod hostile;
 mod oauth;
 mod oauth_server;
+mod operations;
 mod privsep;
 mod queue;
 mod ratelimit;

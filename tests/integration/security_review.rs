@@ -16,7 +16,7 @@ const HOSTILE: &str = "nobody";
 
 /// Makes the sandbox's spool a system-like spool with a maildrop (mode 1733) that `nobody` can
 /// reach, as `/var/spool/relayctl` is on a real host.
-fn open_maildrop(sb: &Sandbox) -> PathBuf {
+pub fn open_maildrop(sb: &Sandbox) -> PathBuf {
     sb.run(&["queue", "list"], b"").ok();
     let drop = sb.path("spool/maildrop");
     std::fs::create_dir_all(&drop).unwrap();
@@ -28,7 +28,7 @@ fn open_maildrop(sb: &Sandbox) -> PathBuf {
 }
 
 /// Writes a drop file as `nobody` would: its envelope line, then the message, any bytes.
-fn drop_as_hostile(sb: &Sandbox, name: &str, ticket: &str, message: &[u8]) {
+pub fn drop_as_hostile(sb: &Sandbox, name: &str, ticket: &str, message: &[u8]) {
     let path = open_maildrop(sb).join(name);
     let mut child = Command::new("runuser")
         .args([
@@ -55,7 +55,7 @@ fn drop_as_hostile(sb: &Sandbox, name: &str, ticket: &str, message: &[u8]) {
 }
 
 /// A ticket for `profile` to `recipients`, with `dsn` as JSON (`{}` for none).
-fn ticket(profile: &str, recipients: &[&str], dsn: &str) -> String {
+pub fn ticket(profile: &str, recipients: &[&str], dsn: &str) -> String {
     format!(
         r#"{{"version":1,"profile":"{profile}","recipients":{},"dsn":{dsn}}}"#,
         serde_json::to_string(recipients).unwrap()

@@ -18,7 +18,7 @@ use crate::message::submission::{Request, SubmissionError};
 use crate::options::Options;
 use crate::queue::{Area, Select};
 use crate::relay;
-use crate::submit::{self, Intake, Ready};
+use crate::submit::{self, Intake, Ready, held};
 use crate::transcript::Transcript;
 
 /// The names under which the binary acts as sendmail.
@@ -85,14 +85,33 @@ fn deliver(options: &Options, inv: &Invocation) -> Result<()> {
     if inv.recipients.is_empty() && !inv.extract_recipients {
         return Err(SubmissionError::NoRecipients.into());
     }
-    let intake = Intake::load(options)?;
-    let limit = intake.selected.profile.max_message_size().0;
-    let incoming = submit::read(
+    // A configuration that cannot deliver the message yet does not lose it: it is held.
+    let intake = Intake::load(options);
+    let limit = match &intake {
+        Ok(intake) => intake.selected.profile.max_message_size().0,
+        Err(_) => crate::config::DEFAULT_MAX_MESSAGE_SIZE.0,
+    };
+    let mut incoming = submit::read(
         &mut std::io::stdin().lock(),
         inv.ignore_dots,
         limit,
         &options.scratch_dir(),
     )?;
+    let asked = || held::Asked {
+        profile: options.profile.as_deref(),
+        recipients: &inv.recipients,
+        extract_recipients: inv.extract_recipients,
+        sender: sender(inv),
+        full_name: inv.full_name.as_deref(),
+        dsn: inv.dsn.clone(),
+    };
+    let intake = match intake {
+        Ok(intake) => intake,
+        Err(e) if held::is_configuration_fault(&e) => {
+            return held::hold(options, &mut incoming, &asked(), &e);
+        }
+        Err(e) => return Err(e),
+    };
     if inv.body_type == Some(BodyType::SevenBit)
         && (!incoming.head.is_ascii() || !incoming.body.utf8)
     {
@@ -105,14 +124,28 @@ fn deliver(options: &Options, inv: &Invocation) -> Result<()> {
         extract_recipients: inv.extract_recipients,
         sender: sender(inv),
     };
-    let mut ready = Ready::prepare(
+    let policy = match intake.policy(inv.full_name.as_deref()) {
+        Ok(policy) => policy,
+        Err(e) => return held::hold(options, &mut incoming, &asked(), &e),
+    };
+    let prepared = Ready::prepare(
         incoming,
         &request,
-        &intake.policy(inv.full_name.as_deref())?,
+        &policy,
         &intake.aliases,
         intake.selected.profile.allow_bare_hostnames,
         inv.dsn.clone(),
-    )?;
+    );
+    let mut ready = match prepared {
+        Ok(ready) => ready,
+        Err(mut refused) => {
+            let e = Error::from(refused.error);
+            if !held::is_configuration_fault(&e) {
+                return Err(e);
+            }
+            return held::hold(options, &mut refused.incoming, &asked(), &e);
+        }
+    };
     intake.submit(&mut ready)
 }
 

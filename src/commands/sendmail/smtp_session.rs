@@ -98,7 +98,7 @@ impl Backend for Submitter<'_> {
             self.intake.selected.profile.allow_bare_hostnames,
             self.inv.dsn.clone(),
         )
-        .map_err(|e| error_reply("554 5.6.0", &e.to_string()))
+        .map_err(|e| error_reply("554 5.6.0", &e.error.to_string()))
     }
 
     fn commit(&mut self, mut ready: Ready) -> Reply {
