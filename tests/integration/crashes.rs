@@ -9,7 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::faults::{FaultServer, Script, write_config};
+use testkit::smtp::{Script, Server};
+
+use crate::faults::write_config;
 use crate::harness::{Run, Sandbox, arrives_soon, relay};
 
 /// A TCP proxy in front of the relay that keeps every byte clients sent, one buffer per
@@ -417,7 +419,7 @@ fn big_message() -> Vec<u8> {
 /// partial file left, nothing sent.
 #[test]
 fn full_spool_file_system_is_a_temporary_failure() {
-    let server = FaultServer::start(Script::default());
+    let server = Server::start(Script::default());
     let sb = Sandbox::new();
     write_config(&sb, server.port, "none", 2);
     let spool = sb.path("spool").display().to_string();
@@ -449,7 +451,7 @@ fn full_spool_file_system_is_a_temporary_failure() {
 /// A read-only spool, set up or not: exit 75 with one line naming the spool.
 #[test]
 fn read_only_spool_is_a_temporary_failure() {
-    let server = FaultServer::start(Script::default());
+    let server = Server::start(Script::default());
     let sb = Sandbox::new();
     write_config(&sb, server.port, "none", 2);
     let spool = sb.path("spool");

@@ -1,5 +1,7 @@
 //! Messages go through the real relay and arrive as sent.
 
+use testkit::smtp::{Act, Script, Server};
+
 use crate::harness::{Sandbox, USER, marker, relay, wait_for};
 
 #[test]
@@ -438,14 +440,11 @@ fn ehlo_name_is_configurable() {
 /// timeout bounds the wait and the failure is temporary.
 #[test]
 fn silent_relay_times_out_as_a_temporary_failure() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port().to_string();
-    // Holds the accepted connection open, silent, for longer than the test takes.
-    std::thread::spawn(move || {
-        let conn = listener.accept();
-        std::thread::sleep(std::time::Duration::from_secs(30));
-        drop(conn);
+    let server = Server::start(Script {
+        greeting: Act::Silence,
+        ..Script::default()
     });
+    let port = server.port.to_string();
     let sb = Sandbox::new();
     sb.setup_smarthost(&[
         "--port",

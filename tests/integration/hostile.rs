@@ -1,6 +1,6 @@
 //! Hostile input and a hostile network (SECURITY.md): limits that keep a local program from
 //! exhausting memory or disk, refusal of unsafe files, certificates that are not valid, relay
-//! replies with terminal escapes (against the fault-injecting server of `faults.rs`), and queue
+//! replies with terminal escapes (against the scripted fault server, `testkit::smtp::Server`), and queue
 //! IDs that are paths.
 //!
 //! The message limits are checked against a profile whose relay is unreachable (port 1): what
@@ -13,7 +13,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::faults::{self, FaultServer, Script, reply};
+use testkit::smtp::{Script, Server, reply};
+
+use crate::faults;
 use crate::harness::{PASSWORD, Run, Sandbox, USER, arrives_soon, marker, relay};
 
 /// A sandbox whose profile queues everything (its relay, port 1, refuses connections).
@@ -469,9 +471,9 @@ fn strings(value: &serde_json::Value, out: &mut Vec<String>) {
 /// state and printed raw by `mailq`. Every output and the state file must be free of them.
 #[test]
 fn relay_replies_with_terminal_escapes_are_stored_and_shown_without_them() {
-    let server = FaultServer::start(Script {
+    let server = Server::start(Script {
         greeting: reply(&format!("220 fault.test ESMTP {ESCAPES}greeting-end")),
-        rcpt: vec![reply(&format!("451 4.3.0 {ESCAPES}rcpt-busy"))],
+        rcpt: vec![reply(&format!("451 4.3.0 {ESCAPES}rcpt-busy")).into()],
         ..Script::default()
     });
     let mut sb = faults::sandbox(server.port, "none", 5);

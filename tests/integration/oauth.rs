@@ -2,7 +2,7 @@
 //! RFC 6749 / 7636 / 8628 (`oauth_server::TokenServer`), then delivery through the Postfix test
 //! relay's OAuth2 listener (port 2588: Dovecot's auth service checks each token by RFC 7662
 //! introspection at that server) and through a scripted SMTP server that validates every XOAUTH2
-//! / OAUTHBEARER exchange and records it (`oauth_server::OAuthSmtp`), for the dialogues a test
+//! / OAUTHBEARER exchange and records it (`oauth_server::oauth_smtp`), for the dialogues a test
 //! must see or steer. What the tests assert is what those servers received.
 
 use std::io::{BufReader, Read, Write};
@@ -15,7 +15,9 @@ use serde_json::Value;
 
 use crate::doctor::{check, parse};
 use crate::harness::{Run, Sandbox, marker, relay, wait_for};
-use crate::oauth_server::{OAuthSmtp, SmtpOptions, SmtpTls, TokenOptions, TokenServer};
+use testkit::smtp::Server;
+
+use crate::oauth_server::{SmtpOptions, SmtpTls, TokenOptions, TokenServer, oauth_smtp};
 
 const USER: &str = "jdoe@mail.test";
 const CLIENT: &str = "relayctl-test-client";
@@ -24,12 +26,12 @@ const SCOPE: &str = "https://mail.test/smtp offline_access";
 /// A token server and an SMTP server trusting its tokens.
 struct Provider {
     tokens: TokenServer,
-    smtp: OAuthSmtp,
+    smtp: Server,
 }
 
 fn provider(token: TokenOptions, smtp: SmtpOptions) -> Provider {
     let tokens = TokenServer::start(token);
-    let smtp = OAuthSmtp::start(&tokens, smtp);
+    let smtp = oauth_smtp(&tokens, smtp);
     Provider { tokens, smtp }
 }
 
@@ -185,15 +187,15 @@ fn device_flow_setup_then_xoauth2_delivery_without_a_refresh() {
     let messages = p.smtp.messages();
     assert_eq!(messages.len(), 1);
     assert!(
-        messages[0].contains("Subject: first\r\n"),
+        messages[0].text().contains("Subject: first\r\n"),
         "{}",
-        messages[0]
+        messages[0].text()
     );
     assert!(
         sent.stderr.contains("AUTH XOAUTH2 (token not shown)"),
         "{sent:#?}"
     );
-    assert_hidden(&[&setup, &sent], &[refresh, auths[0].token.clone()]);
+    assert_hidden(&[&setup, &sent], &[refresh, auths[0].secret.clone()]);
 }
 
 #[test]
@@ -335,7 +337,7 @@ fn paste_flow_with_client_secret_and_pkce_then_oauthbearer() {
     };
     assert_hidden(
         &[&setup_run, &sent],
-        &[refresh, client_secret.to_string(), auths[0].token.clone()],
+        &[refresh, client_secret.to_string(), auths[0].secret.clone()],
     );
 }
 
@@ -422,7 +424,7 @@ fn two_processes_share_one_refresh() {
     }
     assert_eq!(p.tokens.grants("refresh_token") - grants_before, 1);
     assert_eq!(p.smtp.messages().len(), 2);
-    let tokens: Vec<String> = p.smtp.auths().iter().map(|a| a.token.clone()).collect();
+    let tokens: Vec<String> = p.smtp.auths().iter().map(|a| a.secret.clone()).collect();
     assert_eq!(tokens.len(), 2);
     assert_eq!(tokens[0], tokens[1], "both used the one new token");
 }
@@ -495,7 +497,7 @@ fn revoked_refresh_token_holds_mail_alerts_once_and_doctor_says_sign_in_again() 
     assert_eq!(
         messages
             .iter()
-            .filter(|m| m.contains("sign-in needed for profile uni"))
+            .filter(|m| m.text().contains("sign-in needed for profile uni"))
             .count(),
         1
     );
@@ -516,7 +518,7 @@ fn doctor_checks_the_token_endpoint_scopes_and_login() {
     assert!(summary.contains("https://mail.test/smtp"), "{summary}");
     assert_eq!(check(&report, "ehlo.auth")["status"], "pass");
     assert_eq!(check(&report, "auth.login")["status"], "pass", "{report:#}");
-    let tokens: Vec<String> = p.smtp.auths().iter().map(|a| a.token.clone()).collect();
+    let tokens: Vec<String> = p.smtp.auths().iter().map(|a| a.secret.clone()).collect();
     assert_hidden(
         &[&doctor],
         &[p.tokens.last_refresh_token().unwrap(), tokens[0].clone()],

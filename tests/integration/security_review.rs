@@ -8,7 +8,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::faults::{FaultServer, Script, message, queue, reply, sandbox};
+use testkit::smtp::{Script, Server, reply};
+
+use crate::faults::{message, queue, sandbox};
 use crate::harness::{Captured, Sandbox, USER, marker, wait_for};
 
 /// The hostile local user.
@@ -181,7 +183,7 @@ fn finding_02_a_drop_cannot_choose_its_originator() {
 /// drop. (Fails without the fix: the server saw ` AUTH=<ceo@x>` as a parameter.)
 #[test]
 fn finding_03_drop_dsn_fields_cannot_add_smtp_parameters() {
-    let server = FaultServer::start(Script {
+    let server = Server::start(Script {
         dsn: true,
         ..Script::default()
     });
@@ -251,7 +253,7 @@ fn finding_03_drop_dsn_fields_cannot_add_smtp_parameters() {
 /// pass. (Fails without the fix: both messages were held as a configuration fault.)
 #[test]
 fn finding_03_one_messages_refused_parameters_do_not_hold_the_profile() {
-    let server = FaultServer::start(Script {
+    let server = Server::start(Script {
         dsn: true,
         mail_when: vec![(
             "ENVID=".into(),
@@ -275,7 +277,7 @@ fn finding_03_one_messages_refused_parameters_do_not_hold_the_profile() {
     )
     .ok();
     sb.run(&["queue", "run"], b"").ok();
-    let delivered: Vec<String> = server.messages().iter().map(|r| r.data.clone()).collect();
+    let delivered: Vec<String> = server.messages().iter().map(|r| r.text()).collect();
     assert!(
         delivered.iter().any(|d| d.contains(&format!("{m}-plain"))),
         "the other message went out: {:?}",
