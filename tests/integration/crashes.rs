@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use testkit::smtp::{Script, Server};
 
 use crate::faults::write_config;
-use crate::harness::{Run, Sandbox, arrives_soon, relay};
+use crate::harness::{Root, Run, Sandbox, arrives_soon, as_root};
 
 /// A TCP proxy in front of the relay that keeps every byte clients sent, one buffer per
 /// connection, so that complete transmissions of a message can be counted (the capture server
@@ -162,7 +162,9 @@ fn kill_after(mut child: Child, delay: Duration) -> Option<i32> {
 /// between the relay's acceptance and the state update) and counted.
 #[test]
 fn kill_9_campaign_loses_nothing() {
-    relay();
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let iterations: usize = std::env::var("RELAYCTL_CRASH_ITERATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -419,6 +421,9 @@ fn big_message() -> Vec<u8> {
 /// partial file left, nothing sent.
 #[test]
 fn full_spool_file_system_is_a_temporary_failure() {
+    if !as_root(Root::Mounts) {
+        return;
+    }
     let server = Server::start(Script::default());
     let sb = Sandbox::new();
     write_config(&sb, server.port, "none", 2);
@@ -451,6 +456,9 @@ fn full_spool_file_system_is_a_temporary_failure() {
 /// A read-only spool, set up or not: exit 75 with one line naming the spool.
 #[test]
 fn read_only_spool_is_a_temporary_failure() {
+    if !as_root(Root::Mounts) {
+        return;
+    }
     let server = Server::start(Script::default());
     let sb = Sandbox::new();
     write_config(&sb, server.port, "none", 2);

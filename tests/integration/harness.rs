@@ -45,14 +45,64 @@ pub fn tls_server_config() -> Arc<rustls::ServerConfig> {
     testkit::tls::server_config(&dir.join("server.pem"), &dir.join("server.key"))
 }
 
-/// Starts the capture server and Postfix once per test process.
+/// What a test needs root for; [`as_root`] prints it when it skips the test.
+#[derive(Debug, Clone, Copy)]
+pub enum Root {
+    /// The Postfix relay on loopback and its test CA (`tests/relay/postfix-up.sh`).
+    Postfix,
+    /// File systems mounted over the spool, in a private mount namespace.
+    Mounts,
+    /// A network namespace (`ip netns`).
+    NetworkNamespace,
+    /// Users of their own (`useradd`), programs run as them (`runuser`).
+    Users,
+}
+
+impl Root {
+    fn reason(self) -> &'static str {
+        match self {
+            Root::Postfix => "configure Postfix on 127.0.0.1 (tests/relay/postfix-up.sh)",
+            Root::Mounts => "mount file systems over the spool in a private mount namespace",
+            Root::NetworkNamespace => "create a network namespace (ip netns)",
+            Root::Users => "add test users and run programs as them (useradd, runuser)",
+        }
+    }
+}
+
+/// Whether the calling test can go on: the tests run as root (and for [`Root::Postfix`], the
+/// relay and the capture server are up). Otherwise it prints `skipped: needs root to WHY: TEST`
+/// to stderr (which the test harness does not capture) and returns false, and the test returns
+/// at once, passing: `if !as_root(Root::Postfix) { return; }`.
+#[track_caller]
+pub fn as_root(need: Root) -> bool {
+    if process_uid() == 0 {
+        if let Root::Postfix = need {
+            relay();
+        }
+        return true;
+    }
+    let thread = std::thread::current();
+    let test = match thread.name() {
+        Some(name) if name != "main" => name.to_string(),
+        _ => std::panic::Location::caller().to_string(),
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: needs root to {}: {test}",
+        need.reason()
+    );
+    false
+}
+
+/// Starts the capture server and Postfix once per test process (as root only: a test that needs
+/// it starts with [`as_root`]).
 pub fn relay() -> &'static Relay {
     static RELAY: OnceLock<Relay> = OnceLock::new();
     RELAY.get_or_init(|| {
         assert_eq!(
             process_uid(),
             0,
-            "the integration tests configure Postfix and must run as root"
+            "Postfix needs root: begin the test with `if !as_root(Root::Postfix) {{ return; }}`"
         );
         capture();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/relay/postfix-up.sh");
@@ -79,7 +129,8 @@ pub fn relay() -> &'static Relay {
     })
 }
 
-fn process_uid() -> u32 {
+/// The user the tests run as.
+pub fn process_uid() -> u32 {
     std::fs::metadata("/proc/self")
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
         .unwrap_or(u32::MAX)

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use testkit::smtp::{Script, Server, reply};
 
 use crate::faults;
-use crate::harness::{PASSWORD, Run, Sandbox, USER, arrives_soon, marker, relay};
+use crate::harness::{PASSWORD, Root, Run, Sandbox, USER, arrives_soon, as_root, marker, relay};
 
 /// A sandbox whose profile queues everything (its relay, port 1, refuses connections).
 fn unreachable(extra: &[&str]) -> Sandbox {
@@ -281,7 +281,9 @@ fn line_breaks_in_envelope_arguments_are_refused() {
 
 #[test]
 fn config_writable_by_others_and_secrets_readable_by_others_are_refused() {
-    relay();
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     let config = sb.user_config();
@@ -312,6 +314,9 @@ fn config_writable_by_others_and_secrets_readable_by_others_are_refused() {
 /// before a greeting is read or a password is looked up.
 #[test]
 fn expired_certificate_is_refused() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let ca = relay();
     let sb = Sandbox::new();
     let dir = sb.path("expired");

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
 use crate::doctor::{check, parse};
-use crate::harness::{Run, Sandbox, marker, relay, wait_for};
+use crate::harness::{Root, Run, Sandbox, as_root, marker, relay, wait_for};
 use testkit::smtp::Server;
 
 use crate::oauth_server::{SmtpOptions, SmtpTls, TokenOptions, TokenServer, oauth_smtp};
@@ -133,6 +133,9 @@ fn queue_json(sb: &Sandbox) -> Vec<Value> {
 
 #[test]
 fn device_flow_setup_then_xoauth2_delivery_without_a_refresh() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(
         TokenOptions {
             slow_down_once: true,
@@ -200,6 +203,9 @@ fn device_flow_setup_then_xoauth2_delivery_without_a_refresh() {
 
 #[test]
 fn paste_flow_with_client_secret_and_pkce_then_oauthbearer() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let client_secret = "GOCSPX-test-client-secret-5521";
     let p = provider(
         TokenOptions {
@@ -343,6 +349,9 @@ fn paste_flow_with_client_secret_and_pkce_then_oauthbearer() {
 
 #[test]
 fn stale_tokens_are_refreshed_early_and_a_refused_one_is_replaced_once() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(
         TokenOptions {
             rotate_refresh: true,
@@ -389,6 +398,9 @@ fn stale_tokens_are_refreshed_early_and_a_refused_one_is_replaced_once() {
 
 #[test]
 fn two_processes_share_one_refresh() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(
         TokenOptions {
             token_delay: Duration::from_millis(1500),
@@ -431,6 +443,9 @@ fn two_processes_share_one_refresh() {
 
 #[test]
 fn revoked_refresh_token_holds_mail_alerts_once_and_doctor_says_sign_in_again() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(TokenOptions::default(), SmtpOptions::default());
     let sb = Sandbox::new();
     setup_device(&sb, &p, "uni", &["--from", "vm1@mail.test"]).ok();
@@ -506,6 +521,9 @@ fn revoked_refresh_token_holds_mail_alerts_once_and_doctor_says_sign_in_again() 
 
 #[test]
 fn doctor_checks_the_token_endpoint_scopes_and_login() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(TokenOptions::default(), SmtpOptions::default());
     let sb = Sandbox::new();
     setup_device(&sb, &p, "uni", &[]).ok();
@@ -549,6 +567,9 @@ fn doctor_checks_the_token_endpoint_scopes_and_login() {
 
 #[test]
 fn declined_sign_in_saves_nothing_and_bad_options_are_one_line_errors() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(
         TokenOptions {
             device_pending_polls: 100,
@@ -588,6 +609,9 @@ fn declined_sign_in_saves_nothing_and_bad_options_are_one_line_errors() {
 
 #[test]
 fn an_unreachable_token_endpoint_keeps_mail_queued_for_retry() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(TokenOptions::default(), SmtpOptions::default());
     let sb = Sandbox::new();
     setup_device(&sb, &p, "uni", &[]).ok();
@@ -621,6 +645,9 @@ fn an_unreachable_token_endpoint_keeps_mail_queued_for_retry() {
 
 #[test]
 fn token_endpoints_get_the_relays_certificate_checks() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(TokenOptions::default(), SmtpOptions::default());
     let sb = Sandbox::new();
     // Postfix's implicit-TLS port: a TLS server with the test CA's certificate, but no HTTP.
@@ -648,6 +675,9 @@ fn token_endpoints_get_the_relays_certificate_checks() {
 
 #[test]
 fn a_relay_refusing_every_token_holds_mail_after_one_refresh() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(
         TokenOptions::default(),
         SmtpOptions {
@@ -682,7 +712,9 @@ const POSTFIX_OAUTH_PORT: u16 = 2588;
 
 #[test]
 fn postfix_and_dovecot_accept_the_token_and_the_message_arrives_unchanged() {
-    relay();
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let tokens = TokenServer::start_on(INTROSPECTION_PORT, TokenOptions::default());
     let sb = Sandbox::new();
     let args = setup_args_for(&tokens, POSTFIX_OAUTH_PORT, "uni", &[]);
@@ -762,6 +794,9 @@ impl TrapProxy {
 /// fix (the refresh went to the proxy).
 #[test]
 fn token_requests_bypass_the_proxy_for_loopback_and_no_proxy_hosts() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(TokenOptions::default(), SmtpOptions::default());
     let mut sb = Sandbox::new();
     setup_device(&sb, &p, "uni", &[]).ok();

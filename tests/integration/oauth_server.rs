@@ -815,6 +815,8 @@ mod self_tests {
     use super::*;
 
     use rustls::ClientConnection;
+
+    use crate::harness::{Root, as_root};
     use testkit::smtp::{Received, Stream, Wire};
 
     fn agent() -> ureq::Agent {
@@ -1312,6 +1314,9 @@ mod self_tests {
 
     #[test]
     fn smtp_xoauth2() {
+        if !as_root(Root::Postfix) {
+            return;
+        }
         let tokens = TokenServer::start(TokenOptions::default());
         let smtp = oauth_smtp(&tokens, SmtpOptions::default());
         let token = access_token(&tokens);
@@ -1384,6 +1389,9 @@ mod self_tests {
 
     #[test]
     fn smtp_oauthbearer() {
+        if !as_root(Root::Postfix) {
+            return;
+        }
         let tokens = TokenServer::start(TokenOptions::default());
         let smtp = oauth_smtp(&tokens, SmtpOptions::default());
         let token = access_token(&tokens);
@@ -1437,6 +1445,9 @@ mod self_tests {
 
     #[test]
     fn smtp_starttls_and_mechanisms() {
+        if !as_root(Root::Postfix) {
+            return;
+        }
         let tokens = TokenServer::start(TokenOptions::default());
         let smtp = oauth_smtp(
             &tokens,
