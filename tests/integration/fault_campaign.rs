@@ -17,8 +17,7 @@ use serde_json::Value;
 
 use testkit::smtp::{Act, MidData, Script, Server, reply};
 
-use crate::faults::queue;
-use crate::harness::Sandbox;
+use crate::harness::{Sandbox, queue};
 
 const NOTIFY: &str = "postmaster@campus.example";
 

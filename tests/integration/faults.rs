@@ -2,8 +2,8 @@
 //! stage of the dialogue can answer 4xx or 5xx, stay silent, or drop the connection, and every
 //! command line the server received is recorded. The tests check what relayctl makes of each
 //! fault: the exit code, the queue (`queue list --json`, `queue failed --json`) and what reached
-//! the server. The helpers here (a sandbox whose profile points at the server, the queue as
-//! JSON) serve the other tests that use that server too.
+//! the server. The helpers here (a sandbox whose profile points at the server, a message) serve
+//! the other tests that use that server too.
 //!
 //! None of these tests uses the Postfix relay or the capture server, and none needs root.
 
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use testkit::smtp::{Act, MidData, Script, Server, Tls, reply};
 
-use crate::harness::Sandbox;
+use crate::harness::{Sandbox, queue, unix_now};
 
 /// A sandbox whose only profile, `fault`, points at `port` on 127.0.0.1.
 pub fn sandbox(port: u16, tls: &str, timeout: u64) -> Sandbox {
@@ -32,22 +32,6 @@ pub fn write_config(sb: &Sandbox, port: u16, tls: &str, timeout: u64) {
         ),
     )
     .unwrap();
-}
-
-/// `queue list --json` or `queue failed --json`.
-pub fn queue(sb: &Sandbox, area: &str) -> Vec<Value> {
-    let run = sb.run(&["queue", area, "--json"], b"").ok();
-    match serde_json::from_str::<Value>(&run.stdout) {
-        Ok(Value::Array(list)) => list,
-        other => panic!("queue {area} --json: not an array: {other:?}\n{run:#?}"),
-    }
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 fn text(v: &Value) -> String {
@@ -92,7 +76,7 @@ fn stays_queued(script: Script, tls: &str, timeout: u64, expect: &[&str]) -> (Se
     );
     assert_eq!(entry["sender"], "vm1@campus.example", "{entry:#}");
     assert!(
-        entry["next_attempt"].as_u64().unwrap() > now(),
+        entry["next_attempt"].as_u64().unwrap() > unix_now(),
         "the next attempt is later: {entry:#}"
     );
     let last = text(&entry["last_reply"]);
@@ -613,7 +597,7 @@ fn held_message_is_retried_once_retry_max_has_passed() {
         .join(text(&list[0]["id"]))
         .join("state.json");
     let mut json: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
-    json["next_attempt"] = Value::from(now() - 1);
+    json["next_attempt"] = Value::from(unix_now() - 1);
     std::fs::write(&state, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
     server.set(Script::default());
     sb.run(&["queue", "run"], b"").ok();

@@ -166,6 +166,15 @@ pub fn captured() -> Vec<Captured> {
     capture().messages()
 }
 
+/// `queue list --json` or `queue failed --json`.
+pub fn queue(sb: &Sandbox, area: &str) -> Vec<serde_json::Value> {
+    let run = sb.run(&["queue", area, "--json"], b"").ok();
+    match serde_json::from_str(&run.stdout) {
+        Ok(serde_json::Value::Array(list)) => list,
+        other => panic!("queue {area} --json: not an array: {other:?}\n{run:#?}"),
+    }
+}
+
 /// The current Unix time in seconds.
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now()

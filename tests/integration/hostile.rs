@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use testkit::smtp::{Script, Server, reply};
 
 use crate::faults;
-use crate::harness::{PASSWORD, Root, Run, Sandbox, USER, arrives_soon, as_root, marker, relay};
+use crate::harness::{
+    PASSWORD, Root, Run, Sandbox, USER, arrives_soon, as_root, marker, queue, relay,
+};
 
 /// A sandbox whose profile queues everything (its relay, port 1, refuses connections).
 fn unreachable(extra: &[&str]) -> Sandbox {
@@ -494,7 +496,7 @@ fn relay_replies_with_terminal_escapes_are_stored_and_shown_without_them() {
     assert!(submit.stderr.contains("rcpt-busy"), "{submit:#?}");
     outputs.push(("sendmail -v".to_string(), submit.stdout + &submit.stderr));
 
-    let list = faults::queue(&sb, "list");
+    let list = queue(&sb, "list");
     assert_eq!(list.len(), 1, "{list:#?}");
     let id = list[0]["id"].as_str().unwrap().to_string();
     for args in [

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
 use crate::doctor::{check, parse};
-use crate::harness::{Root, Run, Sandbox, as_root, marker, relay, wait_for};
+use crate::harness::{Root, Run, Sandbox, as_root, marker, queue, relay, wait_for};
 use testkit::smtp::Server;
 
 use crate::oauth_server::{SmtpOptions, SmtpTls, TokenOptions, TokenServer, oauth_smtp};
@@ -120,15 +120,6 @@ fn assert_hidden(runs: &[&Run], secrets: &[String]) {
             }
         }
     }
-}
-
-fn queue_json(sb: &Sandbox) -> Vec<Value> {
-    let run = sb.run(&["queue", "list", "--json"], b"").ok();
-    serde_json::from_str::<Value>(&run.stdout)
-        .unwrap()
-        .as_array()
-        .cloned()
-        .unwrap()
 }
 
 #[test]
@@ -465,7 +456,7 @@ fn revoked_refresh_token_holds_mail_alerts_once_and_doctor_says_sign_in_again() 
     for run in &runs {
         assert!(run.stderr.contains("sign in again"), "{run:#?}");
     }
-    let queued = queue_json(&sb);
+    let queued = queue(&sb, "list");
     let to = |m: &Value, addr: &str| m["recipients"] == serde_json::json!([addr]);
     let held = queued
         .iter()
@@ -516,7 +507,7 @@ fn revoked_refresh_token_holds_mail_alerts_once_and_doctor_says_sign_in_again() 
             .count(),
         1
     );
-    assert!(queue_json(&sb).is_empty());
+    assert!(queue(&sb, "list").is_empty());
 }
 
 #[test]
@@ -629,7 +620,7 @@ fn an_unreachable_token_endpoint_keeps_mail_queued_for_retry() {
     std::fs::write(sb.path("spool/oauth/uni.token"), "").unwrap();
     let run = send(&sb, "later", &[]);
     assert_eq!(run.code, 0, "{run:#?}");
-    let queued = queue_json(&sb);
+    let queued = queue(&sb, "list");
     assert_eq!(queued.len(), 1, "{queued:#?}");
     assert_eq!(
         queued[0]["state"], "queued",
@@ -694,7 +685,7 @@ fn a_relay_refusing_every_token_holds_mail_after_one_refresh() {
     let outcomes: Vec<bool> = p.smtp.auths().iter().map(|a| a.accepted).collect();
     assert_eq!(outcomes, [false, false]);
     assert!(p.smtp.violations().is_empty(), "{:?}", p.smtp.violations());
-    let queued = queue_json(&sb);
+    let queued = queue(&sb, "list");
     assert_eq!(queued[0]["state"], "held", "{queued:#?}");
     let reply = queued[0]["last_reply"].as_str().unwrap();
     assert!(

@@ -7,8 +7,7 @@ use serde_json::Value;
 
 use testkit::smtp::{Script, Server, reply};
 
-use crate::faults::queue;
-use crate::harness::{Root, Sandbox, as_root, captured, marker, process_uid, unix_now};
+use crate::harness::{Root, Sandbox, as_root, captured, marker, process_uid, queue, unix_now};
 
 /// A sandbox with the given user config.
 fn with_config(text: &str) -> Sandbox {

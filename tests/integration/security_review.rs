@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 
 use testkit::smtp::{Script, Server, reply};
 
-use crate::faults::{message, queue, sandbox};
-use crate::harness::{Captured, Root, Sandbox, USER, as_root, marker, wait_for};
+use crate::faults::{message, sandbox};
+use crate::harness::{Captured, Root, Sandbox, USER, as_root, marker, queue, wait_for};
 
 /// The hostile local user.
 const HOSTILE: &str = "nobody";

@@ -4,7 +4,7 @@
 
 use std::io::{Cursor, Read};
 
-use crate::harness::{Root, Run, Sandbox, arrives_soon, as_root, marker, relay, wait_for};
+use crate::harness::{Root, Run, Sandbox, arrives_soon, as_root, marker, queue, relay, wait_for};
 
 /// A sandbox sending through the relay's port 25 smarthost, with `extra` profile settings.
 fn smarthost(from: &str, extra: &str) -> Sandbox {
@@ -31,9 +31,8 @@ fn random(n: usize) -> Vec<u8> {
 /// Asserts the queue holds nothing.
 #[track_caller]
 fn queue_is_empty(sb: &Sandbox) {
-    let run = sb.run(&["queue", "list", "--json"], b"").ok();
-    let list: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(list, serde_json::json!([]), "{}", run.stdout);
+    let list = queue(sb, "list");
+    assert!(list.is_empty(), "{list:#?}");
 }
 
 /// Asserts a refusal with `code`: one `relayctl:` line containing `needle`, nothing queued.

@@ -23,7 +23,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-pub use wire::{MAX_LINE, Stream, Wire};
+pub use wire::{Stream, Wire};
 
 /// What the server does at one stage of the dialogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,8 +218,6 @@ impl Default for Script {
 /// One command line the server read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
-    /// The connection it came on, counted from 1.
-    pub connection: usize,
     /// The line without its line ending; AUTH's initial response is shown as `<payload>`.
     pub line: String,
     /// The read of the connection that completed it, counted from 1: commands with the same
@@ -244,7 +242,6 @@ pub struct AuthAttempt {
 /// One message the server received up to its end (the final dot, or BDAT LAST).
 #[derive(Debug, Clone)]
 pub struct Received {
-    pub connection: usize,
     /// What followed `MAIL FROM:` (`<a@example.org> SIZE=120`).
     pub mail_from: String,
     /// What followed `RCPT TO:` for each recipient accepted in the transaction.

@@ -69,7 +69,6 @@ fn take(acts: &Acts, count: &mut usize) -> Act {
 struct Session<'a> {
     shared: &'a Shared,
     script: &'a Script,
-    connection: usize,
     tls: bool,
     greeted: bool,
     esmtp: bool,
@@ -88,11 +87,7 @@ struct Session<'a> {
 pub(super) fn serve(shared: &Shared, tcp: TcpStream, script: &Script) -> io::Result<()> {
     tcp.set_read_timeout(Some(script.timeout))?;
     tcp.set_write_timeout(Some(script.timeout))?;
-    let connection = {
-        let mut log = shared.log();
-        log.connections += 1;
-        log.connections
-    };
+    shared.log().connections += 1;
     let mut wire = match &script.tls {
         Tls::Implicit(config) => {
             let conn = rustls::ServerConnection::new(config.clone()).map_err(io::Error::other)?;
@@ -103,7 +98,6 @@ pub(super) fn serve(shared: &Shared, tcp: TcpStream, script: &Script) -> io::Res
     let mut s = Session {
         shared,
         script,
-        connection,
         tls: matches!(script.tls, Tls::Implicit(_)),
         greeted: false,
         esmtp: false,
@@ -245,7 +239,6 @@ impl Session<'_> {
             _ => line.clone(),
         };
         self.shared.log().commands.push(Command {
-            connection: self.connection,
             line: shown,
             read: wire.reads(),
             pipelined: wire.buffered(),
@@ -624,7 +617,6 @@ impl Session<'_> {
         let answer = take(&self.script.final_dot, &mut self.counts.final_dot)
             .answer(|| "250 2.0.0 OK queued".into());
         let message = Received {
-            connection: self.connection,
             mail_from: self.mail_from.clone().unwrap_or_default(),
             rcpt_to: self.rcpt_to.clone(),
             data,

@@ -9,7 +9,7 @@ use std::ops::{Deref, DerefMut};
 use rustls::{ConnectionCommon, SideData};
 
 /// The longest command or reply line accepted, with its line ending.
-pub const MAX_LINE: u64 = 16 * 1024;
+const MAX_LINE: u64 = 16 * 1024;
 
 /// A TCP connection before or after TLS: `C` is `rustls::ServerConnection` on the server's
 /// side, `rustls::ClientConnection` on a test client's.
@@ -109,7 +109,7 @@ where
         out.flush()
     }
 
-    /// The next line with its line ending, at most [`MAX_LINE`] octets; `None` at the end of
+    /// The next line with its line ending, at most `MAX_LINE` octets; `None` at the end of
     /// the stream.
     pub fn read_line(&mut self) -> io::Result<Option<Vec<u8>>> {
         let mut buf = Vec::new();
