@@ -396,12 +396,15 @@ pub fn read_drop(
     );
     let mut ready = match prepared {
         Ok(ready) => ready,
-        Err(u) => match u.error {
-            SubmissionError::Alias(e) => {
-                incoming = u.incoming;
+        Err(u) => match *u {
+            super::Unprepared {
+                error: SubmissionError::Alias(e),
+                incoming: given,
+            } => {
+                incoming = given;
                 return Err(held(incoming, &e));
             }
-            e => return Err(refused(&e)),
+            super::Unprepared { error, .. } => return Err(refused(&error)),
         },
     };
     ready.stamp_submitter(&user.to_string());

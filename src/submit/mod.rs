@@ -45,14 +45,8 @@ pub struct Unprepared {
     pub incoming: Incoming,
 }
 
-impl From<Unprepared> for SubmissionError {
-    fn from(u: Unprepared) -> Self {
-        u.error
-    }
-}
-
-impl From<Unprepared> for crate::error::Error {
-    fn from(u: Unprepared) -> Self {
+impl From<Box<Unprepared>> for crate::error::Error {
+    fn from(u: Box<Unprepared>) -> Self {
         u.error.into()
     }
 }
@@ -81,7 +75,7 @@ impl Ready {
         aliases: &Aliases,
         allow_bare_hostnames: bool,
         dsn: Dsn,
-    ) -> Result<Ready, Unprepared> {
+    ) -> Result<Ready, Box<Unprepared>> {
         let head_lines = incoming.head.iter().filter(|&&b| b == b'\n').count();
         let checked = match incoming.body.nul_line {
             Some(line) => Err(SubmissionError::Nul(head_lines + line)),
@@ -92,7 +86,7 @@ impl Ready {
         };
         let submission = match checked {
             Ok(s) => s,
-            Err(error) => return Err(Unprepared { error, incoming }),
+            Err(error) => return Err(Box::new(Unprepared { error, incoming })),
         };
         let body = incoming.body;
         let Submission {
@@ -104,10 +98,10 @@ impl Ready {
             Some(line) => {
                 let mut fields = split(&head);
                 if let Err(error) = declare_quoted_printable(&mut fields, line, body.utf8) {
-                    return Err(Unprepared {
+                    return Err(Box::new(Unprepared {
                         error,
                         incoming: Incoming { head, body },
-                    });
+                    }));
                 }
                 head = fields.to_bytes();
                 true

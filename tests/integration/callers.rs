@@ -22,7 +22,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Captured, Sandbox, arrives_soon, marker, relay, wait_for};
+use crate::harness::{Captured, Root, Sandbox, arrives_soon, as_root, marker, relay, wait_for};
 use crate::namespace::{self, ChildGuard, Namespace};
 
 const CONFIG: &str = r#"default_profile = "campus"
@@ -106,6 +106,9 @@ fn sorted(list: &[String]) -> Vec<String> {
 /// both cases share one cron run to wait only once.
 #[test]
 fn cron_mails_job_output_through_relayctl_slow_up_to_70s() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let ns = relayctl_as_sendmail(&sb);
 
@@ -261,6 +264,9 @@ fn cron_mails_job_output_through_relayctl_slow_up_to_70s() {
 /// `To:` header; it writes no From, which relayctl adds. A lone dot in the body must survive.
 #[test]
 fn mailx_sends_to_several_recipients_with_a_lone_dot_in_the_body() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let ns = relayctl_as_sendmail(&sb);
     let m = marker("mailx");
@@ -313,6 +319,9 @@ fn mailx_sends_to_several_recipients_with_a_lone_dot_in_the_body() {
 /// `mail -s SUBJECT root`: the local user root goes to its alias, in the envelope and in `To:`.
 #[test]
 fn mailx_to_local_root_goes_to_its_alias() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let ns = relayctl_as_sendmail(&sb);
     let m = marker("mailx-root");

@@ -1,4 +1,6 @@
-//! Configuration mistakes are reported with file and line, and usage errors are one line.
+//! Configuration mistakes are reported with file and line (unknown keys, bad values, a
+//! world-writable file), `--config` and `RELAYCTL_CONFIG` choose the file, a missing profile says
+//! how to make one, and usage errors are one line with exit 64. No relay, no root.
 
 use std::os::unix::fs::PermissionsExt;
 

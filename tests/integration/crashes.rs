@@ -9,8 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::faults::{FaultServer, Script, write_config};
-use crate::harness::{Run, Sandbox, arrives_soon, relay};
+use testkit::smtp::{Script, Server};
+
+use crate::faults::write_config;
+use crate::harness::{Root, Run, Sandbox, arrives_soon, as_root};
 
 /// A TCP proxy in front of the relay that keeps every byte clients sent, one buffer per
 /// connection, so that complete transmissions of a message can be counted (the capture server
@@ -160,7 +162,9 @@ fn kill_after(mut child: Child, delay: Duration) -> Option<i32> {
 /// between the relay's acceptance and the state update) and counted.
 #[test]
 fn kill_9_campaign_loses_nothing() {
-    relay();
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let iterations: usize = std::env::var("RELAYCTL_CRASH_ITERATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -417,7 +421,10 @@ fn big_message() -> Vec<u8> {
 /// partial file left, nothing sent.
 #[test]
 fn full_spool_file_system_is_a_temporary_failure() {
-    let server = FaultServer::start(Script::default());
+    if !as_root(Root::Mounts) {
+        return;
+    }
+    let server = Server::start(Script::default());
     let sb = Sandbox::new();
     write_config(&sb, server.port, "none", 2);
     let spool = sb.path("spool").display().to_string();
@@ -449,7 +456,10 @@ fn full_spool_file_system_is_a_temporary_failure() {
 /// A read-only spool, set up or not: exit 75 with one line naming the spool.
 #[test]
 fn read_only_spool_is_a_temporary_failure() {
-    let server = FaultServer::start(Script::default());
+    if !as_root(Root::Mounts) {
+        return;
+    }
+    let server = Server::start(Script::default());
     let sb = Sandbox::new();
     write_config(&sb, server.port, "none", 2);
     let spool = sb.path("spool");

@@ -1,9 +1,19 @@
-//! Messages go through the real relay and arrive as sent.
+//! Messages go through the real relay and arrive as sent: `send` and its MIME (Bcc, attachments,
+//! UTF-8 subjects and bodies), byte-exact bodies (leading dots, LF or CRLF, 8-bit), each way to
+//! reach the relay (submission with STARTTLS and AUTH, implicit TLS on 465, a plain smarthost on
+//! 25, opportunistic TLS, a client certificate instead of a password), the EHLO name, recipients
+//! the relay refuses, a message over the relay's size, and a relay that never answers (the
+//! scripted server of testkit/).
 
-use crate::harness::{Sandbox, USER, marker, relay, wait_for};
+use testkit::smtp::{Act, Script, Server};
+
+use crate::harness::{Root, Sandbox, USER, as_root, marker, relay, wait_for};
 
 #[test]
 fn send_through_submission_port_with_starttls_and_auth() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     let m = marker("send587");
@@ -32,6 +42,9 @@ fn send_through_submission_port_with_starttls_and_auth() {
 
 #[test]
 fn nothing_on_stdout_on_success() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     let m = marker("quiet");
@@ -48,6 +61,9 @@ fn nothing_on_stdout_on_success() {
 
 #[test]
 fn bcc_goes_to_the_envelope_only() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     let m = marker("bcc");
@@ -83,6 +99,9 @@ fn bcc_goes_to_the_envelope_only() {
 
 #[test]
 fn attachments_become_mime_parts() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     let file = sb.path("report.csv");
@@ -111,6 +130,9 @@ fn attachments_become_mime_parts() {
 /// when sent as given. Every line must arrive intact, with CRLF endings and no extra blank line.
 #[test]
 fn lf_only_message_with_leading_dots_arrives_byte_identical() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     let m = marker("dots");
@@ -128,6 +150,9 @@ fn lf_only_message_with_leading_dots_arrives_byte_identical() {
 
 #[test]
 fn crlf_message_without_final_newline_gets_no_extra_line() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     let m = marker("crlf");
@@ -140,6 +165,9 @@ fn crlf_message_without_final_newline_gets_no_extra_line() {
 
 #[test]
 fn eight_bit_utf8_body_arrives_unchanged_and_is_declared() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     let m = marker("utf8");
@@ -157,6 +185,9 @@ fn eight_bit_utf8_body_arrives_unchanged_and_is_declared() {
 
 #[test]
 fn send_encodes_a_utf8_subject_and_body() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     let m = marker("utf8send");
@@ -190,6 +221,9 @@ fn send_encodes_a_utf8_subject_and_body() {
 
 #[test]
 fn implicit_tls_on_465() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let ca = relay().ca_file.to_str().unwrap().to_string();
     sb.run(
@@ -230,6 +264,9 @@ fn implicit_tls_on_465() {
 
 #[test]
 fn smarthost_on_port_25_without_tls_or_auth() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_smarthost(&[
         "--name",
@@ -253,6 +290,9 @@ fn smarthost_on_port_25_without_tls_or_auth() {
 
 #[test]
 fn opportunistic_tls_is_used_when_offered_and_skipped_when_not() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let ca = relay().ca_file.to_str().unwrap().to_string();
     for (name, port) in [("offered", "2587"), ("absent", "25")] {
@@ -302,6 +342,9 @@ fn opportunistic_tls_is_used_when_offered_and_skipped_when_not() {
 
 #[test]
 fn client_certificate_instead_of_a_password() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let r = relay();
     let ca = r.ca_file.to_str().unwrap().to_string();
@@ -362,6 +405,9 @@ fn client_certificate_instead_of_a_password() {
 
 #[test]
 fn oversized_message_is_refused_before_connecting() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("small", &["--max-message-size", "1K"])
         .ok();
@@ -373,6 +419,9 @@ fn oversized_message_is_refused_before_connecting() {
 
 #[test]
 fn rejected_recipients_are_named_and_the_others_still_get_the_message() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_smarthost(&["--tls", "none", "--from", "vm1@campus.example"])
         .ok();
@@ -411,6 +460,9 @@ fn rejected_recipients_are_named_and_the_others_still_get_the_message() {
 
 #[test]
 fn ehlo_name_is_configurable() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_smarthost(&[
         "--tls",
@@ -438,14 +490,11 @@ fn ehlo_name_is_configurable() {
 /// timeout bounds the wait and the failure is temporary.
 #[test]
 fn silent_relay_times_out_as_a_temporary_failure() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port().to_string();
-    // Holds the accepted connection open, silent, for longer than the test takes.
-    std::thread::spawn(move || {
-        let conn = listener.accept();
-        std::thread::sleep(std::time::Duration::from_secs(30));
-        drop(conn);
+    let server = Server::start(Script {
+        greeting: Act::Silence,
+        ..Script::default()
     });
+    let port = server.port.to_string();
     let sb = Sandbox::new();
     sb.setup_smarthost(&[
         "--port",

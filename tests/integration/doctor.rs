@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::Value;
 
-use crate::harness::{PASSWORD, Run, Sandbox, USER, marker, relay, wait_for};
+use crate::harness::{PASSWORD, Root, Run, Sandbox, USER, as_root, marker, relay, wait_for};
 use crate::namespace::{self, Namespace};
 
 /// This host's public address in the tests (TEST-NET-1: never contacted, only looked up in the
@@ -234,6 +234,9 @@ fn assert_no_secret(run: &Run) {
 
 #[test]
 fn everything_passes_against_the_real_relay() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = sandbox();
     setup_login(&sb, "sub", "587", PASSWORD, true, &[]);
     let (_, report) = doctor(&sb, &[]);
@@ -316,6 +319,9 @@ fn everything_passes_against_the_real_relay() {
 
 #[test]
 fn verbose_transcript_hides_credentials() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = sandbox();
     setup_login(&sb, "sub", "587", PASSWORD, true, &[]);
     let run = sb.run(&["-v", "doctor"], b"");
@@ -363,6 +369,9 @@ fn mail_to_root_with_nowhere_to_go_fails_with_the_fix() {
 
 #[test]
 fn wrong_password_is_a_failed_login_with_the_fix() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = sandbox();
     setup_login(&sb, "sub", "587", "not-the-password", true, &[]);
     let (run, report) = doctor(&sb, &[]);
@@ -480,6 +489,9 @@ fn doctor_and_delivery_agree_on_what_the_relay_refuses() {
 
 #[test]
 fn untrusted_certificate_fails_with_the_ca_fix() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = sandbox();
     setup_login(&sb, "sub", "587", PASSWORD, false, &[]);
     let (run, report) = doctor(&sb, &[]);
@@ -494,6 +506,9 @@ fn untrusted_certificate_fails_with_the_ca_fix() {
 
 #[test]
 fn relay_without_auth_or_without_starttls() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = sandbox();
     // 2587: STARTTLS, no AUTH, no 8BITMIME.
     setup_login(&sb, "noauth", "2587", PASSWORD, true, &[]);
@@ -518,6 +533,9 @@ fn relay_without_auth_or_without_starttls() {
 
 #[test]
 fn closed_port_is_refused() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = sandbox();
     sb.setup_smarthost(&[
         "--host",
@@ -622,6 +640,9 @@ impl Drop for NetNs {
 /// not reachable from there, so the DNS checks say "could not check" and never fail.
 #[test]
 fn filtered_port_in_a_network_namespace() {
+    if !as_root(Root::NetworkNamespace) {
+        return;
+    }
     let sb = sandbox();
     sb.setup_smarthost(&[
         "--host",
@@ -701,6 +722,9 @@ impl LogSocket {
 
 #[test]
 fn one_log_line_per_delivery_attempt_without_secrets_or_body() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let mut sb = sandbox();
     setup_login(&sb, "sub", "587", PASSWORD, true, &[]);
     let sock = sb.path("log.sock");
@@ -776,6 +800,9 @@ fn one_log_line_per_delivery_attempt_without_secrets_or_body() {
 
 #[test]
 fn verbose_without_a_log_socket_prints_the_line_and_hides_credentials() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let mut sb = sandbox();
     setup_login(&sb, "sub", "587", PASSWORD, true, &[]);
     // Nothing listens at this path: with -v the line goes to stderr instead.
@@ -810,6 +837,9 @@ fn verbose_without_a_log_socket_prints_the_line_and_hides_credentials() {
 
 #[test]
 fn test_command_sends_through_the_queue_and_reports_the_reply() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = sandbox();
     let name = marker("testcmd").replace('_', "-");
     setup_login(&sb, &name, "587", PASSWORD, true, &[]);
@@ -865,6 +895,9 @@ fn without_configuration_the_first_line_says_to_run_setup() {
 
 #[test]
 fn certificate_for_another_name_fails_with_the_tls_name_fix() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = sandbox();
     setup_login(
         &sb,
@@ -885,6 +918,9 @@ fn certificate_for_another_name_fails_with_the_tls_name_fix() {
 /// the secret check with the explanation and the stores that work without a desktop session.
 #[test]
 fn keyring_secret_on_a_headless_host_is_explained() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let r = crate::harness::relay();
     let mut sb = crate::harness::Sandbox::new();
     let path = sb.user_config();

@@ -1,5 +1,5 @@
 //! The fault campaign (SECURITY.md, docs/campaigns.md): messages submitted through `sendmail`
-//! to the fault server of `faults.rs`, which draws each connection's behaviour at random (seeded):
+//! to the scripted fault server (`testkit::smtp::Server`), which draws each connection's behaviour at random (seeded):
 //! accept, or at one stage of the dialogue answer 4xx or 5xx, drop the connection, or stall.
 //! `queue flush` runs a few rounds; then every (message, recipient) pair must be accounted for:
 //! delivered (the server answered 250 to its final dot), failed (in the failed area, with a
@@ -15,8 +15,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::faults::{Act, FaultServer, Script, queue, reply};
-use crate::harness::Sandbox;
+use testkit::smtp::{Act, MidData, Script, Server, reply};
+
+use crate::harness::{Sandbox, queue};
 
 const NOTIFY: &str = "postmaster@campus.example";
 
@@ -42,17 +43,12 @@ fn chaos(rng: &mut fastrand::Rng) -> Script {
     };
     match rng.u8(..7) {
         0 => s.greeting = act("421 4.3.2 chaos: try later", "554 5.7.1 chaos: no service"),
-        1 => s.ehlo = act("421 4.3.2 chaos: busy", "554 5.5.1 chaos: go away"),
-        2 => s.mail = act("451 4.3.0 chaos: later", "553 5.7.1 chaos: sender refused"),
-        3 => {
-            s.rcpt = vec![act(
-                "450 4.2.1 chaos: mailbox busy",
-                "550 5.1.1 chaos: no user",
-            )]
-        }
-        4 => s.data = act("451 4.3.0 chaos: no data now", "554 5.5.1 chaos: no data"),
-        5 => s.final_dot = act("451 4.3.0 chaos: not now", "554 5.6.0 chaos: rejected"),
-        _ => s.drop_mid_data = true,
+        1 => s.ehlo = act("421 4.3.2 chaos: busy", "554 5.5.1 chaos: go away").into(),
+        2 => s.mail = act("451 4.3.0 chaos: later", "553 5.7.1 chaos: sender refused").into(),
+        3 => s.rcpt = vec![act("450 4.2.1 chaos: mailbox busy", "550 5.1.1 chaos: no user").into()],
+        4 => s.data = act("451 4.3.0 chaos: no data now", "554 5.5.1 chaos: no data").into(),
+        5 => s.final_dot = act("451 4.3.0 chaos: not now", "554 5.6.0 chaos: rejected").into(),
+        _ => s.mid_data = Some(MidData::Close),
     }
     s
 }
@@ -120,7 +116,7 @@ struct Tally {
     held_messages: usize,
 }
 
-fn tally(sb: &Sandbox, server: &FaultServer, submitted: &[(String, Vec<String>)]) -> Tally {
+fn tally(sb: &Sandbox, server: &Server, submitted: &[(String, Vec<String>)]) -> Tally {
     let received = server.messages();
     let spool = stored(&sb.path("spool"));
     let mut t = Tally::default();
@@ -130,7 +126,7 @@ fn tally(sb: &Sandbox, server: &FaultServer, submitted: &[(String, Vec<String>)]
             let angle = format!("<{rcpt}>");
             let got: Vec<_> = received
                 .iter()
-                .filter(|m| m.data.contains(marker) && m.rcpts.contains(&angle))
+                .filter(|m| m.text().contains(marker) && m.rcpt_to.contains(&angle))
                 .collect();
             let confirmed = got
                 .iter()
@@ -173,7 +169,7 @@ fn tally(sb: &Sandbox, server: &FaultServer, submitted: &[(String, Vec<String>)]
         let about = format!("({})", s.id);
         let noticed = received
             .iter()
-            .any(|m| m.rcpts.contains(&format!("<{NOTIFY}>")) && m.data.contains(&about))
+            .any(|m| m.rcpt_to.contains(&format!("<{NOTIFY}>")) && m.text().contains(&about))
             || spool
                 .iter()
                 .any(|n| n.state["notice"] == true && n.text.contains(&about));
@@ -187,7 +183,7 @@ fn fault_campaign_accounts_for_every_message() {
     let count = knob("RELAYCTL_FAULT_MESSAGES", 100) as usize;
     let seed = knob("RELAYCTL_FAULT_SEED", 1);
     let started = Instant::now();
-    let server = FaultServer::start(Script::default());
+    let server = Server::start(Script::default());
     let mut rng = fastrand::Rng::with_seed(seed);
     server.choose(move || chaos(&mut rng));
 

@@ -1,308 +1,18 @@
-//! The queue against a scripted, fault-injecting SMTP server: each stage of the dialogue can
-//! answer 4xx or 5xx, stay silent, or drop the connection, and every command line the server
-//! received is recorded. The tests check what relayctl makes of each fault: the exit code, the
-//! queue (`queue list --json`, `queue failed --json`) and what reached the server.
+//! The queue against the scripted, fault-injecting SMTP server (`testkit::smtp::Server`): each
+//! stage of the dialogue can answer 4xx or 5xx, stay silent, or drop the connection, and every
+//! command line the server received is recorded. The tests check what relayctl makes of each
+//! fault: the exit code, the queue (`queue list --json`, `queue failed --json`) and what reached
+//! the server. The helpers here (a sandbox whose profile points at the server, a message) serve
+//! the other tests that use that server too.
 //!
-//! None of these tests uses the Postfix relay or the capture server.
+//! None of these tests uses the Postfix relay or the capture server, and none needs root.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use testkit::smtp::{Act, MidData, Script, Server, Tls, reply};
 
-use crate::harness::Sandbox;
-
-/// What the server does at one stage of the dialogue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Act {
-    /// Sends this reply (its lines separated by CRLF, without the final CRLF).
-    Reply(String),
-    /// Never answers: reads and discards whatever comes until the client goes away.
-    Silence,
-    /// Closes the connection without a word.
-    Close,
-}
-
-/// A reply.
-pub fn reply(text: &str) -> Act {
-    Act::Reply(text.to_string())
-}
-
-/// How the server behaves on the next connections (each connection takes a copy when it starts,
-/// so a script changed between connections applies to the next one).
-#[derive(Debug, Clone)]
-pub struct Script {
-    pub greeting: Act,
-    /// A 250 reply here is replaced by the server's capability list.
-    pub ehlo: Act,
-    /// Offer STARTTLS; on STARTTLS answer 220, then send bytes that are not TLS and close.
-    pub starttls: bool,
-    pub mail: Act,
-    /// Acts for MAIL FROM lines containing a text, instead of `mail` (first match wins).
-    pub mail_when: Vec<(String, Act)>,
-    /// Offer DSN (RFC 3461).
-    pub dsn: bool,
-    /// One act per RCPT TO of a transaction, in order; recipients beyond the list get 250.
-    pub rcpt: Vec<Act>,
-    /// The reply to the DATA command (354 lets the message come).
-    pub data: Act,
-    /// Closes the connection after the first line of the message.
-    pub drop_mid_data: bool,
-    /// The reply after the message's final dot.
-    pub final_dot: Act,
-    /// The SIZE the server announces.
-    pub size: u64,
-}
-
-impl Default for Script {
-    /// A server that accepts everything.
-    fn default() -> Self {
-        Script {
-            greeting: reply("220 fault.test ESMTP"),
-            ehlo: reply("250 ok"),
-            starttls: false,
-            mail: reply("250 2.1.0 ok"),
-            mail_when: Vec::new(),
-            dsn: false,
-            rcpt: Vec::new(),
-            data: reply("354 go ahead"),
-            drop_mid_data: false,
-            final_dot: reply("250 2.0.0 queued as FAULT"),
-            size: 50_000_000,
-        }
-    }
-}
-
-/// One message the server received up to its final dot.
-#[derive(Debug, Clone)]
-pub struct Received {
-    /// The recipients the server accepted in that transaction (`<a@example.org>`).
-    pub rcpts: Vec<String>,
-    pub data: String,
-    /// What the server answered after the dot (`None`: silence or close).
-    pub reply: Option<String>,
-}
-
-#[derive(Debug, Default)]
-struct Log {
-    connections: usize,
-    commands: Vec<String>,
-    messages: Vec<Received>,
-}
-
-/// Draws the script of each new connection (the fault campaign's random server).
-type Chooser = Box<dyn FnMut() -> Script + Send>;
-
-/// The scripted server, on 127.0.0.1 and a free port, one thread per connection.
-pub struct FaultServer {
-    pub port: u16,
-    script: Arc<Mutex<Script>>,
-    chooser: Arc<Mutex<Option<Chooser>>>,
-    log: Arc<Mutex<Log>>,
-}
-
-impl FaultServer {
-    pub fn start(script: Script) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("fault server cannot listen");
-        let port = listener.local_addr().unwrap().port();
-        let script = Arc::new(Mutex::new(script));
-        let chooser: Arc<Mutex<Option<Chooser>>> = Arc::new(Mutex::new(None));
-        let log = Arc::new(Mutex::new(Log::default()));
-        let (s, c, l) = (script.clone(), chooser.clone(), log.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let current = match c.lock().unwrap().as_mut() {
-                    Some(choose) => choose(),
-                    None => s.lock().unwrap().clone(),
-                };
-                let log = l.clone();
-                std::thread::spawn(move || {
-                    let _ = serve(stream, &current, &log);
-                });
-            }
-        });
-        FaultServer {
-            port,
-            script,
-            chooser,
-            log,
-        }
-    }
-
-    /// Changes the script for the connections that follow (and ends [`FaultServer::choose`]).
-    pub fn set(&self, script: Script) {
-        *self.chooser.lock().unwrap() = None;
-        *self.script.lock().unwrap() = script;
-    }
-
-    /// Draws the script of each connection that follows from `chooser`.
-    pub fn choose(&self, chooser: impl FnMut() -> Script + Send + 'static) {
-        *self.chooser.lock().unwrap() = Some(Box::new(chooser));
-    }
-
-    /// Every command line received so far, in order, over all connections.
-    pub fn commands(&self) -> Vec<String> {
-        self.log.lock().unwrap().commands.clone()
-    }
-
-    /// How many command lines start with `prefix` (case-insensitive).
-    pub fn count(&self, prefix: &str) -> usize {
-        let prefix = prefix.to_ascii_uppercase();
-        self.commands()
-            .iter()
-            .filter(|c| c.to_ascii_uppercase().starts_with(&prefix))
-            .count()
-    }
-
-    pub fn messages(&self) -> Vec<Received> {
-        self.log.lock().unwrap().messages.clone()
-    }
-
-    pub fn connections(&self) -> usize {
-        self.log.lock().unwrap().connections
-    }
-}
-
-/// Carries out `act`; false when the connection is over.
-fn act(out: &mut TcpStream, input: &mut BufReader<TcpStream>, act: &Act) -> std::io::Result<bool> {
-    match act {
-        Act::Reply(text) => {
-            out.write_all(format!("{text}\r\n").as_bytes())?;
-            Ok(true)
-        }
-        Act::Silence => {
-            let mut sink = Vec::new();
-            while input.read_until(b'\n', &mut sink)? > 0 {
-                sink.clear();
-            }
-            Ok(false)
-        }
-        Act::Close => {
-            let _ = out.shutdown(Shutdown::Both);
-            Ok(false)
-        }
-    }
-}
-
-fn code_ok(a: &Act, class: char) -> bool {
-    matches!(a, Act::Reply(t) if t.starts_with(class))
-}
-
-fn serve(stream: TcpStream, script: &Script, log: &Mutex<Log>) -> std::io::Result<()> {
-    // Nothing in these tests waits longer; a forgotten connection ends on its own.
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    let mut out = stream.try_clone()?;
-    let mut input = BufReader::new(stream);
-    log.lock().unwrap().connections += 1;
-    if !act(&mut out, &mut input, &script.greeting)? {
-        return Ok(());
-    }
-    let mut rcpt_index = 0;
-    let mut accepted: Vec<String> = Vec::new();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
-            return Ok(());
-        }
-        let cmd = String::from_utf8_lossy(&line).trim_end().to_string();
-        log.lock().unwrap().commands.push(cmd.clone());
-        let upper = cmd.to_ascii_uppercase();
-        let next = if upper.starts_with("EHLO") {
-            if code_ok(&script.ehlo, '2') {
-                let tls = if script.starttls {
-                    "250-STARTTLS\r\n"
-                } else {
-                    ""
-                };
-                let dsn = if script.dsn { "250-DSN\r\n" } else { "" };
-                reply(&format!(
-                    "250-fault.test\r\n250-8BITMIME\r\n{tls}{dsn}250-SIZE {}\r\n250 HELP",
-                    script.size
-                ))
-            } else {
-                script.ehlo.clone()
-            }
-        } else if upper.starts_with("HELO") {
-            reply("250 fault.test")
-        } else if upper == "STARTTLS" {
-            if script.starttls {
-                out.write_all(b"220 2.0.0 go ahead\r\n")?;
-                out.write_all(b"this is not a TLS handshake at all\r\n")?;
-                let _ = out.shutdown(Shutdown::Both);
-                return Ok(());
-            }
-            reply("502 5.5.1 not offered")
-        } else if upper.starts_with("MAIL FROM:") {
-            rcpt_index = 0;
-            accepted.clear();
-            script
-                .mail_when
-                .iter()
-                .find(|(text, _)| cmd.contains(text.as_str()))
-                .map(|(_, a)| a.clone())
-                .unwrap_or_else(|| script.mail.clone())
-        } else if upper.starts_with("RCPT TO:") {
-            let a = script
-                .rcpt
-                .get(rcpt_index)
-                .cloned()
-                .unwrap_or_else(|| reply("250 2.1.5 ok"));
-            rcpt_index += 1;
-            if code_ok(&a, '2') {
-                accepted.push(cmd[8..].trim().to_string());
-            }
-            a
-        } else if upper == "DATA" {
-            if !act(&mut out, &mut input, &script.data)? {
-                return Ok(());
-            }
-            if !code_ok(&script.data, '3') {
-                continue;
-            }
-            let mut data = Vec::new();
-            loop {
-                line.clear();
-                if input.read_until(b'\n', &mut line)? == 0 {
-                    return Ok(());
-                }
-                if script.drop_mid_data {
-                    let _ = out.shutdown(Shutdown::Both);
-                    return Ok(());
-                }
-                if line == b".\r\n" {
-                    break;
-                }
-                data.extend_from_slice(line.strip_prefix(b".").unwrap_or(&line));
-            }
-            log.lock().unwrap().messages.push(Received {
-                rcpts: accepted.clone(),
-                data: String::from_utf8_lossy(&data).into_owned(),
-                reply: match &script.final_dot {
-                    Act::Reply(t) => Some(t.clone()),
-                    _ => None,
-                },
-            });
-            script.final_dot.clone()
-        } else if upper == "RSET" {
-            rcpt_index = 0;
-            accepted.clear();
-            reply("250 2.0.0 ok")
-        } else if upper == "NOOP" {
-            reply("250 2.0.0 ok")
-        } else if upper == "QUIT" {
-            out.write_all(b"221 2.0.0 bye\r\n")?;
-            return Ok(());
-        } else {
-            reply("502 5.5.2 unknown command")
-        };
-        if !act(&mut out, &mut input, &next)? {
-            return Ok(());
-        }
-    }
-}
+use crate::harness::{Sandbox, queue, unix_now};
 
 /// A sandbox whose only profile, `fault`, points at `port` on 127.0.0.1.
 pub fn sandbox(port: u16, tls: &str, timeout: u64) -> Sandbox {
@@ -324,22 +34,6 @@ pub fn write_config(sb: &Sandbox, port: u16, tls: &str, timeout: u64) {
     .unwrap();
 }
 
-/// `queue list --json` or `queue failed --json`.
-pub fn queue(sb: &Sandbox, area: &str) -> Vec<Value> {
-    let run = sb.run(&["queue", area, "--json"], b"").ok();
-    match serde_json::from_str::<Value>(&run.stdout) {
-        Ok(Value::Array(list)) => list,
-        other => panic!("queue {area} --json: not an array: {other:?}\n{run:#?}"),
-    }
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 fn text(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
@@ -358,13 +52,8 @@ pub fn message(subject: &str) -> Vec<u8> {
 
 /// Submits one message to a@example.org and checks it stayed queued after one attempt whose
 /// last reply holds every piece of `expect`. Returns the server for more checks.
-fn stays_queued(
-    script: Script,
-    tls: &str,
-    timeout: u64,
-    expect: &[&str],
-) -> (FaultServer, Sandbox) {
-    let server = FaultServer::start(script);
+fn stays_queued(script: Script, tls: &str, timeout: u64, expect: &[&str]) -> (Server, Sandbox) {
+    let server = Server::start(script);
     let sb = sandbox(server.port, tls, timeout);
     let started = Instant::now();
     let run = sb.run(&["sendmail", "a@example.org"], &message("transient"));
@@ -387,7 +76,7 @@ fn stays_queued(
     );
     assert_eq!(entry["sender"], "vm1@campus.example", "{entry:#}");
     assert!(
-        entry["next_attempt"].as_u64().unwrap() > now(),
+        entry["next_attempt"].as_u64().unwrap() > unix_now(),
         "the next attempt is later: {entry:#}"
     );
     let last = text(&entry["last_reply"]);
@@ -420,7 +109,7 @@ fn greeting_4xx_stays_queued() {
 fn ehlo_4xx_stays_queued() {
     let (server, _sb) = stays_queued(
         Script {
-            ehlo: reply("454 4.3.0 ehlo-busy try later"),
+            ehlo: reply("454 4.3.0 ehlo-busy try later").into(),
             ..Script::default()
         },
         "none",
@@ -435,7 +124,7 @@ fn ehlo_4xx_stays_queued() {
 fn mail_from_4xx_stays_queued() {
     let (server, _sb) = stays_queued(
         Script {
-            mail: reply("451 4.3.0 mail-busy try later"),
+            mail: reply("451 4.3.0 mail-busy try later").into(),
             ..Script::default()
         },
         "none",
@@ -455,7 +144,7 @@ fn mail_from_4xx_stays_queued() {
 fn rcpt_4xx_stays_queued() {
     let (server, _sb) = stays_queued(
         Script {
-            rcpt: vec![reply("450 4.2.1 rcpt-busy mailbox unavailable")],
+            rcpt: vec![reply("450 4.2.1 rcpt-busy mailbox unavailable").into()],
             ..Script::default()
         },
         "none",
@@ -480,7 +169,7 @@ fn rcpt_4xx_stays_queued() {
 fn data_command_4xx_stays_queued() {
     let (server, _sb) = stays_queued(
         Script {
-            data: reply("451 4.3.0 data-busy try later"),
+            data: reply("451 4.3.0 data-busy try later").into(),
             ..Script::default()
         },
         "none",
@@ -495,7 +184,7 @@ fn data_command_4xx_stays_queued() {
 fn final_dot_4xx_stays_queued() {
     let (server, _sb) = stays_queued(
         Script {
-            final_dot: reply("452 4.3.1 dot-busy insufficient storage"),
+            final_dot: reply("452 4.3.1 dot-busy insufficient storage").into(),
             ..Script::default()
         },
         "none",
@@ -514,7 +203,7 @@ fn final_dot_4xx_stays_queued() {
 fn connection_closed_at_rcpt_stays_queued() {
     let (server, _sb) = stays_queued(
         Script {
-            rcpt: vec![Act::Close],
+            rcpt: vec![Act::Close.into()],
             ..Script::default()
         },
         "none",
@@ -528,8 +217,8 @@ fn connection_closed_at_rcpt_stays_queued() {
 /// Submits one message; the relay's permanent refusal of the session or the sender is a
 /// configuration fault: the message is held (exit 0, one alert line), and `queue flush` leaves it
 /// alone even once the relay would take it.
-fn is_held(script: Script, expect: &[&str]) -> FaultServer {
-    let server = FaultServer::start(script);
+fn is_held(script: Script, expect: &[&str]) -> Server {
+    let server = Server::start(script);
     let sb = sandbox(server.port, "none", 2);
     let run = sb
         .run(&["sendmail", "a@example.org"], &message("held"))
@@ -588,7 +277,7 @@ fn greeting_5xx_holds_the_message() {
 fn mail_from_5xx_holds_the_message() {
     let server = is_held(
         Script {
-            mail: reply("553 5.7.1 sender-refused not owned by user"),
+            mail: reply("553 5.7.1 sender-refused not owned by user").into(),
             ..Script::default()
         },
         &["553", "sender-refused"],
@@ -598,8 +287,8 @@ fn mail_from_5xx_holds_the_message() {
 
 #[test]
 fn final_dot_5xx_moves_to_failed() {
-    let server = FaultServer::start(Script {
-        final_dot: reply("554 5.6.0 content-rejected looks like spam"),
+    let server = Server::start(Script {
+        final_dot: reply("554 5.6.0 content-rejected looks like spam").into(),
         ..Script::default()
     });
     let sb = sandbox(server.port, "none", 2);
@@ -627,8 +316,8 @@ fn final_dot_5xx_moves_to_failed() {
 
 #[test]
 fn rcpt_5xx_moves_to_failed_with_exit_67() {
-    let server = FaultServer::start(Script {
-        rcpt: vec![reply("550 5.1.1 no-such-user here")],
+    let server = Server::start(Script {
+        rcpt: vec![reply("550 5.1.1 no-such-user here").into()],
         ..Script::default()
     });
     let sb = sandbox(server.port, "none", 2);
@@ -650,11 +339,11 @@ fn rcpt_5xx_moves_to_failed_with_exit_67() {
 /// once to the first; a later flush sends it only to the third.
 #[test]
 fn mixed_recipients_are_each_tracked() {
-    let server = FaultServer::start(Script {
+    let server = Server::start(Script {
         rcpt: vec![
-            reply("250 2.1.5 ok"),
-            reply("550 5.1.1 gone-user unknown"),
-            reply("450 4.2.1 busy-user try later"),
+            reply("250 2.1.5 ok").into(),
+            reply("550 5.1.1 gone-user unknown").into(),
+            reply("450 4.2.1 busy-user try later").into(),
         ],
         ..Script::default()
     });
@@ -673,7 +362,7 @@ fn mixed_recipients_are_each_tracked() {
     assert_eq!(run.stderr, "", "{run:#?}");
     let got = server.messages();
     assert_eq!(got.len(), 1, "one DATA: {got:#?}");
-    assert_eq!(got[0].rcpts, ["<a@example.org>"]);
+    assert_eq!(got[0].rcpt_to, ["<a@example.org>"]);
     assert_eq!(server.count("DATA"), 1);
 
     let list = queue(&sb, "list");
@@ -722,7 +411,7 @@ fn mixed_recipients_are_each_tracked() {
     assert_eq!(later_rcpts, ["RCPT TO:<c@example.org>"], "{commands:?}");
     let got = server.messages();
     assert_eq!(got.len(), 2, "{got:#?}");
-    assert_eq!(got[1].rcpts, ["<c@example.org>"]);
+    assert_eq!(got[1].rcpt_to, ["<c@example.org>"]);
     assert!(queue(&sb, "list").is_empty());
     // What is left is b's refusal, in the failed area.
     let failed = queue(&sb, "failed");
@@ -744,7 +433,7 @@ fn mixed_recipients_are_each_tracked() {
 fn connection_dropped_mid_data_stays_queued() {
     let (server, _sb) = stays_queued(
         Script {
-            drop_mid_data: true,
+            mid_data: Some(MidData::Close),
             ..Script::default()
         },
         "none",
@@ -776,7 +465,7 @@ fn silent_relay_times_out_and_stays_queued() {
 fn silence_after_the_final_dot_stays_queued() {
     let (server, _sb) = stays_queued(
         Script {
-            final_dot: Act::Silence,
+            final_dot: Act::Silence.into(),
             ..Script::default()
         },
         "none",
@@ -790,7 +479,7 @@ fn silence_after_the_final_dot_stays_queued() {
 fn starttls_handshake_failure_stays_queued() {
     let (server, _sb) = stays_queued(
         Script {
-            starttls: true,
+            tls: Tls::BrokenStarttls,
             ..Script::default()
         },
         "starttls",
@@ -817,7 +506,7 @@ fn implicit_tls_against_a_plain_server_stays_queued() {
 /// `corrupt/`, the third is delivered.
 #[test]
 fn corrupt_state_files_are_quarantined_and_the_rest_delivered() {
-    let server = FaultServer::start(Script::default());
+    let server = Server::start(Script::default());
     // Port 1: nothing listens, so everything stays queued.
     let sb = sandbox(1, "none", 2);
     let subjects = ["corrupt-truncated", "corrupt-good", "corrupt-garbage"];
@@ -879,7 +568,7 @@ fn corrupt_state_files_are_quarantined_and_the_rest_delivered() {
 
     let got = server.messages();
     assert_eq!(got.len(), 1, "only the good message went out: {got:#?}");
-    assert!(got[0].data.contains("corrupt-good"), "{}", got[0].data);
+    assert!(got[0].text().contains("corrupt-good"), "{}", got[0].text());
     let run = sb.run(&["queue", "list", "--json"], b"").ok();
     assert_eq!(run.stdout.trim(), "[]", "{run:#?}");
     assert_eq!(
@@ -893,8 +582,8 @@ fn corrupt_state_files_are_quarantined_and_the_rest_delivered() {
 /// (`retry_max` after the fault) has come, in case the relay was fixed.
 #[test]
 fn held_message_is_retried_once_retry_max_has_passed() {
-    let server = FaultServer::start(Script {
-        mail: reply("553 5.7.1 sender-refused not owned by user"),
+    let server = Server::start(Script {
+        mail: reply("553 5.7.1 sender-refused not owned by user").into(),
         ..Script::default()
     });
     let sb = sandbox(server.port, "none", 2);
@@ -908,7 +597,7 @@ fn held_message_is_retried_once_retry_max_has_passed() {
         .join(text(&list[0]["id"]))
         .join("state.json");
     let mut json: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
-    json["next_attempt"] = Value::from(now() - 1);
+    json["next_attempt"] = Value::from(unix_now() - 1);
     std::fs::write(&state, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
     server.set(Script::default());
     sb.run(&["queue", "run"], b"").ok();
@@ -920,7 +609,7 @@ fn held_message_is_retried_once_retry_max_has_passed() {
 /// `queue release`.
 #[test]
 fn admin_hold_lasts_until_release() {
-    let server = FaultServer::start(Script::default());
+    let server = Server::start(Script::default());
     let sb = sandbox(1, "none", 2);
     sb.run(&["sendmail", "a@example.org"], &message("admin-hold"))
         .ok();
@@ -946,8 +635,8 @@ fn admin_hold_lasts_until_release() {
 /// exit 65, kept in the failed area, and the relay never sees MAIL FROM or DATA.
 #[test]
 fn message_over_the_relays_size_is_refused_before_upload() {
-    let server = FaultServer::start(Script {
-        size: 1000,
+    let server = Server::start(Script {
+        size: Some(1000),
         ..Script::default()
     });
     let sb = sandbox(server.port, "none", 5);

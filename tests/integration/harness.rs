@@ -5,16 +5,22 @@
 //! 465 (implicit TLS + AUTH), 2526 (AUTH offered without TLS), 2587 (STARTTLS, no AUTH),
 //! 2465 (implicit TLS, client certificate required) and 2588 (implicit TLS, OAuth2 tokens checked
 //! by Dovecot's auth service through introspection at 127.0.0.1:2590, where the OAuth2 tests run
-//! their authorization server). The capture server records what Postfix
-//! relays, so tests assert on the bytes that went through a real relay.
+//! their authorization server). The capture server (the scripted SMTP server of testkit/ on
+//! port 2525) records what Postfix relays, so tests assert on the bytes that went through a real
+//! relay.
+//!
+//! Postfix, namespaces, mounts and test users need root. A test that needs it starts with
+//! `if skip_unless_root(WHY) { return; }`: run by anyone else, it passes without doing anything
+//! and prints why it was skipped.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Condvar, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use testkit::smtp::{Script, Server};
 
 /// The SASL login the test relay accepts.
 pub const USER: &str = "jdoe@relay.test";
@@ -29,16 +35,76 @@ pub struct Relay {
     pub client_key: PathBuf,
 }
 
-/// Starts the capture server and Postfix once per test process.
+/// A server TLS configuration with the test relay's certificate (`server.pem`, signed by the
+/// test CA, for `localhost` and 127.0.0.1), for scripted servers that speak TLS.
+pub fn tls_server_config() -> Arc<rustls::ServerConfig> {
+    let dir = relay()
+        .ca_file
+        .parent()
+        .expect("the CA file is in a directory");
+    testkit::tls::server_config(&dir.join("server.pem"), &dir.join("server.key"))
+}
+
+/// What a test needs root for; [`as_root`] prints it when it skips the test.
+#[derive(Debug, Clone, Copy)]
+pub enum Root {
+    /// The Postfix relay on loopback and its test CA (`tests/relay/postfix-up.sh`).
+    Postfix,
+    /// File systems mounted over the spool, in a private mount namespace.
+    Mounts,
+    /// A network namespace (`ip netns`).
+    NetworkNamespace,
+    /// Users of their own (`useradd`), programs run as them (`runuser`).
+    Users,
+}
+
+impl Root {
+    fn reason(self) -> &'static str {
+        match self {
+            Root::Postfix => "configure Postfix on 127.0.0.1 (tests/relay/postfix-up.sh)",
+            Root::Mounts => "mount file systems over the spool in a private mount namespace",
+            Root::NetworkNamespace => "create a network namespace (ip netns)",
+            Root::Users => "add test users and run programs as them (useradd, runuser)",
+        }
+    }
+}
+
+/// Whether the calling test can go on: the tests run as root (and for [`Root::Postfix`], the
+/// relay and the capture server are up). Otherwise it prints `skipped: needs root to WHY: TEST`
+/// to stderr (which the test harness does not capture) and returns false, and the test returns
+/// at once, passing: `if !as_root(Root::Postfix) { return; }`.
+#[track_caller]
+pub fn as_root(need: Root) -> bool {
+    if process_uid() == 0 {
+        if let Root::Postfix = need {
+            relay();
+        }
+        return true;
+    }
+    let thread = std::thread::current();
+    let test = match thread.name() {
+        Some(name) if name != "main" => name.to_string(),
+        _ => std::panic::Location::caller().to_string(),
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: needs root to {}: {test}",
+        need.reason()
+    );
+    false
+}
+
+/// Starts the capture server and Postfix once per test process (as root only: a test that needs
+/// it starts with [`as_root`]).
 pub fn relay() -> &'static Relay {
     static RELAY: OnceLock<Relay> = OnceLock::new();
     RELAY.get_or_init(|| {
         assert_eq!(
             process_uid(),
             0,
-            "the integration tests configure Postfix and must run as root"
+            "Postfix needs root: begin the test with `if !as_root(Root::Postfix) {{ return; }}`"
         );
-        start_capture();
+        capture();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/relay/postfix-up.sh");
         let out = Command::new("bash")
             .arg(&script)
@@ -63,132 +129,50 @@ pub fn relay() -> &'static Relay {
     })
 }
 
-fn process_uid() -> u32 {
+/// The user the tests run as.
+pub fn process_uid() -> u32 {
     std::fs::metadata("/proc/self")
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
         .unwrap_or(u32::MAX)
 }
 
 /// One message as the capture server received it from Postfix.
-#[derive(Debug, Clone)]
-pub struct Captured {
-    pub mail_from: String,
-    pub rcpt_to: Vec<String>,
-    /// The message after dot-unstuffing, with CRLF line endings, as transmitted.
-    pub data: Vec<u8>,
-}
+pub use testkit::smtp::Received as Captured;
 
-impl Captured {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.data).into_owned()
-    }
-
-    /// The body: everything after the first empty line.
-    pub fn body(&self) -> &[u8] {
-        let pos = self
-            .data
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .expect("a header/body separator");
-        &self.data[pos + 4..]
-    }
-}
-
-static CAPTURED: Mutex<Vec<Captured>> = Mutex::new(Vec::new());
-static ARRIVED: Condvar = Condvar::new();
-
-fn start_capture() {
-    let listener = TcpListener::bind(("127.0.0.1", CAPTURE_PORT))
-        .unwrap_or_else(|e| panic!("capture server cannot listen on {CAPTURE_PORT}: {e}"));
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let _ = serve(stream);
-            });
-        }
-    });
-}
-
-/// Just enough SMTP to accept what Postfix relays. It offers 8BITMIME and SMTPUTF8 so that
-/// Postfix forwards 8-bit bodies unconverted.
-fn serve(stream: TcpStream) -> std::io::Result<()> {
-    let mut out = stream.try_clone()?;
-    let mut input = BufReader::new(stream);
-    out.write_all(b"220 capture.test ESMTP\r\n")?;
-    let (mut from, mut rcpts) = (String::new(), Vec::new());
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
-            return Ok(());
-        }
-        let cmd = String::from_utf8_lossy(&line).trim_end().to_string();
-        let upper = cmd.to_ascii_uppercase();
-        if upper.starts_with("EHLO") {
-            out.write_all(
-                b"250-capture.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 50000000\r\n",
-            )?;
-        } else if upper.starts_with("MAIL FROM:") {
-            from = cmd[10..].to_string();
-            rcpts.clear();
-            out.write_all(b"250 ok\r\n")?;
-        } else if upper.starts_with("RCPT TO:") {
-            rcpts.push(cmd[8..].to_string());
-            out.write_all(b"250 ok\r\n")?;
-        } else if upper == "DATA" {
-            out.write_all(b"354 go ahead\r\n")?;
-            let mut data = Vec::new();
-            loop {
-                line.clear();
-                if input.read_until(b'\n', &mut line)? == 0 {
-                    return Ok(());
-                }
-                if line == b".\r\n" {
-                    break;
-                }
-                let l = if line.starts_with(b".") {
-                    &line[1..]
-                } else {
-                    &line[..]
-                };
-                data.extend_from_slice(l);
-            }
-            CAPTURED.lock().unwrap().push(Captured {
-                mail_from: from.clone(),
-                rcpt_to: rcpts.clone(),
-                data,
-            });
-            ARRIVED.notify_all();
-            out.write_all(b"250 captured\r\n")?;
-        } else if upper == "QUIT" {
-            out.write_all(b"221 bye\r\n")?;
-            return Ok(());
-        } else {
-            out.write_all(b"250 ok\r\n")?;
-        }
-    }
+/// The capture server: the scripted SMTP server on port 2525, accepting whatever Postfix relays.
+/// It offers 8BITMIME and SMTPUTF8 so that Postfix forwards 8-bit bodies unconverted.
+fn capture() -> &'static Server {
+    static CAPTURE: OnceLock<Server> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let script = Script {
+            name: "capture.test".into(),
+            smtputf8: true,
+            ..Script::default()
+        };
+        Server::start_on(CAPTURE_PORT, script)
+            .unwrap_or_else(|e| panic!("capture server cannot listen on {CAPTURE_PORT}: {e}"))
+    })
 }
 
 /// Waits (up to 30 s) for the message whose text contains `marker`.
 pub fn wait_for(marker: &str) -> Captured {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut all = CAPTURED.lock().unwrap();
-    loop {
-        if let Some(m) = all.iter().find(|m| m.text().contains(marker)) {
-            return m.clone();
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(
-            !left.is_zero(),
-            "no message with {marker:?} reached the capture server"
-        );
-        all = ARRIVED.wait_timeout(all, left).unwrap().0;
-    }
+    capture()
+        .wait_for(Duration::from_secs(30), |m| m.text().contains(marker))
+        .unwrap_or_else(|| panic!("no message with {marker:?} reached the capture server"))
 }
 
 /// Every message captured so far.
 pub fn captured() -> Vec<Captured> {
-    CAPTURED.lock().unwrap().clone()
+    capture().messages()
+}
+
+/// `queue list --json` or `queue failed --json`.
+pub fn queue(sb: &Sandbox, area: &str) -> Vec<serde_json::Value> {
+    let run = sb.run(&["queue", area, "--json"], b"").ok();
+    match serde_json::from_str(&run.stdout) {
+        Ok(serde_json::Value::Array(list)) => list,
+        other => panic!("queue {area} --json: not an array: {other:?}\n{run:#?}"),
+    }
 }
 
 /// The current Unix time in seconds.
@@ -201,18 +185,9 @@ pub fn unix_now() -> u64 {
 
 /// Whether a message with `marker` arrives within a few seconds (for "nothing was sent" checks).
 pub fn arrives_soon(marker: &str) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(3);
-    let mut all = CAPTURED.lock().unwrap();
-    loop {
-        if all.iter().any(|m| m.text().contains(marker)) {
-            return true;
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        all = ARRIVED.wait_timeout(all, left).unwrap().0;
-    }
+    capture()
+        .wait_for(Duration::from_secs(3), |m| m.text().contains(marker))
+        .is_some()
 }
 
 /// A unique marker for one test's message.

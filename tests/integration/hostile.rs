@@ -1,6 +1,6 @@
 //! Hostile input and a hostile network (SECURITY.md): limits that keep a local program from
 //! exhausting memory or disk, refusal of unsafe files, certificates that are not valid, relay
-//! replies with terminal escapes (against the fault-injecting server of `faults.rs`), and queue
+//! replies with terminal escapes (against the scripted fault server, `testkit::smtp::Server`), and queue
 //! IDs that are paths.
 //!
 //! The message limits are checked against a profile whose relay is unreachable (port 1): what
@@ -13,8 +13,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::faults::{self, FaultServer, Script, reply};
-use crate::harness::{PASSWORD, Run, Sandbox, USER, arrives_soon, marker, relay};
+use testkit::smtp::{Script, Server, reply};
+
+use crate::faults;
+use crate::harness::{
+    PASSWORD, Root, Run, Sandbox, USER, arrives_soon, as_root, marker, queue, relay,
+};
 
 /// A sandbox whose profile queues everything (its relay, port 1, refuses connections).
 fn unreachable(extra: &[&str]) -> Sandbox {
@@ -279,7 +283,9 @@ fn line_breaks_in_envelope_arguments_are_refused() {
 
 #[test]
 fn config_writable_by_others_and_secrets_readable_by_others_are_refused() {
-    relay();
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     let config = sb.user_config();
@@ -310,6 +316,9 @@ fn config_writable_by_others_and_secrets_readable_by_others_are_refused() {
 /// before a greeting is read or a password is looked up.
 #[test]
 fn expired_certificate_is_refused() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let ca = relay();
     let sb = Sandbox::new();
     let dir = sb.path("expired");
@@ -469,9 +478,9 @@ fn strings(value: &serde_json::Value, out: &mut Vec<String>) {
 /// state and printed raw by `mailq`. Every output and the state file must be free of them.
 #[test]
 fn relay_replies_with_terminal_escapes_are_stored_and_shown_without_them() {
-    let server = FaultServer::start(Script {
+    let server = Server::start(Script {
         greeting: reply(&format!("220 fault.test ESMTP {ESCAPES}greeting-end")),
-        rcpt: vec![reply(&format!("451 4.3.0 {ESCAPES}rcpt-busy"))],
+        rcpt: vec![reply(&format!("451 4.3.0 {ESCAPES}rcpt-busy")).into()],
         ..Script::default()
     });
     let mut sb = faults::sandbox(server.port, "none", 5);
@@ -487,7 +496,7 @@ fn relay_replies_with_terminal_escapes_are_stored_and_shown_without_them() {
     assert!(submit.stderr.contains("rcpt-busy"), "{submit:#?}");
     outputs.push(("sendmail -v".to_string(), submit.stdout + &submit.stderr));
 
-    let list = faults::queue(&sb, "list");
+    let list = queue(&sb, "list");
     assert_eq!(list.len(), 1, "{list:#?}");
     let id = list[0]["id"].as_str().unwrap().to_string();
     for args in [

@@ -1,4 +1,7 @@
-//! Integration tests: the relayctl binary against a real Postfix relay on loopback.
+//! Integration tests: the relayctl binary against a real Postfix relay on loopback (harness.rs),
+//! the scripted SMTP server of testkit/ where a test must steer the relay, and real callers
+//! (cron, mailx, PHP) in private namespaces (namespace.rs). tests/README.md says which file
+//! covers which feature; tests that need root skip themselves, saying why, when run without it.
 
 mod harness;
 mod namespace;

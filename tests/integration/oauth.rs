@@ -2,7 +2,7 @@
 //! RFC 6749 / 7636 / 8628 (`oauth_server::TokenServer`), then delivery through the Postfix test
 //! relay's OAuth2 listener (port 2588: Dovecot's auth service checks each token by RFC 7662
 //! introspection at that server) and through a scripted SMTP server that validates every XOAUTH2
-//! / OAUTHBEARER exchange and records it (`oauth_server::OAuthSmtp`), for the dialogues a test
+//! / OAUTHBEARER exchange and records it (`oauth_server::oauth_smtp`), for the dialogues a test
 //! must see or steer. What the tests assert is what those servers received.
 
 use std::io::{BufReader, Read, Write};
@@ -14,8 +14,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
 use crate::doctor::{check, parse};
-use crate::harness::{Run, Sandbox, marker, relay, wait_for};
-use crate::oauth_server::{OAuthSmtp, SmtpOptions, SmtpTls, TokenOptions, TokenServer};
+use crate::harness::{Root, Run, Sandbox, as_root, marker, queue, relay, wait_for};
+use testkit::smtp::Server;
+
+use crate::oauth_server::{SmtpOptions, SmtpTls, TokenOptions, TokenServer, oauth_smtp};
 
 const USER: &str = "jdoe@mail.test";
 const CLIENT: &str = "relayctl-test-client";
@@ -24,12 +26,12 @@ const SCOPE: &str = "https://mail.test/smtp offline_access";
 /// A token server and an SMTP server trusting its tokens.
 struct Provider {
     tokens: TokenServer,
-    smtp: OAuthSmtp,
+    smtp: Server,
 }
 
 fn provider(token: TokenOptions, smtp: SmtpOptions) -> Provider {
     let tokens = TokenServer::start(token);
-    let smtp = OAuthSmtp::start(&tokens, smtp);
+    let smtp = oauth_smtp(&tokens, smtp);
     Provider { tokens, smtp }
 }
 
@@ -120,17 +122,11 @@ fn assert_hidden(runs: &[&Run], secrets: &[String]) {
     }
 }
 
-fn queue_json(sb: &Sandbox) -> Vec<Value> {
-    let run = sb.run(&["queue", "list", "--json"], b"").ok();
-    serde_json::from_str::<Value>(&run.stdout)
-        .unwrap()
-        .as_array()
-        .cloned()
-        .unwrap()
-}
-
 #[test]
 fn device_flow_setup_then_xoauth2_delivery_without_a_refresh() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(
         TokenOptions {
             slow_down_once: true,
@@ -185,19 +181,22 @@ fn device_flow_setup_then_xoauth2_delivery_without_a_refresh() {
     let messages = p.smtp.messages();
     assert_eq!(messages.len(), 1);
     assert!(
-        messages[0].contains("Subject: first\r\n"),
+        messages[0].text().contains("Subject: first\r\n"),
         "{}",
-        messages[0]
+        messages[0].text()
     );
     assert!(
         sent.stderr.contains("AUTH XOAUTH2 (token not shown)"),
         "{sent:#?}"
     );
-    assert_hidden(&[&setup, &sent], &[refresh, auths[0].token.clone()]);
+    assert_hidden(&[&setup, &sent], &[refresh, auths[0].secret.clone()]);
 }
 
 #[test]
 fn paste_flow_with_client_secret_and_pkce_then_oauthbearer() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let client_secret = "GOCSPX-test-client-secret-5521";
     let p = provider(
         TokenOptions {
@@ -335,12 +334,15 @@ fn paste_flow_with_client_secret_and_pkce_then_oauthbearer() {
     };
     assert_hidden(
         &[&setup_run, &sent],
-        &[refresh, client_secret.to_string(), auths[0].token.clone()],
+        &[refresh, client_secret.to_string(), auths[0].secret.clone()],
     );
 }
 
 #[test]
 fn stale_tokens_are_refreshed_early_and_a_refused_one_is_replaced_once() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(
         TokenOptions {
             rotate_refresh: true,
@@ -387,6 +389,9 @@ fn stale_tokens_are_refreshed_early_and_a_refused_one_is_replaced_once() {
 
 #[test]
 fn two_processes_share_one_refresh() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(
         TokenOptions {
             token_delay: Duration::from_millis(1500),
@@ -422,13 +427,16 @@ fn two_processes_share_one_refresh() {
     }
     assert_eq!(p.tokens.grants("refresh_token") - grants_before, 1);
     assert_eq!(p.smtp.messages().len(), 2);
-    let tokens: Vec<String> = p.smtp.auths().iter().map(|a| a.token.clone()).collect();
+    let tokens: Vec<String> = p.smtp.auths().iter().map(|a| a.secret.clone()).collect();
     assert_eq!(tokens.len(), 2);
     assert_eq!(tokens[0], tokens[1], "both used the one new token");
 }
 
 #[test]
 fn revoked_refresh_token_holds_mail_alerts_once_and_doctor_says_sign_in_again() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(TokenOptions::default(), SmtpOptions::default());
     let sb = Sandbox::new();
     setup_device(&sb, &p, "uni", &["--from", "vm1@mail.test"]).ok();
@@ -448,7 +456,7 @@ fn revoked_refresh_token_holds_mail_alerts_once_and_doctor_says_sign_in_again() 
     for run in &runs {
         assert!(run.stderr.contains("sign in again"), "{run:#?}");
     }
-    let queued = queue_json(&sb);
+    let queued = queue(&sb, "list");
     let to = |m: &Value, addr: &str| m["recipients"] == serde_json::json!([addr]);
     let held = queued
         .iter()
@@ -495,15 +503,18 @@ fn revoked_refresh_token_holds_mail_alerts_once_and_doctor_says_sign_in_again() 
     assert_eq!(
         messages
             .iter()
-            .filter(|m| m.contains("sign-in needed for profile uni"))
+            .filter(|m| m.text().contains("sign-in needed for profile uni"))
             .count(),
         1
     );
-    assert!(queue_json(&sb).is_empty());
+    assert!(queue(&sb, "list").is_empty());
 }
 
 #[test]
 fn doctor_checks_the_token_endpoint_scopes_and_login() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(TokenOptions::default(), SmtpOptions::default());
     let sb = Sandbox::new();
     setup_device(&sb, &p, "uni", &[]).ok();
@@ -516,7 +527,7 @@ fn doctor_checks_the_token_endpoint_scopes_and_login() {
     assert!(summary.contains("https://mail.test/smtp"), "{summary}");
     assert_eq!(check(&report, "ehlo.auth")["status"], "pass");
     assert_eq!(check(&report, "auth.login")["status"], "pass", "{report:#}");
-    let tokens: Vec<String> = p.smtp.auths().iter().map(|a| a.token.clone()).collect();
+    let tokens: Vec<String> = p.smtp.auths().iter().map(|a| a.secret.clone()).collect();
     assert_hidden(
         &[&doctor],
         &[p.tokens.last_refresh_token().unwrap(), tokens[0].clone()],
@@ -547,6 +558,9 @@ fn doctor_checks_the_token_endpoint_scopes_and_login() {
 
 #[test]
 fn declined_sign_in_saves_nothing_and_bad_options_are_one_line_errors() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(
         TokenOptions {
             device_pending_polls: 100,
@@ -586,6 +600,9 @@ fn declined_sign_in_saves_nothing_and_bad_options_are_one_line_errors() {
 
 #[test]
 fn an_unreachable_token_endpoint_keeps_mail_queued_for_retry() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(TokenOptions::default(), SmtpOptions::default());
     let sb = Sandbox::new();
     setup_device(&sb, &p, "uni", &[]).ok();
@@ -603,7 +620,7 @@ fn an_unreachable_token_endpoint_keeps_mail_queued_for_retry() {
     std::fs::write(sb.path("spool/oauth/uni.token"), "").unwrap();
     let run = send(&sb, "later", &[]);
     assert_eq!(run.code, 0, "{run:#?}");
-    let queued = queue_json(&sb);
+    let queued = queue(&sb, "list");
     assert_eq!(queued.len(), 1, "{queued:#?}");
     assert_eq!(
         queued[0]["state"], "queued",
@@ -619,6 +636,9 @@ fn an_unreachable_token_endpoint_keeps_mail_queued_for_retry() {
 
 #[test]
 fn token_endpoints_get_the_relays_certificate_checks() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(TokenOptions::default(), SmtpOptions::default());
     let sb = Sandbox::new();
     // Postfix's implicit-TLS port: a TLS server with the test CA's certificate, but no HTTP.
@@ -657,6 +677,9 @@ fn refusing_provider() -> Provider {
 
 #[test]
 fn a_relay_refusing_every_token_holds_mail_after_one_refresh() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = refusing_provider();
     let sb = Sandbox::new();
     setup_device(&sb, &p, "uni", &[]).ok();
@@ -667,7 +690,7 @@ fn a_relay_refusing_every_token_holds_mail_after_one_refresh() {
     let outcomes: Vec<bool> = p.smtp.auths().iter().map(|a| a.accepted).collect();
     assert_eq!(outcomes, [false, false]);
     assert!(p.smtp.violations().is_empty(), "{:?}", p.smtp.violations());
-    let queued = queue_json(&sb);
+    let queued = queue(&sb, "list");
     assert_eq!(queued[0]["state"], "held", "{queued:#?}");
     let reply = queued[0]["last_reply"].as_str().unwrap();
     assert!(
@@ -683,6 +706,9 @@ fn a_relay_refusing_every_token_holds_mail_after_one_refresh() {
 /// delivery holds.
 #[test]
 fn doctor_and_delivery_retry_a_refused_token_once_and_agree() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = refusing_provider();
     let sb = Sandbox::new();
     setup_device(&sb, &p, "uni", &[]).ok();
@@ -711,7 +737,7 @@ fn doctor_and_delivery_retry_a_refused_token_once_and_agree() {
     let outcomes: Vec<bool> = p.smtp.auths().iter().map(|a| a.accepted).collect();
     assert_eq!(outcomes, [false, false, false, false]);
     assert!(p.smtp.violations().is_empty(), "{:?}", p.smtp.violations());
-    let queued = queue_json(&sb);
+    let queued = queue(&sb, "list");
     assert_eq!(queued[0]["state"], "held", "{queued:#?}");
     let reason = queued[0]["last_reply"].as_str().unwrap();
     assert!(reason.ends_with(fix), "{reason}\n{fix}");
@@ -720,7 +746,7 @@ fn doctor_and_delivery_retry_a_refused_token_once_and_agree() {
         &p.smtp
             .auths()
             .iter()
-            .map(|a| a.token.clone())
+            .map(|a| a.secret.clone())
             .collect::<Vec<_>>(),
     );
 }
@@ -732,7 +758,9 @@ const POSTFIX_OAUTH_PORT: u16 = 2588;
 
 #[test]
 fn postfix_and_dovecot_accept_the_token_and_the_message_arrives_unchanged() {
-    relay();
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let tokens = TokenServer::start_on(INTROSPECTION_PORT, TokenOptions::default());
     let sb = Sandbox::new();
     let args = setup_args_for(&tokens, POSTFIX_OAUTH_PORT, "uni", &[]);
@@ -812,6 +840,9 @@ impl TrapProxy {
 /// fix (the refresh went to the proxy).
 #[test]
 fn token_requests_bypass_the_proxy_for_loopback_and_no_proxy_hosts() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let p = provider(TokenOptions::default(), SmtpOptions::default());
     let mut sb = Sandbox::new();
     setup_device(&sb, &p, "uni", &[]).ok();

@@ -3,29 +3,27 @@
 //! - [`TokenServer`]: an authorization server speaking HTTP/1.1 with the device authorization
 //!   grant (RFC 8628), the authorization code grant with PKCE S256 (RFC 6749 §4.1, RFC 7636) and
 //!   refresh tokens (RFC 6749 §6), strict about what clients send, recording every request.
-//! - [`OAuthSmtp`]: an ESMTP server (implicit TLS or STARTTLS, the test relay's certificate) that
-//!   checks XOAUTH2 and OAUTHBEARER (RFC 7628) logins against the access tokens the token server
-//!   issued, and records every protocol violation of the client.
+//! - [`oauth_smtp`]: the scripted SMTP server (`testkit::smtp`) as an OAuth2 relay (implicit TLS
+//!   or STARTTLS, the test relay's certificate) that checks XOAUTH2 and OAUTHBEARER (RFC 7628)
+//!   logins against the access tokens the token server issued, and records every protocol
+//!   violation of the client.
 //!
 //! Every socket has a read and write timeout of a few seconds, so nothing waits forever.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use rustls::{ConnectionCommon, SideData};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
+use testkit::smtp::{Auth, Script, Server, Tls};
 
 /// How long a socket of these servers waits for the peer.
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
-/// The longest request line, header line or SMTP line accepted.
+/// The longest request line or header line accepted.
 const MAX_LINE: u64 = 16 * 1024;
 /// The largest HTTP request body accepted.
 const MAX_BODY: usize = 64 * 1024;
@@ -754,7 +752,7 @@ impl TokenShared {
     }
 }
 
-/// How the SMTP server offers TLS.
+/// How the OAuth2 relay offers TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpTls {
     /// TLS from the first byte (port 465 style).
@@ -763,7 +761,7 @@ pub enum SmtpTls {
     Starttls,
 }
 
-/// How the SMTP server behaves.
+/// How the OAuth2 relay behaves.
 #[derive(Debug, Clone)]
 pub struct SmtpOptions {
     pub tls: SmtpTls,
@@ -783,568 +781,43 @@ impl Default for SmtpOptions {
     }
 }
 
-/// One well-formed AUTH exchange.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthAttempt {
-    pub mechanism: String,
-    pub user: String,
-    pub token: String,
-    pub accepted: bool,
-}
-
-#[derive(Default)]
-struct SmtpLog {
-    connections: usize,
-    commands: Vec<String>,
-    auths: Vec<AuthAttempt>,
-    violations: Vec<String>,
-    messages: Vec<String>,
-}
-
 /// The error challenge of a failed OAuth login (RFC 7628 §3.2.2, as Gmail sends it).
 const AUTH_ERROR: &str = r#"{"status":"401","schemes":"bearer","scope":"https://mail.test/smtp"}"#;
 
-struct SmtpShared {
-    opts: SmtpOptions,
-    tokens: Arc<TokenShared>,
-    tls: Arc<rustls::ServerConfig>,
-    log: Mutex<SmtpLog>,
-}
-
-/// An ESMTP server that accepts only XOAUTH2 / OAUTHBEARER logins with access tokens of a
-/// [`TokenServer`], and any mail after a successful login.
-pub struct OAuthSmtp {
-    pub port: u16,
-    shared: Arc<SmtpShared>,
-}
-
-impl OAuthSmtp {
-    pub fn start(tokens: &TokenServer, opts: SmtpOptions) -> OAuthSmtp {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("SMTP server cannot listen");
-        let port = listener.local_addr().unwrap().port();
-        let shared = Arc::new(SmtpShared {
-            opts,
-            tokens: tokens.shared.clone(),
-            tls: server_tls_config(),
-            log: Mutex::new(SmtpLog::default()),
-        });
-        let server = shared.clone();
-        serve_each(listener, move |stream| {
-            let _ = server.serve(stream);
-        });
-        OAuthSmtp { port, shared }
-    }
-
-    /// Every well-formed AUTH exchange, in order.
-    pub fn auths(&self) -> Vec<AuthAttempt> {
-        self.log().auths.clone()
-    }
-
-    /// What the clients did wrong, in order.
-    pub fn violations(&self) -> Vec<String> {
-        self.log().violations.clone()
-    }
-
-    /// The data of each message accepted, dot-unstuffed, CRLF line endings kept.
-    pub fn messages(&self) -> Vec<String> {
-        self.log().messages.clone()
-    }
-
-    pub fn connections(&self) -> usize {
-        self.log().connections
-    }
-
-    /// Every command line, in order, with AUTH's initial response shown as `<payload>` (the
-    /// answers to 334 challenges and the message data are not commands and are left out).
-    pub fn commands(&self) -> Vec<String> {
-        self.log().commands.clone()
-    }
-
-    fn log(&self) -> std::sync::MutexGuard<'_, SmtpLog> {
-        self.shared.log.lock().unwrap()
-    }
-}
-
-/// The test relay's server certificate and key (made by `postfix-up.sh`, next to its CA).
-fn server_tls_config() -> Arc<rustls::ServerConfig> {
-    let dir = crate::harness::relay()
-        .ca_file
-        .parent()
-        .expect("the CA file is in a directory")
-        .to_path_buf();
-    let certs = CertificateDer::pem_file_iter(dir.join("server.pem"))
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .expect("read server.pem");
-    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).expect("read server.key");
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("TLS versions")
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .expect("server certificate and key");
-    Arc::new(config)
-}
-
-/// A TCP connection before or after TLS (the server's, or a self-test client's).
-enum Stream<C> {
-    Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<C, TcpStream>>),
-}
-
-impl<C, S> Read for Stream<C>
-where
-    C: DerefMut + Deref<Target = ConnectionCommon<S>>,
-    S: SideData,
-{
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            Stream::Tls(s) => s.read(buf),
-        }
-    }
-}
-
-impl<C, S> Write for Stream<C>
-where
-    C: DerefMut + Deref<Target = ConnectionCommon<S>>,
-    S: SideData,
-{
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
-            Stream::Tls(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            Stream::Tls(s) => s.flush(),
-        }
-    }
-}
-
-/// A line-oriented SMTP connection.
-struct Wire<C> {
-    io: BufReader<Stream<C>>,
-}
-
-impl<C, S> Wire<C>
-where
-    C: DerefMut + Deref<Target = ConnectionCommon<S>>,
-    S: SideData,
-{
-    fn new(stream: Stream<C>) -> Self {
-        Wire {
-            io: BufReader::new(stream),
-        }
-    }
-
-    /// Sends one line, adding CRLF.
-    fn send(&mut self, line: &str) -> io::Result<()> {
-        let out = self.io.get_mut();
-        out.write_all(format!("{line}\r\n").as_bytes())?;
-        out.flush()
-    }
-
-    /// The next line with its line ending; `None` at the end of the stream.
-    fn read_line(&mut self) -> io::Result<Option<Vec<u8>>> {
-        let mut buf = Vec::new();
-        self.io
-            .by_ref()
-            .take(MAX_LINE)
-            .read_until(b'\n', &mut buf)?;
-        if buf.is_empty() {
-            return Ok(None);
-        }
-        if !buf.ends_with(b"\n") {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "line too long"));
-        }
-        Ok(Some(buf))
-    }
-
-    /// Starts TLS on a plain connection. Also says whether the peer had sent bytes after the
-    /// STARTTLS exchange in plain text; they are discarded.
-    fn start_tls(self, conn: C) -> io::Result<(Self, bool)> {
-        let early = !self.io.buffer().is_empty();
-        match self.io.into_inner() {
-            Stream::Plain(tcp) => Ok((
-                Wire::new(Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp)))),
-                early,
-            )),
-            Stream::Tls(_) => Err(io::Error::other("TLS is already on")),
-        }
-    }
-
-    /// Sends a TLS close_notify, if TLS is on.
-    fn close(&mut self) {
-        if let Stream::Tls(s) = self.io.get_mut() {
-            s.conn.send_close_notify();
-            let _ = s.flush();
-        }
-    }
-}
-
-/// The state of one SMTP session.
-#[derive(Default)]
-struct Session {
-    greeted: bool,
-    esmtp: bool,
-    authenticated: bool,
-    mail: bool,
-    rcpts: usize,
-}
-
-type ServerWire = Wire<rustls::ServerConnection>;
-
-impl SmtpShared {
-    fn violation(&self, what: String) {
-        self.log.lock().unwrap().violations.push(what);
-    }
-
-    fn tls_connection(&self) -> io::Result<rustls::ServerConnection> {
-        rustls::ServerConnection::new(self.tls.clone()).map_err(io::Error::other)
-    }
-
-    /// The next command or response line without CRLF; `None` at the end of the stream.
-    fn line(&self, wire: &mut ServerWire) -> io::Result<Option<String>> {
-        let Some(raw) = wire.read_line()? else {
-            return Ok(None);
-        };
-        let line = match raw.strip_suffix(b"\r\n") {
-            Some(line) => line,
-            None => {
-                self.violation("a line ends in a bare LF".into());
-                &raw[..raw.len() - 1]
-            }
-        };
-        Ok(Some(String::from_utf8_lossy(line).into_owned()))
-    }
-
-    fn serve(&self, tcp: TcpStream) -> io::Result<()> {
-        tcp.set_read_timeout(Some(IO_TIMEOUT))?;
-        tcp.set_write_timeout(Some(IO_TIMEOUT))?;
-        self.log.lock().unwrap().connections += 1;
-        let mut tls = self.opts.tls == SmtpTls::Implicit;
-        let mut wire = if tls {
-            let conn = self.tls_connection()?;
-            Wire::new(Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))))
-        } else {
-            Wire::new(Stream::Plain(tcp))
-        };
-        wire.send("220 oauth.test ESMTP")?;
-        let mut session = Session::default();
-        while let Some(line) = self.line(&mut wire)? {
-            let (verb, arg) = line.split_once(' ').unwrap_or((line.as_str(), ""));
-            let verb = verb.to_ascii_uppercase();
-            let logged = match arg.split_once(' ') {
-                _ if verb != "AUTH" => line.clone(),
-                Some((mech, _)) => format!("AUTH {} <payload>", mech.to_ascii_uppercase()),
-                None => format!("AUTH {}", arg.to_ascii_uppercase()),
-            };
-            self.log.lock().unwrap().commands.push(logged);
-            match verb.as_str() {
-                "EHLO" | "HELO" if arg.trim().is_empty() => {
-                    wire.send("501 5.5.4 Syntax: EHLO hostname")?
-                }
-                "HELO" => {
-                    session.greeted = true;
-                    wire.send("250 oauth.test")?;
-                }
-                "EHLO" => {
-                    session.greeted = true;
-                    session.esmtp = true;
-                    session.mail = false;
-                    session.rcpts = 0;
-                    wire.send(&self.ehlo_reply(tls))?;
-                }
-                "STARTTLS" if tls => wire.send("503 5.5.1 TLS already active")?,
-                "STARTTLS" => {
-                    wire.send("220 2.0.0 Ready to start TLS")?;
-                    let (upgraded, early) = wire.start_tls(self.tls_connection()?)?;
-                    if early {
-                        self.violation("commands pipelined after STARTTLS (RFC 3207)".into());
-                    }
-                    wire = upgraded;
-                    tls = true;
-                    session = Session::default();
-                }
-                "AUTH" if !session.esmtp => wire.send("503 5.5.1 Send EHLO first")?,
-                "AUTH" if !tls => wire.send("530 5.7.0 Must issue a STARTTLS command first")?,
-                "AUTH" if session.authenticated => wire.send("503 5.5.1 Already authenticated")?,
-                "AUTH" if session.mail => {
-                    wire.send("503 5.5.1 AUTH not permitted during a mail transaction")?
-                }
-                "AUTH" => session.authenticated = self.auth(&mut wire, arg)?,
-                "MAIL" if !session.greeted => wire.send("503 5.5.1 Send EHLO first")?,
-                "MAIL" if !session.authenticated => {
-                    wire.send("530 5.7.0 Authentication required")?
-                }
-                "MAIL" if session.mail => wire.send("503 5.5.1 Nested MAIL command")?,
-                "MAIL" if !arg.to_ascii_uppercase().starts_with("FROM:") => {
-                    wire.send("501 5.5.4 Syntax: MAIL FROM:<address>")?
-                }
-                "MAIL" => {
-                    session.mail = true;
-                    wire.send("250 2.1.0 OK")?;
-                }
-                "RCPT" if !session.mail => wire.send("503 5.5.1 Need MAIL command")?,
-                "RCPT" if !arg.to_ascii_uppercase().starts_with("TO:") => {
-                    wire.send("501 5.5.4 Syntax: RCPT TO:<address>")?
-                }
-                "RCPT" => {
-                    session.rcpts += 1;
-                    wire.send("250 2.1.5 OK")?;
-                }
-                "DATA" if session.rcpts == 0 => wire.send("503 5.5.1 Need RCPT command")?,
-                "DATA" => {
-                    wire.send("354 End data with <CR><LF>.<CR><LF>")?;
-                    let Some(message) = self.data(&mut wire)? else {
-                        return Ok(());
-                    };
-                    self.log.lock().unwrap().messages.push(message);
-                    session.mail = false;
-                    session.rcpts = 0;
-                    wire.send("250 2.0.0 OK queued")?;
-                }
-                "RSET" => {
-                    session.mail = false;
-                    session.rcpts = 0;
-                    wire.send("250 2.0.0 OK")?;
-                }
-                "NOOP" => wire.send("250 2.0.0 OK")?,
-                "QUIT" => {
-                    wire.send("221 2.0.0 Bye")?;
-                    wire.close();
-                    return Ok(());
-                }
-                _ => wire.send("502 5.5.2 Command not recognized")?,
-            }
-        }
-        Ok(())
-    }
-
-    fn ehlo_reply(&self, tls: bool) -> String {
-        let mut lines = vec!["oauth.test".to_string()];
-        if !tls {
-            lines.push("STARTTLS".into());
-        } else if !self.opts.mechanisms.is_empty() {
-            lines.push(format!("AUTH {}", self.opts.mechanisms.join(" ")));
-        }
-        lines.extend(
-            [
-                "8BITMIME",
-                "SIZE 50000000",
-                "PIPELINING",
-                "ENHANCEDSTATUSCODES",
-            ]
-            .map(String::from),
-        );
-        let last = lines.len() - 1;
-        let numbered: Vec<String> = lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| format!("250{}{l}", if i == last { ' ' } else { '-' }))
-            .collect();
-        numbered.join("\r\n")
-    }
-
-    /// The message up to the lone dot, dot-unstuffed; `None` if the client went away.
-    fn data(&self, wire: &mut ServerWire) -> io::Result<Option<String>> {
-        let mut message = Vec::new();
-        while let Some(line) = wire.read_line()? {
-            if !line.ends_with(b"\r\n") {
-                self.violation("a message line ends in a bare LF".into());
-            }
-            if line == b".\r\n" || line == b".\n" {
-                return Ok(Some(String::from_utf8_lossy(&message).into_owned()));
-            }
-            message.extend_from_slice(line.strip_prefix(b".").unwrap_or(&line));
-        }
-        Ok(None)
-    }
-
-    /// One AUTH exchange (`arg`: the mechanism and the optional initial response); whether the
-    /// login succeeded.
-    fn auth(&self, wire: &mut ServerWire, arg: &str) -> io::Result<bool> {
-        let (mechanism, initial) = match arg.split_once(' ') {
-            Some((mechanism, initial)) => (mechanism.to_ascii_uppercase(), Some(initial)),
-            None => (arg.to_ascii_uppercase(), None),
-        };
-        if !self.opts.mechanisms.contains(&mechanism.as_str()) {
-            self.violation(format!("AUTH {mechanism}, which the server does not offer"));
-            wire.send("504 5.5.4 Unrecognized authentication type")?;
-            return Ok(false);
-        }
-        let response = match initial {
-            Some(initial) => initial.to_string(),
-            None => {
-                wire.send("334 ")?;
-                match self.line(wire)? {
-                    Some(line) => line,
-                    None => return Ok(false),
-                }
-            }
-        };
-        if response == "*" {
-            wire.send("501 5.7.0 Authentication aborted")?;
-            return Ok(false);
-        }
-        let parsed = match STANDARD.decode(&response) {
-            Err(_) => Err("the response is not base64".to_string()),
-            Ok(raw) if mechanism == "XOAUTH2" => parse_xoauth2(&raw),
-            Ok(raw) => parse_oauthbearer(&raw),
-        };
-        let (user, token) = match parsed {
-            Ok(login) => login,
-            Err(why) => {
-                self.violation(format!("AUTH {mechanism}: {why}"));
-                wire.send("501 5.5.2 malformed")?;
-                return Ok(false);
-            }
-        };
-        let accepted = user == self.opts.user && self.tokens.is_valid_access_token(&token);
-        self.log.lock().unwrap().auths.push(AuthAttempt {
-            mechanism: mechanism.clone(),
-            user,
-            token,
-            accepted,
-        });
-        if accepted {
-            wire.send("235 2.7.0 Accepted")?;
-            return Ok(true);
-        }
-        // RFC 7628 §3.2.2: the error comes as a challenge, which the client must answer with
-        // a dummy response (XOAUTH2: an empty line; OAUTHBEARER: %x01, RFC 7628 §3.2.3).
-        wire.send(&format!("334 {}", STANDARD.encode(AUTH_ERROR)))?;
-        let expected = if mechanism == "XOAUTH2" { "" } else { "AQ==" };
-        match self.line(wire)? {
-            Some(answer) if answer == expected => {}
-            Some(answer) => {
-                let shown = if answer.len() <= 8 {
-                    format!("{answer:?}")
-                } else {
-                    format!("a {}-byte line", answer.len())
-                };
-                self.violation(format!(
-                    "AUTH {mechanism}: error challenge answered with {shown}, not {expected:?}"
-                ));
-            }
-            None => {
-                self.violation(format!(
-                    "AUTH {mechanism}: connection closed instead of answering the error challenge"
-                ));
-                return Ok(false);
-            }
-        }
-        wire.send("535 5.7.8 Username and Password not accepted")?;
-        Ok(false)
-    }
-}
-
-/// Checks a bearer token's syntax (b64token, RFC 6750 §2.1).
-fn check_token(token: &str) -> Result<String, String> {
-    let body = token.trim_end_matches('=');
-    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
-    if body.is_empty() || !body.bytes().all(allowed) {
-        return Err("the bearer token is empty or not a b64token".into());
-    }
-    Ok(token.to_string())
-}
-
-/// `user=USER^Aauth=Bearer TOKEN^A^A`: the user and the token.
-fn parse_xoauth2(raw: &[u8]) -> Result<(String, String), String> {
-    let text = std::str::from_utf8(raw).map_err(|_| "the response is not UTF-8")?;
-    let body = text
-        .strip_suffix("\x01\x01")
-        .ok_or("the response does not end with ^A^A")?;
-    let (user, auth) = body
-        .split_once('\x01')
-        .ok_or("no ^A between user and auth")?;
-    let user = user.strip_prefix("user=").ok_or("no user= first")?;
-    let token = auth
-        .strip_prefix("auth=Bearer ")
-        .ok_or("no auth=Bearer second")?;
-    if user.is_empty() {
-        return Err("the user is empty".into());
-    }
-    Ok((user.to_string(), check_token(token)?))
-}
-
-/// The RFC 7628 §3.1 initial client response: the authzid of its GS2 header (empty when
-/// absent) and the token of its `auth` pair.
-fn parse_oauthbearer(raw: &[u8]) -> Result<(String, String), String> {
-    let text = std::str::from_utf8(raw).map_err(|_| "the response is not UTF-8")?;
-    let body = text
-        .strip_suffix("\x01\x01")
-        .ok_or("the response does not end with ^A^A")?;
-    let (gs2, pairs) = body
-        .split_once('\x01')
-        .ok_or("no ^A after the GS2 header")?;
-    let authzid = gs2
-        .strip_prefix("n,")
-        .or_else(|| gs2.strip_prefix("y,"))
-        .and_then(|rest| rest.strip_suffix(','))
-        .ok_or("the GS2 header is not n,[a=USER], or y,[a=USER],")?;
-    let user = match authzid {
-        "" => String::new(),
-        _ => decode_saslname(authzid.strip_prefix("a=").ok_or("the authzid lacks a=")?)?,
+/// The scripted SMTP server as an OAuth2 relay: TLS with the test relay's certificate, logins
+/// only by XOAUTH2 / OAUTHBEARER (as `opts` says) for `opts.user` with an access token `tokens`
+/// issued and that has not expired, and any mail after a successful login.
+pub fn oauth_smtp(tokens: &TokenServer, opts: SmtpOptions) -> Server {
+    let config = crate::harness::tls_server_config();
+    let tls = match opts.tls {
+        SmtpTls::Implicit => Tls::Implicit(config),
+        SmtpTls::Starttls => Tls::Starttls(config),
     };
-    let mut seen = HashSet::new();
-    let mut auth = None;
-    for pair in pairs.split('\x01') {
-        let (key, value) = pair.split_once('=').ok_or("a key/value pair lacks =")?;
-        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(format!("bad key {key:?}"));
-        }
-        if !seen.insert(key) {
-            return Err(format!("key {key:?} is repeated"));
-        }
-        if !value
-            .bytes()
-            .all(|b| b.is_ascii_graphic() || b" \t\r\n".contains(&b))
-        {
-            return Err(format!("bad value of {key:?}"));
-        }
-        match key {
-            "auth" => auth = Some(value),
-            "port" if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) => {
-                return Err("port is not a number".into());
-            }
-            _ => {}
-        }
-    }
-    let auth = auth.ok_or("no auth= pair")?;
-    let (scheme, token) = auth.split_once(' ').ok_or("auth= lacks a scheme")?;
-    if !scheme.eq_ignore_ascii_case("Bearer") {
-        return Err(format!("auth scheme {scheme:?} is not Bearer"));
-    }
-    Ok((user, check_token(token.trim_start_matches(' '))?))
-}
-
-/// A GS2 saslname: `=2C` is a comma, `=3D` an equals sign (RFC 5801 §4).
-fn decode_saslname(name: &str) -> Result<String, String> {
-    let mut decoded = String::new();
-    let mut rest = name;
-    while let Some(i) = rest.find([',', '=']) {
-        decoded.push_str(&rest[..i]);
-        match rest.get(i..i + 3) {
-            Some("=2C") => decoded.push(','),
-            Some("=3D") => decoded.push('='),
-            _ => return Err("the authzid contains a raw , or =".into()),
-        }
-        rest = &rest[i + 3..];
-    }
-    decoded.push_str(rest);
-    Ok(decoded)
+    let issuer = tokens.shared.clone();
+    let user = opts.user;
+    let check =
+        move |login: &str, token: &str| login == user && issuer.is_valid_access_token(token);
+    Server::start(Script {
+        name: "oauth.test".into(),
+        tls,
+        auth: Some(Auth {
+            oauth_error: AUTH_ERROR.into(),
+            ..Auth::new(&opts.mechanisms, check)
+        }),
+        pipelining: true,
+        enhanced_status_codes: true,
+        timeout: IO_TIMEOUT,
+        ..Script::default()
+    })
 }
 
 mod self_tests {
     use super::*;
 
     use rustls::ClientConnection;
+
+    use crate::harness::{Root, as_root};
+    use testkit::smtp::{Received, Stream, Wire};
 
     fn agent() -> ureq::Agent {
         ureq::Agent::config_builder()
@@ -1774,21 +1247,11 @@ mod self_tests {
         assert_eq!(response.headers()["cache-control"], "no-store");
     }
 
-    /// A TLS client configuration trusting the test CA.
+    /// A TLS client trusting the test CA.
     fn client_connection() -> ClientConnection {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(&crate::harness::relay().ca_file).unwrap() {
-            roots.add(cert.unwrap()).unwrap();
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let config = testkit::tls::client_config(&crate::harness::relay().ca_file);
         let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
-        ClientConnection::new(Arc::new(config), name).unwrap()
+        ClientConnection::new(config, name).unwrap()
     }
 
     /// A scripted SMTP client.
@@ -1797,11 +1260,11 @@ mod self_tests {
     }
 
     impl Client {
-        /// Connects and reads the greeting.
-        fn connect(smtp: &OAuthSmtp) -> Client {
+        /// Connects to the server that offers TLS as `tls` and reads the greeting.
+        fn connect(smtp: &Server, tls: SmtpTls) -> Client {
             let tcp = TcpStream::connect(("127.0.0.1", smtp.port)).unwrap();
             tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            let stream = match smtp.shared.opts.tls {
+            let stream = match tls {
                 SmtpTls::Implicit => {
                     Stream::Tls(Box::new(rustls::StreamOwned::new(client_connection(), tcp)))
                 }
@@ -1851,11 +1314,14 @@ mod self_tests {
 
     #[test]
     fn smtp_xoauth2() {
+        if !as_root(Root::Postfix) {
+            return;
+        }
         let tokens = TokenServer::start(TokenOptions::default());
-        let smtp = OAuthSmtp::start(&tokens, SmtpOptions::default());
+        let smtp = oauth_smtp(&tokens, SmtpOptions::default());
         let token = access_token(&tokens);
 
-        let mut c = Client::connect(&smtp);
+        let mut c = Client::connect(&smtp, SmtpTls::Implicit);
         let ehlo = c.cmd("EHLO client.test");
         assert!(ehlo.contains("250-AUTH XOAUTH2 OAUTHBEARER\n"), "{ehlo}");
         assert!(ehlo.ends_with("250 ENHANCEDSTATUSCODES"), "{ehlo}");
@@ -1881,12 +1347,13 @@ mod self_tests {
         );
         assert_eq!(c.cmd("QUIT"), "221 2.0.0 Bye");
 
-        assert_eq!(smtp.messages(), ["Subject: hi\r\n\r\n.dot\r\nend\r\n"]);
+        let messages: Vec<String> = smtp.messages().iter().map(Received::text).collect();
+        assert_eq!(messages, ["Subject: hi\r\n\r\n.dot\r\nend\r\n"]);
         let auths = smtp.auths();
         assert_eq!(auths.len(), 1);
         assert_eq!(auths[0].mechanism, "XOAUTH2");
         assert_eq!(auths[0].user, USER);
-        assert_eq!(auths[0].token, token);
+        assert_eq!(auths[0].secret, token);
         assert!(auths[0].accepted);
         let commands = smtp.commands();
         assert_eq!(commands[2], "AUTH XOAUTH2 <payload>");
@@ -1895,7 +1362,7 @@ mod self_tests {
 
         // An invalid token: the error challenge, an empty answer, 535.
         tokens.invalidate_access_tokens();
-        let mut c = Client::connect(&smtp);
+        let mut c = Client::connect(&smtp, SmtpTls::Implicit);
         c.cmd("EHLO client.test");
         let challenge = c.cmd(&format!("AUTH XOAUTH2 {}", xoauth2(USER, &token)));
         let challenge = challenge.strip_prefix("334 ").expect("a challenge");
@@ -1922,8 +1389,11 @@ mod self_tests {
 
     #[test]
     fn smtp_oauthbearer() {
+        if !as_root(Root::Postfix) {
+            return;
+        }
         let tokens = TokenServer::start(TokenOptions::default());
-        let smtp = OAuthSmtp::start(&tokens, SmtpOptions::default());
+        let smtp = oauth_smtp(&tokens, SmtpOptions::default());
         let token = access_token(&tokens);
         let bearer = |gs2: &str, token: &str| {
             let port = smtp.port;
@@ -1932,7 +1402,7 @@ mod self_tests {
             ))
         };
 
-        let mut c = Client::connect(&smtp);
+        let mut c = Client::connect(&smtp, SmtpTls::Implicit);
         c.cmd("EHLO client.test");
         let ok = c.cmd(&format!(
             "AUTH OAUTHBEARER {}",
@@ -1941,7 +1411,7 @@ mod self_tests {
         assert_eq!(ok, "235 2.7.0 Accepted");
 
         // No authzid: the user is unknown; the client acknowledges the error with ^A.
-        let mut c = Client::connect(&smtp);
+        let mut c = Client::connect(&smtp, SmtpTls::Implicit);
         c.cmd("EHLO client.test");
         let challenge = c.cmd(&format!("AUTH OAUTHBEARER {}", bearer("n,,", &token)));
         assert!(challenge.starts_with("334 "));
@@ -1975,8 +1445,11 @@ mod self_tests {
 
     #[test]
     fn smtp_starttls_and_mechanisms() {
+        if !as_root(Root::Postfix) {
+            return;
+        }
         let tokens = TokenServer::start(TokenOptions::default());
-        let smtp = OAuthSmtp::start(
+        let smtp = oauth_smtp(
             &tokens,
             SmtpOptions {
                 tls: SmtpTls::Starttls,
@@ -1985,7 +1458,7 @@ mod self_tests {
             },
         );
         let token = access_token(&tokens);
-        let mut c = Client::connect(&smtp);
+        let mut c = Client::connect(&smtp, SmtpTls::Starttls);
         let ehlo = c.cmd("EHLO client.test");
         assert!(ehlo.contains("250-STARTTLS"), "{ehlo}");
         assert!(!ehlo.contains("AUTH"), "{ehlo}");

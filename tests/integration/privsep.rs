@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::harness::{PASSWORD, Sandbox, USER, relay, wait_for};
+use crate::harness::{PASSWORD, Root, Sandbox, USER, as_root, relay, wait_for};
 use crate::namespace::{Namespace, run};
 
 const ALICE: &str = "rctest-alice";
@@ -51,6 +51,9 @@ as "$ALICE" "$R" queue list >/dev/null 2>&1; echo "alicequeue=$?"
 
 #[test]
 fn users_submit_through_the_maildrop_and_cannot_read_or_spoof() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let r = relay();
     let alice = ensure_user(ALICE);
     ensure_user(BOB);
@@ -142,6 +145,9 @@ fn users_submit_through_the_maildrop_and_cannot_read_or_spoof() {
 /// A set-user-ID copy of relayctl ignores the caller's config path and environment.
 #[test]
 fn raised_privileges_ignore_user_supplied_config() {
+    if !as_root(Root::Users) {
+        return;
+    }
     ensure_user(ALICE);
     let sb = Sandbox::new();
     let bin = sb.path("relayctl-suid");
@@ -207,6 +213,9 @@ echo "submitted=$(ls /var/spool/relayctl/queue | wc -l)|"
 /// listed or deleted, no /etc/shadow attached.
 #[test]
 fn raised_privileges_allow_only_submission() {
+    if !as_root(Root::Users) {
+        return;
+    }
     use std::os::unix::fs::PermissionsExt;
     ensure_user(ALICE);
     let sb = Sandbox::new();
@@ -321,6 +330,9 @@ fn profile_running(marker: &std::path::Path) -> String {
 /// the fix (the command ran and the mail went out).
 #[test]
 fn root_refuses_config_owned_by_another_user_or_in_a_writable_directory() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     use std::os::unix::fs::PermissionsExt;
     let alice = ensure_user(ALICE);
     let mut sb = Sandbox::new();

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{PASSWORD, Sandbox, arrives_soon, marker, relay, wait_for};
+use crate::harness::{PASSWORD, Root, Sandbox, arrives_soon, as_root, marker, relay, wait_for};
 
 const CAMPUS: &str = "[profiles.campus]\npreset = \"smarthost\"\nhost = \"localhost\"\nport = 25\ntls = \"none\"\nfrom = \"vm1@campus.example\"\ntimeout = 5\n";
 const DOWN: &str = "[profiles.down]\npreset = \"smarthost\"\nhost = \"localhost\"\nport = 1\ntls = \"none\"\nfrom = \"vm1@campus.example\"\ntimeout = 2\n";
@@ -47,6 +47,9 @@ fn count(marker: &str) -> usize {
 
 #[test]
 fn outage_queues_and_a_later_run_delivers_each_message_once() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = with_config(&format!("default_profile = \"down\"\n\n{DOWN}"));
     let markers: Vec<String> = (0..3).map(|i| marker(&format!("outage{i}"))).collect();
     for m in &markers {
@@ -97,6 +100,9 @@ fn outage_queues_and_a_later_run_delivers_each_message_once() {
 
 #[test]
 fn fallback_relay_takes_over_when_the_first_is_down() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = with_config(&format!(
         "default_profile = \"down\"\n\n{}fallback = [\"campus\"]\n\n{CAMPUS}",
         DOWN
@@ -110,6 +116,9 @@ fn fallback_relay_takes_over_when_the_first_is_down() {
 
 #[test]
 fn wrong_password_holds_mail_until_fixed() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     sb.run(
@@ -155,6 +164,9 @@ fn wrong_password_holds_mail_until_fixed() {
 
 #[test]
 fn permanent_failure_goes_to_the_failed_area_with_a_notice_to_the_admin_only() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = with_config(&format!(
         "default_profile = \"campus\"\nnotify = \"admin@example.org\"\n\n{CAMPUS}"
     ));
@@ -189,6 +201,9 @@ fn permanent_failure_goes_to_the_failed_area_with_a_notice_to_the_admin_only() {
 
 #[test]
 fn messages_older_than_max_age_fail_and_delay_warnings_are_sent_once() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = with_config(&format!(
         "default_profile = \"down\"\nnotify = \"admin@example.org\"\n\n[queue]\ndelay_warning = \"0s\"\n\n{}fallback = []\n\n{CAMPUS}",
         DOWN
@@ -228,6 +243,9 @@ fn messages_older_than_max_age_fail_and_delay_warnings_are_sent_once() {
 
 #[test]
 fn many_messages_share_one_connection_and_one_login() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     let config = std::fs::read_to_string(sb.user_config()).unwrap();
@@ -253,6 +271,9 @@ fn many_messages_share_one_connection_and_one_login() {
 
 #[test]
 fn hold_release_delete_and_show() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = with_config(&format!("default_profile = \"down\"\n\n{DOWN}"));
     let m = marker("admin");
     submit(&sb, &["ops@example.org"], &m).ok();
@@ -295,6 +316,9 @@ fn hold_release_delete_and_show() {
 
 #[test]
 fn wait_mode_queues_nothing() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = with_config(&format!(
         "default_profile = \"down\"\ndelivery = \"wait\"\n\n{DOWN}"
     ));
@@ -306,6 +330,9 @@ fn wait_mode_queues_nothing() {
 
 #[test]
 fn daemon_delivers_new_mail_without_polling() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = with_config(&format!(
         "default_profile = \"campus\"\ndelivery = \"queue\"\n\n{CAMPUS}"
     ));

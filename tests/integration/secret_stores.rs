@@ -1,8 +1,13 @@
-//! Each secret store round-trips through setup and a real login; secrets never leak.
+//! Each secret store round-trips through setup and a real login at the Postfix relay: the 0600
+//! file, an environment variable, a password command (no shell, a clean environment), systemd
+//! credentials, the keyring (and the fallback when a headless host has none), the interactive
+//! prompt; unsafe files are refused with the fix, and secrets never leak.
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::harness::{PASSWORD, Sandbox, USER, marker, relay, submission_args, wait_for};
+use crate::harness::{
+    PASSWORD, Root, Sandbox, USER, as_root, marker, relay, submission_args, wait_for,
+};
 
 /// Runs `setup` for the submission port with the given store options.
 fn setup(sb: &Sandbox, name: &str, store: &[&str], stdin: &[u8]) -> crate::harness::Run {
@@ -31,6 +36,9 @@ fn send_ok(sb: &Sandbox, profile: &str) {
 
 #[test]
 fn file_store_is_0600_and_config_holds_only_a_reference() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let run = sb.setup_submission("uni", &[]).ok();
     assert!(
@@ -52,6 +60,9 @@ fn file_store_is_0600_and_config_holds_only_a_reference() {
 
 #[test]
 fn env_store() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let mut sb = Sandbox::new();
     sb.env("RELAYCTL_PASSWORD_ENV_PROFILE", PASSWORD);
     let run = setup(&sb, "env-profile", &["--secret-store", "env"], b"").ok();
@@ -61,6 +72,9 @@ fn env_store() {
 
 #[test]
 fn env_store_not_set_is_a_warning_at_setup_and_an_error_at_send() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let run = setup(&sb, "later", &["--secret-store", "env"], b"").ok();
     assert!(
@@ -83,6 +97,9 @@ fn env_store_not_set_is_a_warning_at_setup_and_an_error_at_send() {
 /// environment or in either argument vector.
 #[test]
 fn command_store_runs_without_a_shell_and_hides_parent_passwords() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let mut sb = Sandbox::new();
     let script = sb.path("secret-manager");
     let seen = sb.path("seen");
@@ -124,6 +141,9 @@ fn command_store_runs_without_a_shell_and_hides_parent_passwords() {
 
 #[test]
 fn failing_password_command_fails_setup() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     setup(&sb, "bad", &["--password-command", "false"], b"")
         .code(78)
@@ -136,6 +156,9 @@ fn failing_password_command_fails_setup() {
 
 #[test]
 fn systemd_credentials_directory() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let mut sb = Sandbox::new();
     let creds = sb.path("credentials");
     std::fs::create_dir(&creds).unwrap();
@@ -155,6 +178,9 @@ fn systemd_credentials_directory() {
 
 #[test]
 fn systemd_store_outside_a_unit_explains_the_unit_lines() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let run = setup(&sb, "svc", &["--secret-store", "systemd"], b"").ok();
     assert!(
@@ -174,6 +200,9 @@ fn systemd_store_outside_a_unit_explains_the_unit_lines() {
 /// must say so and must not pretend the secret was stored.
 #[test]
 fn keyring_reports_unavailability_honestly() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     setup(
         &sb,
@@ -188,6 +217,9 @@ fn keyring_reports_unavailability_honestly() {
 
 #[test]
 fn without_a_keyring_setup_falls_back_to_a_private_file_and_says_so() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let run = setup(&sb, "auto", &["--password-stdin"], PASSWORD.as_bytes()).ok();
     assert!(
@@ -201,6 +233,9 @@ fn without_a_keyring_setup_falls_back_to_a_private_file_and_says_so() {
 
 #[test]
 fn group_readable_secret_file_is_refused_with_the_fix() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     let secret = sb.path("config/relayctl/secrets/uni");
@@ -215,6 +250,9 @@ fn group_readable_secret_file_is_refused_with_the_fix() {
 
 #[test]
 fn interactive_prompt_does_not_echo() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let ca = relay().ca_file.to_str().unwrap().to_string();
     let bin = env!("CARGO_BIN_EXE_relayctl");
@@ -272,6 +310,9 @@ fn interactive_prompt_does_not_echo() {
 
 #[test]
 fn no_terminal_and_no_password_stdin_is_a_usage_error() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     // Test processes have no controlling terminal (as under cron).
     let mut cmd = {
@@ -293,6 +334,9 @@ fn no_terminal_and_no_password_stdin_is_a_usage_error() {
 /// command saw SMTP_PASS_A).
 #[test]
 fn password_command_sees_only_the_allowed_environment() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let mut sb = Sandbox::new();
     let other_password = "Other-Profile-Pass-5531";
     sb.env("SMTP_PASS_A", other_password);

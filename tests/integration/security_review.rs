@@ -8,8 +8,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::faults::{FaultServer, Script, message, queue, reply, sandbox};
-use crate::harness::{Captured, Sandbox, USER, marker, wait_for};
+use testkit::smtp::{Script, Server, reply};
+
+use crate::faults::{message, sandbox};
+use crate::harness::{Captured, Root, Sandbox, USER, as_root, marker, queue, wait_for};
 
 /// The hostile local user.
 const HOSTILE: &str = "nobody";
@@ -100,6 +102,9 @@ fn named<'a>(fields: &'a [(String, String)], name: &str) -> Vec<&'a str> {
 /// and a Bcc to the transmitted message. (Fails without the fix: three forged fields arrive.)
 #[test]
 fn finding_01_a_decoded_display_name_cannot_add_header_fields() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     use base64::Engine;
     let sb = submission_sandbox();
     let m = marker("review-01");
@@ -125,6 +130,9 @@ fn finding_01_a_decoded_display_name_cannot_add_header_fields() {
 /// kept) and none of the others, except Reply-To. (Fails without the fix.)
 #[test]
 fn finding_02_a_drop_cannot_choose_its_originator() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = submission_sandbox();
     let m = marker("review-02");
     let body = format!(
@@ -181,7 +189,10 @@ fn finding_02_a_drop_cannot_choose_its_originator() {
 /// drop. (Fails without the fix: the server saw ` AUTH=<ceo@x>` as a parameter.)
 #[test]
 fn finding_03_drop_dsn_fields_cannot_add_smtp_parameters() {
-    let server = FaultServer::start(Script {
+    if !as_root(Root::Users) {
+        return;
+    }
+    let server = Server::start(Script {
         dsn: true,
         ..Script::default()
     });
@@ -251,7 +262,7 @@ fn finding_03_drop_dsn_fields_cannot_add_smtp_parameters() {
 /// pass. (Fails without the fix: both messages were held as a configuration fault.)
 #[test]
 fn finding_03_one_messages_refused_parameters_do_not_hold_the_profile() {
-    let server = FaultServer::start(Script {
+    let server = Server::start(Script {
         dsn: true,
         mail_when: vec![(
             "ENVID=".into(),
@@ -275,7 +286,7 @@ fn finding_03_one_messages_refused_parameters_do_not_hold_the_profile() {
     )
     .ok();
     sb.run(&["queue", "run"], b"").ok();
-    let delivered: Vec<String> = server.messages().iter().map(|r| r.data.clone()).collect();
+    let delivered: Vec<String> = server.messages().iter().map(|r| r.text()).collect();
     assert!(
         delivered.iter().any(|d| d.contains(&format!("{m}-plain"))),
         "the other message went out: {:?}",
@@ -294,7 +305,9 @@ fn finding_03_one_messages_refused_parameters_do_not_hold_the_profile() {
 /// not mailed and the line was visible to the To recipient. (Fails without the fix.)
 #[test]
 fn finding_11_bcc_with_white_space_before_the_colon_is_hidden_and_mailed() {
-    crate::harness::relay();
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_smarthost(&[
         "--host",
@@ -366,6 +379,9 @@ fn queued_subjects(sb: &Sandbox) -> Vec<String> {
 /// without the fix: some passes exit 75 and leave the others' drops behind.)
 #[test]
 fn finding_04_a_user_cannot_abort_the_root_queue_run() {
+    if !as_root(Root::Users) {
+        return;
+    }
     let sb = unreachable_sandbox();
     let m = marker("review-04");
     let maildrop = open_maildrop(&sb);
@@ -446,6 +462,9 @@ impl Drop for KillOnDrop {
 /// other users' mail with it. (Fails without the fix: the pass dies of an allocation failure.)
 #[test]
 fn finding_05_a_100_mb_drop_imports_in_bounded_memory() {
+    if !as_root(Root::Users) {
+        return;
+    }
     let sb = unreachable_sandbox();
     let m = marker("review-05");
     let path = open_maildrop(&sb).join("big");
@@ -491,7 +510,9 @@ fn finding_05_a_100_mb_drop_imports_in_bounded_memory() {
 /// without the fix: the victim receives the smuggled message.)
 #[test]
 fn finding_06_smtp_smuggling_through_sendmail_bs_delivers_nothing() {
-    crate::harness::relay();
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_smarthost(&[
         "--host",
@@ -547,6 +568,9 @@ fn finding_06_smtp_smuggling_through_sendmail_bs_delivers_nothing() {
 /// once one was. (Without the fix, both belong to nobody.)
 #[test]
 fn a_process_holding_a_secret_is_not_dumpable() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let r = crate::harness::relay();
     let sb = Sandbox::new();
     let home = sb.path("home");
@@ -628,6 +652,9 @@ fn a_process_holding_a_secret_is_not_dumpable() {
 /// maildrop; a drop from anyone else is refused (and kept in the corrupt area with the reason).
 #[test]
 fn profile_users_and_groups_limit_maildrop_submitters() {
+    if !as_root(Root::Users) {
+        return;
+    }
     let sb = unreachable_sandbox();
     let config = std::fs::read_to_string(sb.user_config()).unwrap();
     std::fs::write(

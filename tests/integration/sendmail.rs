@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::Stdio;
 
-use crate::harness::{Sandbox, arrives_soon, marker, relay, wait_for};
+use crate::harness::{Root, Sandbox, arrives_soon, as_root, marker, relay, wait_for};
 
 /// A sandbox whose config sends through the relay's port 25 smarthost, with aliases.
 fn smarthost(extra: &str) -> Sandbox {
@@ -31,6 +31,9 @@ fn rcpts(list: &[String]) -> Vec<String> {
 /// PHP's mail() runs `sendmail -t -i`.
 #[test]
 fn php_style_t_i_takes_recipients_from_headers_and_drops_bcc() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let m = marker("php");
     let message = format!(
@@ -73,6 +76,9 @@ fn php_style_t_i_takes_recipients_from_headers_and_drops_bcc() {
 /// Many apps run `sendmail -oi -t`; command-line recipients are added to the header ones.
 #[test]
 fn oi_t_with_command_line_recipients() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let m = marker("oit");
     let message = format!("To: app-user@example.org\nSubject: {m}\n\nhello\n");
@@ -103,6 +109,9 @@ fn oi_t_with_command_line_recipients() {
 
 #[test]
 fn without_i_a_lone_dot_ends_the_message() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let m = marker("dotend");
     let message = format!("Subject: {m}\n\nkept\n.\ndropped\n");
@@ -114,6 +123,9 @@ fn without_i_a_lone_dot_ends_the_message() {
 /// cron's mail: From `root (Cron Daemon)`, To the local user root.
 #[test]
 fn local_recipients_resolve_through_aliases_and_headers_follow() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let m = marker("alias");
     let message = format!("From: root (Cron Daemon)\nTo: root\nSubject: {m}\n\noutput\n");
@@ -155,6 +167,9 @@ fn local_recipients_resolve_through_aliases_and_headers_follow() {
 
 #[test]
 fn unknown_local_recipient_is_refused_with_the_fix() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     sb.run(&["sendmail", "www-data"], b"Subject: x\n\nx\n")
         .code(67)
@@ -163,6 +178,9 @@ fn unknown_local_recipient_is_refused_with_the_fix() {
 
 #[test]
 fn default_catch_all_and_etc_aliases_file() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let aliases = sb.path("aliases");
     std::fs::write(&aliases, "# local\nbackup: backup-team@example.org\n").unwrap();
@@ -190,6 +208,9 @@ fn default_catch_all_and_etc_aliases_file() {
 
 #[test]
 fn sender_override_follows_the_profile_policy() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let m = marker("nooverride");
     let message = format!("From: App <noreply@app.example>\nSubject: {m}\n\nx\n");
@@ -247,6 +268,9 @@ fn sender_override_follows_the_profile_policy() {
 
 #[test]
 fn full_name_is_used_when_relayctl_writes_the_from() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let m = marker("fullname");
     sb.run(
@@ -264,6 +288,9 @@ fn full_name_is_used_when_relayctl_writes_the_from() {
 /// Symfony Mailer and PHPMailer speak SMTP to `sendmail -bs` over its stdin and stdout.
 #[test]
 fn bs_smtp_dialogue() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let m = marker("bs");
     let mut child = sb
@@ -313,6 +340,9 @@ fn bs_smtp_dialogue() {
 
 #[test]
 fn bs_reports_a_relay_refusal_in_the_data_reply() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let mut child = sb
         .command(&["--wait", "sendmail", "-bs"])
@@ -336,6 +366,9 @@ fn bs_reports_a_relay_refusal_in_the_data_reply() {
 
 #[test]
 fn bv_verifies_recipients_without_sending() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let run = sb
         .run(
@@ -369,6 +402,9 @@ fn bv_verifies_recipients_without_sending() {
 
 #[test]
 fn mailq_newaliases_and_queue_runs() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let run = sb.run(&["sendmail", "-bp"], b"").ok();
     assert_eq!(run.stdout, "Mail queue is empty\n");
@@ -385,6 +421,9 @@ fn mailq_newaliases_and_queue_runs() {
 /// Invoked through links named sendmail, mailq and newaliases.
 #[test]
 fn program_name_selects_the_personality() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let bin = sb.path("bin");
     std::fs::create_dir(&bin).unwrap();
@@ -423,6 +462,9 @@ fn program_name_selects_the_personality() {
 
 #[test]
 fn option_values_never_become_recipients() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let m = marker("optvalues");
     let args = [
@@ -462,6 +504,9 @@ fn option_values_never_become_recipients() {
 
 #[test]
 fn dsn_parameters_are_sent_when_the_relay_offers_dsn() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let m = marker("dsn");
     let run = sb
@@ -495,7 +540,9 @@ fn dsn_parameters_are_sent_when_the_relay_offers_dsn() {
 
 #[test]
 fn eight_bit_message_to_a_relay_without_8bitmime_is_refused() {
-    relay();
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let config = std::fs::read_to_string(sb.user_config())
         .unwrap()
@@ -520,6 +567,9 @@ fn eight_bit_message_to_a_relay_without_8bitmime_is_refused() {
 
 #[test]
 fn edge_cases_have_defined_behaviour() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     // No final newline.
     let m = marker("nofinal");
@@ -624,6 +674,9 @@ fn sendmail_link_install_status_remove() {
 /// PHP's mail() with `sendmail_path` pointing at relayctl, as a web app on the host would send.
 #[test]
 fn php_mail_function() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = smarthost("");
     let m = marker("phpmail");
     let sendmail_path = format!(

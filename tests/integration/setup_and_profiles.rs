@@ -1,9 +1,14 @@
-//! setup and the profile subcommands manage the config file as an admin expects.
+//! `setup` and the `profile` subcommands manage the config file as an admin expects: the default
+//! profile, `show` without the secret, `set-secret`, `remove`, the system file under the user's,
+//! comments kept, the presets' endpoints and limits, and secrets absent from every output.
 
-use crate::harness::{PASSWORD, Sandbox, USER, marker, wait_for};
+use crate::harness::{PASSWORD, Root, Sandbox, USER, as_root, marker, wait_for};
 
 #[test]
 fn first_profile_becomes_default_and_list_marks_it() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     sb.setup_submission("backup", &[]).ok();
@@ -36,6 +41,9 @@ fn first_profile_becomes_default_and_list_marks_it() {
 
 #[test]
 fn setup_default_flag_switches_the_default() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("a", &[]).ok();
     sb.setup_submission("b", &["--default"]).ok();
@@ -45,6 +53,9 @@ fn setup_default_flag_switches_the_default() {
 
 #[test]
 fn show_never_prints_the_secret() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     let run = sb.run(&["profile", "show", "uni"], b"").ok();
@@ -59,6 +70,9 @@ fn show_never_prints_the_secret() {
 
 #[test]
 fn set_secret_rotates_the_password_in_one_step() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     sb.run(
@@ -89,6 +103,9 @@ fn set_secret_rotates_the_password_in_one_step() {
 
 #[test]
 fn remove_deletes_the_profile_and_its_secret_file() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     let secret = sb.path("config/relayctl/secrets/uni");
@@ -104,6 +121,9 @@ fn remove_deletes_the_profile_and_its_secret_file() {
 
 #[test]
 fn system_flag_writes_the_system_file_and_user_file_overrides_it() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &["--system"]).ok();
     let system = sb.path("etc/relayctl/config.toml");
@@ -137,6 +157,9 @@ fn system_flag_writes_the_system_file_and_user_file_overrides_it() {
 
 #[test]
 fn setup_keeps_comments_and_other_profiles() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
     let path = sb.user_config();
@@ -252,6 +275,9 @@ fn presets_fill_in_provider_endpoints() {
 
 #[test]
 fn institutional_setup_warns_about_single_sign_on_passwords() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let run = sb.setup_submission("uni", &[]).ok();
     assert!(run.stderr.contains("single-sign-on"), "{}", run.stderr);
@@ -265,6 +291,9 @@ fn institutional_setup_warns_about_single_sign_on_passwords() {
 /// Every command's output, with -v transcripts, is free of the password.
 #[test]
 fn secrets_absent_from_every_output() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let mut outputs = vec![sb.setup_submission("uni", &[]).ok()];
     let m = marker("leak");

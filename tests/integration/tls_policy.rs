@@ -1,11 +1,19 @@
-//! TLS is verified, credentials never travel in clear, and login failures say what to do.
+//! TLS policy: certificates are verified (an untrusted CA, an IP address host with `tls_name`),
+//! credentials never travel in clear (a relay that drops STARTTLS gets no password, a password
+//! profile without TLS is refused at setup), login failures say what to do (Gmail app
+//! passwords), and an unreachable relay is a temporary failure.
 
-use crate::harness::{PASSWORD, Sandbox, USER, arrives_soon, marker, relay, wait_for};
+use crate::harness::{
+    PASSWORD, Root, Sandbox, USER, arrives_soon, as_root, marker, relay, wait_for,
+};
 
 /// Port 2526 offers AUTH but no STARTTLS. The profile asks for STARTTLS, so relayctl must stop
 /// before AUTH; the password command leaves a trace when run, proving the secret was not even read.
 #[test]
 fn relay_without_starttls_gets_no_credentials() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let trace = sb.path("secret-was-read");
     let cmd = format!("sh -c 'touch {}; echo {PASSWORD}'", trace.display());
@@ -72,6 +80,9 @@ fn profile_with_password_over_plaintext_is_refused_at_setup() {
 
 #[test]
 fn untrusted_certificate_is_refused() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     // No --ca-file: the test CA is not among the system's roots.
     sb.run(
@@ -112,6 +123,9 @@ fn untrusted_certificate_is_refused() {
 
 #[test]
 fn ip_address_host_verifies_against_tls_name() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let ca = relay().ca_file.to_str().unwrap().to_string();
     let setup = |name: &str, tls_name: &str| {
@@ -178,6 +192,9 @@ fn ip_address_host_verifies_against_tls_name() {
 
 #[test]
 fn wrong_gmail_app_password_exits_77_and_explains_app_passwords() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let ca = relay().ca_file.to_str().unwrap().to_string();
     // The gmail preset pointed at the test relay: same dialogue, wrong password.
@@ -211,6 +228,9 @@ fn wrong_gmail_app_password_exits_77_and_explains_app_passwords() {
 
 #[test]
 fn gmail_app_password_spaces_are_removed() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
     let sb = Sandbox::new();
     let ca = relay().ca_file.to_str().unwrap().to_string();
     let spaced: String = PASSWORD.chars().flat_map(|c| [c, ' ']).collect();

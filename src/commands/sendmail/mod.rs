@@ -138,7 +138,8 @@ fn deliver(options: &Options, inv: &Invocation) -> Result<()> {
     );
     let mut ready = match prepared {
         Ok(ready) => ready,
-        Err(mut refused) => {
+        Err(refused) => {
+            let mut refused = *refused;
             let e = Error::from(refused.error);
             if !held::is_configuration_fault(&e) {
                 return Err(e);

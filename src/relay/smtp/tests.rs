@@ -1,12 +1,14 @@
-//! The client against scripted SMTP servers on 127.0.0.1.
+//! The client against the scripted SMTP server (`testkit::smtp`) on 127.0.0.1: replies and
+//! extensions, pipelining, dot-stuffing and streaming, AUTH, STARTTLS, and each way a relay can
+//! fail (refusals, silence, a dropped connection, malformed or oversized replies).
 
 use std::cell::RefCell;
-use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::{self, JoinHandle};
+use std::io::{self, Read};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use testkit::smtp::{Act, Auth, AuthAttempt, MidData, Script, Server, acts, reply};
 
 use super::*;
 use crate::relay::sasl;
@@ -35,81 +37,15 @@ impl Recorder {
     }
 }
 
-/// The server end of a test connection.
-struct Peer {
-    stream: TcpStream,
-    buf: Vec<u8>,
-    /// How many reads were made.
-    reads: usize,
-}
-
-impl Peer {
-    fn send(&mut self, text: &str) {
-        self.stream.write_all(text.as_bytes()).unwrap();
+/// The scripted server as `mx.test`, offering no extension the test does not ask for.
+fn mx() -> Script {
+    Script {
+        name: "mx.test".into(),
+        eightbitmime: false,
+        size: None,
+        timeout: TIMEOUT,
+        ..Script::default()
     }
-
-    fn fill(&mut self) -> usize {
-        let mut chunk = vec![0u8; 256 * 1024];
-        let n = self.stream.read(&mut chunk).unwrap();
-        self.buf.extend_from_slice(&chunk[..n]);
-        self.reads += 1;
-        n
-    }
-
-    /// Everything up to and including `end`.
-    fn until(&mut self, end: &[u8]) -> Vec<u8> {
-        let mut from = 0;
-        loop {
-            if let Some(i) = self.buf[from..].windows(end.len()).position(|w| w == end) {
-                let rest = self.buf.split_off(from + i + end.len());
-                return std::mem::replace(&mut self.buf, rest);
-            }
-            from = self.buf.len().saturating_sub(end.len() - 1);
-            assert!(self.fill() > 0, "client closed the connection");
-        }
-    }
-
-    fn line(&mut self) -> String {
-        let mut line = String::from_utf8(self.until(b"\r\n")).unwrap();
-        line.truncate(line.len() - 2);
-        line
-    }
-
-    /// Greets, answers EHLO with `keywords`.
-    fn hello(&mut self, keywords: &[&str]) {
-        self.send("220 mx.test ESMTP\r\n");
-        let ehlo = self.line();
-        assert_eq!(ehlo, "EHLO client.test");
-        let mut reply = String::new();
-        let mut lines = vec!["mx.test Hello"];
-        lines.extend_from_slice(keywords);
-        for (i, line) in lines.iter().enumerate() {
-            let sep = if i + 1 == lines.len() { ' ' } else { '-' };
-            reply.push_str(&format!("250{sep}{line}\r\n"));
-        }
-        self.send(&reply);
-    }
-
-    /// Reads one command, checks it, and sends `reply` (with CRLF added).
-    fn exchange(&mut self, expected: &str, reply: &str) {
-        assert_eq!(self.line(), expected);
-        self.send(&format!("{reply}\r\n"));
-    }
-}
-
-fn server(script: impl FnOnce(Peer) + Send + 'static) -> (u16, JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let handle = thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-        script(Peer {
-            stream,
-            buf: Vec::new(),
-            reads: 0,
-        });
-    });
-    (port, handle)
 }
 
 fn connect(port: u16, observer: &dyn Observer) -> Connection {
@@ -128,17 +64,17 @@ fn rcpts(list: &[&str]) -> Vec<(String, Vec<String>)> {
 
 #[test]
 fn multiline_replies_and_extensions() {
-    let (port, server) = server(|mut p| {
-        p.send("220-mx.test ESMTP\r\n220-second line\r\n220 third\r\n");
-        assert_eq!(p.line(), "EHLO client.test");
-        p.send(
+    let server = Server::start(Script {
+        greeting: reply("220-mx.test ESMTP\r\n220-second line\r\n220 third"),
+        ehlo: reply(
             "250-mx.test Hello client\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n\
-             250-AUTH PLAIN LOGIN\r\n250-AUTH=LOGIN\r\n250-DSN\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n",
-        );
-        p.exchange("QUIT", "221 2.0.0 Bye");
+             250-AUTH PLAIN LOGIN\r\n250-AUTH=LOGIN\r\n250-DSN\r\n250-8BITMIME\r\n250 SMTPUTF8",
+        )
+        .into(),
+        ..mx()
     });
     let rec = Recorder::default();
-    let mut conn = connect(port, &rec);
+    let mut conn = connect(server.port, &rec);
     let ext = conn.ehlo("client.test", &rec).unwrap();
     assert_eq!(ext.server_name(), "mx.test");
     for keyword in ["PIPELINING", "DSN", "8BITMIME", "smtputf8", "AUTH", "SIZE"] {
@@ -154,7 +90,7 @@ fn multiline_replies_and_extensions() {
     assert!(!conn.is_encrypted());
     let quit = conn.quit(&rec).unwrap();
     assert_eq!(quit.text(), "221 2.0.0 Bye");
-    server.join().unwrap();
+    assert_eq!(server.commands(), ["EHLO client.test", "QUIT"]);
     let lines = rec.lines();
     assert!(lines[0].starts_with("N: connected to 127.0.0.1:"));
     assert_eq!(
@@ -171,52 +107,38 @@ fn multiline_replies_and_extensions() {
 
 #[test]
 fn helo_fallback() {
-    let (port, server) = server(|mut p| {
-        p.send("220 old.test SMTP\r\n");
-        p.exchange(
-            "EHLO client.test",
-            "502 5.5.2 Error: command not recognized",
-        );
-        p.exchange("HELO client.test", "250 old.test");
+    let server = Server::start(Script {
+        name: "old.test".into(),
+        greeting: reply("220 old.test SMTP"),
+        ehlo: reply("502 5.5.2 Error: command not recognized").into(),
+        ..mx()
     });
     let rec = Recorder::default();
-    let mut conn = connect(port, &rec);
+    let mut conn = connect(server.port, &rec);
     let ext = conn.ehlo("client.test", &rec).unwrap();
     assert_eq!(ext.server_name(), "old.test");
     assert!(ext.keywords().is_empty());
-    server.join().unwrap();
+    assert_eq!(server.commands(), ["EHLO client.test", "HELO client.test"]);
 }
 
 #[test]
 fn pipelined_commands_go_out_in_one_write() {
-    let (port, server) = server(|mut p| {
-        p.hello(&["PIPELINING", "SIZE 1000000", "DSN"]);
-        let reads = p.reads;
-        // Nothing is answered before all four commands are in.
-        let batch = String::from_utf8(p.until(b"DATA\r\n")).unwrap();
-        assert_eq!(
-            p.reads - reads,
-            1,
-            "the commands came in more than one read"
-        );
-        assert_eq!(
-            batch,
-            "MAIL FROM:<me@client.test> SIZE=7 RET=HDRS\r\n\
-             RCPT TO:<a@x.test> NOTIFY=FAILURE\r\n\
-             RCPT TO:<b@x.test>\r\n\
-             DATA\r\n"
-        );
-        p.send(
-            "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550-5.1.1 <b@x.test>: Recipient address rejected\r\n\
-             550 5.1.1 User unknown\r\n354 End data with <CR><LF>.<CR><LF>\r\n",
-        );
-        let data = p.until(b"\r\n.\r\n");
-        assert_eq!(data, b"Hello\r\n.\r\n");
-        p.send("250 2.0.0 Ok: queued as ABC\r\n");
-        p.exchange("QUIT", "221 Bye");
+    let server = Server::start(Script {
+        pipelining: true,
+        size: Some(1_000_000),
+        dsn: true,
+        mail: reply("250 2.1.0 Ok").into(),
+        rcpt: vec![
+            reply("250 2.1.5 Ok").into(),
+            reply("550-5.1.1 <b@x.test>: Recipient address rejected\r\n550 5.1.1 User unknown")
+                .into(),
+        ],
+        data: reply("354 End data with <CR><LF>.<CR><LF>").into(),
+        final_dot: reply("250 2.0.0 Ok: queued as ABC").into(),
+        ..mx()
     });
     let rec = Recorder::default();
-    let mut conn = open(port, &rec);
+    let mut conn = open(server.port, &rec);
     let recipients = vec![
         ("a@x.test".to_string(), vec!["NOTIFY=FAILURE".to_string()]),
         ("b@x.test".to_string(), vec![]),
@@ -244,7 +166,29 @@ fn pipelined_commands_go_out_in_one_write() {
     let data = result.data.unwrap().unwrap();
     assert_eq!(data.text(), "250 2.0.0 Ok: queued as ABC");
     conn.quit(&rec).unwrap();
-    server.join().unwrap();
+    let commands = server.command_records();
+    let lines: Vec<&str> = commands.iter().map(|c| c.line.as_str()).collect();
+    assert_eq!(
+        lines,
+        [
+            "EHLO client.test",
+            "MAIL FROM:<me@client.test> SIZE=7 RET=HDRS",
+            "RCPT TO:<a@x.test> NOTIFY=FAILURE",
+            "RCPT TO:<b@x.test>",
+            "DATA",
+            "QUIT"
+        ]
+    );
+    // Nothing is answered before all four commands are in: they came in the read after EHLO's.
+    let reads: Vec<usize> = commands.iter().map(|c| c.read).collect();
+    assert_eq!(
+        reads[1..5],
+        [reads[0] + 1; 4],
+        "the commands came in more than one read"
+    );
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].raw, b"Hello\r\n.\r\n");
     let lines = rec.lines();
     assert!(lines.contains(&"N: message sent (7 bytes)".to_string()));
     assert!(lines.contains(&"C: DATA".to_string()));
@@ -252,19 +196,19 @@ fn pipelined_commands_go_out_in_one_write() {
 
 #[test]
 fn without_pipelining_command_by_command() {
-    let (port, server) = server(|mut p| {
-        p.hello(&["SIZE"]);
-        p.exchange("MAIL FROM:<>", "250 Ok");
-        // The client waits for each reply: nothing more has arrived yet.
-        p.exchange("RCPT TO:<a@x.test>", "450 4.2.0 Mailbox busy");
-        p.exchange("RCPT TO:<b@x.test>", "251 User not local; will forward");
-        assert!(p.buf.is_empty());
-        p.exchange("DATA", "354 go ahead");
-        assert_eq!(p.until(b"\r\n.\r\n"), b"x\r\n.\r\n");
-        p.send("451 4.3.0 Try later\r\n");
+    let server = Server::start(Script {
+        ehlo: reply("250-mx.test Hello\r\n250 SIZE").into(),
+        mail: reply("250 Ok").into(),
+        rcpt: vec![
+            reply("450 4.2.0 Mailbox busy").into(),
+            reply("251 User not local; will forward").into(),
+        ],
+        data: reply("354 go ahead").into(),
+        final_dot: reply("451 4.3.0 Try later").into(),
+        ..mx()
     });
     let rec = Recorder::default();
-    let mut conn = open(port, &rec);
+    let mut conn = open(server.port, &rec);
     let result = conn
         .transaction(
             None,
@@ -278,33 +222,47 @@ fn without_pipelining_command_by_command() {
     assert_eq!(result.recipients[1].1.as_ref().unwrap().code, 251);
     assert_eq!(result.data.unwrap().unwrap_err().code, 451);
     assert!(!conn.is_broken());
-    server.join().unwrap();
+    assert_eq!(
+        server.commands(),
+        [
+            "EHLO client.test",
+            "MAIL FROM:<>",
+            "RCPT TO:<a@x.test>",
+            "RCPT TO:<b@x.test>",
+            "DATA"
+        ]
+    );
+    // The client waits for each reply: nothing more had arrived when a command was answered.
+    let commands = server.command_records();
+    assert!(commands.iter().all(|c| !c.pipelined), "{commands:#?}");
+    assert_eq!(server.messages()[0].raw, b"x\r\n.\r\n");
 }
 
 #[test]
 fn no_recipient_accepted_means_no_message() {
-    let (port, server) = server(|mut p| {
-        p.hello(&["PIPELINING"]);
-        // A server that answers DATA with 354 even though no recipient was accepted.
-        assert_eq!(
-            String::from_utf8(p.until(b"DATA\r\n")).unwrap(),
-            "MAIL FROM:<me@x.test>\r\nRCPT TO:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n"
-        );
-        p.send("250 Ok\r\n550 no a\r\n550 no b\r\n354 go on anyway\r\n");
-        p.exchange(".", "554 5.5.1 Error: no valid recipients");
-        p.exchange("RSET", "250 2.0.0 Ok");
-        // The RFC 2920 way: DATA refused.
-        p.until(b"DATA\r\n");
-        p.send("250 Ok\r\n450 later\r\n554 5.5.1 Error: no valid recipients\r\n");
-        p.exchange("RSET", "250 2.0.0 Ok");
-        // The connection is still good for a real transaction.
-        p.until(b"DATA\r\n");
-        p.send("250 Ok\r\n250 Ok\r\n354 go\r\n");
-        assert_eq!(p.until(b"\r\n.\r\n"), b"body\r\n.\r\n");
-        p.send("250 queued\r\n");
+    let server = Server::start(Script {
+        pipelining: true,
+        mail: reply("250 Ok").into(),
+        // Three transactions: no recipient, a recipient refused for now, a recipient taken.
+        rcpt: vec![
+            acts([reply("550 no a"), reply("450 later"), reply("250 Ok")]),
+            reply("550 no b").into(),
+        ],
+        data: acts([
+            // A server that answers DATA with 354 even though no recipient was accepted.
+            reply("354 go on anyway"),
+            // The RFC 2920 way: DATA refused.
+            reply("554 5.5.1 Error: no valid recipients"),
+            reply("354 go"),
+        ]),
+        final_dot: acts([
+            reply("554 5.5.1 Error: no valid recipients"),
+            reply("250 queued"),
+        ]),
+        ..mx()
     });
     let rec = Recorder::default();
-    let mut conn = open(port, &rec);
+    let mut conn = open(server.port, &rec);
     let mut unread = Counting::new(b"body".to_vec());
     let first = conn
         .transaction(
@@ -317,11 +275,7 @@ fn no_recipient_accepted_means_no_message() {
         .unwrap();
     assert_eq!(first.data, None);
     assert_eq!(first.accepted(), 0);
-    assert_eq!(
-        unread.consumed.load(Ordering::SeqCst),
-        0,
-        "message was read"
-    );
+    assert_eq!(unread.consumed(), 0, "message was read");
     assert!(!conn.is_broken());
     let second = conn
         .transaction(
@@ -334,6 +288,7 @@ fn no_recipient_accepted_means_no_message() {
         .unwrap();
     assert_eq!(second.data, None);
     assert!(second.recipients[0].1.as_ref().unwrap_err().is_transient());
+    // The connection is still good for a real transaction.
     let third = conn
         .transaction(
             Some("me@x.test"),
@@ -344,27 +299,40 @@ fn no_recipient_accepted_means_no_message() {
         )
         .unwrap();
     assert_eq!(third.data.unwrap().unwrap().text(), "250 queued");
-    server.join().unwrap();
+    let transaction = |rcpts: &[&'static str]| {
+        let mut lines = vec!["MAIL FROM:<me@x.test>"];
+        lines.extend_from_slice(rcpts);
+        lines.push("DATA");
+        lines
+    };
+    let mut expected = vec!["EHLO client.test"];
+    expected.extend(transaction(&["RCPT TO:<a@x.test>", "RCPT TO:<b@x.test>"]));
+    expected.push("RSET");
+    expected.extend(transaction(&["RCPT TO:<a@x.test>"]));
+    expected.push("RSET");
+    expected.extend(transaction(&["RCPT TO:<a@x.test>"]));
+    assert_eq!(server.commands(), expected);
+    // Only the dot after the first 354, then the real message.
+    let raw: Vec<Vec<u8>> = server.messages().into_iter().map(|m| m.raw).collect();
+    assert_eq!(raw, [&b".\r\n"[..], b"body\r\n.\r\n"]);
 }
 
 #[test]
 fn refused_sender_leaves_the_connection_usable() {
-    let (port, server) = server(|mut p| {
-        p.hello(&["PIPELINING"]);
-        p.until(b"DATA\r\n");
-        p.send(
-            "553 5.7.1 <me@x.test>: Sender address rejected\r\n503 5.5.1 need MAIL\r\n\
-             503 5.5.1 need MAIL\r\n",
-        );
-        p.exchange("RSET", "250 Ok");
-        p.exchange("NOOP", "250 Ok");
-        // And without pipelining, after a new EHLO.
-        p.exchange("EHLO client.test", "250 mx.test");
-        p.exchange("MAIL FROM:<me@x.test>", "451 4.3.0 later");
-        p.exchange("RSET", "250 Ok");
+    let server = Server::start(Script {
+        pipelining: true,
+        // The second EHLO offers no PIPELINING.
+        ehlo: acts([Act::Accept, reply("250 mx.test")]),
+        mail: acts([
+            reply("553 5.7.1 <me@x.test>: Sender address rejected"),
+            reply("451 4.3.0 later"),
+        ]),
+        rcpt: vec![reply("503 5.5.1 need MAIL").into()],
+        data: reply("503 5.5.1 need MAIL").into(),
+        ..mx()
     });
     let rec = Recorder::default();
-    let mut conn = open(port, &rec);
+    let mut conn = open(server.port, &rec);
     let err = conn
         .transaction(
             Some("me@x.test"),
@@ -381,6 +349,7 @@ fn refused_sender_leaves_the_connection_usable() {
     assert_eq!(err.stage(), "MAIL FROM");
     assert!(!conn.is_broken());
     conn.noop(&rec).unwrap();
+    // And without pipelining, after a new EHLO.
     conn.ehlo("client.test", &rec).unwrap();
     let err = conn
         .transaction(
@@ -393,17 +362,34 @@ fn refused_sender_leaves_the_connection_usable() {
         .unwrap_err();
     assert!(err.reply().unwrap().is_transient());
     assert!(!conn.is_broken());
-    server.join().unwrap();
+    assert_eq!(
+        server.commands(),
+        [
+            "EHLO client.test",
+            "MAIL FROM:<me@x.test>",
+            "RCPT TO:<a@x.test>",
+            "DATA",
+            "RSET",
+            "NOOP",
+            "EHLO client.test",
+            "MAIL FROM:<me@x.test>",
+            "RSET"
+        ]
+    );
 }
 
 #[test]
 fn reply_421_ends_the_connection() {
-    let (port, server) = server(|mut p| {
-        p.hello(&["PIPELINING"]);
-        p.until(b"DATA\r\n");
-        p.send("250 Ok\r\n421 4.4.2 mx.test Error: timeout exceeded\r\n");
+    let server = Server::start(Script {
+        pipelining: true,
+        // The server gives up at the first recipient and goes away.
+        rcpt: vec![
+            reply("421 4.4.2 mx.test Error: timeout exceeded").into(),
+            Act::Close.into(),
+        ],
+        ..mx()
     });
-    let mut conn = open(port, &Silent);
+    let mut conn = open(server.port, &Silent);
     let err = conn
         .transaction(
             None,
@@ -418,7 +404,10 @@ fn reply_421_ends_the_connection() {
         "RCPT TO: 421 4.4.2 mx.test Error: timeout exceeded"
     );
     assert!(conn.is_broken());
-    server.join().unwrap();
+    assert_eq!(
+        server.commands()[..3],
+        ["EHLO client.test", "MAIL FROM:<>", "RCPT TO:<a@x.test>"]
+    );
 }
 
 /// A reader that hands out one byte at a time.
@@ -440,23 +429,9 @@ impl Read for OneByte<'_> {
 #[test]
 fn dot_stuffing_across_reads() {
     let message = b".start\r\n..two\r\nmid.dle\r\n.\r\n\r\n.x\r\nend.";
-    let (port, server) = server(|mut p| {
-        p.hello(&[]);
-        p.exchange("MAIL FROM:<>", "250 Ok");
-        p.exchange("RCPT TO:<a@x.test>", "250 Ok");
-        p.exchange("DATA", "354 go");
-        let reads = p.reads;
-        let data = p.until(b"\r\n.\r\n");
-        assert_eq!(
-            String::from_utf8(data).unwrap(),
-            "..start\r\n...two\r\nmid.dle\r\n..\r\n\r\n..x\r\nend.\r\n.\r\n"
-        );
-        // One write: the data and the terminator arrive together.
-        assert_eq!(p.reads - reads, 1);
-        p.send("250 Ok\r\n");
-    });
+    let server = Server::start(mx());
     let rec = Recorder::default();
-    let mut conn = open(port, &rec);
+    let mut conn = open(server.port, &rec);
     let result = conn
         .transaction(
             None,
@@ -467,7 +442,22 @@ fn dot_stuffing_across_reads() {
         )
         .unwrap();
     assert!(result.data.unwrap().is_ok());
-    server.join().unwrap();
+    assert_eq!(
+        server.commands(),
+        [
+            "EHLO client.test",
+            "MAIL FROM:<>",
+            "RCPT TO:<a@x.test>",
+            "DATA"
+        ]
+    );
+    let got = &server.messages()[0];
+    assert_eq!(
+        String::from_utf8_lossy(&got.raw),
+        "..start\r\n...two\r\nmid.dle\r\n..\r\n\r\n..x\r\nend.\r\n.\r\n"
+    );
+    // One write: the data and the terminator arrive together.
+    assert_eq!(got.reads, 1);
 }
 
 #[test]
@@ -480,12 +470,14 @@ fn dot_stuff_keeps_state_between_pieces() {
     assert_eq!(out, b"a\r\n..b\r\n...");
 }
 
-/// A generated message of `len` bytes (lines of 76 characters), counting what was read.
+/// A generated message of `len` bytes (lines of 76 characters), recording how much was read
+/// when.
 struct Counting {
     data: Vec<u8>,
     pos: usize,
     len: usize,
-    consumed: Arc<AtomicU64>,
+    /// After each read: when, and how many bytes were read in all.
+    progress: Arc<Mutex<Vec<(Instant, u64)>>>,
 }
 
 impl Counting {
@@ -495,7 +487,7 @@ impl Counting {
             data,
             pos: 0,
             len,
-            consumed: Arc::new(AtomicU64::new(0)),
+            progress: Arc::default(),
         }
     }
 
@@ -507,6 +499,21 @@ impl Counting {
         c.len = len;
         c
     }
+
+    /// How many bytes were read in all.
+    fn consumed(&self) -> u64 {
+        consumed_by(&self.progress, Instant::now())
+    }
+}
+
+/// How many bytes a [`Counting`] had handed out by `when`.
+fn consumed_by(progress: &Mutex<Vec<(Instant, u64)>>, when: Instant) -> u64 {
+    let progress = progress.lock().unwrap();
+    progress
+        .iter()
+        .take_while(|(at, _)| *at <= when)
+        .last()
+        .map_or(0, |(_, total)| *total)
 }
 
 impl Read for Counting {
@@ -517,7 +524,10 @@ impl Read for Counting {
             n += 1;
             self.pos += 1;
         }
-        self.consumed.fetch_add(n as u64, Ordering::SeqCst);
+        self.progress
+            .lock()
+            .unwrap()
+            .push((Instant::now(), self.pos as u64));
         Ok(n)
     }
 }
@@ -526,42 +536,43 @@ impl Read for Counting {
 fn large_message_is_streamed() {
     const LEN: usize = 32 * 1024 * 1024;
     let reader = Counting::generated(LEN);
-    let consumed = reader.consumed.clone();
-    let (port, server) = server(move |mut p| {
-        p.hello(&["PIPELINING"]);
-        p.until(b"DATA\r\n");
-        p.send("250 Ok\r\n250 Ok\r\n354 go\r\n");
-        while p.buf.len() < 1024 * 1024 {
-            p.fill();
-        }
-        thread::sleep(Duration::from_millis(200));
-        let read_so_far = consumed.load(Ordering::SeqCst);
-        assert!(
-            read_so_far < 24 * 1024 * 1024,
-            "{read_so_far} bytes read before the relay took 1 MiB"
-        );
-        let data = p.until(b"\r\n.\r\n");
-        // Every line (the last one too, unfinished) starts with a dot, which is doubled.
-        assert_eq!(data.len(), LEN + LEN.div_ceil(78) + 5);
-        assert!(data.starts_with(b"..xxx"));
-        p.send("250 Ok\r\n");
+    let progress = reader.progress.clone();
+    // The relay takes 1 MiB, then nothing for a while: a client that read the whole message
+    // into memory first would have read it all by the time the relay goes on.
+    let server = Server::start(Script {
+        pipelining: true,
+        mid_data: Some(MidData::Stall {
+            after: 1024 * 1024,
+            pause: Duration::from_millis(200),
+        }),
+        ..mx()
     });
     let rec = Recorder::default();
-    let mut conn = open(port, &rec);
+    let mut conn = open(server.port, &rec);
     let mut reader = reader;
     let result = conn
         .transaction(None, &[], &rcpts(&["a@x.test"]), &mut reader, &rec)
         .unwrap();
     assert!(result.data.unwrap().is_ok());
-    server.join().unwrap();
+    let got = &server.messages()[0];
+    let stalled_until = got.stalled_until.expect("the relay stalled");
+    let read_so_far = consumed_by(&progress, stalled_until);
+    assert!(
+        read_so_far < 24 * 1024 * 1024,
+        "{read_so_far} bytes read before the relay took 1 MiB"
+    );
+    // Every line (the last one too, unfinished) starts with a dot, which is doubled.
+    assert_eq!(got.raw.len(), LEN + LEN.div_ceil(78) + 5);
+    assert!(got.raw.starts_with(b"..xxx"));
 }
 
 #[test]
 fn greeting_421_is_a_reply_error() {
-    let (port, server) = server(|mut p| {
-        p.send("421 4.3.2 mx.test Service not available, closing\r\n");
+    let server = Server::start(Script {
+        greeting: reply("421 4.3.2 mx.test Service not available, closing"),
+        ..mx()
     });
-    let err = Connection::connect("127.0.0.1", port, TIMEOUT, None, &Silent)
+    let err = Connection::connect("127.0.0.1", server.port, TIMEOUT, None, &Silent)
         .err()
         .unwrap();
     assert_eq!(err.stage(), "greeting");
@@ -571,20 +582,24 @@ fn greeting_421_is_a_reply_error() {
         err.to_string(),
         "greeting: 421 4.3.2 mx.test Service not available, closing"
     );
-    server.join().unwrap();
 }
 
 #[test]
 fn silent_server_times_out() {
-    let (port, server) = server(|mut p| {
-        // Say nothing; wait for the client to give up.
-        let mut byte = [0u8; 1];
-        let _ = p.stream.read(&mut byte);
+    let server = Server::start(Script {
+        greeting: Act::Silence,
+        ..mx()
     });
     let start = Instant::now();
-    let err = Connection::connect("127.0.0.1", port, Duration::from_millis(500), None, &Silent)
-        .err()
-        .unwrap();
+    let err = Connection::connect(
+        "127.0.0.1",
+        server.port,
+        Duration::from_millis(500),
+        None,
+        &Silent,
+    )
+    .err()
+    .unwrap();
     let elapsed = start.elapsed();
     assert!(
         matches!(err, SmtpError::Timeout { stage: "greeting" }),
@@ -592,20 +607,18 @@ fn silent_server_times_out() {
     );
     assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
     assert_eq!(err.to_string(), "greeting: timed out waiting for the relay");
-    server.join().unwrap();
 }
 
 #[test]
 fn dropped_connection_mid_data_is_a_network_error() {
-    let (port, server) = server(|mut p| {
-        p.hello(&["PIPELINING"]);
-        p.until(b"DATA\r\n");
-        p.send("250 Ok\r\n250 Ok\r\n354 go\r\n");
-        p.fill();
-        // Drop with unread data: the client's writes fail.
+    // Dropped with unread data: the client's writes fail.
+    let server = Server::start(Script {
+        pipelining: true,
+        mid_data: Some(MidData::Close),
+        ..mx()
     });
     let rec = Recorder::default();
-    let mut conn = open(port, &rec);
+    let mut conn = open(server.port, &rec);
     let err = conn
         .transaction(
             None,
@@ -630,19 +643,16 @@ fn dropped_connection_mid_data_is_a_network_error() {
         conn.noop(&rec).unwrap_err(),
         SmtpError::Network { .. }
     ));
-    server.join().unwrap();
+    assert!(server.messages().is_empty());
 }
 
 #[test]
 fn closed_before_final_reply_is_a_network_error() {
-    let (port, server) = server(|mut p| {
-        p.hello(&[]);
-        p.exchange("MAIL FROM:<>", "250 Ok");
-        p.exchange("RCPT TO:<a@x.test>", "250 Ok");
-        p.exchange("DATA", "354 go");
-        p.until(b"\r\n.\r\n");
+    let server = Server::start(Script {
+        final_dot: Act::Close.into(),
+        ..mx()
     });
-    let mut conn = open(port, &Silent);
+    let mut conn = open(server.port, &Silent);
     let err = conn
         .transaction(None, &[], &rcpts(&["a@x.test"]), &mut &b"x"[..], &Silent)
         .unwrap_err();
@@ -654,7 +664,7 @@ fn closed_before_final_reply_is_a_network_error() {
         other => panic!("{other:?}"),
     }
     assert_eq!(err.to_string(), "message: the relay closed the connection");
-    server.join().unwrap();
+    assert_eq!(server.messages()[0].raw, b"x\r\n.\r\n");
 }
 
 #[test]
@@ -677,22 +687,33 @@ fn refused_connection_is_a_network_error() {
 
 #[test]
 fn auth_login_challenges() {
-    let (port, server) = server(|mut p| {
-        p.hello(&["AUTH LOGIN"]);
-        p.exchange("AUTH LOGIN", "334 VXNlcm5hbWU6");
-        p.exchange(&BASE64.encode("jdoe@x.test"), "334 UGFzc3dvcmQ6");
-        p.exchange(
-            &BASE64.encode("s3cret pass"),
-            "235 2.7.0 Authentication successful",
-        );
+    let server = Server::start(Script {
+        auth: Some(Auth {
+            accepted: "235 2.7.0 Authentication successful".into(),
+            ..Auth::new(&["LOGIN"], |user, password| {
+                user == "jdoe@x.test" && password == "s3cret pass"
+            })
+        }),
+        ..mx()
     });
     let rec = Recorder::default();
-    let mut conn = open(port, &rec);
+    let mut conn = open(server.port, &rec);
     let reply = conn
         .authenticate(&mut sasl::Login::new("jdoe@x.test", "s3cret pass"), &rec)
         .unwrap();
     assert_eq!(reply.code, 235);
-    server.join().unwrap();
+    // The server's challenges are `Username:` and `Password:`; no initial response.
+    assert_eq!(server.commands(), ["EHLO client.test", "AUTH LOGIN"]);
+    assert_eq!(
+        server.auths(),
+        [AuthAttempt {
+            mechanism: "LOGIN".into(),
+            user: "jdoe@x.test".into(),
+            secret: "s3cret pass".into(),
+            accepted: true,
+        }]
+    );
+    assert_eq!(server.violations(), Vec::<String>::new());
     let lines = rec.lines();
     let auth = lines.iter().position(|l| l == "C: AUTH LOGIN").unwrap();
     assert_eq!(
@@ -715,17 +736,17 @@ fn auth_login_challenges() {
 
 #[test]
 fn auth_plain_and_refusal() {
-    let (port, server) = server(|mut p| {
-        p.hello(&["AUTH LOGIN PLAIN"]);
-        let token = BASE64.encode("\0jdoe\0wrong");
-        p.exchange(
-            &format!("AUTH PLAIN {token}"),
-            "535 5.7.8 Error: authentication failed",
-        );
-        p.exchange("QUIT", "221 Bye");
+    let server = Server::start(Script {
+        auth: Some(Auth {
+            refused: "535 5.7.8 Error: authentication failed".into(),
+            ..Auth::new(&["LOGIN", "PLAIN"], |user, password| {
+                user == "jdoe" && password == "right"
+            })
+        }),
+        ..mx()
     });
     let rec = Recorder::default();
-    let mut conn = open(port, &rec);
+    let mut conn = open(server.port, &rec);
     let err = conn
         .authenticate(&mut sasl::Plain::new("jdoe", "wrong"), &rec)
         .unwrap_err();
@@ -735,7 +756,21 @@ fn auth_plain_and_refusal() {
     );
     assert!(!conn.is_broken());
     conn.quit(&rec).unwrap();
-    server.join().unwrap();
+    // PLAIN with an initial response: no authorization identity, `jdoe`, `wrong`.
+    assert_eq!(
+        server.commands(),
+        ["EHLO client.test", "AUTH PLAIN <payload>", "QUIT"]
+    );
+    assert_eq!(
+        server.auths(),
+        [AuthAttempt {
+            mechanism: "PLAIN".into(),
+            user: "jdoe".into(),
+            secret: "wrong".into(),
+            accepted: false,
+        }]
+    );
+    assert_eq!(server.violations(), Vec::<String>::new());
     let lines = rec.lines();
     assert!(lines.contains(&"C: AUTH PLAIN (credentials not shown)".to_string()));
     assert!(
@@ -747,10 +782,11 @@ fn auth_plain_and_refusal() {
 
 #[test]
 fn auth_without_mechanism() {
-    let (port, server) = server(|mut p| {
-        p.hello(&["AUTH CRAM-MD5"]);
+    let server = Server::start(Script {
+        auth: Some(Auth::new(&["CRAM-MD5"], |_, _| true)),
+        ..mx()
     });
-    let mut conn = open(port, &Silent);
+    let mut conn = open(server.port, &Silent);
     let err = conn
         .authenticate(&mut sasl::Plain::new("u", "p"), &Silent)
         .unwrap_err();
@@ -759,21 +795,19 @@ fn auth_without_mechanism() {
         "{err}"
     );
     assert_eq!(err.to_string(), "AUTH: the relay does not offer AUTH PLAIN");
-    server.join().unwrap();
+    // Nothing went out for it: the NOOP is the next command.
+    conn.noop(&Silent).unwrap();
+    assert_eq!(server.commands(), ["EHLO client.test", "NOOP"]);
 }
 
 #[test]
 fn a_refused_token_gets_the_dummy_answer_and_its_status() {
-    let error = BASE64.encode(r#"{"status":"401","schemes":"bearer"}"#);
-    let (port, server) = server(move |mut p| {
-        p.hello(&["AUTH XOAUTH2"]);
-        let payload = BASE64.encode("user=jdoe\x01auth=Bearer at-1\x01\x01");
-        p.exchange(&format!("AUTH XOAUTH2 {payload}"), &format!("334 {error}"));
-        p.exchange("", "535 5.7.8 Username and Password not accepted");
-        p.exchange("QUIT", "221 Bye");
+    let server = Server::start(Script {
+        auth: Some(Auth::new(&["XOAUTH2"], |_, _| false)),
+        ..mx()
     });
     let rec = Recorder::default();
-    let mut conn = open(port, &rec);
+    let mut conn = open(server.port, &rec);
     let err = conn
         .authenticate(&mut sasl::Bearer::xoauth2("jdoe", "at-1"), &rec)
         .unwrap_err();
@@ -783,7 +817,16 @@ fn a_refused_token_gets_the_dummy_answer_and_its_status() {
     );
     assert!(!conn.is_broken());
     conn.quit(&rec).unwrap();
-    server.join().unwrap();
+    assert_eq!(server.violations(), Vec::<String>::new());
+    assert_eq!(
+        server.auths(),
+        [AuthAttempt {
+            mechanism: "XOAUTH2".into(),
+            user: "jdoe".into(),
+            secret: "at-1".into(),
+            accepted: false,
+        }]
+    );
     let lines = rec.lines();
     let auth = lines.iter().position(|l| l.starts_with("C: AUTH")).unwrap();
     assert_eq!(
@@ -800,12 +843,14 @@ fn a_refused_token_gets_the_dummy_answer_and_its_status() {
 
 #[test]
 fn a_relay_asking_for_more_is_cancelled() {
-    let (port, server) = server(|mut p| {
-        p.hello(&["AUTH PLAIN"]);
-        p.exchange(&format!("AUTH PLAIN {}", BASE64.encode("\0u\0p")), "334 ");
-        p.exchange("*", "501 5.7.0 Authentication aborted");
+    let server = Server::start(Script {
+        auth: Some(Auth {
+            extra_challenge: true,
+            ..Auth::new(&["PLAIN"], |_, _| true)
+        }),
+        ..mx()
     });
-    let mut conn = open(port, &Silent);
+    let mut conn = open(server.port, &Silent);
     let err = conn
         .authenticate(&mut sasl::Plain::new("u", "p"), &Silent)
         .unwrap_err();
@@ -814,29 +859,31 @@ fn a_relay_asking_for_more_is_cancelled() {
         "AUTH: protocol error: the relay asked for more than the login mechanism sends"
     );
     assert!(conn.is_broken());
-    server.join().unwrap();
+    assert_eq!(server.violations(), Vec::<String>::new());
 }
 
 #[test]
 fn tcp_nodelay_is_set() {
-    let (port, server) = server(|mut p| p.hello(&[]));
-    let conn = open(port, &Silent);
+    let server = Server::start(mx());
+    let conn = open(server.port, &Silent);
     assert!(conn.nodelay());
-    assert_eq!(conn.peer_addr().unwrap().port(), port);
-    server.join().unwrap();
+    assert_eq!(conn.peer_addr().unwrap().port(), server.port);
 }
 
 #[test]
 fn starttls_needs_the_offer_and_a_clean_reply() {
-    let (port, server) = server(|mut p| {
-        p.hello(&["SIZE"]);
-        p.exchange("EHLO client.test", "250-mx.test\r\n250 STARTTLS");
+    let server = Server::start(Script {
+        ehlo: acts([
+            reply("250-mx.test Hello\r\n250 SIZE"),
+            reply("250-mx.test\r\n250 STARTTLS"),
+        ]),
         // A reply with something after it: injected plain text.
-        p.exchange("STARTTLS", "220 go ahead\r\n250 injected");
+        starttls: reply("220 go ahead\r\n250 injected").into(),
+        ..mx()
     });
     let config = tls_config(&[], None).unwrap();
     let name = ServerName::try_from("mx.test").unwrap();
-    let mut conn = open(port, &Silent);
+    let mut conn = open(server.port, &Silent);
     let err = conn
         .starttls(config.clone(), name.clone(), &Silent)
         .unwrap_err();
@@ -846,29 +893,28 @@ fn starttls_needs_the_offer_and_a_clean_reply() {
     let err = conn.starttls(config, name, &Silent).unwrap_err();
     assert!(matches!(err, SmtpError::Protocol { .. }), "{err}");
     assert!(conn.is_broken());
-    server.join().unwrap();
+    assert_eq!(
+        server.commands(),
+        ["EHLO client.test", "EHLO client.test", "STARTTLS"]
+    );
 }
 
 #[test]
 fn broken_replies_are_protocol_errors() {
+    let long = format!("250 {}", "x".repeat(3000));
     let cases: [(&str, &str); 4] = [
-        ("250-mx.test\r\n251 other code\r\n", "changed its code"),
-        ("+OK POP3 server ready\r\n", "not an SMTP reply"),
-        ("354 what\r\n", "unexpected reply"),
-        ("", "longer than 2048"),
+        ("250-mx.test\r\n251 other code", "changed its code"),
+        ("+OK POP3 server ready", "not an SMTP reply"),
+        ("354 what", "unexpected reply"),
+        (&long, "longer than 2048"),
     ];
-    for (reply, expected) in cases {
-        let reply = if reply.is_empty() {
-            format!("250 {}\r\n", "x".repeat(3000))
-        } else {
-            reply.to_string()
-        };
-        let (port, server) = server(move |mut p| {
-            p.send("220 mx.test\r\n");
-            p.line();
-            p.send(&reply);
+    for (ehlo, expected) in cases {
+        let server = Server::start(Script {
+            greeting: reply("220 mx.test"),
+            ehlo: reply(ehlo).into(),
+            ..mx()
         });
-        let mut conn = connect(port, &Silent);
+        let mut conn = connect(server.port, &Silent);
         let err = conn.ehlo("client.test", &Silent).unwrap_err();
         assert!(
             matches!(err, SmtpError::Protocol { stage: "EHLO", .. }),
@@ -876,32 +922,31 @@ fn broken_replies_are_protocol_errors() {
         );
         assert!(err.to_string().contains(expected), "{err}");
         assert!(conn.is_broken());
-        server.join().unwrap();
+        assert_eq!(server.commands(), ["EHLO client.test"]);
     }
 }
 
 #[test]
 fn huge_replies_are_refused() {
-    let (port, server) = server(|mut p| {
-        p.send("220 mx.test\r\n");
-        p.line();
-        let line = format!("250-{}\r\n", "x".repeat(1000));
-        let mut reply = String::new();
-        for _ in 0..120 {
-            reply.push_str(&line);
-        }
-        let _ = p.stream.write_all(reply.as_bytes());
+    // 120 continuation lines of 1000 characters, and no last line.
+    let line = format!("250-{}", "x".repeat(1000));
+    let server = Server::start(Script {
+        greeting: reply("220 mx.test"),
+        ehlo: reply(&vec![line; 120].join("\r\n")).into(),
+        ..mx()
     });
-    let mut conn = connect(port, &Silent);
+    let mut conn = connect(server.port, &Silent);
     let err = conn.ehlo("client.test", &Silent).unwrap_err();
     assert!(err.to_string().contains("longer than 102400"), "{err}");
-    server.join().unwrap();
 }
 
 #[test]
 fn line_breaks_in_arguments_are_refused() {
-    let (port, server) = server(|mut p| p.hello(&["PIPELINING"]));
-    let mut conn = open(port, &Silent);
+    let server = Server::start(Script {
+        pipelining: true,
+        ..mx()
+    });
+    let mut conn = open(server.port, &Silent);
     let err = conn
         .transaction(
             Some("a@x.test>\r\nRCPT TO:<evil@x.test"),
@@ -917,7 +962,9 @@ fn line_breaks_in_arguments_are_refused() {
         .unwrap_err();
     assert!(matches!(err, SmtpError::Client { .. }), "{err}");
     assert!(!conn.is_broken());
-    server.join().unwrap();
+    // Nothing but a NOOP shows the connection is still in step.
+    conn.noop(&Silent).unwrap();
+    assert_eq!(server.commands(), ["EHLO client.test", "NOOP"]);
 }
 
 #[test]
