@@ -163,6 +163,16 @@ pub fn prepare_all(
     let mut done = Prepared::default();
     let aliases = Aliases::for_config(config);
     for id in spool.list(crate::queue::Area::Queue)?.ids {
+        // Most messages are ready ones: they are read without taking their lock.
+        match spool.state(crate::queue::Area::Queue, &id) {
+            Ok(state) if state.unprepared.is_some() => {}
+            Ok(_) | Err(SpoolError::NotFound(_)) => continue,
+            Err(e @ SpoolError::Corrupt { .. }) => {
+                crate::messages::alert(&e.to_string());
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
         let Ok(Some(mut locked)) = spool.lock(&id) else {
             continue;
         };
