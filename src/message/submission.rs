@@ -264,8 +264,10 @@ fn header_recipients(message: &Message) -> Vec<String> {
         .collect()
 }
 
+/// Every field whose name begins `Resent-`, the bare `Resent-:` included: stripping under an
+/// enforced sender must not depend on a reader's idea of which suffixes are real.
 fn is_resent(f: &Field) -> bool {
-    f.name.len() > 7 && f.name[..7].eq_ignore_ascii_case("resent-")
+    f.name.len() >= 7 && f.name[..7].eq_ignore_ascii_case("resent-")
 }
 
 /// Rewrites To/Cc entries that name local users to the addresses they stand for, so that relays
@@ -682,6 +684,7 @@ mod tests {
             "From: alerts@example.org\nResent-From: ceo@corp.example",
             "From: alerts@example.org\nResent-Sender: ceo@corp.example",
             "From: alerts@example.org\nreturn-path : <ceo@corp.example>",
+            "From: alerts@example.org\nResent-: ceo@corp.example",
         ] {
             let cli = vec!["a@example.org".to_string()];
             let req = Request {
