@@ -38,6 +38,8 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('queue', 'queue', [CompletionResultType]::ParameterValue, 'Inspect and drive the queue of messages waiting for the relay')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check everything between this host and the relay; each line pass, warn or fail with a fix')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Send a real test message through the queue and report the relay''s reply and the queue id')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Accept mail over SMTP from apps and containers that cannot run sendmail ([server] in relayctl.toml(5)); never an open relay')
+            [CompletionResult]::new('server', 'server', [CompletionResultType]::ParameterValue, 'Manage what the SMTP listener serves: its users (apps that log in with AUTH)')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'List, inspect, remove profiles, choose the default, rotate a secret')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -442,6 +444,136 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'relayctl;serve' {
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Listen on ADDR:PORT, or smtps://ADDR:PORT for implicit TLS; repeatable [default: [server] listen, else 127.0.0.1:25 and [::1]:25 as root, 127.0.0.1:2525 otherwise]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
+            [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'relayctl;server' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
+            [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Users of the SMTP listener: each logs in with AUTH, sends through one profile (the global --profile, else the default) and only as its own senders')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'relayctl;server;user' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
+            [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a user, or give an existing one a new password, profile and senders (the password is prompted for, or read from stdin, and stored as an Argon2id hash)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the users with their profile and senders (never their passwords)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a user; its app can no longer log in')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'relayctl;server;user;add' {
+            [CompletionResult]::new('--sender', '--sender', [CompletionResultType]::ParameterName, 'An address (alerts@example.org) or domain (@example.org) the user may send as; repeatable [default: only the profile''s own address]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
+            [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of stdin instead of prompting')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'relayctl;server;user;list' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
+            [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'relayctl;server;user;remove' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
+            [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'relayctl;server;user;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a user, or give an existing one a new password, profile and senders (the password is prompted for, or read from stdin, and stored as an Argon2id hash)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the users with their profile and senders (never their passwords)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a user; its app can no longer log in')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'relayctl;server;user;help;add' {
+            break
+        }
+        'relayctl;server;user;help;list' {
+            break
+        }
+        'relayctl;server;user;help;remove' {
+            break
+        }
+        'relayctl;server;user;help;help' {
+            break
+        }
+        'relayctl;server;help' {
+            [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Users of the SMTP listener: each logs in with AUTH, sends through one profile (the global --profile, else the default) and only as its own senders')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'relayctl;server;help;user' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a user, or give an existing one a new password, profile and senders (the password is prompted for, or read from stdin, and stored as an Argon2id hash)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the users with their profile and senders (never their passwords)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a user; its app can no longer log in')
+            break
+        }
+        'relayctl;server;help;user;add' {
+            break
+        }
+        'relayctl;server;help;user;list' {
+            break
+        }
+        'relayctl;server;help;user;remove' {
+            break
+        }
+        'relayctl;server;help;help' {
+            break
+        }
         'relayctl;profile' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
             [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
@@ -562,6 +694,8 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('queue', 'queue', [CompletionResultType]::ParameterValue, 'Inspect and drive the queue of messages waiting for the relay')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check everything between this host and the relay; each line pass, warn or fail with a fix')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Send a real test message through the queue and report the relay''s reply and the queue id')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Accept mail over SMTP from apps and containers that cannot run sendmail ([server] in relayctl.toml(5)); never an open relay')
+            [CompletionResult]::new('server', 'server', [CompletionResultType]::ParameterValue, 'Manage what the SMTP listener serves: its users (apps that log in with AUTH)')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'List, inspect, remove profiles, choose the default, rotate a secret')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -641,6 +775,28 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             break
         }
         'relayctl;help;test' {
+            break
+        }
+        'relayctl;help;serve' {
+            break
+        }
+        'relayctl;help;server' {
+            [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Users of the SMTP listener: each logs in with AUTH, sends through one profile (the global --profile, else the default) and only as its own senders')
+            break
+        }
+        'relayctl;help;server;user' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a user, or give an existing one a new password, profile and senders (the password is prompted for, or read from stdin, and stored as an Argon2id hash)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the users with their profile and senders (never their passwords)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a user; its app can no longer log in')
+            break
+        }
+        'relayctl;help;server;user;add' {
+            break
+        }
+        'relayctl;help;server;user;list' {
+            break
+        }
+        'relayctl;help;server;user;remove' {
             break
         }
         'relayctl;help;profile' {

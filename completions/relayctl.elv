@@ -35,6 +35,8 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand queue 'Inspect and drive the queue of messages waiting for the relay'
             cand doctor 'Check everything between this host and the relay; each line pass, warn or fail with a fix'
             cand test 'Send a real test message through the queue and report the relay''s reply and the queue id'
+            cand serve 'Accept mail over SMTP from apps and containers that cannot run sendmail ([server] in relayctl.toml(5)); never an open relay'
+            cand server 'Manage what the SMTP listener serves: its users (apps that log in with AUTH)'
             cand profile 'List, inspect, remove profiles, choose the default, rotate a secret'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -399,6 +401,119 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'relayctl;serve'= {
+            cand --listen 'Listen on ADDR:PORT, or smtps://ADDR:PORT for implicit TLS; repeatable [default: [server] listen, else 127.0.0.1:25 and [::1]:25 as root, 127.0.0.1:2525 otherwise]'
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;server'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand user 'Users of the SMTP listener: each logs in with AUTH, sends through one profile (the global --profile, else the default) and only as its own senders'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'relayctl;server;user'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Add a user, or give an existing one a new password, profile and senders (the password is prompted for, or read from stdin, and stored as an Argon2id hash)'
+            cand list 'List the users with their profile and senders (never their passwords)'
+            cand remove 'Remove a user; its app can no longer log in'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'relayctl;server;user;add'= {
+            cand --sender 'An address (alerts@example.org) or domain (@example.org) the user may send as; repeatable [default: only the profile''s own address]'
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --password-stdin 'Read the password from the first line of stdin instead of prompting'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;server;user;list'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --json 'Machine-readable output'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;server;user;remove'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;server;user;help'= {
+            cand add 'Add a user, or give an existing one a new password, profile and senders (the password is prompted for, or read from stdin, and stored as an Argon2id hash)'
+            cand list 'List the users with their profile and senders (never their passwords)'
+            cand remove 'Remove a user; its app can no longer log in'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'relayctl;server;user;help;add'= {
+        }
+        &'relayctl;server;user;help;list'= {
+        }
+        &'relayctl;server;user;help;remove'= {
+        }
+        &'relayctl;server;user;help;help'= {
+        }
+        &'relayctl;server;help'= {
+            cand user 'Users of the SMTP listener: each logs in with AUTH, sends through one profile (the global --profile, else the default) and only as its own senders'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'relayctl;server;help;user'= {
+            cand add 'Add a user, or give an existing one a new password, profile and senders (the password is prompted for, or read from stdin, and stored as an Argon2id hash)'
+            cand list 'List the users with their profile and senders (never their passwords)'
+            cand remove 'Remove a user; its app can no longer log in'
+        }
+        &'relayctl;server;help;user;add'= {
+        }
+        &'relayctl;server;help;user;list'= {
+        }
+        &'relayctl;server;help;user;remove'= {
+        }
+        &'relayctl;server;help;help'= {
+        }
         &'relayctl;profile'= {
             cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
             cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
@@ -506,6 +621,8 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand queue 'Inspect and drive the queue of messages waiting for the relay'
             cand doctor 'Check everything between this host and the relay; each line pass, warn or fail with a fix'
             cand test 'Send a real test message through the queue and report the relay''s reply and the queue id'
+            cand serve 'Accept mail over SMTP from apps and containers that cannot run sendmail ([server] in relayctl.toml(5)); never an open relay'
+            cand server 'Manage what the SMTP listener serves: its users (apps that log in with AUTH)'
             cand profile 'List, inspect, remove profiles, choose the default, rotate a secret'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -564,6 +681,22 @@ set edit:completion:arg-completer[relayctl] = {|@words|
         &'relayctl;help;doctor'= {
         }
         &'relayctl;help;test'= {
+        }
+        &'relayctl;help;serve'= {
+        }
+        &'relayctl;help;server'= {
+            cand user 'Users of the SMTP listener: each logs in with AUTH, sends through one profile (the global --profile, else the default) and only as its own senders'
+        }
+        &'relayctl;help;server;user'= {
+            cand add 'Add a user, or give an existing one a new password, profile and senders (the password is prompted for, or read from stdin, and stored as an Argon2id hash)'
+            cand list 'List the users with their profile and senders (never their passwords)'
+            cand remove 'Remove a user; its app can no longer log in'
+        }
+        &'relayctl;help;server;user;add'= {
+        }
+        &'relayctl;help;server;user;list'= {
+        }
+        &'relayctl;help;server;user;remove'= {
         }
         &'relayctl;help;profile'= {
             cand list 'List the configured profiles (the default is marked with *)'

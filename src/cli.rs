@@ -76,9 +76,60 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         to: String,
     },
+    /// Accept mail over SMTP from apps and containers that cannot run sendmail ([server] in
+    /// relayctl.toml(5)); never an open relay
+    Serve(ServeArgs),
+    /// Manage what the SMTP listener serves: its users (apps that log in with AUTH)
+    #[command(subcommand)]
+    Server(ServerCommand),
     /// Man pages and shell completions for packaging; profile names for completion scripts
     #[command(subcommand, hide = true)]
     Generate(GenerateCommand),
+}
+
+/// `relayctl serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen on ADDR:PORT, or smtps://ADDR:PORT for implicit TLS; repeatable [default:
+    /// [server] listen, else 127.0.0.1:25 and [::1]:25 as root, 127.0.0.1:2525 otherwise]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Vec<crate::config::Listen>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Users of the SMTP listener: each logs in with AUTH, sends through one profile (the
+    /// global --profile, else the default) and only as its own senders
+    #[command(subcommand)]
+    User(ServerUserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServerUserCommand {
+    /// Add a user, or give an existing one a new password, profile and senders (the password
+    /// is prompted for, or read from stdin, and stored as an Argon2id hash)
+    Add {
+        /// User name the app logs in with
+        name: String,
+        /// An address (alerts@example.org) or domain (@example.org) the user may send as;
+        /// repeatable [default: only the profile's own address]
+        #[arg(long = "sender", value_name = "ADDR")]
+        senders: Vec<String>,
+        /// Read the password from the first line of stdin instead of prompting
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the users with their profile and senders (never their passwords)
+    List {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a user; its app can no longer log in
+    Remove {
+        /// User name
+        name: String,
+    },
 }
 
 /// `relayctl generate` (hidden): files for packaging, and profile names for completion scripts.

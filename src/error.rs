@@ -31,6 +31,10 @@ pub enum Error {
     #[error(transparent)]
     Delivery(#[from] crate::relay::DeliveryError),
 
+    /// The SMTP listener cannot start, or its users file cannot be used.
+    #[error(transparent)]
+    Serve(#[from] crate::smtpd::listener::ServeError),
+
     /// A local file could not be read or written (EX_IOERR).
     #[error("{context} {}: {source}", path.display())]
     Io {
@@ -112,6 +116,12 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+impl From<crate::smtpd::users::UsersError> for Error {
+    fn from(e: crate::smtpd::users::UsersError) -> Self {
+        Error::Serve(e.into())
     }
 }
 

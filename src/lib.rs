@@ -119,6 +119,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         Command::Queue(command) => commands::queue::execute(&options, command),
         Command::Doctor { json } => commands::doctor::execute(&options, json),
         Command::Test { to } => commands::test_message::execute(&options, &to),
+        Command::Serve(args) => commands::serve::execute(&options, args),
+        Command::Server(command) => commands::server::execute(&options, command),
         Command::Generate(command) => generate::execute(&options, command),
     }
 }
@@ -138,6 +140,8 @@ fn intent(command: &Command) -> Result<Intent> {
         Command::Queue(_) => other("queue"),
         Command::Doctor { .. } => other("doctor"),
         Command::Test { .. } => other("test"),
+        Command::Serve(_) => other("serve"),
+        Command::Server(_) => other("server"),
         Command::Generate(_) => other("generate"),
     }
 }

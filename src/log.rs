@@ -125,7 +125,7 @@ impl Attempt {
             text,
             duration_ms: self.started.elapsed().as_millis(),
         };
-        emit(&record, self.verbose);
+        emit(&record.entry(), self.verbose);
         if let Ok(mut recent) = RECENT.lock() {
             if recent.len() >= KEEP {
                 recent.remove(0);
@@ -181,41 +181,134 @@ impl Record {
         if self.accepted { 6 } else { 4 }
     }
 
+    /// The line with the journald fields that carry its values.
+    fn entry(&self) -> Entry {
+        Entry {
+            line: self.line(),
+            priority: self.priority(),
+            fields: vec![
+                (
+                    "RELAYCTL_QUEUE_ID",
+                    self.queue_id
+                        .as_ref()
+                        .map(QueueId::to_string)
+                        .unwrap_or_default(),
+                ),
+                (
+                    "RELAYCTL_MESSAGE_ID",
+                    self.message_id.clone().unwrap_or_default(),
+                ),
+                ("RELAYCTL_PROFILE", self.profile.clone()),
+                ("RELAYCTL_RELAY", self.relay.clone()),
+                ("RELAYCTL_RECIPIENTS", self.recipients.to_string()),
+                ("RELAYCTL_SIZE", self.size.to_string()),
+                (
+                    "RELAYCTL_RESULT",
+                    self.code.map(|c| c.to_string()).unwrap_or_default(),
+                ),
+                ("RELAYCTL_DURATION_MS", self.duration_ms.to_string()),
+            ],
+        }
+    }
+
+    #[cfg(test)]
+    fn journald(&self) -> Vec<u8> {
+        self.entry().journald()
+    }
+
+    #[cfg(test)]
+    fn syslog(&self) -> Vec<u8> {
+        self.entry().syslog()
+    }
+}
+
+/// What the SMTP listener logs: one line per message it accepted or refused, per login that
+/// failed, and per connection when it ends, in the delivery log's `key=value` form, starting
+/// `smtpd`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerLine {
+    /// `message`, `login` or `connection`.
+    pub event: &'static str,
+    pub client: std::net::IpAddr,
+    /// The server user the client logged in as (or tried to, for `login`).
+    pub user: Option<String>,
+    /// Where an accepted message went (`queued as ...`).
+    pub receipt: Option<String>,
+    /// The reply the client got (for `connection`: how it ended).
+    pub code: Option<u16>,
+    /// Whether the message was accepted or the login succeeded.
+    pub accepted: bool,
+    /// Extra numbers: `recipients`, `size`, `messages`, `duration_ms`.
+    pub counts: Vec<(&'static str, u128)>,
+    pub text: String,
+}
+
+impl ListenerLine {
+    /// The line as logged (without the program name). `user`, `receipt` and `text` are quoted
+    /// like the delivery log's free-text fields: a client chooses what they say.
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "smtpd event={} client={} user={} receipt={}",
+            self.event,
+            self.client,
+            self.user.as_deref().map_or_else(|| "-".into(), quoted),
+            self.receipt.as_deref().map_or_else(|| "-".into(), quoted),
+        );
+        for (key, value) in &self.counts {
+            line.push_str(&format!(" {key}={value}"));
+        }
+        line.push_str(&format!(
+            " result={} status={} text={}",
+            self.code.map_or_else(|| "-".into(), |c| c.to_string()),
+            if self.accepted { "accepted" } else { "refused" },
+            quoted(&bounded_line(&self.text, MAX_TEXT))
+        ));
+        line
+    }
+
+    /// Writes the line to the system log (where [`Attempt`]s go).
+    pub fn emit(&self) {
+        let entry = Entry {
+            line: self.line(),
+            priority: if self.accepted { 6 } else { 4 },
+            fields: vec![
+                ("RELAYCTL_SMTPD_EVENT", self.event.to_string()),
+                ("RELAYCTL_SMTPD_CLIENT", self.client.to_string()),
+                ("RELAYCTL_SMTPD_USER", self.user.clone().unwrap_or_default()),
+                (
+                    "RELAYCTL_RESULT",
+                    self.code.map(|c| c.to_string()).unwrap_or_default(),
+                ),
+            ],
+        };
+        emit(&entry, false);
+    }
+}
+
+/// A line for the system log with the journald fields that carry its values.
+struct Entry {
+    line: String,
+    /// syslog severity.
+    priority: u8,
+    fields: Vec<(&'static str, String)>,
+}
+
+impl Entry {
     /// The datagram of journald's native protocol: one `FIELD=value` line per field.
     fn journald(&self) -> Vec<u8> {
-        let fields = [
-            ("MESSAGE", format!("relayctl: {}", self.line())),
-            ("PRIORITY", self.priority().to_string()),
+        let common = [
+            ("MESSAGE", format!("relayctl: {}", self.line)),
+            ("PRIORITY", self.priority.to_string()),
             ("SYSLOG_FACILITY", FACILITY_MAIL.to_string()),
             ("SYSLOG_IDENTIFIER", "relayctl".into()),
             ("SYSLOG_PID", std::process::id().to_string()),
-            (
-                "RELAYCTL_QUEUE_ID",
-                self.queue_id
-                    .as_ref()
-                    .map(QueueId::to_string)
-                    .unwrap_or_default(),
-            ),
-            (
-                "RELAYCTL_MESSAGE_ID",
-                self.message_id.clone().unwrap_or_default(),
-            ),
-            ("RELAYCTL_PROFILE", self.profile.clone()),
-            ("RELAYCTL_RELAY", self.relay.clone()),
-            ("RELAYCTL_RECIPIENTS", self.recipients.to_string()),
-            ("RELAYCTL_SIZE", self.size.to_string()),
-            (
-                "RELAYCTL_RESULT",
-                self.code.map(|c| c.to_string()).unwrap_or_default(),
-            ),
-            ("RELAYCTL_DURATION_MS", self.duration_ms.to_string()),
         ];
         let mut out = Vec::new();
-        for (key, value) in fields {
+        for (key, value) in common.iter().chain(&self.fields) {
             // A line break would start a new field: each value is one printable line.
             out.extend_from_slice(key.as_bytes());
             out.push(b'=');
-            out.extend_from_slice(printable::one_line(&value).as_bytes());
+            out.extend_from_slice(printable::one_line(value).as_bytes());
             out.push(b'\n');
         }
         out
@@ -226,9 +319,9 @@ impl Record {
     fn syslog(&self) -> Vec<u8> {
         format!(
             "<{}>relayctl[{}]: {}",
-            FACILITY_MAIL * 8 + self.priority(),
+            FACILITY_MAIL * 8 + self.priority,
             std::process::id(),
-            self.line()
+            self.line
         )
         .into_bytes()
     }
@@ -265,22 +358,22 @@ fn parse_target(text: &str) -> Target {
     }
 }
 
-fn emit(record: &Record, verbose: bool) {
+fn emit(entry: &Entry, verbose: bool) {
     let sent = match target() {
         Target::Off => return,
         Target::Stderr => false,
-        Target::Journald(path) => send(&path, &record.journald()),
-        Target::Syslog(path) => send(&path, &record.syslog()),
+        Target::Journald(path) => send(&path, &entry.journald()),
+        Target::Syslog(path) => send(&path, &entry.syslog()),
         Target::Auto => {
             (Path::new(JOURNALD_SOCKET).exists()
-                && send(Path::new(JOURNALD_SOCKET), &record.journald()))
+                && send(Path::new(JOURNALD_SOCKET), &entry.journald()))
                 || (Path::new(SYSLOG_SOCKET).exists()
-                    && send(Path::new(SYSLOG_SOCKET), &record.syslog()))
+                    && send(Path::new(SYSLOG_SOCKET), &entry.syslog()))
                 || !verbose
         }
     };
     if !sent {
-        eprintln!("relayctl: {}", record.line());
+        eprintln!("relayctl: {}", entry.line);
     }
 }
 

@@ -8,6 +8,8 @@ use relayctl::message::submission::{AddressRole, SubmissionError};
 use relayctl::oauth::OAuthError;
 use relayctl::relay::Fault;
 use relayctl::secrets::SecretError;
+use relayctl::smtpd::listener::ServeError;
+use relayctl::smtpd::users::UsersError;
 use relayctl::submit::ReadError;
 
 // sysexits.h
@@ -15,6 +17,8 @@ const EX_USAGE: u8 = 64;
 const EX_DATAERR: u8 = 65;
 const EX_NOUSER: u8 = 67;
 const EX_UNAVAILABLE: u8 = 69;
+const EX_SOFTWARE: u8 = 70;
+const EX_OSERR: u8 = 71;
 const EX_CANTCREAT: u8 = 73;
 const EX_IOERR: u8 = 74;
 const EX_TEMPFAIL: u8 = 75;
@@ -43,6 +47,7 @@ fn exit_code(e: &Error) -> u8 {
         Error::Usage(_) => EX_USAGE,
         Error::Message(_) => EX_DATAERR,
         Error::Config(_) => EX_CONFIG,
+        Error::Serve(e) => serve_code(e),
         Error::Io { .. } | Error::Stdin(_) => EX_IOERR,
         Error::Conflict(_) => EX_CANTCREAT,
         Error::Forbidden(_) | Error::RaisedPrivileges { .. } => EX_NOPERM,
@@ -89,6 +94,30 @@ fn exit_code(e: &Error) -> u8 {
         Error::Attempt { code, .. } => u8::try_from(*code).unwrap_or(EX_TEMPFAIL),
         Error::NotDelivered { held: true, .. } => EX_CONFIG,
         Error::NotDelivered { held: false, .. } => EX_TEMPFAIL,
+    }
+}
+
+fn serve_code(e: &ServeError) -> u8 {
+    match e {
+        ServeError::Bind { source, .. }
+            if source.kind() == std::io::ErrorKind::PermissionDenied =>
+        {
+            EX_NOPERM
+        }
+        ServeError::Bind { .. } | ServeError::Privileges { .. } => EX_OSERR,
+        ServeError::NoUser(_) => EX_NOUSER,
+        ServeError::Activation(_)
+        | ServeError::RootUser
+        | ServeError::NoCertificate(_)
+        | ServeError::Tls(_) => EX_CONFIG,
+        ServeError::Users(u) => match u {
+            UsersError::UnsafePermissions { .. } | UsersError::Untrusted(_) => EX_NOPERM,
+            UsersError::Parse { .. } => EX_CONFIG,
+            UsersError::Read { .. } | UsersError::Write { .. } => EX_IOERR,
+            UsersError::Unknown(_) => EX_NOUSER,
+            UsersError::BadName(_) | UsersError::BadSender(_) => EX_USAGE,
+            UsersError::Hash(_) => EX_SOFTWARE,
+        },
     }
 }
 

@@ -23,6 +23,24 @@ pub fn describe_uid(uid: u32) -> String {
     LocalUser::lookup(uid).to_string()
 }
 
+/// The uid of login name `name`, from the system's user file.
+pub fn uid_of(name: &str) -> Option<u32> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 4 && f[0] == name).then(|| f[2].parse().ok())?
+    })
+}
+
+/// The primary gid of login name `name`.
+pub fn gid_of(name: &str) -> Option<u32> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 4 && f[0] == name).then(|| f[3].parse().ok())?
+    })
+}
+
 impl LocalUser {
     /// Looks `uid` up in the system's user and group files.
     pub fn lookup(uid: u32) -> LocalUser {

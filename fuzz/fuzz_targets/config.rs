@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = profile.max_message_size();
             let _ = profile.bucket();
             let _ = profile.brake();
-            let _ = profile.brake_per_caller();
+            let _ = profile.brake_per_caller(true);
             let _ = profile.authenticates();
         }
     }

@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 use libfuzzer_sys::fuzz_target;
 use relayctl::aliases::{AliasTarget, Aliases};
 use relayctl::message::canonical::canonicalize;
-use relayctl::message::submission::{Request, SenderPolicy, prepare};
+use relayctl::message::submission::{Request, SenderPolicy, Senders, prepare};
 use relayctl::message::{addresses, headers};
 
 static ALIASES: LazyLock<Aliases> = LazyLock::new(|| {
@@ -91,7 +91,7 @@ fuzz_target!(|data: &[u8]| {
 
     let policy = SenderPolicy {
         profile_from: "a@example.org",
-        allow_from_override: false,
+        senders: Senders::Listed(&[]),
         reply_to: None,
         full_name: None,
     };

@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
         .split(|&b| b == 0)
         .map(|a| OsString::from_vec(a.to_vec()))
         .collect();
-    let _ = relayctl::sendmail::args::for_program("sendmail", &args);
-    let _ = relayctl::sendmail::args::for_program("mailq", &args);
-    let _ = relayctl::sendmail::args::for_program("newaliases", &args);
+    let _ = relayctl::commands::sendmail::args::for_program("sendmail", &args);
+    let _ = relayctl::commands::sendmail::args::for_program("mailq", &args);
+    let _ = relayctl::commands::sendmail::args::for_program("newaliases", &args);
 });

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use relayctl::relay::smtp::{Connection, Extensions, Reply, Silent};
+use relayctl::relay::sasl::{Bearer, Plain};
 
 static LISTENER: LazyLock<TcpListener> =
     LazyLock::new(|| TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"));
@@ -62,9 +63,9 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(ext) = conn.ehlo("client.example.org", &Silent) {
             use_extensions(ext);
         }
-        let _ = conn.authenticate("user", "password", &Silent);
+        let _ = conn.authenticate(&mut Plain::new("user", "password"), &Silent);
         // OAuth2: the relay's 334 challenge carries base64 JSON the client decodes.
-        let _ = conn.authenticate_bearer("user", "token", &Silent);
+        let _ = conn.authenticate(&mut Bearer::xoauth2("user", "token"), &Silent);
         let recipients = vec![
             ("b@example.org".to_string(), Vec::new()),
             ("c@example.org".to_string(), Vec::new()),

@@ -1,23 +1,34 @@
 //! The server side of SMTP (`sendmail -bs`, the listener): the input is a client's whole side
 //! of a dialogue, fed to `smtpd::serve` with a backend that takes every message.
 //!
-//! Never panics; every message taken ended at a CRLF.CRLF that the input really holds and holds
-//! no bare LF or bare CR (SMTP smuggling); no more messages are taken than DATA commands sent;
-//! every reply line is `NNN text` or `NNN-text` ending with CRLF.
+//! The first byte of the input chooses what the session offers (STARTTLS, AUTH, strict
+//! pipelining). Never panics; every message taken holds no bare LF or bare CR (SMTP smuggling);
+//! no more messages are taken than DATA and BDAT commands sent; no login is taken where AUTH is
+//! not offered; every reply line is `NNN text` or `NNN-text` ending with CRLF.
 #![no_main]
 
 use std::io::{BufRead, BufReader, Read};
 
 use libfuzzer_sys::fuzz_target;
+use relayctl::smtpd::auth::Credentials;
 use relayctl::smtpd::{Backend, Reply, Settings, Transaction, serve};
 
 #[derive(Default)]
 struct Taker {
     messages: Vec<Vec<u8>>,
+    logins: usize,
 }
 
 impl Backend for Taker {
     type Pending = Vec<u8>;
+
+    fn login(&mut self, c: &Credentials) -> Result<(), Reply> {
+        if c.user == "u" {
+            self.logins += 1;
+            return Ok(());
+        }
+        Err(Reply::new(535, "5.7.8 no"))
+    }
 
     fn recipient(&mut self, address: &str) -> Result<(), Reply> {
         if address.contains("refuse") {
@@ -42,22 +53,35 @@ impl Backend for Taker {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // The first byte chooses what the session offers, as the listener does per client.
+    let Some((&mode, data)) = data.split_first() else {
+        return;
+    };
     let settings = Settings {
         hostname: "fuzz.test".into(),
         size_limit: 1 << 16,
         max_recipients: 5,
         max_errors: 10,
+        max_commands: 200,
+        starttls: mode & 1 != 0,
+        auth: mode & 2 != 0,
+        strict_pipelining: mode & 4 != 0,
+        scratch: std::env::temp_dir(),
+        idle: None,
     };
     let mut taker = Taker::default();
     let mut out = Vec::new();
-    let _ = serve(&mut BufReader::new(data), &mut out, &settings, &mut taker);
-    let datas = data
+    let _ = serve(&mut BufReader::new(data), &mut out, &settings, &mut taker, true);
+    let ends = data
         .split(|&b| b == b'\n')
-        .filter(|l| l.len() >= 4 && l[..4].eq_ignore_ascii_case(b"DATA"))
+        .filter(|l| {
+            l.len() >= 4
+                && (l[..4].eq_ignore_ascii_case(b"DATA") || l[..4].eq_ignore_ascii_case(b"BDAT"))
+        })
         .count();
-    assert!(taker.messages.len() <= datas);
-    if !taker.messages.is_empty() {
-        assert!(data.windows(5).any(|w| w == b"\r\n.\r\n"));
+    assert!(taker.messages.len() <= ends);
+    if !settings.auth {
+        assert!(taker.logins == 0, "AUTH taken though not offered");
     }
     for m in &taker.messages {
         for (i, &b) in m.iter().enumerate() {

@@ -6,6 +6,8 @@ pub mod profile;
 pub mod queue;
 pub mod send;
 pub mod sendmail;
+pub mod serve;
+pub mod server;
 pub mod setup;
 pub mod test_message;
 

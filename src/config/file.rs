@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml_edit::{DocumentMut, Item, Table};
 
-use super::{ConfigError, Profile, Span};
+use super::{ConfigError, Profile, ServerSettings, Span};
 use crate::aliases::AliasTarget;
 use crate::atomic_file;
 
@@ -80,6 +80,9 @@ pub struct ConfigFile {
     /// Retry schedule and notices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<QueueSettings>,
+    /// The SMTP listener (`relayctl serve`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerSettings>,
 }
 
 /// Which layer a file belongs to.
@@ -172,6 +175,7 @@ impl ConfigLocation {
     /// Reads every layer. Missing files are empty layers, except an explicit file, which must exist.
     pub fn load(&self) -> Result<LoadedConfig, ConfigError> {
         let mut loaded = LoadedConfig::default();
+        let mut server_seen = false;
         for (origin, path) in self.layers() {
             let Some(file) = read(&path)? else {
                 if origin == Origin::Explicit {
@@ -196,6 +200,15 @@ impl ConfigLocation {
             }
             if let Some(q) = file.queue {
                 loaded.queue = q;
+            }
+            match file.server {
+                Some(server) => {
+                    loaded.server = server;
+                    loaded.server_file = Some(path.clone());
+                    server_seen = true;
+                }
+                None if !server_seen => loaded.server_file = Some(path.clone()),
+                None => {}
             }
             loaded.aliases.extend(file.aliases);
             for (name, profile) in file.profiles {
@@ -241,6 +254,11 @@ pub struct LoadedConfig {
     pub delivery: Delivery,
     pub notify: Option<String>,
     pub queue: QueueSettings,
+    /// `[server]` of the last layer that has one.
+    pub server: ServerSettings,
+    /// The file that `server` came from; without a `[server]`, the last file read (where
+    /// the listener's users file goes by default).
+    pub server_file: Option<PathBuf>,
     pub aliases_file: Option<PathBuf>,
     /// Aliases of all layers; a user's entry replaces a system entry of the same name.
     pub aliases: BTreeMap<String, AliasTarget>,
@@ -270,6 +288,30 @@ impl LoadedConfig {
             },
         };
         self.get(name).map(|(n, p, _)| (n, p))
+    }
+
+    /// The profile of SMTP clients that do not log in: `[server] profile`, where `default`
+    /// means the default profile unless a profile is named so.
+    pub fn server_profile(&self) -> Result<(&str, &Profile), ConfigError> {
+        match self.server.profile.as_str() {
+            "default" if !self.profiles.contains_key("default") => self.select(None),
+            name => self.get(name).map(|(n, p, _)| (n, p)),
+        }
+    }
+
+    /// Where the SMTP listener's users are kept: `[server] users_file`, else
+    /// `smtpd-users.toml` beside the file with `[server]` (or the system configuration).
+    pub fn server_users_file(&self) -> PathBuf {
+        if let Some(file) = &self.server.users_file {
+            return file.clone();
+        }
+        let dir = self
+            .server_file
+            .as_deref()
+            .and_then(Path::parent)
+            .or(Path::new(SYSTEM_CONFIG).parent())
+            .unwrap_or(Path::new("/etc/relayctl"));
+        dir.join(super::server::USERS_FILE)
     }
 
     /// The named profile's settings, if it is configured.

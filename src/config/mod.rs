@@ -10,6 +10,7 @@ mod oauth;
 mod presets;
 mod profile;
 mod rate;
+mod server;
 mod size;
 mod tls;
 
@@ -22,6 +23,7 @@ pub use oauth::{OAuth, Provider, is_loopback_url, provider as oauth_provider};
 pub use presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset, PresetDefaults};
 pub use profile::{DEFAULT_TIMEOUT_SECS, Profile};
 pub use rate::{Brake, Rate};
+pub use server::{DEFAULT_SERVER_USER, Listen, ServerSettings, canonical as canonical_ip};
 pub use size::ByteSize;
 pub use tls::TlsMode;
 

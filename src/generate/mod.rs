@@ -311,7 +311,7 @@ fi
 mod tests {
     use serde::de::{self, Deserialize, Visitor};
 
-    use crate::config::{ConfigFile, Profile, QueueSettings};
+    use crate::config::{ConfigFile, Profile, QueueSettings, ServerSettings};
 
     /// A deserializer that records the field names serde asks a struct for, then stops.
     struct FieldNames<'a>(&'a mut Vec<&'static str>);
@@ -355,11 +355,13 @@ mod tests {
             .into_iter()
             .chain(keys::<Profile>())
             .chain(keys::<QueueSettings>())
+            .chain(keys::<ServerSettings>())
         {
             let entry = match key {
                 "profiles" => ".SH PROFILES\n".to_string(),
                 "aliases" => ".SH ALIASES\n".to_string(),
                 "queue" => ".SH QUEUE\n".to_string(),
+                "server" => ".SH SERVER\n".to_string(),
                 key => format!(".TP\n.B {key}\n"),
             };
             if !page.contains(&entry) {

@@ -167,6 +167,25 @@ impl EnvId {
     pub fn xtext(&self) -> String {
         xtext(&self.0)
     }
+
+    /// An identifier as an SMTP client sends it (`ENVID=` on MAIL FROM), xtext-encoded.
+    pub fn from_xtext(wire: &str) -> Result<EnvId, DsnError> {
+        let bad = || DsnError("ENVID is not xtext (RFC 3461 section 4)".into());
+        let mut out = Vec::with_capacity(wire.len());
+        let mut bytes = wire.bytes();
+        while let Some(b) = bytes.next() {
+            match b {
+                b'+' => {
+                    let hex = [bytes.next().ok_or_else(bad)?, bytes.next().ok_or_else(bad)?];
+                    let hex = std::str::from_utf8(&hex).map_err(|_| bad())?;
+                    out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+                }
+                b'!'..=b'~' if b != b'=' => out.push(b),
+                _ => return Err(bad()),
+            }
+        }
+        String::from_utf8(out).map_err(|_| bad())?.parse()
+    }
 }
 
 impl fmt::Display for EnvId {
@@ -256,6 +275,16 @@ mod tests {
         assert_eq!(dsn.rcpt_parameters(), ["NOTIFY=FAILURE"]);
         for param in dsn.mail_parameters().iter().chain(&dsn.rcpt_parameters()) {
             assert!(!param.contains([' ', '\r', '\n']), "{param}");
+        }
+    }
+
+    #[test]
+    fn envelope_ids_from_the_wire_are_decoded_and_checked() {
+        let id = EnvId::from_xtext("abc+20AUTH+3D<ceo@x>").unwrap();
+        assert_eq!(id.to_string(), "abc AUTH=<ceo@x>");
+        assert_eq!(EnvId::from_xtext(&id.xtext()).unwrap(), id);
+        for bad in ["a+2", "a+ZZ", "a=b", "a b", "+0D+0A", ""] {
+            assert!(EnvId::from_xtext(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -27,12 +27,45 @@ pub const MAX_RECIPIENTS: usize = 1000;
 pub struct SenderPolicy<'a> {
     /// The profile's address: the envelope sender, and the From when the caller's is unusable.
     pub profile_from: &'a str,
-    /// Callers may choose the envelope sender (-f/-r) and keep their own From.
-    pub allow_from_override: bool,
+    /// Which senders callers may present besides the profile's address.
+    pub senders: Senders<'a>,
     /// Reply-To added when relayctl replaces a caller's From and the message has none.
     pub reply_to: Option<&'a str>,
     /// `-F`: the full name used when relayctl writes the From.
     pub full_name: Option<&'a str>,
+}
+
+/// The senders (envelope and From) callers may use besides the profile's own address.
+#[derive(Debug, Clone, Copy)]
+pub enum Senders<'a> {
+    /// Any (`allow_from_override`, for callers who may read the profile).
+    Any,
+    /// Only these addresses and `@domain`s (a listener user's); none: the profile's address
+    /// only (the sender is enforced, as for maildrop users).
+    Listed(&'a [String]),
+}
+
+impl Senders<'_> {
+    /// Whether `address` may be presented as the sender, beside the profile's `profile_from`.
+    pub fn allow(&self, address: &str, profile_from: &str) -> bool {
+        match self {
+            Senders::Any => true,
+            Senders::Listed(list) => {
+                address.eq_ignore_ascii_case(profile_from) || listed_sender(list, address)
+            }
+        }
+    }
+}
+
+/// Whether `address` is one of `senders`: an address (case not minded) or `@domain`, which
+/// stands for every address of that domain (not its subdomains).
+pub fn listed_sender(senders: &[String], address: &str) -> bool {
+    senders.iter().any(|s| match s.strip_prefix('@') {
+        Some(domain) => address
+            .rsplit_once('@')
+            .is_some_and(|(local, d)| !local.is_empty() && d.eq_ignore_ascii_case(domain)),
+        None => s.eq_ignore_ascii_case(address),
+    })
 }
 
 /// What the caller asked for.
@@ -317,11 +350,12 @@ fn envelope_sender(
 ) -> Option<String> {
     match request.sender {
         Some(Some(requested))
-            if policy.allow_from_override && aliases.local_part(requested).is_none() =>
+            if policy.senders.allow(requested, policy.profile_from)
+                && aliases.local_part(requested).is_none() =>
         {
             Some(requested.to_string())
         }
-        Some(None) if policy.allow_from_override => None,
+        Some(None) if matches!(policy.senders, Senders::Any) => None,
         _ => Some(policy.profile_from.to_string()),
     }
 }
@@ -342,7 +376,8 @@ const ENFORCED_AWAY: [&str; 2] = ["Sender", "Return-Path"];
 /// `Resent-*` field, so that no list (`From: ceo@x, me@x`), second From, Sender or resent block
 /// presents anyone else as the author.
 fn rewrite_from(message: &mut Message, policy: &SenderPolicy<'_>, aliases: &Aliases) {
-    if !policy.allow_from_override {
+    let any = matches!(policy.senders, Senders::Any);
+    if !any {
         message
             .fields
             .retain(|f| !(ENFORCED_AWAY.iter().any(|n| f.is(n)) || is_resent(f)));
@@ -355,9 +390,9 @@ fn rewrite_from(message: &mut Message, policy: &SenderPolicy<'_>, aliases: &Alia
         // cron's `root`: no relay takes it, whatever the policy.
         [only] if aliases.local_part(&only.address).is_some() => true,
         // A list or an empty From is the caller's to write; check_addresses judges it.
-        _ if policy.allow_from_override => false,
+        _ if any => false,
         [only] => {
-            !only.address.eq_ignore_ascii_case(policy.profile_from)
+            !policy.senders.allow(&only.address, policy.profile_from)
                 || message.all("From").count() > 1
         }
         _ => true,
@@ -481,7 +516,7 @@ mod tests {
     fn policy() -> SenderPolicy<'static> {
         SenderPolicy {
             profile_from: "alerts@example.org",
-            allow_from_override: false,
+            senders: Senders::Listed(&[]),
             reply_to: None,
             full_name: None,
         }
@@ -611,7 +646,7 @@ mod tests {
         );
 
         let open = SenderPolicy {
-            allow_from_override: true,
+            senders: Senders::Any,
             ..policy()
         };
         let (text, env) = run(input, req, open);
@@ -630,7 +665,7 @@ mod tests {
             input,
             null,
             SenderPolicy {
-                allow_from_override: true,
+                senders: Senders::Any,
                 ..policy()
             },
         );
@@ -717,7 +752,7 @@ mod tests {
             "{text}"
         );
         let open = SenderPolicy {
-            allow_from_override: true,
+            senders: Senders::Any,
             ..policy()
         };
         let input = "From: a@corp.example, b@corp.example\nSender: a@corp.example\nResent-From: c@corp.example\n\nx\n";
@@ -910,7 +945,7 @@ mod tests {
     #[test]
     fn a_local_envelope_sender_becomes_the_profile_address() {
         let open = SenderPolicy {
-            allow_from_override: true,
+            senders: Senders::Any,
             ..policy()
         };
         let cli = vec!["a@example.org".to_string()];
@@ -928,7 +963,7 @@ mod tests {
     #[test]
     fn bare_hostnames_and_non_addresses_are_refused_unless_allowed() {
         let open = SenderPolicy {
-            allow_from_override: true,
+            senders: Senders::Any,
             ..policy()
         };
         let check = |from: &str, sender: &str, rcpt: &str, allow: bool| {

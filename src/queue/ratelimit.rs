@@ -46,8 +46,9 @@ pub struct Limits {
     pub throttled_by: Option<String>,
     /// Submissions counted by the spew brake: (Unix second, how many), oldest first.
     pub submissions: Vec<(u64, u32)>,
-    /// The same per local user (uid).
-    pub callers: BTreeMap<u32, Vec<(u64, u32)>>,
+    /// The same per caller: a local user (`local user 1001`), or a user or client of the SMTP
+    /// listener (`SMTP user grafana`, `SMTP client 10.0.0.5`).
+    pub callers: BTreeMap<String, Vec<(u64, u32)>>,
 }
 
 /// Why a profile cannot take a message now, and until when: a wait that counts no attempt
@@ -95,12 +96,12 @@ pub struct Grant {
 }
 
 /// One submission as the spew brake counts it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Submitted {
     /// When it was submitted (Unix time).
     pub created: u64,
-    /// The local user who submitted it.
-    pub uid: Option<u32>,
+    /// Who submitted it, as the per-caller brake counts them (see [`Limits::callers`]).
+    pub caller: Option<String>,
     /// It came through the maildrop, from a user without the profile's secret.
     pub through_maildrop: bool,
 }
@@ -178,12 +179,12 @@ impl Limits {
         self.throttled_by = None;
     }
 
-    /// Counts a submission made at `created` by `uid` and says whether it exceeds `brake` or
-    /// `per_caller` (each checked over its own period ending `now`).
+    /// Counts a submission made at `created` by `caller` and says whether it exceeds `brake`
+    /// or `per_caller` (each checked over its own period ending `now`).
     pub fn count(
         &mut self,
         created: u64,
-        uid: Option<u32>,
+        caller: Option<&str>,
         brake: Option<Rate>,
         per_caller: Option<Rate>,
         now: u64,
@@ -200,12 +201,12 @@ impl Limits {
         } else {
             self.submissions.clear();
         }
-        if let (Some(rate), Some(uid)) = (per_caller, uid) {
-            let list = self.callers.entry(uid).or_default();
+        if let (Some(rate), Some(caller)) = (per_caller, caller) {
+            let list = self.callers.entry(caller.to_string()).or_default();
             let n = add(list, created, rate, now);
             if n > u64::from(rate.count) && exceeded.is_none() {
                 exceeded = Some(format!(
-                    "local user {uid} submitted {n} messages within {} (brake_per_caller = \"{rate}\")",
+                    "{caller} submitted {n} messages within {} (brake_per_caller = \"{rate}\")",
                     crate::config::Span(rate.period)
                 ));
             }
@@ -416,7 +417,7 @@ impl<'a> Limiter<'a> {
     ) -> Result<Option<Engaged>, SpoolError> {
         let Submitted {
             created,
-            uid,
+            caller,
             through_maildrop,
         } = submission;
         let brake = profile.brake();
@@ -424,7 +425,7 @@ impl<'a> Limiter<'a> {
         let marker = self.path(name, "frozen");
         let mut engaged = Ok(None);
         self.update(name, |l| {
-            let Some(reason) = l.count(created, uid, brake, per_caller, now) else {
+            let Some(reason) = l.count(created, caller.as_deref(), brake, per_caller, now) else {
                 return;
             };
             let freeze = Freeze {
@@ -639,12 +640,13 @@ mod tests {
     fn the_per_caller_brake_counts_each_uid() {
         let mut l = Limits::default();
         let caller = Some(rate("2/10m"));
-        assert_eq!(l.count(10, Some(1000), None, caller, 10), None);
-        assert_eq!(l.count(10, Some(1000), None, caller, 10), None);
-        assert_eq!(l.count(10, Some(33), None, caller, 10), None);
+        let (alice, bob) = (Some("local user 1000"), Some("SMTP user grafana"));
+        assert_eq!(l.count(10, alice, None, caller, 10), None);
+        assert_eq!(l.count(10, alice, None, caller, 10), None);
+        assert_eq!(l.count(10, bob, None, caller, 10), None);
         assert_eq!(l.count(10, None, None, caller, 10), None);
-        let over = l.count(11, Some(1000), None, caller, 11).unwrap();
-        assert!(over.contains("local user 1000"), "{over}");
+        let over = l.count(11, alice, None, caller, 11).unwrap();
+        assert!(over.contains("local user 1000 submitted 3"), "{over}");
     }
 
     #[test]
@@ -706,7 +708,7 @@ mod tests {
     fn by_root(created: u64) -> Submitted {
         Submitted {
             created,
-            uid: None,
+            caller: None,
             through_maildrop: false,
         }
     }
@@ -725,11 +727,14 @@ mod tests {
         assert_eq!(profile.brake_per_caller(false), None);
         let user = Submitted {
             created: 10_000,
-            uid: Some(1001),
+            caller: Some("local user 1001".into()),
             through_maildrop: true,
         };
         for _ in 0..2 {
-            assert_eq!(limiter.count("p", &profile, user, 10_000).unwrap(), None);
+            assert_eq!(
+                limiter.count("p", &profile, user.clone(), 10_000).unwrap(),
+                None
+            );
         }
         let engaged = limiter.count("p", &profile, user, 10_000).unwrap();
         assert!(

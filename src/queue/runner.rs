@@ -412,9 +412,14 @@ impl<'a, R: Relays> Runner<'a, R> {
             let uid = locked.state.uid.or_else(|| locked.file_owner());
             locked.state.uid = uid;
             locked.state.brake_counted = true;
+            let caller = locked
+                .state
+                .caller
+                .clone()
+                .or_else(|| uid.map(|uid| format!("local user {uid}")));
             let submission = Submitted {
                 created: locked.state.created,
-                uid,
+                caller,
                 through_maildrop,
             };
             if let Some(engaged) = self.limiter.count(&name, profile, submission, now)? {

@@ -148,6 +148,10 @@ pub struct MessageState {
     /// The local user who submitted it, when known (else the owner of its spool files is used).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
+    /// Who submitted it through the SMTP listener (`SMTP user grafana`, `SMTP client
+    /// 10.0.0.5`): the spew brake counts them as callers of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
     /// The message has bytes above 127 and goes out with BODY=8BITMIME (set by the spool).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub eight_bit: bool,
@@ -195,6 +199,7 @@ impl MessageState {
             notice: false,
             eight_bit: false,
             uid: None,
+            caller: None,
             brake_counted: false,
             waiting: None,
             unprepared: None,

@@ -4,10 +4,10 @@
 //! may not read the profile's secret. Exit 0 means delivered or safely queued.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::maildrop;
-use super::{Ready, policy};
+use super::{Ready, SmtpClient, policy};
 use crate::aliases::Aliases;
 use crate::config::{Delivery, LoadedConfig};
 use crate::error::{Error, Result};
@@ -98,12 +98,90 @@ impl<'o> Intake<'o> {
                 selected.file.display()
             )));
         }
-        let id = maildrop::submit(&selected.name, envelope, write)?;
+        let id = maildrop::submit(
+            Path::new(SYSTEM_SPOOL),
+            &selected.name,
+            envelope,
+            None,
+            write,
+        )?;
         self.options
             .transcript
             .note(&format!("dropped as {id} for the system queue runner"));
         daemon::wake_at(Path::new(SYSTEM_SPOOL));
         Ok(())
+    }
+}
+
+/// Where the SMTP listener hands its messages: this user's queue, or the maildrop of a spool
+/// whose queue (and secret) are root's, for root's runner to import.
+pub enum Handover {
+    Queue(Spool),
+    /// The root of the spool whose maildrop takes the messages.
+    Maildrop(PathBuf),
+}
+
+/// Where a message handed over went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receipt {
+    /// Into the queue, with its id.
+    Queued(QueueId),
+    /// Into the system maildrop for the root runner, with the drop's name.
+    Dropped(String),
+}
+
+impl std::fmt::Display for Receipt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Receipt::Queued(id) => write!(f, "queued as {id}"),
+            Receipt::Dropped(name) => write!(f, "dropped as {name} for the queue runner"),
+        }
+    }
+}
+
+impl Handover {
+    /// Where a listener with these options hands messages. Started by root (it gives up root
+    /// before it serves anyone), the maildrop of root's spool, prepared here; else this user's
+    /// queue, or the system maildrop for a user who submits through it.
+    pub fn for_options(options: &Options) -> Result<Handover> {
+        if rustix::process::geteuid().is_root() {
+            let root = Spool::default_path(options.spool.as_deref());
+            Spool::open(&root)?;
+            crate::queue::prepare_maildrop(&root)?;
+            return Ok(Handover::Maildrop(root));
+        }
+        if options.uses_maildrop() {
+            Ok(Handover::Maildrop(PathBuf::from(SYSTEM_SPOOL)))
+        } else {
+            Ok(Handover::Queue(options.open_spool()?))
+        }
+    }
+
+    /// Writes `ready` durably (fsynced) for `profile` and wakes the queue runner, which
+    /// delivers it; nothing is attempted here. `client` is recorded with it.
+    pub fn hand_over(
+        &self,
+        profile: (&str, &crate::config::Profile),
+        ready: &mut Ready,
+        client: &SmtpClient,
+    ) -> Result<Receipt> {
+        let (name, settings) = profile;
+        crate::relay::check_size(name, settings, ready.size())?;
+        match self {
+            Handover::Queue(spool) => {
+                let id = ready.enqueue(spool, name, None)?;
+                daemon::wake(spool);
+                Ok(Receipt::Queued(id))
+            }
+            Handover::Maildrop(root) => {
+                let envelope = ready.envelope.clone();
+                let id = maildrop::submit(root, name, &envelope, Some(client), &mut |w| {
+                    ready.write_to(w)
+                })?;
+                daemon::wake_at(root);
+                Ok(Receipt::Dropped(id))
+            }
+        }
     }
 }
 

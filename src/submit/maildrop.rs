@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ready, read};
+use super::{Ready, SmtpClient, read};
 use crate::aliases::{AliasError, Aliases};
 use crate::config::LoadedConfig;
 use crate::message::envelope::{Dsn, Envelope};
@@ -54,6 +54,13 @@ struct Ticket {
     /// prepare the message because the configuration could not deliver it yet.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     extract_recipients: bool,
+    /// The SMTP client the listener took the message from: believed only in a drop of the
+    /// listener's own system user (`[server] user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client: Option<SmtpClient>,
+    /// The envelope sender that client gave, kept when its server user may use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sender: Option<String>,
 }
 
 /// The system maildrop.
@@ -62,12 +69,14 @@ fn system_dir() -> PathBuf {
 }
 
 /// Drops a prepared message for the root runner (user side): `write` writes the message after
-/// the envelope line (streaming it, for a spooled body). The file is written under a hidden
-/// name, synced, renamed into view, and the file system synced (a user cannot open the
-/// unreadable directory to fsync it).
+/// the envelope line (streaming it, for a spooled body); `client` is the SMTP client the
+/// listener took it from. The file is written under a hidden name, synced, renamed into view,
+/// and the file system synced (a user cannot open the unreadable directory to fsync it).
 pub fn submit(
+    spool_root: &Path,
     profile: &str,
     envelope: &Envelope,
+    client: Option<&SmtpClient>,
     write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<String, SpoolError> {
     let ticket = Ticket {
@@ -76,8 +85,10 @@ pub fn submit(
         recipients: envelope.recipients.clone(),
         dsn: envelope.dsn.clone(),
         extract_recipients: false,
+        client: client.cloned(),
+        sender: client.and(envelope.sender.clone()),
     };
-    drop_file(&ticket, write)
+    drop_file(&spool_root.join(MAILDROP), &ticket, write)
 }
 
 /// Drops a message the user's side could not prepare, because the configuration could not
@@ -96,15 +107,17 @@ pub fn submit_unprepared(
         recipients: recipients.to_vec(),
         dsn: dsn.clone(),
         extract_recipients,
+        client: None,
+        sender: None,
     };
-    drop_file(&ticket, write)
+    drop_file(&system_dir(), &ticket, write)
 }
 
 fn drop_file(
+    dir: &Path,
     ticket: &Ticket,
     write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<String, SpoolError> {
-    let dir = system_dir();
     let id = format!(
         "{:016x}{:04x}",
         fastrand::u64(..),
@@ -116,7 +129,7 @@ fn drop_file(
         .create_new(true)
         .mode(0o600)
         .open(&part)
-        .map_err(io("write into the system maildrop", &dir))?;
+        .map_err(io("write into the maildrop", dir))?;
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
     let mut text = serde_json::to_vec(ticket).expect("ticket serialises");
     text.push(b'\n');
@@ -370,21 +383,26 @@ pub fn read_drop(
         }
     };
     let user = LocalUser::lookup(uid);
-    if !profile.admits(&user) {
-        return Err(refused(&format!(
-            "{user} may not submit through profile {name} (its `users` and `groups`)"
-        )));
-    }
+    let senders = match &ticket.client {
+        Some(client) => client_senders(client, uid, name, config).map_err(|e| refused(&e))?,
+        None if !profile.admits(&user) => {
+            return Err(refused(&format!(
+                "{user} may not submit through profile {name} (its `users` and `groups`)"
+            )));
+        }
+        None => Vec::new(),
+    };
     let mut incoming =
         read(input, true, profile.max_message_size().0, scratch).map_err(|e| refused(&e))?;
-    let policy = match super::policy::enforced(name, profile) {
+    let policy = match super::policy::listed(name, profile, &senders) {
         Ok(policy) => policy,
         Err(e) => return Err(held(incoming, &e)),
     };
+    let sender = ticket.client.as_ref().and(ticket.sender.as_deref());
     let request = Request {
         recipients: &ticket.recipients,
         extract_recipients: ticket.extract_recipients,
-        sender: None,
+        sender: sender.map(Some),
     };
     let prepared = Ready::prepare(
         incoming,
@@ -407,9 +425,63 @@ pub fn read_drop(
             super::Unprepared { error, .. } => return Err(refused(&error)),
         },
     };
-    ready.stamp_submitter(&user.to_string());
+    match &ticket.client {
+        Some(client) => ready.stamp_client(client),
+        None => ready.stamp_submitter(&user.to_string()),
+    }
     crate::relay::check_size(name, profile, ready.size()).map_err(|e| refused(&e))?;
     Ok((name.to_string(), ready))
+}
+
+/// The senders an SMTP client's drop may use, after checking what the listener says about it:
+/// only the listener's own system user may speak for a client; a client that logged in is a
+/// server user bound to this profile; one that did not is in `[server] allow` and uses the
+/// listener's profile. A drop that fails a check is refused, never delivered.
+fn client_senders(
+    client: &SmtpClient,
+    uid: u32,
+    profile: &str,
+    config: &LoadedConfig,
+) -> Result<Vec<String>, String> {
+    let listener = &config.server.user;
+    if crate::users::uid_of(listener) != Some(uid) {
+        return Err(format!(
+            "{} wrote a drop for an SMTP client, but only the listener's user {listener} may",
+            LocalUser::lookup(uid)
+        ));
+    }
+    match &client.user {
+        Some(name) => {
+            let file = config.server_users_file();
+            let users = crate::smtpd::users::ServerUsers::load(&file).map_err(|e| e.to_string())?;
+            let user = users
+                .users
+                .get(name)
+                .ok_or_else(|| format!("no server user named {name} in {}", file.display()))?;
+            if user.profile != profile {
+                return Err(format!(
+                    "server user {name} sends through profile {}, not {profile}",
+                    user.profile
+                ));
+            }
+            Ok(user.senders.clone())
+        }
+        None => {
+            if !config.server.allows(client.address) {
+                return Err(format!(
+                    "SMTP client {} did not log in and is not in [server] allow",
+                    client.address
+                ));
+            }
+            let (expected, _) = config.server_profile().map_err(|e| e.to_string())?;
+            if expected != profile {
+                return Err(format!(
+                    "clients that do not log in send through profile {expected}, not {profile}"
+                ));
+            }
+            Ok(Vec::new())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -424,6 +496,8 @@ mod tests {
             recipients: vec!["a@example.org".into()],
             dsn: Dsn::default(),
             extract_recipients: false,
+            client: None,
+            sender: None,
         })
         .unwrap();
         assert!(serde_json::from_str::<Ticket>(&good).is_ok());

@@ -9,6 +9,7 @@
 //! - [`maildrop`]: submission by users who may not read the relay's secret, and its import by
 //!   the root runner.
 
+mod client;
 pub mod held;
 mod intake;
 pub mod maildrop;
@@ -29,7 +30,8 @@ use crate::message::submission::{
 use crate::queue::schedule::now;
 use crate::queue::{MessageState, QueueId, Spool, SpoolError};
 
-pub use intake::{Intake, attempt, attempt_now};
+pub use client::SmtpClient;
+pub use intake::{Handover, Intake, Receipt, attempt, attempt_now};
 pub use read::{Incoming, ReadError, read};
 
 /// The header naming the local user (or, for the SMTP listener, the client) who submitted a
@@ -59,6 +61,8 @@ pub struct Ready {
     pub body: SpooledBody,
     /// The body goes out quoted-printable (it has lines longer than SMTP allows).
     pub quoted_printable: bool,
+    /// Who the spew brake counts it against, when not a local user (an SMTP client).
+    pub caller: Option<String>,
 }
 
 impl Ready {
@@ -113,6 +117,7 @@ impl Ready {
             envelope,
             body,
             quoted_printable,
+            caller: None,
         })
     }
 
@@ -127,6 +132,7 @@ impl Ready {
             envelope,
             body,
             quoted_printable: false,
+            caller: None,
         })
     }
 
@@ -139,6 +145,17 @@ impl Ready {
     /// with `who` put first. Called after every rewrite, so that nothing the caller wrote (a
     /// display name included) can stand in for it.
     pub fn stamp_submitter(&mut self, who: &str) {
+        self.stamp(who);
+    }
+
+    /// Records an SMTP client of the listener as the submitter, and as the caller the spew
+    /// brake counts.
+    pub fn stamp_client(&mut self, client: &SmtpClient) {
+        self.stamp(&client.describe());
+        self.caller = Some(client.caller());
+    }
+
+    fn stamp(&mut self, who: &str) {
         let mut message = split(&self.head);
         message.remove(SUBMITTER);
         message.fields.insert(0, Field::new(SUBMITTER, who));
@@ -158,6 +175,7 @@ impl Ready {
             envelope,
             body,
             quoted_printable,
+            caller,
         } = self;
         spool.enqueue_from(
             &mut |w| {
@@ -168,6 +186,7 @@ impl Ready {
             |written| {
                 let mut state = MessageState::new(profile, envelope, written.size, now());
                 state.uid = uid;
+                state.caller = caller.clone();
                 state
             },
         )

@@ -2,7 +2,7 @@
 //! message may say it is from. The one place that builds one from a profile.
 
 use crate::config::Profile;
-use crate::message::submission::SenderPolicy;
+use crate::message::submission::{SenderPolicy, Senders};
 
 /// A profile without a `from` address cannot submit: there is no sender to enforce.
 #[derive(Debug, thiserror::Error)]
@@ -19,7 +19,11 @@ pub fn trusted<'a>(
 ) -> Result<SenderPolicy<'a>, NoFrom> {
     Ok(SenderPolicy {
         profile_from: profile.from.as_deref().ok_or_else(|| NoFrom(name.into()))?,
-        allow_from_override: profile.allow_from_override,
+        senders: if profile.allow_from_override {
+            Senders::Any
+        } else {
+            Senders::Listed(&[])
+        },
         reply_to: profile.reply_to.as_deref(),
         full_name,
     })
@@ -28,8 +32,19 @@ pub fn trusted<'a>(
 /// For a user who submits through the maildrop: whatever the profile allows root, the sender
 /// is enforced (see `message::submission::prepare`).
 pub fn enforced<'a>(name: &str, profile: &'a Profile) -> Result<SenderPolicy<'a>, NoFrom> {
+    listed(name, profile, &[])
+}
+
+/// For a client of the SMTP listener: the profile's address and the `senders` its server user
+/// may use (none for a client that did not log in); everything else enforced as for maildrop
+/// users.
+pub fn listed<'a>(
+    name: &str,
+    profile: &'a Profile,
+    senders: &'a [String],
+) -> Result<SenderPolicy<'a>, NoFrom> {
     Ok(SenderPolicy {
-        allow_from_override: false,
+        senders: Senders::Listed(senders),
         full_name: None,
         ..trusted(name, profile, None)?
     })

@@ -16,6 +16,8 @@ use crate::submit::{self, Intake, ReadError, Ready};
 
 /// Errors after which the dialogue ends (a client that talks nonsense is not served forever).
 const MAX_ERRORS: usize = 20;
+/// Commands after which the dialogue ends.
+const MAX_COMMANDS: usize = 100_000;
 
 pub fn run(options: &Options, inv: &Invocation) -> Result<()> {
     let mut out = BufWriter::new(std::io::stdout().lock());
@@ -33,6 +35,13 @@ pub fn run(options: &Options, inv: &Invocation) -> Result<()> {
         size_limit: intake.selected.profile.max_message_size().0,
         max_recipients: MAX_RECIPIENTS,
         max_errors: MAX_ERRORS,
+        max_commands: MAX_COMMANDS,
+        // The caller is a local program on a pipe: no TLS, no login, and it may talk ahead.
+        starttls: false,
+        auth: false,
+        strict_pipelining: false,
+        scratch: options.scratch_dir(),
+        idle: None,
     };
     let mut backend = Submitter { inv, intake };
     smtpd::serve(
@@ -40,7 +49,9 @@ pub fn run(options: &Options, inv: &Invocation) -> Result<()> {
         &mut out,
         &settings,
         &mut backend,
+        true,
     )
+    .map(|_| ())
     .map_err(|e| Error::io("cannot talk SMTP on", "standard input and output", e))
 }
 
@@ -96,7 +107,12 @@ impl Backend for Submitter<'_> {
             &policy,
             &self.intake.aliases,
             self.intake.selected.profile.allow_bare_hostnames,
-            self.inv.dsn.clone(),
+            // DSN asked for in the dialogue wins over -N, -R and -V.
+            if transaction.dsn.is_requested() {
+                transaction.dsn.clone()
+            } else {
+                self.inv.dsn.clone()
+            },
         )
         .map_err(|e| error_reply("554 5.6.0", &e.error.to_string()))
     }
