@@ -60,6 +60,9 @@ pub struct ServerSettings {
     pub timeout: Span,
     /// The longest a connection may last.
     pub session_timeout: Span,
+    /// How long to wait before the greeting, watching for a client that talks first (spamware
+    /// does, mail clients wait for the greeting). A client that talks before it is refused.
+    pub greet_pause: Span,
     /// Errors after which a client is disconnected.
     pub max_errors: usize,
     /// Commands (of any kind) one connection may send.
@@ -86,6 +89,7 @@ impl Default for ServerSettings {
             users_file: None,
             timeout: Span(300),
             session_timeout: Span(3600),
+            greet_pause: Span(0),
             max_errors: 10,
             max_commands: 10_000,
             max_message_size: None,

@@ -261,7 +261,8 @@ impl Listener {
     /// end, through STARTTLS when it asks; one log line when it ends.
     fn connection(&self, stream: TcpStream, ip: IpAddr, listen: Listen) {
         let started = Instant::now();
-        if !listen.implicit_tls && talks_first(&stream) {
+        let pause = Duration::from_secs(self.settings.greet_pause.0);
+        if !listen.implicit_tls && talks_first(&stream, pause) {
             refuse(
                 stream,
                 ip,
@@ -380,14 +381,15 @@ impl Listener {
     }
 }
 
-/// Whether the client sent something before the greeting.
-fn talks_first(stream: &TcpStream) -> bool {
+/// Whether the client sends something before the greeting, within `pause` (at once, with no
+/// pause: what it sent together with the connection).
+fn talks_first(stream: &TcpStream, pause: Duration) -> bool {
     let mut fds = [PollFd::new(stream, PollFlags::IN)];
-    let now = rustix::event::Timespec {
+    let wait = rustix::event::Timespec::try_from(pause).unwrap_or(rustix::event::Timespec {
         tv_sec: 0,
         tv_nsec: 0,
-    };
-    matches!(poll(&mut fds, Some(&now)), Ok(n) if n > 0)
+    });
+    matches!(poll(&mut fds, Some(&wait)), Ok(n) if n > 0)
 }
 
 /// Tells a client it is not served, and closes.
