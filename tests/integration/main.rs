@@ -14,6 +14,7 @@ mod doctor;
 mod fault_campaign;
 mod faults;
 mod hostile;
+mod notices;
 mod oauth;
 mod oauth_server;
 mod operations;
