@@ -21,6 +21,14 @@ pub fn fqdn() -> Option<String> {
         .find(|name| is_fqdn(name))
 }
 
+/// The name this host goes by in what relayctl writes (notices, test messages): its fully
+/// qualified name, else its host name.
+pub fn name() -> String {
+    fqdn()
+        .or_else(|| dns_lookup::get_hostname().ok())
+        .unwrap_or_else(|| "this host".into())
+}
+
 fn is_fqdn(name: &str) -> bool {
     let name = name.trim_end_matches('.');
     name.contains('.')

@@ -29,9 +29,7 @@ pub fn execute(options: &Options, to: &str) -> Result<()> {
     let from = selected.sender(None)?;
     let p = &selected.profile;
     let relay_name = format!("{}:{}", p.host, p.port);
-    let host = crate::host::fqdn()
-        .or_else(|| dns_lookup::get_hostname().ok())
-        .unwrap_or_else(|| "this host".into());
+    let host = crate::host::name();
     let time = rfc5322_now();
     let version = env!("CARGO_PKG_VERSION");
     let domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();

@@ -68,6 +68,9 @@ pub struct ConfigFile {
     /// Where notices about failed, delayed or held mail go (a profile's `notify` wins).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
+    /// The profile notices are sent through (else one that delivered recently).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_profile: Option<String>,
     /// An `/etc/aliases`-style file consulted after `[aliases]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aliases_file: Option<PathBuf>,
@@ -198,6 +201,9 @@ impl ConfigLocation {
             if file.notify.is_some() {
                 loaded.notify = file.notify;
             }
+            if file.notify_profile.is_some() {
+                loaded.notify_profile = file.notify_profile;
+            }
             if let Some(q) = file.queue {
                 loaded.queue = q;
             }
@@ -234,6 +240,14 @@ impl ConfigLocation {
                 });
             }
         }
+        if let Some(name) = &loaded.notify_profile
+            && !loaded.profiles.contains_key(name)
+        {
+            return Err(ConfigError::InvalidProfile {
+                name: name.clone(),
+                reason: "notify_profile names it, but no such profile is configured".into(),
+            });
+        }
         Ok(loaded)
     }
 }
@@ -253,6 +267,8 @@ pub struct LoadedConfig {
     pub default_profile: Option<String>,
     pub delivery: Delivery,
     pub notify: Option<String>,
+    /// The profile notices go through, when the admin chose one.
+    pub notify_profile: Option<String>,
     pub queue: QueueSettings,
     /// `[server]` of the last layer that has one.
     pub server: ServerSettings,
@@ -604,6 +620,30 @@ secret = "file"
         let loaded = loc.load().unwrap();
         let (_, p, path) = loaded.get("uni").unwrap();
         assert_eq!((p.port, path), (465, user.as_path()));
+    }
+
+    #[test]
+    fn notify_profile_must_name_a_configured_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        let load = |text: &str| {
+            fs::write(&file, text).unwrap();
+            ConfigLocation {
+                explicit: Some(file.clone()),
+                system: dir.path().join("none.toml"),
+                user: None,
+            }
+            .load()
+        };
+        let loaded = load(&format!("notify_profile = \"uni\"\n{GOOD}")).unwrap();
+        assert_eq!(loaded.notify_profile.as_deref(), Some("uni"));
+        let err = load(&format!("notify_profile = \"unu\"\n{GOOD}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`unu`") && err.contains("notify_profile"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -224,7 +224,13 @@ fn notify(config: &LoadedConfig, selected: &Selected) -> Check {
     match selected.profile.notify.as_ref().or(config.notify.as_ref()) {
         Some(to) => Check::pass(
             "config.notify",
-            format!("notices about failed, delayed and held mail go to {to}"),
+            format!(
+                "notices about failed, delayed and held mail go to {to}, through {}",
+                match &config.notify_profile {
+                    Some(name) => format!("profile {name} (notify_profile)"),
+                    None => "a profile that delivered in the last day".into(),
+                }
+            ),
         ),
         None => Check::warn(
             "config.notify",

@@ -3,17 +3,21 @@
 //! connection from a filtered port and from a reset.
 
 use std::io::{self, Read};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 use super::dns::{Answer, Resolver};
 use super::{CONNECT_TIMEOUT, Check, Findings};
 use crate::options::Selected;
+use crate::relay::policy::SetupFault;
+use crate::relay::smtp::{SmtpError, resolve};
 
 /// The ports probed for context besides the profile's.
 const CONTEXT_PORTS: [u16; 3] = [25, 465, 587];
 
-/// `dns.relay`: the relay host resolves, through the system resolver that delivery uses.
+/// `dns.relay`: the relay host resolves, through the system resolver that delivery uses
+/// ([`crate::relay::smtp::resolve`]). A name that does not exist is the setup fault delivery
+/// holds mail for, with the same fix; a resolver that does not answer is this host's DNS.
 pub fn relay_name(selected: &Selected, found: &mut Findings, out: &mut Vec<Check>) {
     let p = &selected.profile;
     let host = p.host.trim_start_matches('[').trim_end_matches(']');
@@ -25,7 +29,7 @@ pub fn relay_name(selected: &Selected, found: &mut Findings, out: &mut Vec<Check
         ));
         return;
     }
-    match (host, p.port).to_socket_addrs() {
+    match resolve(host, p.port) {
         Ok(addrs) => {
             let mut list: Vec<IpAddr> = Vec::new();
             for a in addrs {
@@ -34,7 +38,12 @@ pub fn relay_name(selected: &Selected, found: &mut Findings, out: &mut Vec<Check
                 }
             }
             if list.is_empty() {
-                out.push(unresolved(selected, "it has no address"));
+                let fault = SetupFault::NoSuchHost;
+                out.push(Check::fail(
+                    fault.check(),
+                    format!("{}: it has no address", fault.problem(p)),
+                    fault.fix(&selected.name),
+                ));
                 return;
             }
             out.push(Check::pass(
@@ -43,22 +52,20 @@ pub fn relay_name(selected: &Selected, found: &mut Findings, out: &mut Vec<Check
             ));
             found.relay_addresses = list;
         }
-        Err(e) => out.push(unresolved(selected, &e.to_string())),
+        Err(SmtpError::NoSuchHost { reason, .. }) => {
+            let fault = SetupFault::NoSuchHost;
+            out.push(Check::fail(
+                fault.check(),
+                format!("{} ({reason})", fault.problem(p)),
+                fault.fix(&selected.name),
+            ));
+        }
+        Err(e) => out.push(Check::fail(
+            "dns.relay",
+            format!("the relay host {host} could not be resolved now: {e}"),
+            "this host's resolver did not answer: check /etc/resolv.conf and the network (delivery keeps retrying meanwhile)",
+        )),
     }
-}
-
-fn unresolved(selected: &Selected, why: &str) -> Check {
-    Check::fail(
-        "dns.relay",
-        format!(
-            "the relay host {} does not resolve: {why}",
-            selected.profile.host
-        ),
-        format!(
-            "check `host` in [profiles.{}]; for a name only an internal DNS knows, check /etc/resolv.conf",
-            selected.name
-        ),
-    )
 }
 
 /// `dns.sender_domain`: the sender's domain has MX records (or at least an address). Relays

@@ -17,7 +17,7 @@ use crate::options::{Options, Selected};
 use crate::relay::certificate::{Refusal, Summary};
 use crate::relay::client_name;
 use crate::relay::login::{self, LoginError};
-use crate::relay::policy::{Policy, TlsStep};
+use crate::relay::policy::{Policy, SetupFault, TlsStep};
 use crate::relay::sasl::Secret;
 use crate::relay::smtp::{Connection, Extensions, Observer, SmtpError};
 use crate::transcript::Transcript;
@@ -139,7 +139,10 @@ fn dialogue(options: &Options, selected: &Selected, found: &Findings, out: &mut 
     let mut conn = match Connection::connect(&host, p.port, timeout, policy.implicit_tls(), obs) {
         Ok(conn) => conn,
         Err(e) => {
-            out.extend(connect_failure(selected, e, &recorder));
+            out.extend(match policy.setup_fault(&e) {
+                Some(fault) => setup_fault(selected, fault, &e),
+                None => connect_failure(selected, e, &recorder),
+            });
             return;
         }
     };
@@ -157,7 +160,10 @@ fn dialogue(options: &Options, selected: &Selected, found: &Findings, out: &mut 
         TlsStep::Established => report_tls(selected, &conn, out),
         TlsStep::Starttls((config, server_name)) => {
             if let Err(e) = conn.starttls(config, server_name, obs) {
-                out.extend(tls_failure(selected, &e));
+                out.extend(match policy.setup_fault(&e) {
+                    Some(fault) => setup_fault(selected, fault, &e),
+                    None => tls_failure(selected, &e),
+                });
                 return;
             }
             if let Err(e) = conn.ehlo(&name, obs) {
@@ -212,6 +218,28 @@ fn no_tls(out: &mut Vec<Check>, why: &str) {
     out.push(Check::skip("tls.expiry", why));
 }
 
+/// The checks for a mistake in the profile's setup: the words and the fix delivery gives when
+/// it holds the profile's mail for it ([`SetupFault`]).
+fn setup_fault(selected: &Selected, fault: SetupFault, e: &SmtpError) -> Vec<Check> {
+    let detail = match e {
+        SmtpError::Tls { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    };
+    let check = Check::fail(
+        fault.check(),
+        format!("{} ({detail})", fault.problem(&selected.profile)),
+        fault.fix(&selected.name),
+    );
+    if fault.check() == "tls.certificate" {
+        let handshake_ok = Check::pass(
+            "tls.handshake",
+            "the TLS handshake reached the certificate check",
+        );
+        return vec![handshake_ok, check];
+    }
+    vec![check]
+}
+
 /// A connection that failed before or at the greeting.
 fn connect_failure(selected: &Selected, e: SmtpError, recorder: &Recorder) -> Vec<Check> {
     let p = &selected.profile;
@@ -229,8 +257,9 @@ fn connect_failure(selected: &Selected, e: SmtpError, recorder: &Recorder) -> Ve
             "smtp.greeting",
             format!("no SMTP greeting from port {} within the timeout", p.port),
             format!(
-                "port {} may expect TLS from the first byte: set tls = \"tls\" in [profiles.{name}] (465 is implicit TLS, 587 is STARTTLS)",
-                p.port
+                "if port {} expects TLS from the first byte: {}",
+                p.port,
+                SetupFault::PlainOnTlsPort.fix(name)
             ),
         ),
         SmtpError::Timeout { .. } => Check::fail(
@@ -278,7 +307,6 @@ fn ehlo_failure(name: &str, e: &SmtpError) -> Check {
 fn tls_failure(selected: &Selected, e: &SmtpError) -> Vec<Check> {
     let p = &selected.profile;
     let name = &selected.name;
-    let tls_name = p.tls_name.clone().unwrap_or_else(|| p.host.clone());
     let SmtpError::Tls { reason, error, .. } = e else {
         let check = Check::fail(
             "tls.handshake",
@@ -294,23 +322,8 @@ fn tls_failure(selected: &Selected, e: &SmtpError) -> Vec<Check> {
         "tls.handshake",
         "the TLS handshake reached the certificate check",
     );
+    // An untrusted chain or a wrong name is a setup fault (`setup_fault`), judged before.
     let check = match (error.as_ref().and_then(Refusal::of), error) {
-        (Some(Refusal::Untrusted), _) => Check::fail(
-            "tls.certificate",
-            format!(
-                "the relay's certificate chain does not lead to a CA this host trusts ({reason}): self-signed or a private CA"
-            ),
-            format!(
-                "for a private CA add ca_file = \"/path/ca.pem\" to [profiles.{name}] (setup --ca-file); otherwise the relay sends an incomplete chain: tell its admin"
-            ),
-        ),
-        (Some(Refusal::WrongName), _) => Check::fail(
-            "tls.certificate",
-            format!("the relay's certificate is not valid for {tls_name} ({reason})"),
-            format!(
-                "set host to a name the certificate carries, or tls_name = \"NAME\" in [profiles.{name}] (setup --tls-name) when host is an address"
-            ),
-        ),
         (Some(Refusal::Expired), _) => {
             return vec![
                 handshake_ok,
@@ -359,8 +372,9 @@ fn tls_failure(selected: &Selected, e: &SmtpError) -> Vec<Check> {
             "tls.handshake",
             format!("the TLS handshake failed: {reason}"),
             format!(
-                "port {} may speak plain SMTP first: set tls = \"starttls\" in [profiles.{name}]",
-                p.port
+                "if port {} speaks plain SMTP first: {}",
+                p.port,
+                SetupFault::TlsOnPlainPort.fix(name)
             ),
         ),
         _ => Check::fail(

@@ -2,12 +2,19 @@
 //! only to the configured notify address (never to a message's sender: no backscatter), at most
 //! one of each kind per message, never about a notice, and no more than `notices_per_hour` (the
 //! brake's alert, given once per freeze, is sent in any case).
+//!
+//! A notice must not wait behind the fault it reports: it goes through `notify_profile`, else
+//! through another profile that delivered in the last day, and only failing those through the
+//! profile it is about ([`route`]). Its subject and From name the host and the profile, so that
+//! the admin of many hosts knows which one.
 
 use super::id::QueueId;
+use super::ratelimit::Limiter;
 use super::schedule::now;
 use super::spool::{Spool, SpoolError};
 use super::state::MessageState;
 use crate::config::LoadedConfig;
+use crate::message::addresses::Mailbox;
 use crate::message::canonical::canonicalize;
 use crate::message::envelope::{Dsn, Envelope};
 use crate::message::headers::Field;
@@ -45,7 +52,7 @@ pub fn send(
     if state.notice {
         return Ok(None);
     }
-    let host = crate::host::fqdn().unwrap_or_else(|| "this host".into());
+    let host = crate::host::name();
     let recipients: Vec<String> = state.recipients.iter().map(|r| format!("  {r}")).collect();
     let body = format!(
         "Message {id}, submitted for profile {profile} by <{sender}>:\r\n\r\n{reason}\r\n\r\nRecipients:\r\n{list}\r\n\r\nAttempts: {attempts}\r\nSee `relayctl queue show {id}` (or `relayctl queue failed`) on {host}.\r\n",
@@ -54,8 +61,8 @@ pub fn send(
         list = recipients.join("\r\n"),
         attempts = state.attempts,
     );
-    let subject = format!("relayctl: {} ({id})", kind.subject());
-    match queue_notice(spool, config, &state.profile, &subject, &body, false)? {
+    let subject = format!("{} ({id})", kind.subject());
+    match queue_notice(spool, config, Some(&state.profile), &subject, &body, false)? {
         Queued::Id(notice) => Ok(Some(notice)),
         Queued::NoOne => Ok(None),
         Queued::OverLimit => {
@@ -77,66 +84,100 @@ pub fn brake(
     profile: &str,
     reason: &str,
 ) -> Result<Option<QueueId>, SpoolError> {
-    let host = crate::host::fqdn().unwrap_or_else(|| "this host".into());
+    let host = crate::host::name();
     let body = format!(
         "relayctl on {host} froze outgoing mail for profile {profile}: {reason}.\r\n\r\nSomething may be sending mail in a loop, or the account may be abused. Nothing more is sent\r\nfor this profile; the messages wait in the queue, none is lost.\r\n\r\nReview them with `relayctl queue list` (and `relayctl queue show ID`), delete what must not go\r\n(`relayctl queue delete ID`), then resume delivery with `relayctl queue release --all`.\r\nThe thresholds are the profile's `brake` and `brake_per_caller` settings.\r\n"
     );
-    let subject = format!("relayctl: outgoing mail frozen for profile {profile} (spew brake)");
-    notice(spool, config, profile, &subject, &body, true)
+    let subject = "outgoing mail frozen (spew brake)";
+    notice(spool, config, Some(profile), subject, &body, true)
 }
 
 /// Queues the alert that the OAuth2 refresh token of `profile` was refused. It is given once
 /// until the profile signs in again, so it is sent even when `notices_per_hour` is used up. It
-/// goes out through the profile's fallback relays when it has some, else once the profile works.
+/// goes out through a profile that works ([`route`]), else once the profile signs in again.
 pub fn revoked(
     spool: &Spool,
     config: &LoadedConfig,
     profile: &str,
     reason: &str,
 ) -> Result<Option<QueueId>, SpoolError> {
-    let host = crate::host::fqdn().unwrap_or_else(|| "this host".into());
+    let host = crate::host::name();
     let body = format!(
         "relayctl on {host} cannot log in to the relay of profile {profile}:\r\n\r\n{reason}\r\n\r\nMail for this profile is held in the queue, none is lost. Signing in again\r\nreleases it for the next queue run.\r\n"
     );
-    let subject = format!("relayctl: sign-in needed for profile {profile} (OAuth2 token refused)");
-    notice(spool, config, profile, &subject, &body, true)
+    let subject = "sign-in needed (OAuth2 token refused)";
+    notice(spool, config, Some(profile), subject, &body, true)
 }
 
 /// Queues a notice that the corrupt area was trimmed (`count` entries removed, see
-/// `Spool::sweep_corrupt`), through the default profile; its id when one was queued.
+/// `Spool::sweep_corrupt`); its id when one was queued.
 pub fn corrupt_swept(
     spool: &Spool,
     config: &LoadedConfig,
     count: usize,
 ) -> Result<Option<QueueId>, SpoolError> {
-    let Ok((profile, _)) = config.select(None) else {
-        return Ok(None);
-    };
-    let host = crate::host::fqdn().unwrap_or_else(|| "this host".into());
+    let host = crate::host::name();
     let body = format!(
         "relayctl on {host} removed {count} entries from {}:\r\nmessages whose state could not be read and maildrop files it refused, kept\r\nfor review. It keeps at most {} entries, none older than {} days.\r\n\r\nMany refused maildrop files can mean a local user writes into the maildrop by hand.\r\n",
         spool.root().join("corrupt").display(),
         super::spool::CORRUPT_MAX_ENTRIES,
         super::spool::CORRUPT_MAX_AGE.as_secs() / 86400,
     );
-    let subject = format!("relayctl: {count} corrupt or refused entries removed");
-    notice(spool, config, profile, &subject, &body, false)
+    let subject = format!("{count} corrupt or refused entries removed");
+    notice(spool, config, None, &subject, &body, false)
 }
 
-/// Queues a notice about `profile` (a `forced` one, an alert given once, is never held back by
-/// the hourly limit); its id when one was queued.
+/// Queues a notice about the profile `about` (`None`: the host's queue as a whole); a `forced`
+/// one, an alert given once, is never held back by the hourly limit. Its id when one was queued.
 fn notice(
     spool: &Spool,
     config: &LoadedConfig,
-    profile: &str,
+    about: Option<&str>,
     subject: &str,
     body: &str,
     forced: bool,
 ) -> Result<Option<QueueId>, SpoolError> {
-    match queue_notice(spool, config, profile, subject, body, forced)? {
+    match queue_notice(spool, config, about, subject, body, forced)? {
         Queued::Id(notice) => Ok(Some(notice)),
         Queued::NoOne | Queued::OverLimit => Ok(None),
     }
+}
+
+/// A profile that delivered within this many seconds is taken to work.
+const RECENT: u64 = 24 * 3600;
+
+/// The profile a notice about the profile `about` goes through: `notify_profile` (unless that is
+/// the profile in trouble), else the first other profile that delivered within the last day
+/// (`about`'s fallbacks first, then the others by name), else `about` itself (for a notice about
+/// the host's queue, the default profile). `None` when there is none.
+fn route(
+    spool: &Spool,
+    config: &LoadedConfig,
+    about: Option<&str>,
+) -> Result<Option<String>, SpoolError> {
+    if let Some(chosen) = &config.notify_profile
+        && Some(chosen.as_str()) != about
+    {
+        return Ok(Some(chosen.clone()));
+    }
+    let fallbacks = about
+        .and_then(|a| config.profile(a))
+        .map(|p| p.fallback.as_slice())
+        .unwrap_or_default();
+    let since = now().saturating_sub(RECENT);
+    let limiter = Limiter::new(spool);
+    for name in fallbacks.iter().chain(config.profiles.keys()) {
+        if Some(name.as_str()) == about || !config.profiles.contains_key(name) {
+            continue;
+        }
+        if limiter.update(name, |l| l.last_delivered)? > since {
+            return Ok(Some(name.clone()));
+        }
+    }
+    Ok(match about {
+        Some(profile) => Some(profile.to_string()),
+        None => config.select(None).ok().map(|(name, _)| name.to_string()),
+    })
 }
 
 /// What became of a notice.
@@ -149,37 +190,47 @@ enum Queued {
     OverLimit,
 }
 
-/// Queues a notice for `profile`'s notify address, with `profile`'s From; a `forced` one is
-/// never refused by the hourly limit.
+/// Queues a notice about the profile `about` (`None`: the host's queue) for the notify address
+/// (the profile's, else the config's), through the profile [`route`] chooses and with its From;
+/// a `forced` one is never refused by the hourly limit. The subject and the From's name say
+/// which host and which profile.
 fn queue_notice(
     spool: &Spool,
     config: &LoadedConfig,
-    profile: &str,
+    about: Option<&str>,
     subject: &str,
     body: &str,
     forced: bool,
 ) -> Result<Queued, SpoolError> {
-    let Some(settings) = config.profiles.get(profile).map(|l| &l.profile) else {
+    let Some(via) = route(spool, config, about)? else {
         return Ok(Queued::NoOne);
     };
-    let Some(to) = settings.notify.clone().or_else(|| config.notify.clone()) else {
+    let notify = about
+        .or_else(|| config.select(None).ok().map(|(name, _)| name))
+        .and_then(|p| config.profile(p))
+        .and_then(|p| p.notify.clone());
+    let Some(to) = notify.or_else(|| config.notify.clone()) else {
         return Ok(Queued::NoOne);
     };
-    let Some(from) = settings.from.clone() else {
+    let Some(from) = config.profile(&via).and_then(|p| p.from.clone()) else {
         return Ok(Queued::NoOne);
     };
     if !within_limit(spool, config.queue.notices_per_hour, forced)? {
         return Ok(Queued::OverLimit);
     }
-    let host = crate::host::fqdn().unwrap_or_else(|| "this host".into());
+    let host = crate::host::name();
+    let name = match about {
+        Some(profile) => format!("relayctl on {host} (profile {profile})"),
+        None => format!("relayctl on {host}"),
+    };
     let domain = from
         .rsplit_once('@')
         .map(|(_, d)| d.to_string())
         .unwrap_or_default();
     let fields = [
-        Field::new("From", &format!("\"relayctl on {host}\" <{from}>")),
+        Field::new("From", &Mailbox::new(Some(name.clone()), &from).to_string()),
         Field::new("To", &to),
-        Field::new("Subject", subject),
+        Field::new("Subject", &format!("{name}: {subject}")),
         Field::new("Date", &crate::message::rfc5322_now()),
         Field::new("Message-ID", &message_id(&domain)),
         Field::new("Auto-Submitted", "auto-generated"),
@@ -198,7 +249,7 @@ fn queue_notice(
         recipients: vec![to],
         dsn: Dsn::default(),
     };
-    let mut notice = MessageState::new(profile, &envelope, wire.len() as u64, now());
+    let mut notice = MessageState::new(&via, &envelope, wire.len() as u64, now());
     notice.notice = true;
     spool.enqueue(&wire, &notice).map(Queued::Id)
 }

@@ -7,6 +7,8 @@
 //! - throttling replies (`421 4.7.0 Try again later`, `451 4.7.28 ... rate limited`): the relay
 //!   gets a cool-down, 1 minute (`retry_initial`) doubling up to `retry_max`, reset by the next
 //!   success. Nothing goes to it before the cool-down ends.
+//! - when the profile's relay last took a message, so that notices about another profile's
+//!   trouble go through one that works (`notice`).
 //! - the spew brake: submissions are counted (once per message, by its submission time); more
 //!   than `brake` in its period (or more than `brake_per_caller` from one local user) freezes the
 //!   profile's delivery. The freeze is the marker file `$spool/limits/<profile>.frozen`;
@@ -49,6 +51,8 @@ pub struct Limits {
     /// The same per caller: a local user (`local user 1001`), or a user or client of the SMTP
     /// listener (`SMTP user grafana`, `SMTP client 10.0.0.5`).
     pub callers: BTreeMap<String, Vec<(u64, u32)>>,
+    /// Unix time the relay last accepted a message (0: not known to have).
+    pub last_delivered: u64,
 }
 
 /// Why a profile cannot take a message now, and until when: a wait that counts no attempt
@@ -172,11 +176,12 @@ impl Limits {
         self.cooldown_until
     }
 
-    /// A message went through: the relay is no longer throttling.
-    pub fn succeeded(&mut self) {
+    /// A message went through at `now`: the relay works, and is no longer throttling.
+    pub fn succeeded(&mut self, now: u64) {
         self.cooldown = 0;
         self.cooldown_until = 0;
         self.throttled_by = None;
+        self.last_delivered = self.last_delivered.max(now);
     }
 
     /// Counts a submission made at `created` by `caller` and says whether it exceeds `brake`
@@ -610,8 +615,11 @@ mod tests {
             l.throttle("421", 60, 3600, 1000);
         }
         assert_eq!(l.cooldown, 3600);
-        l.succeeded();
-        assert_eq!((l.cooldown, l.cooldown_until), (0, 0));
+        l.succeeded(4000);
+        assert_eq!(
+            (l.cooldown, l.cooldown_until, l.last_delivered),
+            (0, 0, 4000)
+        );
         assert_eq!(l.throttle("421", 60, 3600, 5000), 5060);
     }
 

@@ -58,7 +58,7 @@ impl<'a> Relays for Smtp<'a> {
     fn open(&mut self, name: &str, p: &LoadedProfile) -> Result<Session<'a>, DeliveryError> {
         let credentials =
             ProfileCredentials::new(name, &p.profile, &p.file, self.spool, *self.transcript);
-        Session::open(&p.profile, &credentials, self.transcript)
+        Session::open(name, &p.profile, &credentials, self.transcript)
     }
 }
 

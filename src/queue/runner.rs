@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use super::decision::{self, Facts, Next, RelayOutcome};
 use super::id::QueueId;
 use super::notice::{self, Kind};
-use super::ratelimit::{Grant, Limiter, Limits, Submitted, Wait, throttling_reply};
+use super::ratelimit::{Grant, Limiter, Submitted, Wait, throttling_reply};
 use super::relays::{RelaySession, Relays, Smtp};
 use super::schedule::now;
 use super::spool::{Area, Locked, Spool, SpoolError};
@@ -105,6 +105,8 @@ pub struct Runner<'a, R: Relays = Smtp<'a>> {
     /// Profiles whose OAuth2 refresh token was refused: one alert for the profile replaces the
     /// notice about each held message.
     revoked: HashSet<String>,
+    /// Profiles whose relay accepted a message in this pass, as recorded for notices.
+    delivered: HashSet<String>,
 }
 
 impl<'a> Runner<'a> {
@@ -139,6 +141,7 @@ impl<'a, R: Relays> Runner<'a, R> {
             throttled: HashMap::new(),
             spread: HashMap::new(),
             revoked: HashSet::new(),
+            delivered: HashSet::new(),
         }
     }
 
@@ -362,8 +365,10 @@ impl<'a, R: Relays> Runner<'a, R> {
                 log.delivered(reply);
                 self.transcript
                     .note(&format!("{id}: delivered via {name}: {reply}"));
-                if grant.is_some_and(|g| g.cooling) {
-                    self.limiter.update(name, Limits::succeeded)?;
+                // Recorded once a pass (and at once when it ends a cool-down): which profiles
+                // work is what notices are routed by, to the minute.
+                if grant.is_some_and(|g| g.cooling) || self.delivered.insert(name.to_string()) {
+                    self.limiter.update(name, |l| l.succeeded(now()))?;
                 }
             }
             Err(e) => log.failed(&e.to_string()),
@@ -478,10 +483,11 @@ impl<'a, R: Relays> Runner<'a, R> {
                 notice,
                 ..
             } => {
-                if alert {
+                // A notice held with the mail it is about says nothing new.
+                if alert && !locked.state.notice {
                     messages::alert(&format!(
-                        "message {} held until the relay configuration is fixed: {reason}",
-                        locked.id
+                        "message {} (profile {}) held until the relay configuration is fixed: {reason}",
+                        locked.id, locked.state.profile
                     ));
                 }
                 if notice {

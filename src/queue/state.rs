@@ -277,7 +277,8 @@ impl MessageState {
     }
 
     /// Releases a held or waiting message: due at `now`. An unprepared submission stays held:
-    /// it is released by being prepared, once the configuration allows.
+    /// it is released by being prepared, once the configuration allows. The admin acted: should
+    /// the configuration still be wrong, the next hold is told again.
     pub fn release(&mut self, now: u64) {
         if self.unprepared.is_some() {
             return;
@@ -286,6 +287,7 @@ impl MessageState {
         self.hold = None;
         self.reason = None;
         self.waiting = None;
+        self.alerted = false;
         self.next_attempt = now;
     }
 

@@ -53,7 +53,8 @@ impl fmt::Display for RecipientFailure {
 /// What the queue (and the exit code) should make of a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// Try again later: 4xx replies, network errors, timeouts, TLS handshake failures.
+    /// Try again later: 4xx replies, network errors, timeouts, a resolver that does not answer,
+    /// TLS failures that are not the profile's (an expired certificate).
     Transient,
     /// The relay refused for good (5xx).
     Permanent,
@@ -61,7 +62,8 @@ pub enum Fault {
     Recipient,
     /// The login was refused: the secret or the account needs attention.
     Auth,
-    /// The profile does not match the relay (no STARTTLS, no AUTH, unreadable CA file).
+    /// The profile does not match the relay (no STARTTLS, no AUTH, unreadable CA file, the
+    /// wrong TLS mode for the port, a certificate it cannot verify, a host that does not exist).
     Config,
     /// The message itself cannot be sent (too large, needs an extension the relay lacks).
     Message,
@@ -175,6 +177,16 @@ pub enum DeliveryError {
     InvalidAddress(String),
     #[error("{0}")]
     Setup(String),
+    /// The profile's setup does not match the relay ([`policy::SetupFault`]): the TLS mode for
+    /// the port, a certificate the profile cannot verify, a host that does not exist. `fix` is
+    /// the one `doctor` gives.
+    #[error("{server}: {problem} ({detail}); {fix}")]
+    Mismatch {
+        server: String,
+        problem: String,
+        detail: String,
+        fix: String,
+    },
     #[error(transparent)]
     Secret(#[from] SecretError),
     #[error(transparent)]
@@ -230,7 +242,9 @@ impl DeliveryError {
                 }
             }
             Auth { .. } => Fault::Auth,
-            NoStarttls { .. } | NoAuthMechanism { .. } | Setup(_) | Secret(_) => Fault::Config,
+            NoStarttls { .. } | NoAuthMechanism { .. } | Setup(_) | Mismatch { .. } | Secret(_) => {
+                Fault::Config
+            }
             TooLarge { .. } | Unsupported(_) => Fault::Message,
             InvalidAddress(_) => Fault::Recipient,
             OAuth(e) if e.is_transient() => Fault::Transient,
@@ -268,7 +282,7 @@ pub fn deliver(
 ) -> Result<String, DeliveryError> {
     let wire = canonicalize(message);
     check_size(name, profile, wire.len() as u64)?;
-    let mut session = Session::open(profile, credentials, transcript)?;
+    let mut session = Session::open(name, profile, credentials, transcript)?;
     let result = session.send(envelope, &wire);
     session.quit();
     result
@@ -276,12 +290,13 @@ pub fn deliver(
 
 /// Asks the relay about each recipient (MAIL FROM, RCPT TO, RSET) without sending a message.
 pub fn verify(
+    name: &str,
     profile: &Profile,
     credentials: &dyn Credentials,
     envelope: &Envelope,
     transcript: &Transcript,
 ) -> Result<Vec<(String, RecipientResult)>, DeliveryError> {
-    let mut session = Session::open(profile, credentials, transcript)?;
+    let mut session = Session::open(name, profile, credentials, transcript)?;
     let result = session.verify(envelope);
     session.quit();
     result

@@ -5,16 +5,19 @@
 //! It answers: TLS how (implicit, STARTTLS, refuse without it, or clear), with which
 //! certificate checks (the system's roots or the profile's `ca_file`, the name to verify, the
 //! client certificate), which login mechanism given the relay's offer, whether credentials may
-//! go out on a connection, whether a refused token earns one retry with a fresh one, and what to
-//! tell the user when the login cannot work.
+//! go out on a connection, whether a refused token earns one retry with a fresh one, what to
+//! tell the user when the login cannot work, and which failures to open a session are mistakes
+//! in the profile's setup ([`SetupFault`]) with the one fix doctor and delivery both give.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 
+use super::certificate::Refusal;
 use super::sasl::{Mechanism, Secret};
-use super::smtp::Reply;
+use super::smtp::{Reply, SmtpError, answers_tls};
 use super::{DeliveryError, tls};
 use crate::config::{Preset, Profile, TlsMode};
 
@@ -40,6 +43,93 @@ pub enum TlsStep {
     Refuse,
     /// Go on without TLS, as the profile allows (`opportunistic` without an offer, `none`).
     Clear,
+}
+
+/// The port that speaks TLS from the first byte (RFC 8314 "submissions").
+const IMPLICIT_TLS_PORT: u16 = 465;
+
+/// The longest wait for a relay to answer a TLS ClientHello ([`answers_tls`]): a TLS server
+/// answers within a round trip.
+const TLS_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A mistake in a profile's setup that the relay's answer shows: retrying cannot help, so
+/// delivery holds the profile's mail with [`SetupFault::fix`], and `doctor` fails the check
+/// [`SetupFault::check`] with the same fix. Failures that pass by themselves are not among
+/// them: a refused or timed-out connection, a resolver that does not answer, an expired
+/// certificate (its relay's admin renews it) are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetupFault {
+    /// `tls = "tls"` on a port that speaks plain SMTP first (587, 25): the TLS handshake met
+    /// the relay's greeting.
+    TlsOnPlainPort,
+    /// STARTTLS or no TLS on a port that speaks TLS from the first byte (465): the greeting
+    /// never came (or was not SMTP), and the port answers a TLS ClientHello.
+    PlainOnTlsPort,
+    /// The relay's certificate chain does not lead to a CA this host trusts: self-signed, a
+    /// private CA, or an incomplete chain.
+    UntrustedCertificate,
+    /// The relay's certificate does not carry the name relayctl verifies (`host` or `tls_name`).
+    WrongName,
+    /// The relay host does not exist in DNS (NXDOMAIN, or no address).
+    NoSuchHost,
+}
+
+impl SetupFault {
+    /// What is wrong with `profile`, in words.
+    pub fn problem(self, profile: &Profile) -> String {
+        let port = profile.port;
+        match self {
+            SetupFault::TlsOnPlainPort => format!(
+                "port {port} speaks plain SMTP first, but the profile starts TLS at once (tls = \"tls\")"
+            ),
+            SetupFault::PlainOnTlsPort => format!(
+                "port {port} speaks TLS from the first byte, but the profile waits for an SMTP greeting (tls = \"{}\")",
+                profile.tls
+            ),
+            SetupFault::UntrustedCertificate => {
+                "the relay's certificate chain does not lead to a CA this host trusts: self-signed or a private CA".into()
+            }
+            SetupFault::WrongName => format!(
+                "the relay's certificate is not valid for {}",
+                profile.tls_name.as_deref().unwrap_or(&profile.host)
+            ),
+            SetupFault::NoSuchHost => format!(
+                "the relay host {} does not exist in DNS",
+                profile.host
+            ),
+        }
+    }
+
+    /// The fix, one line, naming the profile `name`'s setting and `setup`'s flag for it.
+    pub fn fix(self, name: &str) -> String {
+        match self {
+            SetupFault::TlsOnPlainPort => format!(
+                "set tls = \"starttls\" in [profiles.{name}] (setup --tls starttls), or use the relay's port 465 with tls = \"tls\""
+            ),
+            SetupFault::PlainOnTlsPort => format!(
+                "set tls = \"tls\" in [profiles.{name}] (setup --tls tls), or use the relay's port 587 with tls = \"starttls\""
+            ),
+            SetupFault::UntrustedCertificate => format!(
+                "for a private CA add ca_file = \"/path/ca.pem\" to [profiles.{name}] (setup --ca-file); otherwise the relay sends an incomplete chain: tell its admin"
+            ),
+            SetupFault::WrongName => format!(
+                "set host to a name the certificate carries, or tls_name = \"NAME\" in [profiles.{name}] (setup --tls-name) when host is an address"
+            ),
+            SetupFault::NoSuchHost => format!(
+                "check host in [profiles.{name}] (setup --host); for a name only an internal DNS knows, check /etc/resolv.conf"
+            ),
+        }
+    }
+
+    /// The `doctor` check that reports it.
+    pub fn check(self) -> &'static str {
+        match self {
+            SetupFault::TlsOnPlainPort => "tls.handshake",
+            SetupFault::PlainOnTlsPort => "smtp.greeting",
+            SetupFault::UntrustedCertificate | SetupFault::WrongName => "tls.certificate",
+            SetupFault::NoSuchHost => "dns.relay",
+        }
+    }
 }
 
 /// The policy for one profile.
@@ -130,6 +220,42 @@ impl<'p> Policy<'p> {
     /// about the token.
     pub fn retry_with_fresh_token(&self, refusal: &Reply, fresh: bool) -> bool {
         self.secret() == Secret::Token && refusal.is_permanent() && !fresh
+    }
+
+    /// The mistake in the profile's setup that `e`, a failure to open a session (resolving,
+    /// connecting, the greeting, TLS), shows; `None` when it shows none. A port 465 that stays
+    /// silent where a greeting was due, or a greeting that is not SMTP, is asked whether it
+    /// speaks TLS ([`answers_tls`], one more connection): a relay that is merely silent must be
+    /// retried, not held. Other ports are not asked: a relay that greets late (a spam filter's
+    /// greeting pause) would count the ClientHello against this host.
+    pub fn setup_fault(&self, e: &SmtpError) -> Option<SetupFault> {
+        let p = self.profile;
+        match e {
+            SmtpError::NoSuchHost { .. } => Some(SetupFault::NoSuchHost),
+            // The peer's first bytes were not a TLS record: an SMTP greeting.
+            SmtpError::Tls {
+                stage: "connect",
+                error: Some(rustls::Error::InvalidMessage(_)),
+                ..
+            } if p.tls == TlsMode::Tls => Some(SetupFault::TlsOnPlainPort),
+            SmtpError::Tls {
+                error: Some(error), ..
+            } => match Refusal::of(error)? {
+                Refusal::Untrusted => Some(SetupFault::UntrustedCertificate),
+                Refusal::WrongName => Some(SetupFault::WrongName),
+                Refusal::Expired | Refusal::NotYetValid | Refusal::Other => None,
+            },
+            SmtpError::Timeout { stage: "greeting" } if p.port != IMPLICIT_TLS_PORT => None,
+            SmtpError::Timeout { stage: "greeting" }
+            | SmtpError::Protocol {
+                stage: "greeting", ..
+            } if p.tls != TlsMode::Tls
+                && answers_tls(&p.host, p.port, p.timeout().min(TLS_PROBE_TIMEOUT)) =>
+            {
+                Some(SetupFault::PlainOnTlsPort)
+            }
+            _ => None,
+        }
     }
 
     /// What to do when the relay refuses the login for good.
@@ -315,6 +441,138 @@ mod tests {
             outlook
                 .no_mechanism_hint(&offers(&["XOAUTH2"]))
                 .contains("Authenticated SMTP")
+        );
+    }
+
+    /// Each failure to open a session, for a profile: a setup fault with its fix, or `None`
+    /// (retried). Nothing here asks DNS; the one probe goes to a listener on 127.0.0.1.
+    #[test]
+    fn setup_faults_are_told_from_failures_that_pass() {
+        use rustls::CertificateError;
+        let tls = |stage, e: rustls::Error| SmtpError::Tls {
+            stage,
+            reason: e.to_string(),
+            certificate: true,
+            error: Some(e),
+        };
+        let corrupt = || rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType);
+        let refused = || SmtpError::Network {
+            stage: "connect",
+            source: std::io::ErrorKind::ConnectionRefused.into(),
+        };
+        let table = [
+            (
+                TlsMode::Tls,
+                tls("connect", corrupt()),
+                Some(SetupFault::TlsOnPlainPort),
+            ),
+            // The same error after STARTTLS is a broken relay, not a mode for the port.
+            (TlsMode::Starttls, tls("STARTTLS", corrupt()), None),
+            (
+                TlsMode::Starttls,
+                tls(
+                    "STARTTLS",
+                    rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
+                ),
+                Some(SetupFault::UntrustedCertificate),
+            ),
+            (
+                TlsMode::Tls,
+                tls(
+                    "connect",
+                    rustls::Error::InvalidCertificate(CertificateError::NotValidForName),
+                ),
+                Some(SetupFault::WrongName),
+            ),
+            // The relay's admin renews it; meanwhile mail is retried.
+            (
+                TlsMode::Tls,
+                tls(
+                    "connect",
+                    rustls::Error::InvalidCertificate(CertificateError::Expired),
+                ),
+                None,
+            ),
+            (
+                TlsMode::Starttls,
+                SmtpError::NoSuchHost {
+                    host: "relay.test".into(),
+                    reason: "Name or service not known".into(),
+                },
+                Some(SetupFault::NoSuchHost),
+            ),
+            (TlsMode::Starttls, refused(), None),
+            (
+                TlsMode::Starttls,
+                SmtpError::Timeout { stage: "connect" },
+                None,
+            ),
+            // A silent port other than 465 is a relay that does not answer: not even asked.
+            (
+                TlsMode::Starttls,
+                SmtpError::Timeout { stage: "greeting" },
+                None,
+            ),
+        ];
+        for (mode, e, expected) in table {
+            let p = profile(mode, false);
+            let policy = Policy::new(&p).unwrap();
+            assert_eq!(policy.setup_fault(&e), expected, "{mode} {e:?}");
+        }
+        // A greeting that is not SMTP from a port that answers a ClientHello in TLS.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut p = profile(TlsMode::Starttls, false);
+        p.host = "127.0.0.1".into();
+        p.port = listener.local_addr().unwrap().port();
+        let answer = std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let (mut tcp, _) = listener.accept().unwrap();
+            let _ = tcp.read(&mut [0u8; 512]);
+            tcp.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28])
+                .unwrap();
+        });
+        let garbage = SmtpError::Protocol {
+            stage: "greeting",
+            detail: "not an SMTP reply".into(),
+        };
+        let policy = Policy::new(&p).unwrap();
+        assert_eq!(
+            policy.setup_fault(&garbage),
+            Some(SetupFault::PlainOnTlsPort)
+        );
+        answer.join().unwrap();
+    }
+
+    #[test]
+    fn setup_fault_fixes_name_the_setting_and_the_setup_flag() {
+        let p = profile(TlsMode::Tls, false);
+        for (fault, setting, flag) in [
+            (
+                SetupFault::TlsOnPlainPort,
+                "tls = \"starttls\"",
+                "--tls starttls",
+            ),
+            (SetupFault::PlainOnTlsPort, "tls = \"tls\"", "--tls tls"),
+            (SetupFault::UntrustedCertificate, "ca_file", "--ca-file"),
+            (SetupFault::WrongName, "tls_name", "--tls-name"),
+            (SetupFault::NoSuchHost, "host", "--host"),
+        ] {
+            let fix = fault.fix("uni");
+            assert!(
+                fix.contains(setting) && fix.contains("[profiles.uni]") && fix.contains(flag),
+                "{fix}"
+            );
+            assert!(!fix.contains('\n'), "one line: {fix}");
+        }
+        assert!(
+            SetupFault::TlsOnPlainPort
+                .problem(&p)
+                .contains("port 587 speaks plain SMTP")
+        );
+        assert!(
+            SetupFault::NoSuchHost
+                .problem(&p)
+                .contains("relay.test does not exist")
         );
     }
 }

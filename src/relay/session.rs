@@ -21,17 +21,31 @@ pub struct Session<'t> {
 }
 
 impl<'t> Session<'t> {
-    /// Connects to the profile's relay, secures the connection and logs in as the relay
-    /// [`Policy`] says. The secret is read only after TLS is up and the relay has offered a
-    /// login this profile can give.
+    /// Connects to the relay of profile `name`, secures the connection and logs in as the
+    /// relay [`Policy`] says. The secret is read only after TLS is up and the relay has offered
+    /// a login this profile can give. A failure that is a mistake in the profile's setup is
+    /// [`DeliveryError::Mismatch`], with the fix.
     pub fn open(
+        name: &str,
         profile: &Profile,
         credentials: &dyn Credentials,
         transcript: &'t Transcript,
     ) -> Result<Self, DeliveryError> {
         let server = format!("{}:{}", profile.host, profile.port);
-        let name = hello::client_name(profile);
+        let hello = hello::client_name(profile);
         let policy = Policy::new(profile)?;
+        let fail = |e: SmtpError| match policy.setup_fault(&e) {
+            Some(fault) => DeliveryError::Mismatch {
+                server: server.clone(),
+                problem: fault.problem(profile),
+                detail: match e {
+                    SmtpError::NoSuchHost { reason, .. } => reason,
+                    other => other.to_string(),
+                },
+                fix: fault.fix(name),
+            },
+            None => translate(&server, e),
+        };
         transcript.note(&format!("connecting to {server} (tls: {})", profile.tls));
         let mut conn = Connection::connect(
             &profile.host,
@@ -40,34 +54,28 @@ impl<'t> Session<'t> {
             policy.implicit_tls(),
             transcript,
         )
-        .map_err(|e| translate(&server, e))?;
-        conn.ehlo(&name, transcript)
-            .map_err(|e| translate(&server, e))?;
+        .map_err(fail)?;
+        conn.ehlo(&hello, transcript).map_err(fail)?;
+        match policy.tls_step(conn.extensions().has("STARTTLS")) {
+            TlsStep::Starttls((config, server_name)) => {
+                conn.starttls(config, server_name, transcript)
+                    .map_err(fail)?;
+                conn.ehlo(&hello, transcript).map_err(fail)?;
+            }
+            TlsStep::Refuse => {
+                return Err(DeliveryError::NoStarttls {
+                    server,
+                    credentials: profile.authenticates(),
+                });
+            }
+            TlsStep::Established | TlsStep::Clear => {}
+        }
         let mut session = Session {
             conn,
             server,
             profile_from: profile.from.clone(),
             transcript,
         };
-        match policy.tls_step(session.conn.extensions().has("STARTTLS")) {
-            TlsStep::Starttls((config, server_name)) => {
-                session
-                    .conn
-                    .starttls(config, server_name, transcript)
-                    .map_err(|e| translate(&session.server, e))?;
-                session
-                    .conn
-                    .ehlo(&name, transcript)
-                    .map_err(|e| translate(&session.server, e))?;
-            }
-            TlsStep::Refuse => {
-                return Err(DeliveryError::NoStarttls {
-                    server: session.server,
-                    credentials: profile.authenticates(),
-                });
-            }
-            TlsStep::Established | TlsStep::Clear => {}
-        }
         if let Some(user) = policy.user() {
             login::log_in(&mut session.conn, &policy, user, credentials, transcript)
                 .map_err(|e| session.login_error(&policy, user, e))?;
@@ -304,8 +312,9 @@ fn failure(address: &str, reply: &super::smtp::Reply) -> RecipientFailure {
     }
 }
 
-/// Translates a client failure: refused or dropped connections and timeouts are temporary,
-/// certificate problems get a hint, a relay refusing the session says so.
+/// Translates a client failure that is not a mistake in the profile's setup: refused or dropped
+/// connections, timeouts and a resolver that does not answer are temporary, an expired
+/// certificate says who must renew it, a relay refusing the session says so.
 fn translate(server: &str, e: SmtpError) -> DeliveryError {
     let server = server.to_string();
     match e {
@@ -315,6 +324,11 @@ fn translate(server: &str, e: SmtpError) -> DeliveryError {
         } => DeliveryError::Connect {
             server,
             reason: source.to_string(),
+        },
+        // Only when the relay policy did not judge it (see `Policy::setup_fault`).
+        e @ SmtpError::NoSuchHost { .. } => DeliveryError::Connect {
+            server,
+            reason: e.to_string(),
         },
         SmtpError::Network { stage, source } => DeliveryError::Network {
             server,
@@ -333,14 +347,17 @@ fn translate(server: &str, e: SmtpError) -> DeliveryError {
             ..
         } => DeliveryError::Tls {
             server,
-            reason: match certificate {
-                true if error.as_ref().and_then(Refusal::of) == Some(Refusal::Expired) => format!(
+            reason: match (certificate, error.as_ref().and_then(Refusal::of)) {
+                (true, Some(Refusal::Expired)) => format!(
                     "{reason} (the relay's certificate has expired: its administrator must renew it)"
                 ),
-                true => format!(
-                    "{reason} (the relay's certificate is not trusted for this name; for a private CA set ca_file / --ca-file, for an IP address set tls_name / --tls-name)"
+                (true, Some(Refusal::NotYetValid)) => format!(
+                    "{reason} (the relay's certificate is not valid yet: check this host's clock)"
                 ),
-                false => reason,
+                (true, _) => format!(
+                    "{reason} (a certificate was refused: `relayctl doctor` says which, and what to do)"
+                ),
+                (false, _) => reason,
             },
         },
         SmtpError::Reply { stage, reply } => DeliveryError::Refused {

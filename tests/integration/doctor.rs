@@ -20,11 +20,7 @@ const PUBLIC: &str = "192.0.2.10";
 /// An address the test blocklist zone lists.
 const LISTED: &str = "192.0.2.99";
 
-/// dnsmasq on a free loopback port, answering only for the test zones:
-/// relay.test (MX mx.relay.test), client.relay.test <-> 192.0.2.10, nomx.test (an A record and
-/// no MX), anything else under .test does not exist, and the blocklist zone bl.test lists
-/// 192.0.2.99. It dies with the test process: a shell keeps it and kills it when its stdin, a
-/// pipe from this process, reaches end of file (when this process exits, however it exits).
+/// dnsmasq on a free loopback port, answering only for the test zones ([`dnsmasq`]).
 fn dns() -> &'static str {
     static DNS: OnceLock<(String, Mutex<ChildStdin>)> = OnceLock::new();
     let (server, _) = DNS.get_or_init(|| {
@@ -32,39 +28,47 @@ fn dns() -> &'static str {
             .and_then(|s| s.local_addr())
             .expect("a free port")
             .port();
-        let watchdog = "dnsmasq \"$@\" & pid=$!; read -r _ || true; kill \"$pid\"; wait \"$pid\"";
-        let mut child = Command::new("sh")
-            .args(["-c", watchdog, "sh"])
-            .args([
-                "--keep-in-foreground".to_string(),
-                format!("--port={port}"),
-                "--listen-address=127.0.0.1".into(),
-                "--bind-interfaces".into(),
-                "--no-resolv".into(),
-                "--no-hosts".into(),
-                "--conf-file=/dev/null".into(),
-                "--pid-file=".into(),
-                "--user=root".into(),
-                "--local=/test/".into(),
-                format!("--host-record=client.relay.test,{PUBLIC}"),
-                "--mx-host=relay.test,mx.relay.test,10".into(),
-                "--host-record=mx.relay.test,127.0.0.3".into(),
-                "--host-record=nomx.test,127.0.0.4".into(),
-                "--address=/99.2.0.192.bl.test/127.0.0.2".into(),
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start dnsmasq (apt-get install dnsmasq-base)");
-        let stdin = child.stdin.take().expect("watchdog stdin");
-        // Reaps the watchdog should it ever end before this process.
-        std::thread::spawn(move || child.wait());
-        let server = format!("127.0.0.1:{port}");
-        wait_for_dns(&server);
-        (server, Mutex::new(stdin))
+        (format!("127.0.0.1:{port}"), dnsmasq("127.0.0.1", port))
     });
     server
+}
+
+/// dnsmasq on `address`:`port`, answering only for the test zones: relay.test (MX
+/// mx.relay.test), client.relay.test <-> 192.0.2.10, nomx.test (an A record and no MX), anything
+/// else under .test does not exist, and the blocklist zone bl.test lists 192.0.2.99. It dies with
+/// the test process: a shell keeps it and kills it when its stdin (returned here, to be kept), a
+/// pipe from this process, reaches end of file (when this process exits, however it exits).
+pub fn dnsmasq(address: &str, port: u16) -> Mutex<ChildStdin> {
+    let watchdog = "dnsmasq \"$@\" & pid=$!; read -r _ || true; kill \"$pid\"; wait \"$pid\"";
+    let mut child = Command::new("sh")
+        .args(["-c", watchdog, "sh"])
+        .args([
+            "--keep-in-foreground".to_string(),
+            format!("--port={port}"),
+            format!("--listen-address={address}"),
+            "--bind-interfaces".into(),
+            "--no-resolv".into(),
+            "--no-hosts".into(),
+            "--conf-file=/dev/null".into(),
+            "--pid-file=".into(),
+            "--user=root".into(),
+            "--local=/test/".into(),
+            format!("--host-record=client.relay.test,{PUBLIC}"),
+            "--mx-host=relay.test,mx.relay.test,10".into(),
+            "--host-record=mx.relay.test,127.0.0.3".into(),
+            "--host-record=nomx.test,127.0.0.4".into(),
+            "--address=/99.2.0.192.bl.test/127.0.0.2".into(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start dnsmasq (apt-get install dnsmasq-base)");
+    let stdin = child.stdin.take().expect("watchdog stdin");
+    // Reaps the watchdog should it ever end before this process.
+    std::thread::spawn(move || child.wait());
+    wait_for_dns(&format!("{address}:{port}"));
+    Mutex::new(stdin)
 }
 
 /// Waits until the DNS server answers (a query for relay.test MX gets any reply).
@@ -89,7 +93,7 @@ fn wait_for_dns(server: &str) {
 }
 
 /// A sandbox whose DNS, blocklist zones and public address are the test ones.
-fn sandbox() -> Sandbox {
+pub fn sandbox() -> Sandbox {
     let mut sb = Sandbox::new();
     sb.env("RELAYCTL_DNS_SERVER", dns())
         .env("RELAYCTL_DNSBL_ZONES", "bl.test")

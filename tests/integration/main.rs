@@ -15,6 +15,7 @@ mod fault_campaign;
 mod faults;
 mod hostile;
 mod listener;
+mod notices;
 mod oauth;
 mod oauth_server;
 mod operations;

@@ -503,7 +503,7 @@ fn revoked_refresh_token_holds_mail_alerts_once_and_doctor_says_sign_in_again() 
     assert_eq!(
         messages
             .iter()
-            .filter(|m| m.text().contains("sign-in needed for profile uni"))
+            .filter(|m| m.text().contains("(profile uni): sign-in needed"))
             .count(),
         1
     );

@@ -191,7 +191,7 @@ fn permanent_failure_goes_to_the_failed_area_with_a_notice_to_the_admin_only() {
     );
     let text = notice.text();
     assert!(
-        text.contains("Subject: relayctl: undeliverable mail"),
+        text.contains(" (profile campus): undeliverable mail ("),
         "{text}"
     );
     assert!(text.contains("Auto-Submitted: auto-generated"), "{text}");

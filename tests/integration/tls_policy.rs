@@ -1,4 +1,5 @@
-//! TLS policy: certificates are verified (an untrusted CA, an IP address host with `tls_name`),
+//! TLS policy: certificates are verified (an untrusted CA, an IP address host with `tls_name`;
+//! either is a mistake in the profile's setup, exit 78 with the fix),
 //! credentials never travel in clear (a relay that drops STARTTLS gets no password, a password
 //! profile without TLS is refused at setup), login failures say what to do (Gmail app
 //! passwords), and an unreachable relay is a temporary failure.
@@ -107,11 +108,12 @@ fn untrusted_certificate_is_refused() {
     )
     .ok();
     let m = marker("untrusted");
+    // A certificate this profile cannot verify is a mistake in its setup (78), with the fix.
     sb.run(
         &["--wait", "send", "--to", "a@example.org", "--subject", &m],
         b"x\n",
     )
-    .code(75)
+    .code(78)
     .one_line_error("--ca-file");
     sb.run(
         &["--wait", "send", "--to", "a@example.org", "--subject", &m],
@@ -186,8 +188,8 @@ fn ip_address_host_verifies_against_tls_name() {
         ],
         b"x\n",
     )
-    .code(75)
-    .one_line_error("certificate");
+    .code(78)
+    .one_line_error("not valid for mail.elsewhere.example");
 }
 
 #[test]

@@ -173,6 +173,7 @@ fn verify(options: &Options, inv: &Invocation) -> Result<()> {
         dsn: Dsn::default(),
     };
     let results = relay::verify(
+        &intake.selected.name,
         &intake.selected.profile,
         &intake.selected.credentials(options.transcript),
         &envelope,

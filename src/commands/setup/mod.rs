@@ -95,9 +95,11 @@ pub fn execute(options: &Options, args: SetupArgs) -> Result<()> {
         profile.from.as_deref().unwrap_or("-")
     );
     println!("secret: {secret_status}");
-    if profile.oauth.is_some() {
-        // Mail held while the profile could not sign in goes with the next queue run.
-        let released = crate::commands::queue::release_profile(&options.open_spool()?, &name)?;
+    // Mail held while the profile's setup was wrong (or it could not sign in) goes with the
+    // next queue run; should the setup still be wrong, it is held again with the fix. A spool
+    // that cannot be opened holds nothing to release.
+    if let Ok(spool) = options.open_spool() {
+        let released = crate::commands::queue::release_profile(&spool, &name)?;
         if released > 0 {
             println!("{released} held message(s) released for the next queue run");
         }

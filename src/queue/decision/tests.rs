@@ -551,3 +551,87 @@ fn a_session_refused_for_the_profiles_sake_is_misconfigured_else_tried_later() {
         try_later("connection refused")
     );
 }
+
+/// A mistake in the profile's setup (implicit TLS to a STARTTLS port or the other way round, a
+/// certificate the profile cannot verify, a relay host that does not exist) holds the message
+/// with the fix doctor gives, as a refused login does: retrying for days cannot help. A relay
+/// that cannot be reached, a resolver that does not answer and an expired certificate pass by
+/// themselves: tried again.
+#[test]
+fn setup_mistakes_are_held_with_the_fix_and_network_failures_are_tried_again() {
+    use crate::config::{Profile, TlsMode};
+    use crate::relay::policy::SetupFault;
+    let mut profile: Profile = toml::from_str(
+        "preset = \"institutional\"\nhost = \"relay.test\"\nport = 587\ntls = \"tls\"\n",
+    )
+    .unwrap();
+    let mut rows: Vec<(DeliveryError, Option<String>)> = Vec::new();
+    for (fault, tls, port) in [
+        (SetupFault::TlsOnPlainPort, TlsMode::Tls, 587),
+        (SetupFault::PlainOnTlsPort, TlsMode::Starttls, 465),
+        (SetupFault::UntrustedCertificate, TlsMode::Starttls, 587),
+        (SetupFault::WrongName, TlsMode::Tls, 465),
+        (SetupFault::NoSuchHost, TlsMode::Starttls, 587),
+    ] {
+        (profile.tls, profile.port) = (tls, port);
+        let fix = fault.fix("p");
+        let error = DeliveryError::Mismatch {
+            server: format!("relay.test:{port}"),
+            problem: fault.problem(&profile),
+            detail: "what the relay did".into(),
+            fix: fix.clone(),
+        };
+        rows.push((error, Some(fix)));
+    }
+    let connect = |reason: &str| DeliveryError::Connect {
+        server: "relay.test:587".into(),
+        reason: reason.into(),
+    };
+    rows.extend([
+        (connect("Connection refused (os error 111)"), None),
+        (connect("failed to lookup address information: Temporary failure in name resolution"), None),
+        (
+            DeliveryError::Network {
+                server: "relay.test:587".into(),
+                stage: "greeting",
+                reason: "timed out waiting for the relay".into(),
+            },
+            None,
+        ),
+        (
+            DeliveryError::Tls {
+                server: "relay.test:465".into(),
+                reason: "invalid peer certificate: certificate expired (the relay's certificate has expired: its administrator must renew it)".into(),
+            },
+            None,
+        ),
+    ]);
+    for (error, fix) in rows {
+        let mut state = message(&["a@example.org"]);
+        // Opening the session failed, or the transaction's failure was recorded: the same.
+        let opened = RelayOutcome::unavailable(error.fault(), error.to_string(), false);
+        let (recorded, _) = record(&mut state, &Err(error));
+        assert_eq!(opened, recorded);
+        let next = decide_for(&state, &relays(&[("p", opened)]));
+        match (&fix, &next) {
+            (
+                Some(fix),
+                Next::Hold {
+                    reason,
+                    alert: true,
+                    notice: true,
+                    ..
+                },
+            ) => {
+                assert!(reason.ends_with(fix.as_str()), "{reason}");
+                next.apply(&mut state);
+                assert_eq!(
+                    (state.status, state.hold, state.alerted),
+                    (Status::Held, Some(Hold::ConfigFault), true)
+                );
+            }
+            (None, Next::Retry { .. }) => {}
+            _ => panic!("{fix:?}: {next:?}"),
+        }
+    }
+}

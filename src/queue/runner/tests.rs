@@ -154,13 +154,17 @@ impl Setup {
     }
 
     fn enqueue(&self, recipients: &[&str]) -> QueueId {
+        self.enqueue_for("p", recipients)
+    }
+
+    fn enqueue_for(&self, profile: &str, recipients: &[&str]) -> QueueId {
         let envelope = Envelope {
             sender: Some("app@example.org".into()),
             recipients: recipients.iter().map(|r| r.to_string()).collect(),
             dsn: Default::default(),
         };
         let message = b"Subject: test\r\n\r\nbody";
-        let state = MessageState::new("p", &envelope, message.len() as u64, now());
+        let state = MessageState::new(profile, &envelope, message.len() as u64, now());
         let id = self.spool.enqueue(message, &state).unwrap();
         // Ids of one millisecond sort at random: a pass takes these in the order queued.
         std::thread::sleep(std::time::Duration::from_millis(2));
@@ -451,5 +455,63 @@ fn a_delivered_message_leaves_the_queue_before_the_next_is_sent() {
         *seen.borrow(),
         [ids.to_vec(), ids[1..].to_vec()],
         "the first was finished before the second went out"
+    );
+}
+
+fn login_refused() -> DeliveryError {
+    DeliveryError::Auth {
+        server: "p.example:25".into(),
+        user: "app".into(),
+        reply: "535 5.7.8 bad credentials".into(),
+        hint: "check the password".into(),
+    }
+}
+
+/// The notice about mail held behind a refused login goes through a profile that delivered
+/// recently, in the same pass, not behind the refused login.
+#[test]
+fn a_notice_goes_through_a_profile_that_delivered_recently() {
+    let setup = Setup::new(&[("p", ""), ("w", "")]);
+    setup.enqueue_for("w", &["a@example.org"]);
+    setup.pass();
+    setup.relays.refuse_open("p", login_refused());
+    let held = setup.enqueue(&["b@example.org"]);
+    let summary = setup.pass();
+    assert_eq!((summary.held, summary.delivered), (1, 1), "{summary:?}");
+    assert_eq!(setup.state(&held).hold, Some(Hold::ConfigFault));
+    let events = setup.relays.events();
+    assert!(
+        events.contains(&"send w ops@example.org".to_string()),
+        "{events:?}"
+    );
+    assert!(setup.notices().is_empty(), "the notice was delivered");
+}
+
+/// `notify_profile` is the way notices go, whatever delivered last; a notice about
+/// `notify_profile`'s own trouble goes another way, and with none, waits with the mail.
+#[test]
+fn notify_profile_carries_notices_but_not_about_itself() {
+    let mut setup = Setup::new(&[("p", ""), ("w", "")]);
+    setup.config.notify_profile = Some("w".into());
+    setup.relays.refuse_open("p", login_refused());
+    setup.enqueue(&["a@example.org"]);
+    setup.pass();
+    assert!(
+        setup
+            .relays
+            .events()
+            .contains(&"send w ops@example.org".to_string())
+    );
+    assert!(setup.notices().is_empty());
+
+    // w is in trouble now, and p never delivered: the notice waits with w's mail.
+    setup.relays.refuse_open("w", login_refused());
+    setup.enqueue_for("w", &["b@example.org"]);
+    setup.pass();
+    let notices = setup.notices();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(
+        (notices[0].profile.as_str(), notices[0].status),
+        ("w", Status::Held)
     );
 }

@@ -29,12 +29,13 @@ mod tls;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::mem;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use dns_lookup::{AddrInfoHints, LookupErrorKind, getaddrinfo};
 use rustls::pki_types::ServerName;
 use zeroize::Zeroizing;
 
@@ -61,12 +62,21 @@ const CHUNK: usize = 64 * 1024;
 #[derive(Debug)]
 pub enum SmtpError {
     /// The relay could not be reached or went away: connection refused, reset or unreachable,
-    /// a failed DNS lookup, the connection closed.
+    /// a DNS lookup the resolver could not answer (SERVFAIL, no server reached), the connection
+    /// closed.
     Network {
         /// Where in the dialogue.
         stage: &'static str,
         /// The underlying error.
         source: io::Error,
+    },
+    /// The relay's name does not exist: the resolver's final answer (NXDOMAIN, or a name without
+    /// addresses), unlike a resolver that cannot answer now ([`SmtpError::Network`]).
+    NoSuchHost {
+        /// The name looked up.
+        host: String,
+        /// What the resolver said.
+        reason: String,
     },
     /// No answer within the timeout: connecting, or waiting to read or write.
     Timeout {
@@ -113,6 +123,7 @@ impl SmtpError {
     /// The stage of the dialogue the error happened at.
     pub fn stage(&self) -> &'static str {
         match self {
+            SmtpError::NoSuchHost { .. } => "connect",
             SmtpError::Network { stage, .. }
             | SmtpError::Timeout { stage }
             | SmtpError::Tls { stage, .. }
@@ -164,6 +175,9 @@ impl fmt::Display for SmtpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SmtpError::Network { stage, source } => write!(f, "{stage}: {source}"),
+            SmtpError::NoSuchHost { host, reason } => {
+                write!(f, "connect: {host} does not exist in DNS ({reason})")
+            }
             SmtpError::Timeout { stage } => write!(f, "{stage}: timed out waiting for the relay"),
             SmtpError::Tls { stage, reason, .. } => write!(f, "{stage}: TLS: {reason}"),
             SmtpError::Reply { stage, reply } => write!(f, "{stage}: {}", reply.text()),
@@ -276,14 +290,7 @@ impl Connection {
                 detail: "the timeout must be longer than zero".into(),
             });
         }
-        let name = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        let addrs: Vec<SocketAddr> = (name, port)
-            .to_socket_addrs()
-            .map_err(|source| SmtpError::Network { stage, source })?
-            .collect();
+        let addrs = resolve(host, port)?;
         let tcp = connect_any(host, &addrs, timeout)?;
         if let Ok(addr) = tcp.peer_addr() {
             observer.note(&format!("connected to {addr}"));
@@ -970,6 +977,59 @@ impl Connection {
             detail: format!("a reply line is longer than {MAX_LINE} octets"),
         }))
     }
+}
+
+/// The addresses of `host` (a name, or an IP literal, optionally in brackets) for `port`,
+/// from the system resolver (getaddrinfo: `/etc/hosts`, DNS, as every program of the host
+/// resolves). A name that does not exist is [`SmtpError::NoSuchHost`]; a resolver that cannot
+/// answer now (SERVFAIL, no server reached) is [`SmtpError::Network`], to be tried again.
+pub fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, SmtpError> {
+    let stage = "connect";
+    let name = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let hints = AddrInfoHints {
+        socktype: libc::SOCK_STREAM,
+        ..AddrInfoHints::default()
+    };
+    let found = match getaddrinfo(Some(name), Some(&port.to_string()), Some(hints)) {
+        Ok(found) => found,
+        Err(e) => {
+            return Err(match e.kind() {
+                LookupErrorKind::NoName | LookupErrorKind::NoData => SmtpError::NoSuchHost {
+                    host: printable::clean(name),
+                    reason: io::Error::from(e).to_string(),
+                },
+                _ => SmtpError::Network {
+                    stage,
+                    source: e.into(),
+                },
+            });
+        }
+    };
+    found
+        .map(|ai| ai.map(|ai| ai.sockaddr))
+        .collect::<Result<_, _>>()
+        .map_err(|source| SmtpError::Network { stage, source })
+}
+
+/// Whether what listens on `host`'s `port` speaks TLS from the first byte: a new connection
+/// sends a TLS ClientHello, and the first bytes of the answer are a TLS record (a handshake
+/// message or an alert) or not. Nothing is verified and nothing else is sent; it only tells a
+/// port that waits for the client to start TLS (465) from a relay that says nothing.
+pub fn answers_tls(host: &str, port: u16, timeout: Duration) -> bool {
+    let Ok(addrs) = resolve(host, port) else {
+        return false;
+    };
+    let Ok(mut tcp) = connect_any(host, &addrs, timeout) else {
+        return false;
+    };
+    if tcp.set_read_timeout(Some(timeout)).is_err() || tcp.set_write_timeout(Some(timeout)).is_err()
+    {
+        return false;
+    }
+    tls::starts_with_tls_record(&mut tcp, host.trim_matches(['[', ']']))
 }
 
 /// Connects to the first address that answers. When every attempt timed out the result is a

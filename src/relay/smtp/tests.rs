@@ -975,3 +975,79 @@ fn tls_config_rejects_bad_pems() {
     let err = tls_config(&[], Some((b"x".to_vec(), b"y".to_vec()))).unwrap_err();
     assert!(err.contains("client certificate"), "{err}");
 }
+
+/// A listener that answers whatever arrives with a TLS alert record (as a port that speaks TLS
+/// from the first byte answers a ClientHello it cannot serve), or says nothing at all.
+fn raw_listener(answer: Option<&'static [u8]>) -> (u16, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let (mut tcp, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 512];
+        let _ = tcp.read(&mut buf);
+        match answer {
+            Some(bytes) => {
+                let _ = io::Write::write_all(&mut tcp, bytes);
+            }
+            None => std::thread::sleep(Duration::from_millis(1500)),
+        }
+    });
+    (port, handle)
+}
+
+/// A fatal `handshake_failure` alert, TLS 1.2 record.
+const TLS_ALERT: &[u8] = &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
+
+#[test]
+fn implicit_tls_to_a_port_that_greets_in_plain_text_is_told_apart() {
+    let server = Server::start(mx());
+    let config = tls_config(&[], None).unwrap();
+    let name = ServerName::try_from("mx.test").unwrap();
+    let err = Connection::connect(
+        "127.0.0.1",
+        server.port,
+        TIMEOUT,
+        Some((config, name)),
+        &Silent,
+    )
+    .err()
+    .expect("no TLS");
+    assert!(
+        matches!(
+            err,
+            SmtpError::Tls {
+                stage: "connect",
+                error: Some(rustls::Error::InvalidMessage(_)),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn only_a_port_that_speaks_tls_answers_a_client_hello() {
+    let (port, tls) = raw_listener(Some(TLS_ALERT));
+    assert!(answers_tls("127.0.0.1", port, TIMEOUT));
+    tls.join().unwrap();
+    // An SMTP server greets (and then answers the ClientHello with an error line).
+    let server = Server::start(mx());
+    assert!(!answers_tls("127.0.0.1", server.port, TIMEOUT));
+    // A relay that says nothing is not taken for a TLS port: the wait is the probe's.
+    let (port, silent) = raw_listener(None);
+    let started = Instant::now();
+    assert!(!answers_tls("127.0.0.1", port, Duration::from_millis(300)));
+    assert!(started.elapsed() < Duration::from_secs(1));
+    silent.join().unwrap();
+    // Nothing listens.
+    assert!(!answers_tls("127.0.0.1", port, TIMEOUT));
+}
+
+/// Names that do not exist are tested against a DNS server of the tests' own (the integration
+/// tests' dnsmasq): a unit test asks no resolver beyond this host.
+#[test]
+fn addresses_resolve_without_a_resolver() {
+    assert_eq!(resolve("[127.0.0.1]", 25).unwrap()[0].port(), 25);
+    assert!(resolve("127.0.0.1", 587).unwrap()[0].ip().is_loopback());
+    assert!(resolve("[::1]", 465).unwrap()[0].ip().is_loopback());
+}

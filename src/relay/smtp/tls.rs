@@ -163,6 +163,48 @@ pub(super) fn handshake(
     Ok(Stream::Tls(Box::new(tls)))
 }
 
+/// Sends a TLS ClientHello (for `name`) on `tcp` and says whether the peer answers with a TLS
+/// record: a handshake message (ServerHello) or an alert. A plain SMTP server answers with a
+/// reply line, or not at all; `tcp`'s read timeout bounds the wait.
+pub(super) fn starts_with_tls_record(tcp: &mut TcpStream, name: &str) -> bool {
+    const ALERT: u8 = 0x15;
+    const HANDSHAKE: u8 = 0x16;
+    let Ok(server_name) = ServerName::try_from(name.to_string()) else {
+        return false;
+    };
+    // No certificate is ever judged: the answer's first bytes are all that is read.
+    let config =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map(|b| {
+                b.with_root_certificates(RootCertStore::empty())
+                    .with_no_client_auth()
+            });
+    let Ok(config) = config else {
+        return false;
+    };
+    let Ok(mut client) = ClientConnection::new(Arc::new(config), server_name) else {
+        return false;
+    };
+    while client.wants_write() {
+        if client.write_tls(tcp).is_err() {
+            return false;
+        }
+    }
+    let mut head = [0u8; 2];
+    let mut got = 0;
+    while got < head.len() {
+        match tcp.read(&mut head[got..]) {
+            Ok(0) => return false,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    // A record: its content type, then the major version 3 of TLS 1.x.
+    matches!(head[0], ALERT | HANDSHAKE) && head[1] == 3
+}
+
 /// Whether a rustls error is about the certificates (the relay's, or ours as it judged it).
 pub(super) fn is_certificate_error(e: &rustls::Error) -> bool {
     use rustls::AlertDescription as A;
