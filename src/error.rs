@@ -33,7 +33,7 @@ pub enum Error {
 
     /// The SMTP listener cannot start, or its users file cannot be used.
     #[error(transparent)]
-    Serve(#[from] crate::smtpd::listener::ServeError),
+    Serve(#[from] crate::smtpd::error::ServeError),
 
     /// A local file could not be read or written (EX_IOERR).
     #[error("{context} {}: {source}", path.display())]
@@ -53,7 +53,7 @@ pub enum Error {
 
     /// The message could not be read from the caller.
     #[error(transparent)]
-    Read(#[from] crate::submit::ReadError),
+    Read(#[from] crate::submit::read::ReadError),
 
     /// The spool cannot be written or read (EX_TEMPFAIL: nothing was queued).
     #[error(transparent)]

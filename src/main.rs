@@ -8,7 +8,7 @@ use relayctl::message::submission::{AddressRole, SubmissionError};
 use relayctl::oauth::OAuthError;
 use relayctl::relay::Fault;
 use relayctl::secrets::SecretError;
-use relayctl::smtpd::listener::ServeError;
+use relayctl::smtpd::error::ServeError;
 use relayctl::smtpd::users::UsersError;
 use relayctl::submit::ReadError;
 

@@ -15,7 +15,8 @@ use crate::config::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::smtpd::backend::{Shared, UsersFile};
-use crate::smtpd::listener::{self, Listener, ServeError};
+use crate::smtpd::error::ServeError;
+use crate::smtpd::listener::{self, Listener};
 use crate::smtpd::tls;
 use crate::submit::Handover;
 

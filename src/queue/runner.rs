@@ -193,7 +193,7 @@ impl<'a, R: Relays> Runner<'a, R> {
             Err(e) => return Err(e),
         };
         if locked.state.unprepared.is_some() {
-            // Not a message for a relay yet: `submit::held` prepares it.
+            // Not a message for a relay yet: the submit layer prepares held submissions.
             return Ok(());
         }
         let due = match select {

@@ -64,7 +64,7 @@ pub enum Hold {
 /// A submission relayctl accepted but could not prepare, because the configuration could not
 /// deliver it (the file did not load, named no such profile, had no alias for a local
 /// recipient): the message file holds the input as the caller gave it, and the first run that
-/// can load the configuration prepares and queues it (`submit::held`). A queue runner never
+/// can load the configuration prepares and queues it (the held submissions of the submit layer). A queue runner never
 /// delivers it as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

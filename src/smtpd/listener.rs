@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, poll};
 
 use super::backend::{ClientBackend, Shared};
+use super::error::ServeError;
 use super::stream::{Connection, Half, Timed};
 use super::{End, Reply, Settings, serve};
 use crate::config::{Listen, ServerSettings, canonical_ip};
@@ -29,42 +30,6 @@ use crate::message::submission::MAX_RECIPIENTS;
 /// The stack of a connection's thread: the dialogue and TLS need little, and a thousand idle
 /// connections must stay cheap.
 const STACK: usize = 256 * 1024;
-
-/// Why the listener cannot start.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    #[error("cannot listen on {address}: {source}{}", bind_hint(source, address))]
-    Bind {
-        address: SocketAddr,
-        source: io::Error,
-    },
-    #[error("socket activation: {0}")]
-    Activation(String),
-    #[error(
-        "the system user {0} does not exist; create it (useradd --system --no-create-home --shell /usr/sbin/nologin {0}) or set [server] user"
-    )]
-    NoUser(String),
-    #[error("[server] user is root; the listener never serves clients as root")]
-    RootUser,
-    #[error("cannot become user {user}: {source}")]
-    Privileges { user: String, source: io::Error },
-    #[error("{0} needs [server] tls_cert and tls_key (implicit TLS)")]
-    NoCertificate(Listen),
-    #[error(transparent)]
-    Tls(#[from] super::tls::TlsError),
-    #[error(transparent)]
-    Users(#[from] super::users::UsersError),
-}
-
-fn bind_hint(source: &io::Error, address: &SocketAddr) -> String {
-    match source.kind() {
-        io::ErrorKind::PermissionDenied if address.port() < 1024 => {
-            "; ports below 1024 need root (or use a port such as 2525)".into()
-        }
-        io::ErrorKind::AddrInUse => "; another mail server may be listening there".into(),
-        _ => String::new(),
-    }
-}
 
 /// A listening socket and what it is configured as.
 pub struct Socket {

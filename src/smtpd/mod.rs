@@ -18,6 +18,7 @@ pub mod backend;
 pub mod chunks;
 pub mod command;
 pub mod dialogue;
+pub mod error;
 pub mod input;
 pub mod listener;
 pub mod reply;

@@ -54,7 +54,7 @@ pub fn hold(
         return accept(options, incoming, asked, why).map(|_| ());
     }
     let Incoming { head, body } = incoming;
-    let id = super::maildrop::submit_unprepared(
+    let id = super::maildrop::drop::submit_unprepared(
         asked.profile.unwrap_or_default(),
         asked.recipients,
         asked.extract_recipients,

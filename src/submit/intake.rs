@@ -98,7 +98,7 @@ impl<'o> Intake<'o> {
                 selected.file.display()
             )));
         }
-        let id = maildrop::submit(
+        let id = maildrop::drop::submit(
             Path::new(SYSTEM_SPOOL),
             &selected.name,
             envelope,
@@ -175,7 +175,7 @@ impl Handover {
             }
             Handover::Maildrop(root) => {
                 let envelope = ready.envelope.clone();
-                let id = maildrop::submit(root, name, &envelope, Some(client), &mut |w| {
+                let id = maildrop::drop::submit(root, name, &envelope, Some(client), &mut |w| {
                     ready.write_to(w)
                 })?;
                 daemon::wake_at(root);

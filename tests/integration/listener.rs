@@ -209,7 +209,7 @@ impl Client {
     /// Whether the server closed the connection (reads to the end).
     pub fn closed(&mut self) -> bool {
         let mut rest = Vec::new();
-        matches!(self.reader.read_to_end(&mut rest), Ok(_))
+        self.reader.read_to_end(&mut rest).is_ok()
     }
 }
 
