@@ -106,6 +106,9 @@ _relayctl() {
             relayctl__subcmd__help__subcmd__queue,list)
                 cmd="relayctl__subcmd__help__subcmd__queue__subcmd__list"
                 ;;
+            relayctl__subcmd__help__subcmd__queue,move)
+                cmd="relayctl__subcmd__help__subcmd__queue__subcmd__move"
+                ;;
             relayctl__subcmd__help__subcmd__queue,release)
                 cmd="relayctl__subcmd__help__subcmd__queue__subcmd__release"
                 ;;
@@ -187,6 +190,9 @@ _relayctl() {
             relayctl__subcmd__queue,list)
                 cmd="relayctl__subcmd__queue__subcmd__list"
                 ;;
+            relayctl__subcmd__queue,move)
+                cmd="relayctl__subcmd__queue__subcmd__move"
+                ;;
             relayctl__subcmd__queue,release)
                 cmd="relayctl__subcmd__queue__subcmd__release"
                 ;;
@@ -222,6 +228,9 @@ _relayctl() {
                 ;;
             relayctl__subcmd__queue__subcmd__help,list)
                 cmd="relayctl__subcmd__queue__subcmd__help__subcmd__list"
+                ;;
+            relayctl__subcmd__queue__subcmd__help,move)
+                cmd="relayctl__subcmd__queue__subcmd__help__subcmd__move"
                 ;;
             relayctl__subcmd__queue__subcmd__help,release)
                 cmd="relayctl__subcmd__queue__subcmd__help__subcmd__release"
@@ -444,7 +453,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__help__subcmd__queue)
-            opts="list show run flush retry hold release delete failed daemon attempt"
+            opts="list show run flush retry hold release delete move failed daemon attempt"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -542,6 +551,20 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__help__subcmd__queue__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        relayctl__subcmd__help__subcmd__queue__subcmd__move)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -900,12 +923,16 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__profile__subcmd__remove)
-            opts="-v -h -V --config --spool --verbose --wait --profile --help --version"
+            opts="-v -h -V --move-to --force --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --move-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -978,7 +1005,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__queue)
-            opts="-v -h -V --config --spool --verbose --wait --profile --help --version list show run flush retry hold release delete failed daemon attempt help"
+            opts="-v -h -V --config --spool --verbose --wait --profile --help --version list show run flush retry hold release delete move failed daemon attempt help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1004,7 +1031,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__queue__subcmd__attempt)
-            opts="-v -h -V --config --spool --verbose --wait --profile --help --version"
+            opts="-v -h -V --report --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1056,12 +1083,16 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__queue__subcmd__delete)
-            opts="-v -h -V --config --spool --verbose --wait --profile --help --version"
+            opts="-v -h -V --all --older-than --failed --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1134,7 +1165,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__queue__subcmd__help)
-            opts="list show run flush retry hold release delete failed daemon attempt help"
+            opts="list show run flush retry hold release delete move failed daemon attempt help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1259,6 +1290,20 @@ _relayctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        relayctl__subcmd__queue__subcmd__help__subcmd__move)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         relayctl__subcmd__queue__subcmd__help__subcmd__release)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1316,12 +1361,16 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__queue__subcmd__hold)
-            opts="-v -h -V --config --spool --verbose --wait --profile --help --version"
+            opts="-v -h -V --all --older-than --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1367,13 +1416,51 @@ _relayctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        relayctl__subcmd__queue__subcmd__release)
-            opts="-v -h -V --all --config --spool --verbose --wait --profile --help --version"
+        relayctl__subcmd__queue__subcmd__move)
+            opts="-v -h -V --all --older-than --to --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        relayctl__subcmd__queue__subcmd__release)
+            opts="-v -h -V --all --older-than --config --spool --verbose --wait --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1394,12 +1481,16 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__queue__subcmd__retry)
-            opts="-v -h -V --all --config --spool --verbose --wait --profile --help --version"
+            opts="-v -h -V --all --older-than --failed --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1738,7 +1829,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__setup)
-            opts="-v -h -V --name --user --from --host --port --tls --tls-name --ca-file --client-cert --client-key --region --ehlo-name --timeout --max-message-size --password-stdin --oauth --client-id --client-secret-stdin --tenant --token-endpoint --device-endpoint --authorize-endpoint --scope --secret-store --password-command --default --system --config --spool --verbose --wait --profile --help --version gmail institutional smarthost outlook fastmail ses sendgrid mailgun icloud yahoo zoho"
+            opts="-v -h -V --name --user --from --host --port --tls --tls-name --ca-file --client-cert --client-key --region --ehlo-name --timeout --max-message-size --rate-limit --fallback --notify --root-alias --password-stdin --oauth --client-id --client-secret-stdin --tenant --token-endpoint --device-endpoint --authorize-endpoint --scope --secret-store --password-command --default --system --config --spool --verbose --wait --profile --help --version gmail institutional smarthost outlook fastmail ses sendgrid mailgun icloud yahoo zoho"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1797,6 +1888,18 @@ _relayctl() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fallback)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -4,6 +4,7 @@
 //! `RELAYCTL_CONFIG`) replaces both files with one. A file never contains a secret, only a
 //! reference to the store that holds it.
 
+mod change;
 mod duration;
 mod file;
 mod oauth;
@@ -13,6 +14,7 @@ mod rate;
 mod size;
 mod tls;
 
+pub use change::Change;
 pub use duration::Span;
 pub use file::{
     ConfigEdit, ConfigFile, ConfigLocation, Delivery, LoadedConfig, LoadedProfile, Origin,
@@ -21,7 +23,7 @@ pub use file::{
 pub use oauth::{OAuth, Provider, is_loopback_url, provider as oauth_provider};
 pub use presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset, PresetDefaults};
 pub use profile::{DEFAULT_TIMEOUT_SECS, Profile};
-pub use rate::{Brake, Rate};
+pub use rate::{Brake, Rate, RateLimitSetting};
 pub use size::ByteSize;
 pub use tls::TlsMode;
 

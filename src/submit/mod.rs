@@ -29,7 +29,7 @@ use crate::message::submission::{
 use crate::queue::schedule::now;
 use crate::queue::{MessageState, QueueId, Spool, SpoolError};
 
-pub use intake::{Intake, attempt, attempt_now};
+pub use intake::{Handed, Intake, attempt, attempt_now};
 pub use read::{Incoming, ReadError, read};
 
 /// The header naming the local user (or, for the SMTP listener, the client) who submitted a
