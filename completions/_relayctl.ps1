@@ -31,7 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'Create or replace a relay profile from a preset and store its secret')
+            [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'Create a relay profile from a preset and store its secret; on an existing profile, change only the settings given (comments and other keys stay) and print each change')
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Compose a message (body from stdin) and send it')
             [CompletionResult]::new('sendmail', 'sendmail', [CompletionResultType]::ParameterValue, 'Deliver a message from stdin like sendmail(8) (also: the binary invoked as sendmail)')
             [CompletionResult]::new('sendmail-link', 'sendmail-link', [CompletionResultType]::ParameterValue, 'Make relayctl the system''s sendmail, mailq and newaliases, or undo it')
@@ -59,6 +59,9 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('--ehlo-name', '--ehlo-name', [CompletionResultType]::ParameterName, 'Name announced in EHLO [default: this host''s fully qualified name]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds allowed for connecting and for each reply of the relay [default: 30]')
             [CompletionResult]::new('--max-message-size', '--max-message-size', [CompletionResultType]::ParameterName, 'Largest message to hand to this relay, e.g. 25MB [default: the preset''s]')
+            [CompletionResult]::new('--rate-limit', '--rate-limit', [CompletionResultType]::ParameterName, 'Most messages sent through this relay, e.g. 60/hour, 30/minute, 500/day, or `off` [default: the provider''s documented limit]')
+            [CompletionResult]::new('--fallback', '--fallback', [CompletionResultType]::ParameterName, 'Profile to try when this relay fails temporarily (repeat for several, tried in order)')
+            [CompletionResult]::new('--notify', '--notify', [CompletionResultType]::ParameterName, 'Where notices about held, delayed and failed mail go: the top-level `notify` when this is the default profile and has no `notify` of its own, else the profile''s')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth2 client ID of your app registration with the provider')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Microsoft Entra tenant for outlook --oauth (a domain or tenant ID) [default: common]')
             [CompletionResult]::new('--token-endpoint', '--token-endpoint', [CompletionResultType]::ParameterName, 'OAuth2 token endpoint [default: the preset''s]')
@@ -70,6 +73,7 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
             [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
+            [CompletionResult]::new('--root-alias', '--root-alias', [CompletionResultType]::ParameterName, 'Also deliver mail for the local user root to the --notify address ([aliases] root)')
             [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of stdin instead of prompting')
             [CompletionResult]::new('--oauth', '--oauth', [CompletionResultType]::ParameterName, 'Sign in with OAuth2 instead of a password (gmail, outlook; other presets with the endpoint options); the refresh token goes to the secret store')
             [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the OAuth2 client secret from the first line of stdin instead of prompting (Google requires one)')
@@ -208,10 +212,11 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one message''s envelope, recipients and attempts')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Deliver the messages that are due (one pass, for cron and timers; also: sendmail -q)')
             [CompletionResult]::new('flush', 'flush', [CompletionResultType]::ParameterValue, 'Deliver every waiting message now, whatever its schedule')
-            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Try messages again now')
-            [CompletionResult]::new('hold', 'hold', [CompletionResultType]::ParameterValue, 'Keep a message from being delivered until released')
-            [CompletionResult]::new('release', 'release', [CompletionResultType]::ParameterValue, 'Release held messages (admin holds, and mail held for a relay configuration fault)')
-            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a message from the queue or the failed area')
+            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Try messages again now (held ones stay held; failed ones go back into the queue)')
+            [CompletionResult]::new('hold', 'hold', [CompletionResultType]::ParameterValue, 'Keep messages from being delivered until released')
+            [CompletionResult]::new('release', 'release', [CompletionResultType]::ParameterValue, 'Release held messages (admin holds, and mail held for a relay configuration fault); --all also lifts the spew brake of the frozen profiles it covers')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete messages from the queue or the failed area')
+            [CompletionResult]::new('move', 'move', [CompletionResultType]::ParameterValue, 'Send messages through another profile (a held message stays held unless it was held for its old profile''s configuration)')
             [CompletionResult]::new('failed', 'failed', [CompletionResultType]::ParameterValue, 'List messages that could not be delivered, with the reason')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Run continuously: deliver new mail at once and retries when due')
             [CompletionResult]::new('attempt', 'attempt', [CompletionResultType]::ParameterValue, 'The first attempt at a message just submitted, in a process of its own (what `sendmail` starts, so that killing it cannot cut a delivery short)')
@@ -272,10 +277,12 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             break
         }
         'relayctl;queue;retry' {
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'With --all: only messages submitted longer ago than AGE, e.g. 2h or 3d')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
             [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every waiting message')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every message; only those of one profile with the global --profile NAME')
+            [CompletionResult]::new('--failed', '--failed', [CompletionResultType]::ParameterName, 'With --all: the messages of the failed area, put back into the queue and tried')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
@@ -286,9 +293,11 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             break
         }
         'relayctl;queue;hold' {
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'With --all: only messages submitted longer ago than AGE, e.g. 2h or 3d')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
             [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every message; only those of one profile with the global --profile NAME')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
@@ -299,10 +308,11 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             break
         }
         'relayctl;queue;release' {
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'With --all: only messages submitted longer ago than AGE, e.g. 2h or 3d')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
             [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every held message, and lift the spew brake of every frozen profile')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every message; only those of one profile with the global --profile NAME')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
@@ -313,9 +323,28 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             break
         }
         'relayctl;queue;delete' {
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'With --all: only messages submitted longer ago than AGE, e.g. 2h or 3d')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
             [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every message; only those of one profile with the global --profile NAME')
+            [CompletionResult]::new('--failed', '--failed', [CompletionResultType]::ParameterName, 'With --all: the messages of the failed area instead of the queue''s')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'relayctl;queue;move' {
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'With --all: only messages submitted longer ago than AGE, e.g. 2h or 3d')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The profile to send them through')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
+            [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every message; only those of one profile with the global --profile NAME')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
@@ -356,6 +385,7 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
             [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
+            [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Say on stdout how it went (for `relayctl send` on a terminal)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
@@ -370,10 +400,11 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one message''s envelope, recipients and attempts')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Deliver the messages that are due (one pass, for cron and timers; also: sendmail -q)')
             [CompletionResult]::new('flush', 'flush', [CompletionResultType]::ParameterValue, 'Deliver every waiting message now, whatever its schedule')
-            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Try messages again now')
-            [CompletionResult]::new('hold', 'hold', [CompletionResultType]::ParameterValue, 'Keep a message from being delivered until released')
-            [CompletionResult]::new('release', 'release', [CompletionResultType]::ParameterValue, 'Release held messages (admin holds, and mail held for a relay configuration fault)')
-            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a message from the queue or the failed area')
+            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Try messages again now (held ones stay held; failed ones go back into the queue)')
+            [CompletionResult]::new('hold', 'hold', [CompletionResultType]::ParameterValue, 'Keep messages from being delivered until released')
+            [CompletionResult]::new('release', 'release', [CompletionResultType]::ParameterValue, 'Release held messages (admin holds, and mail held for a relay configuration fault); --all also lifts the spew brake of the frozen profiles it covers')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete messages from the queue or the failed area')
+            [CompletionResult]::new('move', 'move', [CompletionResultType]::ParameterValue, 'Send messages through another profile (a held message stays held unless it was held for its old profile''s configuration)')
             [CompletionResult]::new('failed', 'failed', [CompletionResultType]::ParameterValue, 'List messages that could not be delivered, with the reason')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Run continuously: deliver new mail at once and retries when due')
             [CompletionResult]::new('attempt', 'attempt', [CompletionResultType]::ParameterValue, 'The first attempt at a message just submitted, in a process of its own (what `sendmail` starts, so that killing it cannot cut a delivery short)')
@@ -402,6 +433,9 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             break
         }
         'relayctl;queue;help;delete' {
+            break
+        }
+        'relayctl;queue;help;move' {
             break
         }
         'relayctl;queue;help;failed' {
@@ -587,7 +621,7 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the configured profiles (the default is marked with *)')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a profile''s settings and where its secret lives (never the secret)')
-            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile and the secret relayctl stored for it')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile and the secret relayctl stored for it (refused while mail waits for it, unless --move-to or --force says what becomes of that mail)')
             [CompletionResult]::new('default', 'default', [CompletionResultType]::ParameterValue, 'Make a profile the default')
             [CompletionResult]::new('set-secret', 'set-secret', [CompletionResultType]::ParameterValue, 'Replace a profile''s secret (rotate a revoked or leaked app password)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -620,9 +654,11 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             break
         }
         'relayctl;profile;remove' {
+            [CompletionResult]::new('--move-to', '--move-to', [CompletionResultType]::ParameterName, 'Send its queued mail through this profile instead')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
             [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Remove it even though mail waits for it: that mail is held until moved to another profile (relayctl queue move ID... --to PROFILE) and released')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
@@ -662,7 +698,7 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
         'relayctl;profile;help' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the configured profiles (the default is marked with *)')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a profile''s settings and where its secret lives (never the secret)')
-            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile and the secret relayctl stored for it')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile and the secret relayctl stored for it (refused while mail waits for it, unless --move-to or --force says what becomes of that mail)')
             [CompletionResult]::new('default', 'default', [CompletionResultType]::ParameterValue, 'Make a profile the default')
             [CompletionResult]::new('set-secret', 'set-secret', [CompletionResultType]::ParameterValue, 'Replace a profile''s secret (rotate a revoked or leaked app password)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -687,7 +723,7 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             break
         }
         'relayctl;help' {
-            [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'Create or replace a relay profile from a preset and store its secret')
+            [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'Create a relay profile from a preset and store its secret; on an existing profile, change only the settings given (comments and other keys stay) and print each change')
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Compose a message (body from stdin) and send it')
             [CompletionResult]::new('sendmail', 'sendmail', [CompletionResultType]::ParameterValue, 'Deliver a message from stdin like sendmail(8) (also: the binary invoked as sendmail)')
             [CompletionResult]::new('sendmail-link', 'sendmail-link', [CompletionResultType]::ParameterValue, 'Make relayctl the system''s sendmail, mailq and newaliases, or undo it')
@@ -729,10 +765,11 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one message''s envelope, recipients and attempts')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Deliver the messages that are due (one pass, for cron and timers; also: sendmail -q)')
             [CompletionResult]::new('flush', 'flush', [CompletionResultType]::ParameterValue, 'Deliver every waiting message now, whatever its schedule')
-            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Try messages again now')
-            [CompletionResult]::new('hold', 'hold', [CompletionResultType]::ParameterValue, 'Keep a message from being delivered until released')
-            [CompletionResult]::new('release', 'release', [CompletionResultType]::ParameterValue, 'Release held messages (admin holds, and mail held for a relay configuration fault)')
-            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a message from the queue or the failed area')
+            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Try messages again now (held ones stay held; failed ones go back into the queue)')
+            [CompletionResult]::new('hold', 'hold', [CompletionResultType]::ParameterValue, 'Keep messages from being delivered until released')
+            [CompletionResult]::new('release', 'release', [CompletionResultType]::ParameterValue, 'Release held messages (admin holds, and mail held for a relay configuration fault); --all also lifts the spew brake of the frozen profiles it covers')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete messages from the queue or the failed area')
+            [CompletionResult]::new('move', 'move', [CompletionResultType]::ParameterValue, 'Send messages through another profile (a held message stays held unless it was held for its old profile''s configuration)')
             [CompletionResult]::new('failed', 'failed', [CompletionResultType]::ParameterValue, 'List messages that could not be delivered, with the reason')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Run continuously: deliver new mail at once and retries when due')
             [CompletionResult]::new('attempt', 'attempt', [CompletionResultType]::ParameterValue, 'The first attempt at a message just submitted, in a process of its own (what `sendmail` starts, so that killing it cannot cut a delivery short)')
@@ -760,6 +797,9 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             break
         }
         'relayctl;help;queue;delete' {
+            break
+        }
+        'relayctl;help;queue;move' {
             break
         }
         'relayctl;help;queue;failed' {
@@ -802,7 +842,7 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
         'relayctl;help;profile' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the configured profiles (the default is marked with *)')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a profile''s settings and where its secret lives (never the secret)')
-            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile and the secret relayctl stored for it')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile and the secret relayctl stored for it (refused while mail waits for it, unless --move-to or --force says what becomes of that mail)')
             [CompletionResult]::new('default', 'default', [CompletionResultType]::ParameterValue, 'Make a profile the default')
             [CompletionResult]::new('set-secret', 'set-secret', [CompletionResultType]::ParameterValue, 'Replace a profile''s secret (rotate a revoked or leaked app password)')
             break

@@ -118,6 +118,9 @@ _relayctl() {
             relayctl__subcmd__help__subcmd__queue,list)
                 cmd="relayctl__subcmd__help__subcmd__queue__subcmd__list"
                 ;;
+            relayctl__subcmd__help__subcmd__queue,move)
+                cmd="relayctl__subcmd__help__subcmd__queue__subcmd__move"
+                ;;
             relayctl__subcmd__help__subcmd__queue,release)
                 cmd="relayctl__subcmd__help__subcmd__queue__subcmd__release"
                 ;;
@@ -211,6 +214,9 @@ _relayctl() {
             relayctl__subcmd__queue,list)
                 cmd="relayctl__subcmd__queue__subcmd__list"
                 ;;
+            relayctl__subcmd__queue,move)
+                cmd="relayctl__subcmd__queue__subcmd__move"
+                ;;
             relayctl__subcmd__queue,release)
                 cmd="relayctl__subcmd__queue__subcmd__release"
                 ;;
@@ -246,6 +252,9 @@ _relayctl() {
                 ;;
             relayctl__subcmd__queue__subcmd__help,list)
                 cmd="relayctl__subcmd__queue__subcmd__help__subcmd__list"
+                ;;
+            relayctl__subcmd__queue__subcmd__help,move)
+                cmd="relayctl__subcmd__queue__subcmd__help__subcmd__move"
                 ;;
             relayctl__subcmd__queue__subcmd__help,release)
                 cmd="relayctl__subcmd__queue__subcmd__help__subcmd__release"
@@ -513,7 +522,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__help__subcmd__queue)
-            opts="list show run flush retry hold release delete failed daemon attempt"
+            opts="list show run flush retry hold release delete move failed daemon attempt"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -611,6 +620,20 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__help__subcmd__queue__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        relayctl__subcmd__help__subcmd__queue__subcmd__move)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1053,12 +1076,16 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__profile__subcmd__remove)
-            opts="-v -h -V --config --spool --verbose --wait --profile --help --version"
+            opts="-v -h -V --move-to --force --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --move-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1131,7 +1158,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__queue)
-            opts="-v -h -V --config --spool --verbose --wait --profile --help --version list show run flush retry hold release delete failed daemon attempt help"
+            opts="-v -h -V --config --spool --verbose --wait --profile --help --version list show run flush retry hold release delete move failed daemon attempt help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1157,7 +1184,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__queue__subcmd__attempt)
-            opts="-v -h -V --config --spool --verbose --wait --profile --help --version"
+            opts="-v -h -V --report --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1209,12 +1236,16 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__queue__subcmd__delete)
-            opts="-v -h -V --config --spool --verbose --wait --profile --help --version"
+            opts="-v -h -V --all --older-than --failed --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1287,7 +1318,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__queue__subcmd__help)
-            opts="list show run flush retry hold release delete failed daemon attempt help"
+            opts="list show run flush retry hold release delete move failed daemon attempt help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1412,6 +1443,20 @@ _relayctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        relayctl__subcmd__queue__subcmd__help__subcmd__move)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         relayctl__subcmd__queue__subcmd__help__subcmd__release)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1469,12 +1514,16 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__queue__subcmd__hold)
-            opts="-v -h -V --config --spool --verbose --wait --profile --help --version"
+            opts="-v -h -V --all --older-than --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1520,13 +1569,51 @@ _relayctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        relayctl__subcmd__queue__subcmd__release)
-            opts="-v -h -V --all --config --spool --verbose --wait --profile --help --version"
+        relayctl__subcmd__queue__subcmd__move)
+            opts="-v -h -V --all --older-than --to --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        relayctl__subcmd__queue__subcmd__release)
+            opts="-v -h -V --all --older-than --config --spool --verbose --wait --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1547,12 +1634,16 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__queue__subcmd__retry)
-            opts="-v -h -V --all --config --spool --verbose --wait --profile --help --version"
+            opts="-v -h -V --all --older-than --failed --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2209,7 +2300,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__setup)
-            opts="-v -h -V --name --user --from --host --port --tls --tls-name --ca-file --client-cert --client-key --region --ehlo-name --timeout --max-message-size --password-stdin --oauth --client-id --client-secret-stdin --tenant --token-endpoint --device-endpoint --authorize-endpoint --scope --secret-store --password-command --default --system --config --spool --verbose --wait --profile --help --version gmail institutional smarthost outlook fastmail ses sendgrid mailgun icloud yahoo zoho"
+            opts="-v -h -V --name --user --from --host --port --tls --tls-name --ca-file --client-cert --client-key --region --ehlo-name --timeout --max-message-size --rate-limit --fallback --notify --root-alias --password-stdin --oauth --client-id --client-secret-stdin --tenant --token-endpoint --device-endpoint --authorize-endpoint --scope --secret-store --password-command --default --system --config --spool --verbose --wait --profile --help --version gmail institutional smarthost outlook fastmail ses sendgrid mailgun icloud yahoo zoho"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2268,6 +2359,18 @@ _relayctl() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fallback)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -28,7 +28,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand setup 'Create or replace a relay profile from a preset and store its secret'
+            cand setup 'Create a relay profile from a preset and store its secret; on an existing profile, change only the settings given (comments and other keys stay) and print each change'
             cand send 'Compose a message (body from stdin) and send it'
             cand sendmail 'Deliver a message from stdin like sendmail(8) (also: the binary invoked as sendmail)'
             cand sendmail-link 'Make relayctl the system''s sendmail, mailq and newaliases, or undo it'
@@ -55,6 +55,9 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand --ehlo-name 'Name announced in EHLO [default: this host''s fully qualified name]'
             cand --timeout 'Seconds allowed for connecting and for each reply of the relay [default: 30]'
             cand --max-message-size 'Largest message to hand to this relay, e.g. 25MB [default: the preset''s]'
+            cand --rate-limit 'Most messages sent through this relay, e.g. 60/hour, 30/minute, 500/day, or `off` [default: the provider''s documented limit]'
+            cand --fallback 'Profile to try when this relay fails temporarily (repeat for several, tried in order)'
+            cand --notify 'Where notices about held, delayed and failed mail go: the top-level `notify` when this is the default profile and has no `notify` of its own, else the profile''s'
             cand --client-id 'OAuth2 client ID of your app registration with the provider'
             cand --tenant 'Microsoft Entra tenant for outlook --oauth (a domain or tenant ID) [default: common]'
             cand --token-endpoint 'OAuth2 token endpoint [default: the preset''s]'
@@ -66,6 +69,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
             cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
             cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --root-alias 'Also deliver mail for the local user root to the --notify address ([aliases] root)'
             cand --password-stdin 'Read the password from the first line of stdin instead of prompting'
             cand --oauth 'Sign in with OAuth2 instead of a password (gmail, outlook; other presets with the endpoint options); the refresh token goes to the secret store'
             cand --client-secret-stdin 'Read the OAuth2 client secret from the first line of stdin instead of prompting (Google requires one)'
@@ -192,10 +196,11 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand show 'Show one message''s envelope, recipients and attempts'
             cand run 'Deliver the messages that are due (one pass, for cron and timers; also: sendmail -q)'
             cand flush 'Deliver every waiting message now, whatever its schedule'
-            cand retry 'Try messages again now'
-            cand hold 'Keep a message from being delivered until released'
-            cand release 'Release held messages (admin holds, and mail held for a relay configuration fault)'
-            cand delete 'Delete a message from the queue or the failed area'
+            cand retry 'Try messages again now (held ones stay held; failed ones go back into the queue)'
+            cand hold 'Keep messages from being delivered until released'
+            cand release 'Release held messages (admin holds, and mail held for a relay configuration fault); --all also lifts the spew brake of the frozen profiles it covers'
+            cand delete 'Delete messages from the queue or the failed area'
+            cand move 'Send messages through another profile (a held message stays held unless it was held for its old profile''s configuration)'
             cand failed 'List messages that could not be delivered, with the reason'
             cand daemon 'Run continuously: deliver new mail at once and retries when due'
             cand attempt 'The first attempt at a message just submitted, in a process of its own (what `sendmail` starts, so that killing it cannot cut a delivery short)'
@@ -251,10 +256,12 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand --version 'Print version'
         }
         &'relayctl;queue;retry'= {
+            cand --older-than 'With --all: only messages submitted longer ago than AGE, e.g. 2h or 3d'
             cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
             cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
             cand --profile 'Relay profile to use [default: the configured default profile]'
-            cand --all 'Every waiting message'
+            cand --all 'Every message; only those of one profile with the global --profile NAME'
+            cand --failed 'With --all: the messages of the failed area, put back into the queue and tried'
             cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
             cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
             cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
@@ -264,9 +271,11 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand --version 'Print version'
         }
         &'relayctl;queue;hold'= {
+            cand --older-than 'With --all: only messages submitted longer ago than AGE, e.g. 2h or 3d'
             cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
             cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
             cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --all 'Every message; only those of one profile with the global --profile NAME'
             cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
             cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
             cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
@@ -276,10 +285,11 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand --version 'Print version'
         }
         &'relayctl;queue;release'= {
+            cand --older-than 'With --all: only messages submitted longer ago than AGE, e.g. 2h or 3d'
             cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
             cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
             cand --profile 'Relay profile to use [default: the configured default profile]'
-            cand --all 'Every held message, and lift the spew brake of every frozen profile'
+            cand --all 'Every message; only those of one profile with the global --profile NAME'
             cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
             cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
             cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
@@ -289,9 +299,27 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand --version 'Print version'
         }
         &'relayctl;queue;delete'= {
+            cand --older-than 'With --all: only messages submitted longer ago than AGE, e.g. 2h or 3d'
             cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
             cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
             cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --all 'Every message; only those of one profile with the global --profile NAME'
+            cand --failed 'With --all: the messages of the failed area instead of the queue''s'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'relayctl;queue;move'= {
+            cand --older-than 'With --all: only messages submitted longer ago than AGE, e.g. 2h or 3d'
+            cand --to 'The profile to send them through'
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --all 'Every message; only those of one profile with the global --profile NAME'
             cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
             cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
             cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
@@ -329,6 +357,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
             cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
             cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --report 'Say on stdout how it went (for `relayctl send` on a terminal)'
             cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
             cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
             cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
@@ -342,10 +371,11 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand show 'Show one message''s envelope, recipients and attempts'
             cand run 'Deliver the messages that are due (one pass, for cron and timers; also: sendmail -q)'
             cand flush 'Deliver every waiting message now, whatever its schedule'
-            cand retry 'Try messages again now'
-            cand hold 'Keep a message from being delivered until released'
-            cand release 'Release held messages (admin holds, and mail held for a relay configuration fault)'
-            cand delete 'Delete a message from the queue or the failed area'
+            cand retry 'Try messages again now (held ones stay held; failed ones go back into the queue)'
+            cand hold 'Keep messages from being delivered until released'
+            cand release 'Release held messages (admin holds, and mail held for a relay configuration fault); --all also lifts the spew brake of the frozen profiles it covers'
+            cand delete 'Delete messages from the queue or the failed area'
+            cand move 'Send messages through another profile (a held message stays held unless it was held for its old profile''s configuration)'
             cand failed 'List messages that could not be delivered, with the reason'
             cand daemon 'Run continuously: deliver new mail at once and retries when due'
             cand attempt 'The first attempt at a message just submitted, in a process of its own (what `sendmail` starts, so that killing it cannot cut a delivery short)'
@@ -366,6 +396,8 @@ set edit:completion:arg-completer[relayctl] = {|@words|
         &'relayctl;queue;help;release'= {
         }
         &'relayctl;queue;help;delete'= {
+        }
+        &'relayctl;queue;help;move'= {
         }
         &'relayctl;queue;help;failed'= {
         }
@@ -527,7 +559,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand --version 'Print version'
             cand list 'List the configured profiles (the default is marked with *)'
             cand show 'Show a profile''s settings and where its secret lives (never the secret)'
-            cand remove 'Remove a profile and the secret relayctl stored for it'
+            cand remove 'Remove a profile and the secret relayctl stored for it (refused while mail waits for it, unless --move-to or --force says what becomes of that mail)'
             cand default 'Make a profile the default'
             cand set-secret 'Replace a profile''s secret (rotate a revoked or leaked app password)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -557,9 +589,11 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand --version 'Print version'
         }
         &'relayctl;profile;remove'= {
+            cand --move-to 'Send its queued mail through this profile instead'
             cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
             cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
             cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand --force 'Remove it even though mail waits for it: that mail is held until moved to another profile (relayctl queue move ID... --to PROFILE) and released'
             cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
             cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
             cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
@@ -596,7 +630,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
         &'relayctl;profile;help'= {
             cand list 'List the configured profiles (the default is marked with *)'
             cand show 'Show a profile''s settings and where its secret lives (never the secret)'
-            cand remove 'Remove a profile and the secret relayctl stored for it'
+            cand remove 'Remove a profile and the secret relayctl stored for it (refused while mail waits for it, unless --move-to or --force says what becomes of that mail)'
             cand default 'Make a profile the default'
             cand set-secret 'Replace a profile''s secret (rotate a revoked or leaked app password)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -614,7 +648,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
         &'relayctl;profile;help;help'= {
         }
         &'relayctl;help'= {
-            cand setup 'Create or replace a relay profile from a preset and store its secret'
+            cand setup 'Create a relay profile from a preset and store its secret; on an existing profile, change only the settings given (comments and other keys stay) and print each change'
             cand send 'Compose a message (body from stdin) and send it'
             cand sendmail 'Deliver a message from stdin like sendmail(8) (also: the binary invoked as sendmail)'
             cand sendmail-link 'Make relayctl the system''s sendmail, mailq and newaliases, or undo it'
@@ -648,10 +682,11 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand show 'Show one message''s envelope, recipients and attempts'
             cand run 'Deliver the messages that are due (one pass, for cron and timers; also: sendmail -q)'
             cand flush 'Deliver every waiting message now, whatever its schedule'
-            cand retry 'Try messages again now'
-            cand hold 'Keep a message from being delivered until released'
-            cand release 'Release held messages (admin holds, and mail held for a relay configuration fault)'
-            cand delete 'Delete a message from the queue or the failed area'
+            cand retry 'Try messages again now (held ones stay held; failed ones go back into the queue)'
+            cand hold 'Keep messages from being delivered until released'
+            cand release 'Release held messages (admin holds, and mail held for a relay configuration fault); --all also lifts the spew brake of the frozen profiles it covers'
+            cand delete 'Delete messages from the queue or the failed area'
+            cand move 'Send messages through another profile (a held message stays held unless it was held for its old profile''s configuration)'
             cand failed 'List messages that could not be delivered, with the reason'
             cand daemon 'Run continuously: deliver new mail at once and retries when due'
             cand attempt 'The first attempt at a message just submitted, in a process of its own (what `sendmail` starts, so that killing it cannot cut a delivery short)'
@@ -671,6 +706,8 @@ set edit:completion:arg-completer[relayctl] = {|@words|
         &'relayctl;help;queue;release'= {
         }
         &'relayctl;help;queue;delete'= {
+        }
+        &'relayctl;help;queue;move'= {
         }
         &'relayctl;help;queue;failed'= {
         }
@@ -701,7 +738,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
         &'relayctl;help;profile'= {
             cand list 'List the configured profiles (the default is marked with *)'
             cand show 'Show a profile''s settings and where its secret lives (never the secret)'
-            cand remove 'Remove a profile and the secret relayctl stored for it'
+            cand remove 'Remove a profile and the secret relayctl stored for it (refused while mail waits for it, unless --move-to or --force says what becomes of that mail)'
             cand default 'Make a profile the default'
             cand set-secret 'Replace a profile''s secret (rotate a revoked or leaked app password)'
         }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{ByteSize, Preset, TlsMode};
+use crate::config::{ByteSize, Preset, RateLimitSetting, Span, TlsMode};
 use crate::queue::QueueId;
 
 /// Outgoing mail for servers and cloud instances: relay profiles with safely stored secrets,
@@ -44,7 +44,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create or replace a relay profile from a preset and store its secret
+    /// Create a relay profile from a preset and store its secret; on an existing profile, change
+    /// only the settings given (comments and other keys stay) and print each change
     Setup(Box<SetupArgs>),
     /// List, inspect, remove profiles, choose the default, rotate a secret
     #[command(subcommand)]
@@ -52,9 +53,13 @@ pub enum Command {
     /// Compose a message (body from stdin) and send it
     Send(SendArgs),
     /// Deliver a message from stdin like sendmail(8) (also: the binary invoked as sendmail)
-    #[command(disable_help_flag = true, disable_version_flag = true)]
+    #[command(
+        disable_help_flag = true,
+        disable_version_flag = true,
+        after_help = crate::commands::sendmail::args::OPTIONS_HELP
+    )]
     Sendmail {
-        /// sendmail options and recipients, e.g. `-t -i` or `-f root ops@example.org`
+        /// sendmail options (below) and recipients, e.g. `-t -i` or `-f root ops@example.org`
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0.., value_name = "ARGS")]
         args: Vec<OsString>,
     },
@@ -166,33 +171,41 @@ pub enum QueueCommand {
     Run,
     /// Deliver every waiting message now, whatever its schedule
     Flush,
-    /// Try messages again now
+    /// Try messages again now (held ones stay held; failed ones go back into the queue)
     Retry {
-        /// Message ID
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
-        id: Option<QueueId>,
-        /// Every waiting message
-        #[arg(long)]
-        all: bool,
+        #[command(flatten)]
+        targets: Targets,
+        /// With --all: the messages of the failed area, put back into the queue and tried
+        #[arg(long, requires = "all")]
+        failed: bool,
     },
-    /// Keep a message from being delivered until released
+    /// Keep messages from being delivered until released
     Hold {
-        /// Message ID
-        id: QueueId,
+        #[command(flatten)]
+        targets: Targets,
     },
-    /// Release held messages (admin holds, and mail held for a relay configuration fault)
+    /// Release held messages (admin holds, and mail held for a relay configuration fault);
+    /// --all also lifts the spew brake of the frozen profiles it covers
     Release {
-        /// Message ID
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
-        id: Option<QueueId>,
-        /// Every held message, and lift the spew brake of every frozen profile
-        #[arg(long)]
-        all: bool,
+        #[command(flatten)]
+        targets: Targets,
     },
-    /// Delete a message from the queue or the failed area
+    /// Delete messages from the queue or the failed area
     Delete {
-        /// Message ID
-        id: QueueId,
+        #[command(flatten)]
+        targets: Targets,
+        /// With --all: the messages of the failed area instead of the queue's
+        #[arg(long, requires = "all")]
+        failed: bool,
+    },
+    /// Send messages through another profile (a held message stays held unless it was held for
+    /// its old profile's configuration)
+    Move {
+        #[command(flatten)]
+        targets: Targets,
+        /// The profile to send them through
+        #[arg(long, value_name = "PROFILE")]
+        to: String,
     },
     /// List messages that could not be delivered, with the reason
     Failed {
@@ -208,7 +221,28 @@ pub enum QueueCommand {
     Attempt {
         /// Message ID
         id: QueueId,
+        /// Say on stdout how it went (for `relayctl send` on a terminal)
+        #[arg(long)]
+        report: bool,
     },
+}
+
+/// The messages a queue command acts on: IDs, or `--all` narrowed by filters.
+#[derive(Debug, Args)]
+pub struct Targets {
+    /// Message ID(s)
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub ids: Vec<QueueId>,
+    /// Every message; only those of one profile with the global --profile NAME
+    #[arg(long)]
+    pub all: bool,
+    /// With --all: only messages submitted longer ago than AGE, e.g. 2h or 3d
+    #[arg(long, value_name = "AGE", requires = "all")]
+    pub older_than: Option<Span>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -313,6 +347,24 @@ pub struct SetupArgs {
     #[arg(long, value_name = "SIZE")]
     pub max_message_size: Option<ByteSize>,
 
+    /// Most messages sent through this relay, e.g. 60/hour, 30/minute, 500/day, or `off`
+    /// [default: the provider's documented limit]
+    #[arg(long, value_name = "RATE")]
+    pub rate_limit: Option<RateLimitSetting>,
+
+    /// Profile to try when this relay fails temporarily (repeat for several, tried in order)
+    #[arg(long, value_name = "PROFILE")]
+    pub fallback: Vec<String>,
+
+    /// Where notices about held, delayed and failed mail go: the top-level `notify` when this is
+    /// the default profile and has no `notify` of its own, else the profile's
+    #[arg(long, value_name = "ADDR")]
+    pub notify: Option<String>,
+
+    /// Also deliver mail for the local user root to the --notify address ([aliases] root)
+    #[arg(long, requires = "notify")]
+    pub root_alias: bool,
+
     /// Read the password from the first line of stdin instead of prompting
     #[arg(long)]
     pub password_stdin: bool,
@@ -378,10 +430,18 @@ pub enum ProfileCommand {
         /// Profile name
         name: String,
     },
-    /// Remove a profile and the secret relayctl stored for it
+    /// Remove a profile and the secret relayctl stored for it (refused while mail waits for it,
+    /// unless --move-to or --force says what becomes of that mail)
     Remove {
         /// Profile name
         name: String,
+        /// Send its queued mail through this profile instead
+        #[arg(long, value_name = "PROFILE", conflicts_with = "force")]
+        move_to: Option<String>,
+        /// Remove it even though mail waits for it: that mail is held until moved to another
+        /// profile (relayctl queue move ID... --to PROFILE) and released
+        #[arg(long)]
+        force: bool,
     },
     /// Make a profile the default
     Default {
@@ -427,4 +487,14 @@ pub struct SendArgs {
     /// Send the attachments compressed, as one attachments.zip
     #[arg(long, requires = "attach")]
     pub zip: bool,
+}
+
+/// The help of `relayctl sendmail`, with the sendmail options: what `sendmail --help` and
+/// `sendmail -h` print.
+pub fn sendmail_help() -> String {
+    let mut cli = <Cli as clap::CommandFactory>::command();
+    cli.build();
+    cli.find_subcommand_mut("sendmail")
+        .map(|c| c.render_long_help().to_string())
+        .unwrap_or_default()
 }

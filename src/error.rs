@@ -67,6 +67,11 @@ pub enum Error {
         fault: crate::relay::Fault,
     },
 
+    /// A queue command named a message that is in neither the queue nor the failed area
+    /// (EX_NOINPUT).
+    #[error("no message {0} in the queue or the failed area (see relayctl queue list)")]
+    NoMessage(crate::queue::QueueId),
+
     /// The caller may not do this (EX_NOPERM).
     #[error("{0}")]
     Forbidden(String),
@@ -109,6 +114,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// What the layer below said, for `-v` only (see [`crate::secrets::SecretError::detail`]).
+    pub fn detail(&self) -> Option<&str> {
+        use crate::oauth::OAuthError;
+        use crate::relay::DeliveryError;
+        match self {
+            Error::Secret(s)
+            | Error::Delivery(DeliveryError::Secret(s))
+            | Error::OAuth(OAuthError::Secret(s))
+            | Error::Delivery(DeliveryError::OAuth(OAuthError::Secret(s))) => s.detail(),
+            _ => None,
+        }
+    }
+
     /// Wraps an I/O error with what was being done and to which file.
     pub fn io(context: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

@@ -106,7 +106,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         spool: cli.spool,
         wait: cli.wait,
     };
-    match cli.command {
+    let transcript = options.transcript;
+    let result = match cli.command {
         Command::Setup(args) => commands::setup::execute(&options, *args),
         Command::Profile(command) => commands::profile::execute(&options, command),
         Command::Send(args) => commands::send::execute(&options, args),
@@ -122,7 +123,13 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         Command::Serve(args) => commands::serve::execute(&options, args),
         Command::Server(command) => commands::server::execute(&options, command),
         Command::Generate(command) => generate::execute(&options, command),
+    };
+    if let Err(e) = &result
+        && let Some(detail) = e.detail()
+    {
+        transcript.note(&format!("details: {detail}"));
     }
+    result
 }
 
 /// What `command` asks for, for the raised-privileges gate ([`gate::allow`]): only
@@ -146,17 +153,55 @@ fn intent(command: &Command) -> Result<Intent> {
     }
 }
 
-/// clap's message, up to its usage section, as one line without the `error: ` prefix.
+/// clap's message, up to its usage section, as one line without the `error: ` prefix, with
+/// the closest subcommand or option when there is one (`did you mean 'send'?`) and the help of
+/// the (sub)command the error is about.
 fn clap_message(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
     let text = e.render().to_string();
     let message: Vec<&str> = text
         .lines()
         .take_while(|l| !l.trim().is_empty())
         .map(str::trim)
         .collect();
-    let message = message.join(" ");
+    let message = match e.kind() {
+        // clap would print the whole help.
+        clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            "a subcommand is missing".to_string()
+        }
+        _ => message.join(" "),
+    };
+    let suggestion = [ContextKind::SuggestedSubcommand, ContextKind::SuggestedArg]
+        .into_iter()
+        .find_map(|kind| match e.get(kind) {
+            Some(ContextValue::String(s)) => Some(s.clone()),
+            // Ordered by similarity, the closest last.
+            Some(ContextValue::Strings(list)) => list.last().cloned(),
+            _ => None,
+        })
+        .map(|s| format!("; did you mean '{s}'?"))
+        .unwrap_or_default();
+    // The usage line names the command: `Usage: relayctl queue delete [OPTIONS] <ID>...`.
+    let command = match e.get(ContextKind::Usage) {
+        Some(ContextValue::StyledStr(usage)) => {
+            let usage = usage.to_string();
+            let words: Vec<&str> = usage
+                .trim()
+                .trim_start_matches("Usage:")
+                .split_whitespace()
+                .take_while(|w| !w.starts_with(['[', '<', '-']))
+                .collect();
+            words.join(" ")
+        }
+        _ => String::new(),
+    };
+    let command = if command.is_empty() {
+        "relayctl"
+    } else {
+        &command
+    };
     format!(
-        "{} (see relayctl --help)",
+        "{}{suggestion} (see {command} --help)",
         message.strip_prefix("error: ").unwrap_or(&message)
     )
 }

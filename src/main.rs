@@ -15,6 +15,7 @@ use relayctl::submit::ReadError;
 // sysexits.h
 const EX_USAGE: u8 = 64;
 const EX_DATAERR: u8 = 65;
+const EX_NOINPUT: u8 = 66;
 const EX_NOUSER: u8 = 67;
 const EX_UNAVAILABLE: u8 = 69;
 const EX_SOFTWARE: u8 = 70;
@@ -52,6 +53,7 @@ fn exit_code(e: &Error) -> u8 {
         Error::Conflict(_) => EX_CANTCREAT,
         Error::Forbidden(_) | Error::RaisedPrivileges { .. } => EX_NOPERM,
         Error::Spool(_) => EX_TEMPFAIL,
+        Error::NoMessage(_) => EX_NOINPUT,
         Error::Read(e) => match e {
             ReadError::TooLarge(_) | ReadError::HeadTooLarge => EX_DATAERR,
             ReadError::Input(_) => EX_IOERR,

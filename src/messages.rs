@@ -20,3 +20,9 @@ pub fn alert(text: &str) {
 pub fn warning(text: &str) {
     eprintln!("relayctl: warning: {}", one_line(text));
 }
+
+/// A question for the person at the terminal, on stderr without a line end (`setup` asks where
+/// notices go); the caller reads the answer.
+pub fn ask(text: &str) {
+    eprint!("relayctl: {} ", one_line(text));
+}

@@ -103,13 +103,13 @@ impl Selected {
 
     /// Delivers one message through this profile without the queue (`--wait`, `delivery =
     /// "wait"`): the secret is read only if the relay needs a login, and the relay's reply is
-    /// noted in the transcript and the log.
+    /// noted in the transcript and the log, and returned.
     pub fn deliver(
         &self,
         envelope: &Envelope,
         message: &[u8],
         transcript: &Transcript,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let attempt = crate::log::Attempt::start(
             None,
             &self.name,
@@ -133,7 +133,7 @@ impl Selected {
         }
         let reply = result?;
         transcript.note(&format!("accepted: {reply}"));
-        Ok(())
+        Ok(reply)
     }
 
     /// The sender: the one given, else the profile's `from`.

@@ -3,8 +3,9 @@
 use std::path::Path;
 
 use crate::cli::ProfileCommand;
+use crate::commands::queue::admin;
 use crate::commands::setup::new_secret;
-use crate::config::{ConfigEdit, LoadedConfig, LoadedProfile, Origin, Profile};
+use crate::config::{ConfigEdit, Delivery, LoadedConfig, LoadedProfile, Origin, Profile, Rate};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::secrets::{self, SecretRef, SecretStore, store_and_verify, store_for};
@@ -14,7 +15,11 @@ pub fn execute(options: &Options, command: ProfileCommand) -> Result<()> {
     match command {
         ProfileCommand::List => list(&config),
         ProfileCommand::Show { name } => show(&config, &name),
-        ProfileCommand::Remove { name } => remove(options, &config, &name),
+        ProfileCommand::Remove {
+            name,
+            move_to,
+            force,
+        } => remove(options, &config, &name, move_to.as_deref(), force),
         ProfileCommand::Default { name } => set_default(&config, &name),
         ProfileCommand::SetSecret {
             name,
@@ -105,6 +110,8 @@ fn origin_name(origin: Origin) -> &'static str {
     }
 }
 
+/// Every setting in effect for the profile, the ones it does not set marked `(default)`, and
+/// what points at it (profiles that fall back to it).
 fn show(config: &LoadedConfig, name: &str) -> Result<()> {
     let (name, p, file) = config.get(name)?;
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
@@ -112,6 +119,23 @@ fn show(config: &LoadedConfig, name: &str) -> Result<()> {
         v.as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "-".into())
+    };
+    // A value, marked when the profile leaves it to relayctl.
+    let marked = |value: String, set: bool| {
+        if set {
+            value
+        } else {
+            format!("{value} (default)")
+        }
+    };
+    let yes_no = |b: bool| marked(if b { "yes" } else { "no" }.into(), b);
+    let rate = |r: Option<Rate>| r.map_or_else(|| "off".to_string(), |r| r.to_string());
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
     };
     let is_default = config.default_profile.as_deref() == Some(name);
     println!(
@@ -127,9 +151,86 @@ fn show(config: &LoadedConfig, name: &str) -> Result<()> {
     println!("client cert:      {}", path(&p.client_cert));
     println!("user:             {}", opt(&p.user));
     println!("from:             {}", opt(&p.from));
-    println!("ehlo name:        {}", opt(&p.ehlo_name));
-    println!("timeout:          {}s", p.timeout().as_secs());
-    println!("max message size: {}", p.max_message_size());
+    println!("reply to:         {}", opt(&p.reply_to));
+    println!("from override:    {}", yes_no(p.allow_from_override));
+    println!("bare hostnames:   {}", yes_no(p.allow_bare_hostnames));
+    println!(
+        "ehlo name:        {}",
+        marked(crate::relay::client_name(p), p.ehlo_name.is_some())
+    );
+    println!(
+        "timeout:          {}",
+        marked(format!("{}s", p.timeout().as_secs()), p.timeout.is_some())
+    );
+    println!(
+        "max message size: {}",
+        marked(
+            p.max_message_size().to_string(),
+            p.max_message_size.is_some()
+        )
+    );
+    println!(
+        "rate limit:       {}",
+        marked(rate(p.rate_limit), p.rate_limit.is_some())
+    );
+    if let Some((_, burst)) = p.bucket() {
+        println!(
+            "rate burst:       {}",
+            marked(burst.to_string(), p.rate_burst.is_some())
+        );
+    }
+    println!(
+        "brake:            {}",
+        marked(rate(p.brake()), p.brake.is_some())
+    );
+    println!(
+        "brake per caller: {}",
+        match p.brake_per_caller {
+            Some(_) => rate(p.brake_per_caller(true)),
+            None => format!(
+                "{} for users of the maildrop, off for root (default)",
+                rate(p.brake_per_caller(true))
+            ),
+        }
+    );
+    println!("fallback:         {}", list(&p.fallback));
+    let fallback_for: Vec<String> = config
+        .profiles
+        .iter()
+        .filter(|(_, l)| l.profile.fallback.iter().any(|f| f == name))
+        .map(|(n, _)| n.clone())
+        .collect();
+    println!("fallback for:     {}", list(&fallback_for));
+    println!(
+        "notify:           {}",
+        match (&p.notify, &config.notify) {
+            (Some(own), _) => own.clone(),
+            (None, Some(top)) => format!("{top} (the top-level notify)"),
+            (None, None) => {
+                "none (default): nobody hears of held or failed mail; set one with `relayctl setup ... --notify ADDR`".into()
+            }
+        }
+    );
+    println!(
+        "delivery:         {}",
+        marked(
+            delivery_name(config.delivery).into(),
+            config.delivery != Delivery::default()
+        )
+    );
+    match (&p.users, &p.groups) {
+        (None, None) => println!("users, groups:    every local user (default)"),
+        (users, groups) => {
+            println!(
+                "users:            {}",
+                list(users.as_deref().unwrap_or_default())
+            );
+            println!(
+                "groups:           {}",
+                list(groups.as_deref().unwrap_or_default())
+            );
+        }
+    }
     println!("secret:           {}", secret_status(name, p, file));
     if let Some(oauth) = &p.oauth {
         println!("login:            OAuth2 (OAUTHBEARER or XOAUTH2)");
@@ -138,6 +239,14 @@ fn show(config: &LoadedConfig, name: &str) -> Result<()> {
         println!("scope:            {}", oauth.scope);
     }
     Ok(())
+}
+
+fn delivery_name(delivery: Delivery) -> &'static str {
+    match delivery {
+        Delivery::Now => "now",
+        Delivery::Queue => "queue",
+        Delivery::Wait => "wait",
+    }
 }
 
 /// Where the secret lives and whether it can be read now; never the secret. A password command is
@@ -156,9 +265,55 @@ fn secret_status(name: &str, p: &Profile, file: &Path) -> String {
     }
 }
 
-fn remove(options: &Options, config: &LoadedConfig, name: &str) -> Result<()> {
+/// Removes a profile. Mail waiting for it must go somewhere: through another profile
+/// (`move_to`), or held until the admin moves it (`force`); without either, nothing is removed.
+/// A profile that others fall back to stays until they no longer name it.
+fn remove(
+    options: &Options,
+    config: &LoadedConfig,
+    name: &str,
+    move_to: Option<&str>,
+    force: bool,
+) -> Result<()> {
     let (name, p, file) = config.get(name)?;
     let origin = &config.profiles[name].origin;
+    if let Some(other) = config
+        .profiles
+        .iter()
+        .find(|(_, l)| l.profile.fallback.iter().any(|f| f == name))
+        .map(|(n, _)| n)
+    {
+        return Err(Error::Usage(format!(
+            "profile `{name}` is the fallback of profile `{other}`; remove it from that profile's `fallback` first"
+        )));
+    }
+    if let Some(to) = move_to {
+        config.get(to)?;
+        if to == name {
+            return Err(Error::Usage(format!(
+                "--move-to {to}: the mail must go to another profile"
+            )));
+        }
+    }
+    let spool = options.open_spool()?;
+    let waiting = admin::of_profile(&spool, name)?;
+    let moved = match (waiting.is_empty(), move_to, force) {
+        (true, _, _) => None,
+        (false, Some(to), _) => Some(format!(
+            "{} queued message(s) now go through profile {to}",
+            admin::reassign(&spool, &waiting, to)?.0
+        )),
+        (false, None, true) => Some(format!(
+            "{} queued message(s) held: send them through another profile with `relayctl queue move --all --profile {name} --to PROFILE`, then `relayctl queue release --all`",
+            admin::hold_for_removal(&spool, &waiting, name)?
+        )),
+        (false, None, false) => {
+            return Err(Error::Usage(format!(
+                "profile `{name}` has {} queued message(s); remove it with --move-to PROFILE to send them through another profile, or with --force to hold them",
+                waiting.len()
+            )));
+        }
+    };
     if let Some(store) = owned_store(name, p, file) {
         store.delete()?;
     }
@@ -171,6 +326,9 @@ fn remove(options: &Options, config: &LoadedConfig, name: &str) -> Result<()> {
     edit.remove_profile(name);
     edit.save()?;
     println!("profile `{name}` removed from {}", file.display());
+    if let Some(line) = moved {
+        println!("{line}");
+    }
     Ok(())
 }
 

@@ -1,11 +1,14 @@
 //! `relayctl queue ...` (and `mailq`, `sendmail -bp`, `sendmail -q`): inspect and drive the queue.
 
+pub mod admin;
+
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
 use crate::cli::QueueCommand;
-use crate::config::LoadedConfig;
+use crate::config::{LoadedConfig, Rate};
 use crate::error::{Error, Result};
 use crate::messages;
 use crate::options::Options;
@@ -19,54 +22,30 @@ use crate::transcript::Transcript;
 pub fn execute(options: &Options, command: QueueCommand) -> Result<()> {
     let spool = options.open_spool()?;
     match command {
-        QueueCommand::List { json } => list(&spool, Area::Queue, json),
-        QueueCommand::Failed { json } => list(&spool, Area::Failed, json),
-        QueueCommand::Show { id } => show(&spool, &id),
+        QueueCommand::List { json } => list(
+            &spool,
+            options.location.load().ok().as_ref(),
+            Area::Queue,
+            json,
+        ),
+        QueueCommand::Failed { json } => list(&spool, None, Area::Failed, json),
+        QueueCommand::Show { id } => show(&spool, options.location.load().ok().as_ref(), &id),
         QueueCommand::Run => run(options, &spool, Select::Due),
-        QueueCommand::Attempt { id } => {
-            submit::attempt(options, &options.location.load()?, &spool, id)
+        QueueCommand::Attempt { id, report } => {
+            let handed = submit::attempt(options, &options.location.load()?, &spool, id)?;
+            if report {
+                println!("{handed}");
+            }
+            Ok(())
         }
         QueueCommand::Flush => run(options, &spool, Select::AllQueued),
-        QueueCommand::Retry { id, all } => {
-            let ids = pick(&spool, id, all)?;
-            update(&spool, &ids, |s| s.next_attempt = now())?;
-            run(options, &spool, Select::Ids(ids))
+        QueueCommand::Retry { targets, failed } => admin::retry(options, &spool, &targets, failed),
+        QueueCommand::Hold { targets } => admin::hold(options, &spool, &targets),
+        QueueCommand::Release { targets } => admin::release(options, &spool, &targets),
+        QueueCommand::Delete { targets, failed } => {
+            admin::delete(options, &spool, &targets, failed)
         }
-        QueueCommand::Hold { id } => update(&spool, &[id], MessageState::hold_by_administrator),
-        QueueCommand::Release { id: Some(id), .. } => {
-            update(&spool, std::slice::from_ref(&id), |s| s.release(now()))?;
-            prepare_held_now(options, &spool, std::slice::from_ref(&id))?;
-            if let Ok(state) = spool.state(Area::Queue, &id)
-                && Limiter::new(&spool).frozen(&state.profile).is_some()
-            {
-                messages::alert(&format!(
-                    "delivery for profile {} is frozen by the spew brake; `relayctl queue release --all` lifts the freeze",
-                    state.profile
-                ));
-            }
-            daemon::wake(&spool);
-            Ok(())
-        }
-        QueueCommand::Release { id: None, all } => {
-            let ids = pick(&spool, None, all)?;
-            // Lifts the spew brake's freezes first, so that no runner freezes a message again.
-            for profile in Limiter::new(&spool).release_all()? {
-                println!("delivery for profile {profile} resumed (spew brake released)");
-            }
-            // Held and frozen messages become due; those waiting for a token or a cool-down
-            // keep waiting.
-            update(&spool, &ids, |s| {
-                if s.status == Status::Held || s.waiting == Some(WaitReason::Brake) {
-                    s.release(now());
-                }
-            })?;
-            prepare_held_now(options, &spool, &ids)?;
-            daemon::wake(&spool);
-            Ok(())
-        }
-        QueueCommand::Delete { id } => Ok(spool
-            .delete(Area::Queue, &id)
-            .or_else(|_| spool.delete(Area::Failed, &id))?),
+        QueueCommand::Move { targets, to } => admin::move_to(options, &spool, &targets, &to),
         QueueCommand::Daemon => {
             let reload = || match options.location.load() {
                 Ok(c) => Some(c),
@@ -173,37 +152,13 @@ fn take_in(spool: &Spool, config: &LoadedConfig, transcript: &Transcript) -> Res
     Ok(())
 }
 
-fn pick(spool: &Spool, id: Option<QueueId>, all: bool) -> Result<Vec<QueueId>> {
-    match (id, all) {
-        (Some(id), false) => Ok(vec![id]),
-        (None, true) => Ok(spool.ids(Area::Queue)?),
-        _ => Err(Error::Usage("give a message ID or --all".into())),
-    }
-}
-
-/// Changes the state of messages, each under its lock; a message being delivered is skipped.
-fn update(spool: &Spool, ids: &[QueueId], change: impl Fn(&mut MessageState)) -> Result<()> {
-    for id in ids {
-        match spool.lock(id)? {
-            Some(mut locked) => {
-                change(&mut locked.state);
-                locked.save()?;
-            }
-            None if spool.ids(Area::Queue)?.contains(id) => {
-                messages::alert(&format!(
-                    "message {id} is being delivered right now; left alone"
-                ));
-            }
-            None => return Err(SpoolError::NotFound(id.clone()).into()),
-        }
-    }
-    Ok(())
-}
-
 /// One message in `queue list --json`.
 #[derive(Serialize)]
 struct Entry {
     id: String,
+    /// The profile it is to go through (empty: the default profile, for a submission held
+    /// before the configuration could say which).
+    profile: String,
     age_seconds: u64,
     size: u64,
     sender: String,
@@ -216,8 +171,18 @@ struct Entry {
     rate_limited_until: Option<u64>,
     /// Unix time since which the spew brake freezes delivery for its profile.
     frozen_since: Option<u64>,
+    /// Unix time it will leave, for mail of a profile with a `rate_limit`: once the messages
+    /// due before it have taken their tokens (given a queue runner).
+    leaves_at: Option<u64>,
     #[serde(skip)]
     waiting: Option<WaitReason>,
+    /// It waits for a token of its profile's `rate_limit` like any message (notices, held and
+    /// frozen mail do not).
+    #[serde(skip)]
+    takes_token: bool,
+    /// The `rate_limit` behind `leaves_at`.
+    #[serde(skip)]
+    limit: Option<Rate>,
 }
 
 /// The spew brake's freezes, by profile.
@@ -231,6 +196,7 @@ fn entry(id: &QueueId, s: &MessageState, freezes: &Freezes) -> Entry {
         .map(|(_, f)| f.since);
     Entry {
         id: id.to_string(),
+        profile: s.profile.clone(),
         age_seconds: now().saturating_sub(s.created),
         size: s.size,
         sender: s.sender.clone().unwrap_or_else(|| "<>".into()),
@@ -257,16 +223,51 @@ fn entry(id: &QueueId, s: &MessageState, freezes: &Freezes) -> Entry {
             }
             _ => None,
         },
+        takes_token: s.status == Status::Queued
+            && !s.notice
+            && s.unprepared.is_none()
+            && frozen_since.is_none(),
         frozen_since,
+        leaves_at: None,
         waiting: s.waiting,
+        limit: None,
     }
 }
 
-/// The mailq-style listing (also `mailq` and `sendmail -bp`).
-pub fn list(spool: &Spool, area: Area, json: bool) -> Result<()> {
+/// Sets `leaves_at` of the messages of rate-limited profiles: each profile's messages take its
+/// tokens in the order of their next attempt, as a runner takes them.
+fn schedule(spool: &Spool, config: &LoadedConfig, entries: &mut [Entry]) {
+    let limiter = Limiter::new(spool);
+    let mut by_profile: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, e) in entries.iter().enumerate().filter(|(_, e)| e.takes_token) {
+        by_profile.entry(e.profile.clone()).or_default().push(i);
+    }
+    for (name, mut indexes) in by_profile {
+        let Some(profile) = config.profile(&name) else {
+            continue;
+        };
+        indexes.sort_by(|&a, &b| {
+            (entries[a].next_attempt, &entries[a].id)
+                .cmp(&(entries[b].next_attempt, &entries[b].id))
+        });
+        let due: Vec<u64> = indexes.iter().map(|&i| entries[i].next_attempt).collect();
+        // The listing goes on without the projection when the limits cannot be read.
+        let Ok(Some(times)) = limiter.departures(&name, profile, now(), &due) else {
+            continue;
+        };
+        for (&i, at) in indexes.iter().zip(times) {
+            entries[i].leaves_at = Some(at);
+            entries[i].limit = profile.rate_limit;
+        }
+    }
+}
+
+/// The mailq-style listing (also `mailq` and `sendmail -bp`). With the configuration, mail of
+/// rate-limited profiles shows when it will really leave.
+pub fn list(spool: &Spool, config: Option<&LoadedConfig>, area: Area, json: bool) -> Result<()> {
     // Written to a buffer first: `mailq | head` must not make relayctl fail.
     let mut out = String::new();
-    list_into(&mut out, spool, area, json)?;
+    list_into(&mut out, spool, config, area, json)?;
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(out.as_bytes()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -276,12 +277,13 @@ pub fn list(spool: &Spool, area: Area, json: bool) -> Result<()> {
     }
 }
 
-fn list_into(out: &mut String, spool: &Spool, area: Area, json: bool) -> Result<()> {
-    let freezes = if area == Area::Queue {
-        Limiter::new(spool).all_frozen()
-    } else {
-        Vec::new()
-    };
+/// The messages of an area, oldest first, with their departure times when `config` is given.
+fn entries(
+    spool: &Spool,
+    config: Option<&LoadedConfig>,
+    area: Area,
+    freezes: &Freezes,
+) -> Result<Vec<Entry>> {
     let listing = spool.list(area)?;
     for stray in &listing.strays {
         messages::alert(&format!(
@@ -292,12 +294,31 @@ fn list_into(out: &mut String, spool: &Spool, area: Area, json: bool) -> Result<
     let mut entries = Vec::new();
     for id in listing.ids {
         match spool.state(area, &id) {
-            Ok(s) => entries.push(entry(&id, &s, &freezes)),
+            Ok(s) => entries.push(entry(&id, &s, freezes)),
             Err(e @ SpoolError::Corrupt { .. }) => messages::alert(&e.to_string()),
             Err(SpoolError::NotFound(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }
+    if let Some(config) = config {
+        schedule(spool, config, &mut entries);
+    }
+    Ok(entries)
+}
+
+fn list_into(
+    out: &mut String,
+    spool: &Spool,
+    config: Option<&LoadedConfig>,
+    area: Area,
+    json: bool,
+) -> Result<()> {
+    let freezes = if area == Area::Queue {
+        Limiter::new(spool).all_frozen()
+    } else {
+        Vec::new()
+    };
+    let entries = entries(spool, config, area, &freezes)?;
     if json {
         let _ = writeln!(
             out,
@@ -326,24 +347,38 @@ fn list_into(out: &mut String, spool: &Spool, area: Area, json: bool) -> Result<
         );
         return Ok(());
     }
+    let width = entries
+        .iter()
+        .map(|e| profile_name(e).len())
+        .chain([7])
+        .max()
+        .unwrap_or(7);
     let _ = writeln!(
         out,
-        "{:<20} {:>6} {:>8} {:<7} {:>4} {:>6}  SENDER -> RECIPIENTS",
-        "ID", "AGE", "SIZE", "STATE", "TRY", "NEXT"
+        "{:<20} {:>6} {:>8} {:<7} {:<width$} {:>4} {:>6}  SENDER -> RECIPIENTS",
+        "ID", "AGE", "SIZE", "STATE", "PROFILE", "TRY", "NEXT"
     );
     for e in &entries {
         let (state, next) = match (e.frozen_since, e.state) {
             (Some(_), _) => ("frozen", "-".into()),
-            (None, "queued") => ("queued", age(e.next_attempt.saturating_sub(now()))),
+            (None, "queued") => (
+                "queued",
+                age(e
+                    .leaves_at
+                    .unwrap_or_default()
+                    .max(e.next_attempt)
+                    .saturating_sub(now())),
+            ),
             (None, other) => (other, "-".into()),
         };
         let _ = writeln!(
             out,
-            "{:<20} {:>6} {:>8} {:<7} {:>4} {:>6}  {} -> {}",
+            "{:<20} {:>6} {:>8} {:<7} {:<width$} {:>4} {:>6}  {} -> {}",
             e.id,
             age(e.age_seconds),
             e.size,
             state,
+            profile_name(e),
             e.attempts,
             next,
             e.sender,
@@ -365,8 +400,17 @@ fn list_into(out: &mut String, spool: &Spool, area: Area, json: bool) -> Result<
     Ok(())
 }
 
-/// Why a message waits, for the text listing: `rate limited until 14:05 UTC`, and whether the
-/// spew brake freezes its profile.
+/// The profile column: `-` for a held submission that goes to the default profile.
+fn profile_name(e: &Entry) -> &str {
+    if e.profile.is_empty() {
+        "-"
+    } else {
+        &e.profile
+    }
+}
+
+/// Why a message waits, for the text listing: `rate limited until 14:05 UTC`, when it will
+/// leave under its profile's limit, and whether the spew brake freezes its profile.
 fn waiting_lines(e: &Entry) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(until) = e.rate_limited_until {
@@ -377,6 +421,16 @@ fn waiting_lines(e: &Entry) -> Vec<String> {
             ),
             _ => format!("rate limited until {}", clock(until)),
         });
+    }
+    if let (Some(at), Some(limit)) = (e.leaves_at, e.limit)
+        && at > now()
+        && at > e.rate_limited_until.unwrap_or_default()
+    {
+        lines.push(format!(
+            "leaves at {} (rate_limit {limit} of profile {})",
+            clock(at),
+            e.profile
+        ));
     }
     if let Some(since) = e.frozen_since {
         lines.push(format!(
@@ -398,14 +452,25 @@ fn clock(t: u64) -> String {
     format!("{y:04}-{m:02}-{d:02} {hhmm}")
 }
 
-fn show(spool: &Spool, id: &QueueId) -> Result<()> {
+fn show(spool: &Spool, config: Option<&LoadedConfig>, id: &QueueId) -> Result<()> {
     let (area, state) = match spool.state(Area::Queue, id) {
         Ok(s) => (Area::Queue, s),
-        Err(SpoolError::NotFound(_)) => (Area::Failed, spool.state(Area::Failed, id)?),
+        Err(SpoolError::NotFound(_)) => match spool.state(Area::Failed, id) {
+            Ok(s) => (Area::Failed, s),
+            Err(SpoolError::NotFound(_)) => return Err(Error::NoMessage(id.clone())),
+            Err(e) => return Err(e.into()),
+        },
         Err(e) => return Err(e.into()),
     };
     let freezes = Limiter::new(spool).all_frozen();
-    let e = entry(id, &state, &freezes);
+    // Where it stands among the messages waiting for the same tokens.
+    let scheduled = match area {
+        Area::Queue => entries(spool, config, area, &freezes)?
+            .into_iter()
+            .find(|e| e.id == id.as_str()),
+        _ => None,
+    };
+    let e = scheduled.unwrap_or_else(|| entry(id, &state, &freezes));
     println!(
         "id:           {id} ({})",
         if area == Area::Queue {

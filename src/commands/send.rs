@@ -1,5 +1,7 @@
 //! `relayctl send`: compose a message from options and stdin, and hand it to the queue.
 
+use std::io::IsTerminal;
+
 use lettre::message::Mailbox;
 
 use crate::aliases::Aliases;
@@ -12,13 +14,13 @@ use crate::message::compose::{
 use crate::message::submission::{AddressRole, SubmissionError};
 use crate::message::{BARE_HOSTNAME_FIX, bare_hostname, is_single_line};
 use crate::options::Options;
-use crate::submit::{Intake, Ready};
+use crate::submit::{Handed, Intake, Ready};
 
 /// Runs `relayctl send`. Everything that can be refused (line breaks, addresses, the encoded
 /// size) is refused before the message is queued.
 pub fn execute(options: &Options, args: SendArgs) -> Result<()> {
     refuse_line_breaks(&args)?;
-    let intake = Intake::load(options)?;
+    let mut intake = Intake::load(options)?;
     let selected = &intake.selected;
     let allow_bare = selected.profile.allow_bare_hostnames;
     // The profile's own `from` was checked when the config was loaded.
@@ -93,7 +95,14 @@ pub fn execute(options: &Options, args: SendArgs) -> Result<()> {
     ));
     let (message, envelope) = compose(&draft)?;
     let mut ready = Ready::whole(envelope, message, &options.scratch_dir())?;
-    intake.submit(&mut ready)
+    // On a terminal a person waits to hear what happened; scripts get silence, as from sendmail.
+    let report = std::io::stdout().is_terminal();
+    intake.report = report;
+    let handed = intake.submit(&mut ready)?;
+    if report && handed != Handed::Reported {
+        println!("{handed}");
+    }
+    Ok(())
 }
 
 /// The mailboxes `value` (an option's address, `Name <address>`, or a local user such as

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml_edit::{DocumentMut, Item, Table};
 
+use super::change::{self, Change};
 use super::{ConfigError, Profile, ServerSettings, Span};
 use crate::aliases::AliasTarget;
 use crate::atomic_file;
@@ -399,6 +400,15 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// A profile as relayctl writes it: keys in a fixed order, values in one spelling.
+fn profile_table(profile: &Profile) -> Table {
+    let text = toml::to_string(profile).expect("a profile always serialises");
+    text.parse::<DocumentMut>()
+        .expect("serialised TOML parses")
+        .as_table()
+        .clone()
+}
+
 /// An edit of one config file that keeps the admin's comments, order and formatting.
 pub struct ConfigEdit {
     path: PathBuf,
@@ -449,18 +459,83 @@ impl ConfigEdit {
 
     /// Adds or replaces a profile.
     pub fn set_profile(&mut self, name: &str, profile: &Profile) {
-        let text = toml::to_string(profile).expect("a profile always serialises");
-        let table = text
-            .parse::<DocumentMut>()
-            .expect("serialised TOML parses")
-            .as_table()
-            .clone();
         let profiles = self.doc.entry("profiles").or_insert_with(|| {
             let mut t = Table::new();
             t.set_implicit(true);
             Item::Table(t)
         });
-        profiles[name] = Item::Table(table);
+        profiles[name] = Item::Table(profile_table(profile));
+    }
+
+    /// The named profile as this file defines it, if it does.
+    pub fn profile(&self, name: &str) -> Result<Option<Profile>, ConfigError> {
+        if !self.has_profile(name) {
+            return Ok(None);
+        }
+        Ok(parse(&self.path, &self.doc.to_string())?
+            .profiles
+            .remove(name))
+    }
+
+    /// Changes the named profile to `profile` key by key (see [`super::change`]): what did not
+    /// change stays as the admin wrote it, comments included. A profile the file does not
+    /// define yet is added whole, and no change is reported for it.
+    pub fn update_profile(
+        &mut self,
+        name: &str,
+        profile: &Profile,
+    ) -> Result<Vec<Change>, ConfigError> {
+        let Some(old) = self.profile(name)? else {
+            self.set_profile(name, profile);
+            return Ok(Vec::new());
+        };
+        let table = self.doc["profiles"][name]
+            .as_table_like_mut()
+            .expect("has_profile found a table");
+        Ok(change::apply(
+            table,
+            &profile_table(&old),
+            &profile_table(profile),
+        ))
+    }
+
+    /// The default profile this file names.
+    pub fn default_profile(&self) -> Option<&str> {
+        self.doc.get("default_profile").and_then(Item::as_str)
+    }
+
+    /// Sets the top-level `notify` (where notices about every profile's mail go).
+    pub fn set_notify(&mut self, address: &str) -> Option<Change> {
+        let old = self.doc.get("notify").map(change::shown);
+        let item = toml_edit::value(address);
+        if old.as_deref() == Some(address) {
+            return None;
+        }
+        change::set(self.doc.as_table_mut(), "notify", &item);
+        Some(Change {
+            key: "notify (every profile)".into(),
+            old,
+            new: Some(address.to_string()),
+        })
+    }
+
+    /// Sets `[aliases] local = address`.
+    pub fn set_alias(&mut self, local: &str, address: &str) -> Option<Change> {
+        let aliases = self
+            .doc
+            .entry("aliases")
+            .or_insert_with(|| Item::Table(Table::new()));
+        let table = aliases.as_table_like_mut()?;
+        let old = table.get(local).map(change::shown);
+        if old.as_deref() == Some(address) {
+            return None;
+        }
+        change::set(table, local, &toml_edit::value(address));
+        Some(Change {
+            key: format!("aliases.{local}"),
+            old,
+            new: Some(address.to_string()),
+        })
     }
 
     /// Removes a profile, and the default when it named that profile. Returns whether it existed.

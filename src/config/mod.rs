@@ -4,6 +4,7 @@
 //! `RELAYCTL_CONFIG`) replaces both files with one. A file never contains a secret, only a
 //! reference to the store that holds it.
 
+mod change;
 mod duration;
 mod file;
 mod oauth;
@@ -14,6 +15,7 @@ mod server;
 mod size;
 mod tls;
 
+pub use change::Change;
 pub use duration::Span;
 pub use file::{
     ConfigEdit, ConfigFile, ConfigLocation, Delivery, LoadedConfig, LoadedProfile, Origin,
@@ -22,7 +24,7 @@ pub use file::{
 pub use oauth::{OAuth, Provider, is_loopback_url, provider as oauth_provider};
 pub use presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset, PresetDefaults};
 pub use profile::{DEFAULT_TIMEOUT_SECS, Profile};
-pub use rate::{Brake, Rate};
+pub use rate::{Brake, Rate, RateLimitSetting};
 pub use server::{DEFAULT_SERVER_USER, Listen, ServerSettings, canonical as canonical_ip};
 pub use size::ByteSize;
 pub use tls::TlsMode;

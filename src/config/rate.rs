@@ -106,6 +106,23 @@ impl fmt::Display for Brake {
 
 super::serde_as_string!(Brake);
 
+/// `setup --rate-limit`: a profile's `rate_limit`, or `off` to remove it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitSetting(pub Option<Rate>);
+
+impl FromStr for RateLimitSetting {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim() == "off" {
+            return Ok(RateLimitSetting(None));
+        }
+        s.parse()
+            .map(|rate| RateLimitSetting(Some(rate)))
+            .map_err(|e| format!("{e}, or \"off\" for no limit"))
+    }
+}
+
 /// The largest default `rate_burst`.
 pub const DEFAULT_MAX_BURST: u32 = 10;
 

@@ -384,6 +384,7 @@ mod tests {
             "relayctl sendmail",
             "relayctl sendmail-link install",
             "relayctl queue retry",
+            "relayctl queue move",
             "relayctl queue daemon",
         ] {
             assert!(page.contains(&format!(".SS \"{path}\"\n")), "{path}");

@@ -176,6 +176,23 @@ impl Limits {
         self.cooldown_until
     }
 
+    /// When messages due at `due` (in the order the runner takes them) will each find a token
+    /// of `rate`/`burst`, from the bucket as it is at `now` and no earlier than the end of a
+    /// cool-down: the time each will really leave, given a runner. Nothing is taken.
+    pub fn departures(&self, rate: Rate, burst: u32, now: u64, due: &[u64]) -> Vec<u64> {
+        let mut bucket = self.clone();
+        let mut at = now.max(self.cooldown_until);
+        due.iter()
+            .map(|&due| {
+                at = at.max(due);
+                while let Err(until) = bucket.take(rate, burst, at) {
+                    at = until;
+                }
+                at
+            })
+            .collect()
+    }
+
     /// A message went through at `now`: the relay works, and is no longer throttling.
     pub fn succeeded(&mut self, now: u64) {
         self.cooldown = 0;
@@ -402,6 +419,21 @@ impl<'a> Limiter<'a> {
         })
     }
 
+    /// When messages of profile `name` due at `due` will leave under its `rate_limit` (see
+    /// [`Limits::departures`]); `None` when it has no limit.
+    pub fn departures(
+        &self,
+        name: &str,
+        profile: &Profile,
+        now: u64,
+        due: &[u64],
+    ) -> Result<Option<Vec<u64>>, SpoolError> {
+        let Some((rate, burst)) = profile.bucket() else {
+            return Ok(None);
+        };
+        self.update(name, |l| Some(l.departures(rate, burst, now, due)))
+    }
+
     /// Gives back the token of a message that was not sent after all.
     pub fn give_back(&self, name: &str, profile: &Profile) -> Result<(), SpoolError> {
         if let Some((_, burst)) = profile.bucket() {
@@ -485,11 +517,14 @@ impl<'a> Limiter<'a> {
         frozen
     }
 
-    /// Lifts every freeze and forgets the submissions counted so far (they were reviewed).
-    /// Returns the profiles released.
-    pub fn release_all(&self) -> Result<Vec<String>, SpoolError> {
+    /// Lifts every freeze (or only that of profile `only`) and forgets the submissions counted
+    /// so far (they were reviewed). Returns the profiles released.
+    pub fn release_all(&self, only: Option<&str>) -> Result<Vec<String>, SpoolError> {
         let mut released = Vec::new();
         for (name, _) in self.all_frozen() {
+            if only.is_some_and(|o| o != name) {
+                continue;
+            }
             self.update(&name, |l| {
                 l.submissions.clear();
                 l.callers.clear();
@@ -566,6 +601,24 @@ mod tests {
             assert_eq!(l.take(r, 10, 90_000), Ok(()));
         }
         assert!(l.take(r, 10, 90_000).is_err());
+    }
+
+    #[test]
+    fn departures_follow_the_tokens_without_taking_them() {
+        let mut l = Limits::default();
+        let r = rate("60/hour");
+        for _ in 0..8 {
+            l.take(r, 10, 1000).unwrap();
+        }
+        let before = l.clone();
+        // Two tokens left, then one a minute; a message due later leaves when due.
+        assert_eq!(
+            l.departures(r, 10, 1000, &[900, 1000, 1000, 1000, 5000]),
+            [1000, 1000, 1060, 1120, 5000]
+        );
+        assert_eq!(l, before, "a projection takes nothing");
+        l.cooldown_until = 2000;
+        assert_eq!(l.departures(r, 10, 1000, &[1000]), [2000]);
     }
 
     #[test]
@@ -784,7 +837,7 @@ mod tests {
             "engaged once"
         );
         assert_eq!(limiter.all_frozen().len(), 1);
-        assert_eq!(limiter.release_all().unwrap(), ["p"]);
+        assert_eq!(limiter.release_all(None).unwrap(), ["p"]);
         assert!(limiter.frozen("p").is_none());
         assert!(limiter.update("p", |l| l.submissions.is_empty()).unwrap());
         assert_eq!(

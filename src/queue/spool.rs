@@ -334,6 +334,21 @@ impl Spool {
         self.discard(area, id)
     }
 
+    /// Puts a failed message back into the queue with `state` (`queue retry`): the state is
+    /// written in the failed area first, then the directory is moved, so that a crash leaves
+    /// the message whole, failed or queued.
+    pub fn requeue(&self, id: &QueueId, state: &MessageState) -> Result<(), SpoolError> {
+        let from = self.dir(Area::Failed, id);
+        if !from.exists() {
+            return Err(SpoolError::NotFound(id.clone()));
+        }
+        let path = from.join("state.json");
+        atomic_file::write(&path, &to_json(state), 0o600, 0o700).map_err(io("write", &path))?;
+        let dest = self.dir(Area::Queue, id);
+        fs::rename(&from, &dest).map_err(io("move to", &dest))?;
+        sync_dir(&self.root.join("queue"))
+    }
+
     /// Removes a message directory: renamed away first, so it disappears at once.
     fn discard(&self, area: Area, id: &QueueId) -> Result<(), SpoolError> {
         let dir = self.dir(area, id);

@@ -291,6 +291,26 @@ impl MessageState {
         self.next_attempt = now;
     }
 
+    /// A failed message goes back into the queue (`queue retry`): due at `now`, counted as
+    /// submitted then (so `max_age` starts again), with its refused recipients pending again.
+    /// Recipients a relay accepted stay sent.
+    pub fn retry_failed(&mut self, now: u64) {
+        self.status = Status::Queued;
+        self.hold = None;
+        self.reason = None;
+        self.waiting = None;
+        self.next_attempt = now;
+        self.created = now;
+        self.attempts = 0;
+        self.warned = false;
+        self.alerted = false;
+        for r in &mut self.recipients {
+            if r.status == RecipientStatus::Failed {
+                r.status = RecipientStatus::Pending;
+            }
+        }
+    }
+
     /// Every recipient was accepted by a relay: the message is done.
     pub fn is_delivered(&self) -> bool {
         self.recipients

@@ -85,8 +85,10 @@ pub enum SecretError {
     /// A secret file that belongs to another user, or that others could replace.
     #[error(transparent)]
     Untrusted(#[from] crate::trust::Untrusted),
+    /// The keyring's own words (`reason`) are shown only under `-v` ([`SecretError::detail`]).
     #[error(
-        "no OS keyring is usable here ({reason}); headless servers and cron have no keyring session: use --secret-store file (a root-only file), systemd, command or env"
+        "{}: headless servers and cron have none; use --secret-store file (a root-only file), systemd, command or env",
+        SecretError::NO_SESSION
     )]
     KeyringUnavailable { reason: String },
     #[error("keyring error: {0}")]
@@ -109,6 +111,20 @@ pub enum SecretError {
     Input(std::io::Error),
     #[error("the password is longer than {MAX_SECRET_BYTES} bytes")]
     TooLong,
+}
+
+impl SecretError {
+    /// Why the OS keyring cannot be used, in words (the keyring's own error names D-Bus
+    /// addresses and error codes).
+    pub const NO_SESSION: &str = "no Secret Service session (the OS keyring) is reachable here";
+
+    /// The text of the layer below for `-v`: too raw for the one error line.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            SecretError::KeyringUnavailable { reason } => Some(reason),
+            _ => None,
+        }
+    }
 }
 
 /// A place a profile's secret can be read from, and for some stores written to.

@@ -3,6 +3,7 @@
 //! queueing (`wait`), or dropped into the system maildrop for the root runner when this user
 //! may not read the profile's secret. Exit 0 means delivered or safely queued.
 
+use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::message::envelope::Envelope;
 use crate::message::submission::SenderPolicy;
 use crate::options::{Options, Selected};
+use crate::printable::one_line;
 use crate::queue::spool::SYSTEM_SPOOL;
 use crate::queue::{Outcome, QueueId, Runner, Spool, daemon};
 use crate::users::LocalUser;
@@ -25,6 +27,31 @@ pub struct Intake<'o> {
     pub config: LoadedConfig,
     pub selected: Selected,
     pub aliases: Aliases,
+    /// Whether the first attempt, when it runs in a process of its own, says how it went on
+    /// stdout (`relayctl send` on a terminal); `sendmail` is silent.
+    pub report: bool,
+}
+
+/// What became of a message handed over, for `relayctl send` to say on a terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handed {
+    /// A relay accepted it: its reply.
+    Sent(String),
+    /// It waits in the queue or the maildrop: its ID and why.
+    Queued { id: String, reason: String },
+    /// Its first attempt ran in a process of its own, which said how it went ([`Intake::report`]).
+    Reported,
+}
+
+impl fmt::Display for Handed {
+    /// `sent (250 2.0.0 Ok: queued as 4Xk2)`, `queued as 0190...: 451 4.3.0 try later`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Handed::Sent(reply) => write!(f, "sent ({})", one_line(reply)),
+            Handed::Queued { id, reason } => write!(f, "queued as {id}: {}", one_line(reason)),
+            Handed::Reported => Ok(()),
+        }
+    }
 }
 
 impl<'o> Intake<'o> {
@@ -38,6 +65,7 @@ impl<'o> Intake<'o> {
             config,
             selected,
             aliases,
+            report: false,
         })
     }
 
@@ -51,8 +79,8 @@ impl<'o> Intake<'o> {
         })
     }
 
-    /// Hands `ready` to the relay the configured way.
-    pub fn submit(&self, ready: &mut Ready) -> Result<()> {
+    /// Hands `ready` to the relay the configured way, and says what became of it.
+    pub fn submit(&self, ready: &mut Ready) -> Result<Handed> {
         let selected = &self.selected;
         if self.options.uses_maildrop() {
             let envelope = ready.envelope.clone();
@@ -62,14 +90,19 @@ impl<'o> Intake<'o> {
         if mode == Delivery::Wait {
             let mut message = Vec::new();
             ready.write_to(&mut message).map_err(Error::Stdin)?;
-            return selected.deliver(&ready.envelope, &message, &self.options.transcript);
+            return selected
+                .deliver(&ready.envelope, &message, &self.options.transcript)
+                .map(Handed::Sent);
         }
         let (spool, id) = self.enqueue(ready)?;
         if mode == Delivery::Queue {
             daemon::wake(&spool);
-            return Ok(());
+            return Ok(Handed::Queued {
+                id: id.to_string(),
+                reason: "delivery = \"queue\": the queue runner sends it".into(),
+            });
         }
-        first_attempt(self.options, &self.config, &spool, id)
+        first_attempt(self.options, &self.config, &spool, id, self.report)
     }
 
     /// Writes `ready` into this user's queue (after the profile's size check).
@@ -88,7 +121,7 @@ impl<'o> Intake<'o> {
         &self,
         envelope: &Envelope,
         write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
-    ) -> Result<()> {
+    ) -> Result<Handed> {
         let selected = &self.selected;
         let user = LocalUser::lookup(rustix::process::getuid().as_raw());
         if !selected.profile.admits(&user) {
@@ -109,7 +142,10 @@ impl<'o> Intake<'o> {
             .transcript
             .note(&format!("dropped as {id} for the system queue runner"));
         daemon::wake_at(Path::new(SYSTEM_SPOOL));
-        Ok(())
+        Ok(Handed::Queued {
+            id,
+            reason: "handed to the system queue runner".into(),
+        })
     }
 }
 
@@ -197,12 +233,18 @@ fn first_attempt(
     config: &LoadedConfig,
     spool: &Spool,
     id: QueueId,
-) -> Result<()> {
+    report: bool,
+) -> Result<Handed> {
     if !crate::privilege::raised()
-        && let Some(status) = hand_off(options, spool, &id)
+        && let Some(status) = hand_off(options, spool, &id, report)
     {
         return match status.code() {
-            Some(0) | None => Ok(()),
+            Some(0) => Ok(Handed::Reported),
+            // Killed: the message stays safely queued, and no one said so.
+            None => Ok(Handed::Queued {
+                id: id.to_string(),
+                reason: "the first attempt was cut short; the queue runner sends it".into(),
+            }),
             Some(code) => Err(Error::Attempt { id, code }),
         };
     }
@@ -212,7 +254,12 @@ fn first_attempt(
 /// Runs `relayctl queue attempt ID` for a message in `spool` with these options and waits for
 /// it; `None` when it cannot be started. Its exit status is the attempt's (a kill by a signal
 /// leaves the message safely queued); it reports on the same stderr.
-fn hand_off(options: &Options, spool: &Spool, id: &QueueId) -> Option<std::process::ExitStatus> {
+fn hand_off(
+    options: &Options,
+    spool: &Spool,
+    id: &QueueId,
+    report: bool,
+) -> Option<std::process::ExitStatus> {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().ok()?;
     let mut cmd = std::process::Command::new(exe);
@@ -227,22 +274,40 @@ fn hand_off(options: &Options, spool: &Spool, id: &QueueId) -> Option<std::proce
     cmd.arg("--spool")
         .arg(spool.root())
         .args(["queue", "attempt", id.as_str()])
+        .args(report.then_some("--report"))
         .stdin(std::process::Stdio::null())
         .process_group(0);
     cmd.status().ok()
 }
 
 /// The first attempt at a just-queued message, in this process (`queue attempt`): delivered,
-/// held or left for a later attempt is success; a message given up on is the error that says
-/// why.
-pub fn attempt(options: &Options, config: &LoadedConfig, spool: &Spool, id: QueueId) -> Result<()> {
+/// held or left for a later attempt is success, and says so; a message given up on is the
+/// error that says why.
+pub fn attempt(
+    options: &Options,
+    config: &LoadedConfig,
+    spool: &Spool,
+    id: QueueId,
+) -> Result<Handed> {
     let transcript = &options.transcript;
+    let queued = |reason: String| Handed::Queued {
+        id: id.to_string(),
+        reason,
+    };
     match attempt_now(config, spool, &id, transcript)? {
-        Outcome::Delivered | Outcome::Busy | Outcome::Held(_) => Ok(()),
+        Outcome::Delivered => Ok(Handed::Sent(
+            crate::log::recent(&id)
+                .into_iter()
+                .rev()
+                .find(|r| r.accepted)
+                .map_or_else(|| "accepted".into(), |r| r.text),
+        )),
+        Outcome::Busy => Ok(queued("another relayctl process is delivering it".into())),
+        Outcome::Held(reason) => Ok(queued(format!("held: {reason}"))),
         Outcome::Deferred(reason) => {
             transcript.note(&format!("{id} stays queued for a later attempt: {reason}"));
             daemon::wake(spool);
-            Ok(())
+            Ok(queued(reason))
         }
         Outcome::Failed { reason, fault } => Err(Error::Undeliverable { id, reason, fault }),
     }

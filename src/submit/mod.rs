@@ -31,7 +31,7 @@ use crate::queue::schedule::now;
 use crate::queue::{MessageState, QueueId, Spool, SpoolError};
 
 pub use client::SmtpClient;
-pub use intake::{Handover, Intake, Receipt, attempt, attempt_now};
+pub use intake::{Handed, Handover, Intake, Receipt, attempt, attempt_now};
 pub use read::{Incoming, ReadError, read};
 
 /// The header naming the local user (or, for the SMTP listener, the client) who submitted a

@@ -6,6 +6,7 @@
 mod harness;
 mod namespace;
 
+mod admin_cli;
 mod callers;
 mod config_errors;
 mod crashes;

@@ -310,7 +310,7 @@ fn hold_release_delete_and_show() {
     sb.run(&["queue", "delete", &id], b"").ok();
     assert!(queue(&sb, "list").is_empty());
     sb.run(&["queue", "show", &id], b"")
-        .code(75)
+        .code(66)
         .one_line_error("no message");
 }
 

@@ -211,7 +211,7 @@ fn keyring_reports_unavailability_honestly() {
         PASSWORD.as_bytes(),
     )
     .code(78)
-    .one_line_error("no OS keyring is usable here");
+    .one_line_error("no Secret Service session");
     assert!(!sb.user_config().exists());
 }
 
@@ -223,7 +223,7 @@ fn without_a_keyring_setup_falls_back_to_a_private_file_and_says_so() {
     let sb = Sandbox::new();
     let run = setup(&sb, "auto", &["--password-stdin"], PASSWORD.as_bytes()).ok();
     assert!(
-        run.stderr.contains("no OS keyring is usable here"),
+        run.stderr.contains("no Secret Service session"),
         "{}",
         run.stderr
     );
@@ -256,8 +256,9 @@ fn interactive_prompt_does_not_echo() {
     let sb = Sandbox::new();
     let ca = relay().ca_file.to_str().unwrap().to_string();
     let bin = env!("CARGO_BIN_EXE_relayctl");
+    // With --notify: at a terminal, setup would otherwise also ask where notices go.
     let inner = format!(
-        "{bin} setup institutional --name tty --host localhost --port 587 --user {USER} --ca-file {ca} --secret-store file"
+        "{bin} setup institutional --name tty --host localhost --port 587 --user {USER} --ca-file {ca} --secret-store file --notify ops@example.org"
     );
     // `script` gives relayctl a terminal; the password is typed into it.
     let mut child = sb

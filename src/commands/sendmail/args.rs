@@ -38,6 +38,9 @@ pub enum Mode {
     /// `-q`, `-q<interval>`, `-qR<site>`, `-qS<site>`, `-qI<id>` (and `-qR site` etc.): process
     /// the queue.
     QueueRun,
+    /// `--help`, or `-h` with nothing after it (where it cannot be the hop count): the front
+    /// end's help.
+    Help,
 }
 
 impl Mode {
@@ -47,7 +50,9 @@ impl Mode {
     pub fn submits(self) -> bool {
         match self {
             Mode::Deliver | Mode::SmtpSession => true,
-            Mode::ListQueue | Mode::Newaliases | Mode::Verify | Mode::QueueRun => false,
+            Mode::ListQueue | Mode::Newaliases | Mode::Verify | Mode::QueueRun | Mode::Help => {
+                false
+            }
         }
     }
 
@@ -60,6 +65,7 @@ impl Mode {
             Mode::Newaliases => "-bi",
             Mode::Verify => "-bv",
             Mode::QueueRun => "-q",
+            Mode::Help => "--help",
         }
     }
 }
@@ -81,6 +87,32 @@ pub enum Sender {
     /// An address; surrounding angle brackets are removed (`-f '<a@b>'` -> "a@b").
     Address(String),
 }
+
+/// The options, for `relayctl sendmail --help` and `relayctl help sendmail`
+/// (relayctl-sendmail(8) says more).
+pub const OPTIONS_HELP: &str = "\
+sendmail options (as Postfix's sendmail(1); relayctl-sendmail(8) has the details):
+  -t                  Also take recipients from the To, Cc and Bcc headers (Bcc is never sent)
+  -i, -oi             A line with a single dot does not end the message
+  -f ADDR, -r ADDR    Envelope sender (kept only where the profile sets allow_from_override)
+  -F NAME             Full name for a From header relayctl writes
+  -N DSN              Delivery status notifications: never, or failure,delay,success
+  -R full|hdrs        How much of the message a bounce returns
+  -V ENVID            Envelope identifier for delivery status notifications
+  -B 7BIT|8BITMIME    Body type
+  -bm                 Deliver a message from standard input (the default)
+  -bp                 List the queue (also: mailq)
+  -bs                 Speak SMTP on standard input and output
+  -bi                 Nothing to rebuild (also: newaliases): aliases are read from the config
+  -bv                 Ask the relay about the recipients; send nothing
+  -q                  Deliver every queued message now
+  -v                  Show the SMTP dialogue on stderr
+  -C FILE             Use this config file
+  -h N, -L, -G, -U, -O, -X, -A, -o...   Accepted and ignored
+  -h, --help          This help (-h with nothing after it)
+
+The subject is a header of the message: to give one on the command line, use
+`relayctl send --subject TEXT` or `mail -s TEXT`.";
 
 /// A parsed sendmail command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,8 +313,11 @@ fn parse_onto(mut inv: Invocation, args: &[OsString]) -> Result<Invocation, Usag
         let Some(cluster) = arg.strip_prefix('-') else {
             break;
         };
+        if arg == "--help" {
+            return Ok(Invocation::with_mode(Mode::Help));
+        }
         if cluster.is_empty() || cluster.starts_with('-') {
-            return Err(UsageError(format!("unknown option {}", arg.escape_debug())));
+            return Err(unknown(arg));
         }
         cursor.take();
         parse_cluster(&mut inv, cluster, &mut cursor)?;
@@ -327,12 +362,19 @@ fn parse_cluster<'a>(
             'G' | 'U' | 'n' => {}
             'q' => return queue_run(inv, rest, cursor),
             'o' => return sendmail_option(inv, rest, cursor),
+            // `-h` alone is a request for help: as the hop count it would need a value.
+            'h' if rest.is_empty() && cursor.peek().is_none() => {
+                inv.mode = Mode::Help;
+                return Ok(());
+            }
+            's' => {
+                return Err(UsageError(
+                    "-s is not a sendmail option: the subject is the message's own Subject: header; to give one on the command line use `relayctl send --subject TEXT` or `mail -s TEXT`".to_owned(),
+                ));
+            }
             _ => {
                 let Some((_, apply)) = VALUE_OPTIONS.iter().find(|(l, _)| *l == letter) else {
-                    return Err(UsageError(format!(
-                        "unknown option -{}",
-                        letter.escape_debug()
-                    )));
+                    return Err(unknown(&format!("-{letter}")));
                 };
                 let value = if rest.is_empty() {
                     cursor.value(&format!("-{letter}"))?
@@ -348,6 +390,14 @@ fn parse_cluster<'a>(
         }
     }
     Ok(())
+}
+
+/// An option relayctl does not know, with where to find the ones it does.
+fn unknown(option: &str) -> UsageError {
+    UsageError(format!(
+        "unknown option {} (see relayctl sendmail --help)",
+        option.escape_debug()
+    ))
 }
 
 /// A value that would end a header field or SMTP command and start another.
@@ -395,12 +445,7 @@ fn sendmail_option(
                 cursor.value(&format!("-o{letter}"))?;
             }
         }
-        _ => {
-            return Err(UsageError(format!(
-                "unknown option -o{}",
-                spec.escape_debug()
-            )));
-        }
+        _ => return Err(unknown(&format!("-o{spec}"))),
     }
     Ok(())
 }
@@ -717,6 +762,14 @@ mod tests {
         }),
         (&["-X/tmp/log", "a@b"], |w| w.recipients = rcpts(&["a@b"])),
         (&["-h", "17", "a@b"], |w| w.recipients = rcpts(&["a@b"])),
+        // Help: `--help` anywhere among the options, `-h` with nothing after it.
+        (&["--help"], |w| w.mode = Mode::Help),
+        (&["-t", "--help"], |w| w.mode = Mode::Help),
+        (&["-h"], |w| w.mode = Mode::Help),
+        (&["-th"], |w| {
+            w.extract_recipients = true;
+            w.mode = Mode::Help;
+        }),
         (&["-h0", "a@b"], |w| w.recipients = rcpts(&["a@b"])),
         (&["-A", "m", "a@b"], |w| w.recipients = rcpts(&["a@b"])),
         (&["-Ac", "a@b"], |w| w.recipients = rcpts(&["a@b"])),
@@ -870,9 +923,15 @@ mod tests {
         (&["-I"], "unknown option -I"),
         (&["-é"], "unknown option -é"),
         (&["-"], "unknown option -"),
-        (&["--help"], "unknown option --help"),
         (&["--version"], "unknown option --version"),
         (&["-t", "--x\ny"], "unknown option --x\\ny"),
+        (&["-k"], "(see relayctl sendmail --help)"),
+        (&["-o", "é"], "(see relayctl sendmail --help)"),
+        (
+            &["-s", "hi", "a@b"],
+            "use `relayctl send --subject TEXT` or `mail -s TEXT`",
+        ),
+        (&["-ts", "hi"], "-s is not a sendmail option"),
         // Missing values.
         (&["-f"], "option -f needs a value"),
         (&["-tf"], "option -f needs a value"),
@@ -884,7 +943,6 @@ mod tests {
         (&["-B"], "option -B needs a value"),
         (&["-C"], "option -C needs a value"),
         (&["-L"], "option -L needs a value"),
-        (&["-h"], "option -h needs a value"),
         (&["-O"], "option -O needs a value"),
         (&["-X"], "option -X needs a value"),
         (&["-b"], "option -b needs a value"),

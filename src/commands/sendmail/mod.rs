@@ -46,7 +46,12 @@ pub fn execute(program: &str, arguments: &[OsString], base: Options) -> Result<(
         Mode::Deliver => deliver(&options, &inv),
         Mode::SmtpSession => smtp_session::run(&options, &inv),
         Mode::Verify => verify(&options, &inv),
-        Mode::ListQueue => queue::list(&options.open_spool()?, Area::Queue, false),
+        Mode::ListQueue => queue::list(
+            &options.open_spool()?,
+            options.location.load().ok().as_ref(),
+            Area::Queue,
+            false,
+        ),
         Mode::Newaliases => {
             crate::messages::alert(
                 "aliases are read from [aliases] in the config (and aliases_file) for every message; there is nothing to rebuild",
@@ -54,6 +59,10 @@ pub fn execute(program: &str, arguments: &[OsString], base: Options) -> Result<(
             Ok(())
         }
         Mode::QueueRun => queue::run(&options, &options.open_spool()?, Select::AllQueued),
+        Mode::Help => {
+            print!("{}", crate::cli::sendmail_help());
+            Ok(())
+        }
     }
 }
 
@@ -147,7 +156,7 @@ fn deliver(options: &Options, inv: &Invocation) -> Result<()> {
             return held::hold(options, &mut refused.incoming, &asked(), &e);
         }
     };
-    intake.submit(&mut ready)
+    intake.submit(&mut ready).map(drop)
 }
 
 /// `-bv`: asks the relay about each recipient and prints the answers.

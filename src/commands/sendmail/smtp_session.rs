@@ -119,7 +119,7 @@ impl Backend for Submitter<'_> {
 
     fn commit(&mut self, mut ready: Ready) -> Reply {
         match self.intake.submit(&mut ready) {
-            Ok(()) => Reply::new(250, "2.0.0 Ok: delivered"),
+            Ok(_) => Reply::new(250, "2.0.0 Ok: delivered"),
             Err(e) => {
                 let code = match &e {
                     Error::Delivery(d) if d.fault() == Fault::Transient => "451 4.3.0",

@@ -1,6 +1,9 @@
-//! `relayctl setup PRESET`: build a profile from a preset and flags, store and verify its secret,
-//! and write the config atomically.
+//! `relayctl setup PRESET`: build a profile from a preset and flags (or change the settings the
+//! flags name in an existing one), store and verify its secret, and write the config
+//! atomically, saying what changed.
 
+mod build;
+mod notify;
 mod oauth;
 
 use std::path::Path;
@@ -8,12 +11,13 @@ use std::path::Path;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::{SetupArgs, StoreKind};
-use crate::config::{ConfigEdit, ConfigError, Preset, Profile, TlsMode};
+use crate::config::{Change, ConfigEdit, ConfigError, Preset, Profile};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::secrets::{
     self, SecretError, SecretRef, SecretStore, read_new_secret, store_and_verify, store_for,
 };
+use crate::transcript::Transcript;
 
 pub fn execute(options: &Options, args: SetupArgs) -> Result<()> {
     let name = args
@@ -23,17 +27,24 @@ pub fn execute(options: &Options, args: SetupArgs) -> Result<()> {
     check_profile_name(&name)?;
     let (origin, config_path) = options.location.target(args.system)?;
     let mut edit = ConfigEdit::open(origin, config_path.clone())?;
+    let existing = edit.profile(&name)?;
 
-    let (store_kind, keyring_notice) = store_kind(&args)?;
-    if args.oauth
-        && let Some(kind) = store_kind
-    {
-        oauth::check_store(kind)?;
-    }
-    let profile = build_profile(
+    let mut profile = build::profile(&args, existing.as_ref())?;
+    check_fallbacks(options, &edit, &name, &profile)?;
+    let (secret, keyring_notice) = secret_reference(
         &args,
-        store_kind.map(|k| reference(k, &args, &config_path, &name)),
+        &profile,
+        existing.as_ref(),
+        &config_path,
+        &name,
+        options.transcript,
     )?;
+    if args.oauth
+        && let Some(reference) = &secret
+    {
+        oauth::check_store(store_kind(reference))?;
+    }
+    profile.secret = secret;
     profile.validate(&name).map_err(|e| match e {
         ConfigError::InvalidProfile { reason, .. } => Error::Usage(reason),
         other => other.into(),
@@ -41,60 +52,91 @@ pub fn execute(options: &Options, args: SetupArgs) -> Result<()> {
     if let Some(notice) = keyring_notice {
         crate::messages::alert(&notice);
     }
+    let make_default = args.default || !edit.has_default();
+    let is_default = make_default || edit.default_profile() == Some(name.as_str());
+    let given_notify = args.notify.as_deref().map(notify::check).transpose()?;
 
-    if args.preset == Preset::Institutional && !args.oauth {
+    // Once per profile: when it is created with a password, or first gets one (the profile in
+    // the config is the record that the warning was given).
+    let new_password = existing
+        .as_ref()
+        .is_none_or(|old| old.secret.is_none() || old.oauth.is_some());
+    if args.preset == Preset::Institutional
+        && profile.oauth.is_none()
+        && profile.secret.is_some()
+        && new_password
+    {
         crate::messages::warning(
             "a single-sign-on password stored on a server puts the whole account at risk; use an app-specific password, a dedicated sending account, or OAuth2 where the institution offers them",
         );
     }
 
-    let secret_status = match (&profile.secret, store_kind) {
-        (Some(reference), Some(_)) if profile.oauth.is_some() => {
-            let store = store_for(reference, &name, &config_path, &profile.secret_env);
-            oauth::sign_in(
-                &args,
-                &name,
-                &profile,
-                store.as_ref(),
-                options.spool.as_deref(),
-                options.transcript,
-            )?
-        }
-        (Some(reference), Some(kind)) => {
-            let store = store_for(reference, &name, &config_path, &profile.secret_env);
-            provide_secret(store.as_ref(), kind, &args, &name)?
-        }
-        _ => {
-            if args.password_stdin {
-                return Err(Error::Usage(format!(
-                    "profile `{name}` does not log in (no --user), so it takes no password"
-                )));
-            }
-            "none (the relay does not require a login)".to_string()
-        }
-    };
+    let secret_status = provide(
+        options,
+        &args,
+        &name,
+        &profile,
+        existing.as_ref(),
+        &config_path,
+    )?;
 
-    edit.set_profile(&name, &profile);
-    let make_default = args.default || !edit.has_default();
-    if make_default {
+    // Asked after the password: the question is about what happens when things go wrong.
+    let notify = match given_notify {
+        Some(address) => Some(address),
+        None => notify::ask_when_unset(&options.location, &profile)?,
+    };
+    let mut top_level_notify = None;
+    if let Some(address) = &notify {
+        match notify::place(profile.notify.as_deref(), is_default) {
+            notify::Place::TopLevel => top_level_notify = Some(address.clone()),
+            notify::Place::Profile => profile.notify = Some(address.clone()),
+        }
+    }
+
+    let mut changes = edit.update_profile(&name, &profile)?;
+    if make_default && edit.default_profile() != Some(name.as_str()) {
+        changes.push(Change {
+            key: "default_profile".into(),
+            old: edit.default_profile().map(str::to_string),
+            new: Some(name.clone()),
+        });
         edit.set_default(&name);
+    }
+    changes.extend(top_level_notify.and_then(|a| edit.set_notify(&a)));
+    if args.root_alias
+        && let Some(address) = &notify
+    {
+        changes.extend(edit.set_alias("root", address));
     }
     edit.save()?;
 
-    println!(
-        "profile `{name}` saved in {}{}",
-        config_path.display(),
-        if make_default { " (default)" } else { "" }
-    );
-    println!(
-        "relay: {}:{} ({}), user: {}, from: {}",
-        profile.host,
-        profile.port,
-        profile.tls,
-        profile.user.as_deref().unwrap_or("-"),
-        profile.from.as_deref().unwrap_or("-")
-    );
-    println!("secret: {secret_status}");
+    if existing.is_none() {
+        println!(
+            "profile `{name}` saved in {}{}",
+            config_path.display(),
+            if make_default { " (default)" } else { "" }
+        );
+        println!(
+            "relay: {}:{} ({}), user: {}, from: {}",
+            profile.host,
+            profile.port,
+            profile.tls,
+            profile.user.as_deref().unwrap_or("-"),
+            profile.from.as_deref().unwrap_or("-")
+        );
+        changes.retain(|c| c.key != "default_profile");
+    } else {
+        println!("profile `{name}` updated in {}", config_path.display());
+        if changes.is_empty() {
+            println!("no setting changed");
+        }
+    }
+    for change in &changes {
+        println!("{change}");
+    }
+    if let Some(status) = secret_status {
+        println!("secret: {status}");
+    }
     // Mail held while the profile's setup was wrong (or it could not sign in) goes with the
     // next queue run; should the setup still be wrong, it is held again with the fix. A spool
     // that cannot be opened holds nothing to release.
@@ -102,6 +144,88 @@ pub fn execute(options: &Options, args: SetupArgs) -> Result<()> {
         let released = crate::commands::queue::release_profile(&spool, &name)?;
         if released > 0 {
             println!("{released} held message(s) released for the next queue run");
+        }
+    }
+    Ok(())
+}
+
+/// Stores the profile's secret when it needs one it does not have yet (a new profile, a new
+/// login, another store, `--password-stdin`, `--oauth`), and says how that went. A secret that
+/// stays as it was is only checked: re-running `setup` to change a port asks for no password.
+fn provide(
+    options: &Options,
+    args: &SetupArgs,
+    name: &str,
+    profile: &Profile,
+    existing: Option<&Profile>,
+    config_path: &Path,
+) -> Result<Option<String>> {
+    let Some(reference) = &profile.secret else {
+        if args.password_stdin {
+            return Err(Error::Usage(format!(
+                "profile `{name}` does not log in (no --user), so it takes no password"
+            )));
+        }
+        return Ok(existing
+            .is_none()
+            .then(|| "none (the relay does not require a login)".to_string()));
+    };
+    let store = store_for(reference, name, config_path, &profile.secret_env);
+    let fresh = existing.is_none_or(|old| {
+        args.password_stdin
+            || args.oauth
+            || old.secret.as_ref() != Some(reference)
+            || old.user != profile.user
+    });
+    if !fresh {
+        if !matches!(reference, SecretRef::Command(_))
+            && let Err(e) = store.read()
+        {
+            crate::messages::warning(&format!(
+                "{e}; store it with `relayctl profile set-secret {name}`"
+            ));
+        }
+        return Ok(None);
+    }
+    let status = if profile.oauth.is_some() {
+        oauth::sign_in(
+            args,
+            name,
+            profile,
+            store.as_ref(),
+            options.spool.as_deref(),
+            options.transcript,
+        )?
+    } else {
+        provide_secret(store.as_ref(), store_kind(reference), args, name)?
+    };
+    Ok(Some(status))
+}
+
+/// A `--fallback` must name another profile of the configuration.
+fn check_fallbacks(
+    options: &Options,
+    edit: &ConfigEdit,
+    name: &str,
+    profile: &Profile,
+) -> Result<()> {
+    if profile.fallback.is_empty() {
+        return Ok(());
+    }
+    let loaded = options.location.load()?;
+    for fallback in &profile.fallback {
+        if fallback == name
+            || !(edit.has_profile(fallback) || loaded.profiles.contains_key(fallback))
+        {
+            return Err(Error::Usage(format!(
+                "--fallback {fallback}: not another configured profile (profiles: {})",
+                loaded
+                    .profiles
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
         }
     }
     Ok(())
@@ -123,36 +247,54 @@ fn check_profile_name(name: &str) -> Result<()> {
     }
 }
 
-/// The store to use, or `None` when the profile does not log in, with a notice when the keyring
-/// was wanted but is not usable here.
-fn store_kind(args: &SetupArgs) -> Result<(Option<StoreKind>, Option<String>)> {
-    let defaults = args.preset.defaults(args.region.as_deref());
-    let logs_in = args.user.is_some() || defaults.auth;
+/// Where the secret goes, or `None` when the profile does not log in: the store the flags
+/// name, else the one the profile has, else the keyring when one is usable here, else a file
+/// (with a notice saying why).
+fn secret_reference(
+    args: &SetupArgs,
+    profile: &Profile,
+    existing: Option<&Profile>,
+    config_path: &Path,
+    name: &str,
+    transcript: Transcript,
+) -> Result<(Option<SecretRef>, Option<String>)> {
     if args.password_command.is_some() && args.secret_store.is_some_and(|k| k != StoreKind::Command)
     {
         return Err(Error::Usage(
             "--password-command goes with --secret-store command".into(),
         ));
     }
-    if !logs_in {
+    if !profile.authenticates() {
         return Ok((None, None));
     }
-    if args.password_command.is_some() {
-        return Ok((Some(StoreKind::Command), None));
-    }
-    if let Some(kind) = args.secret_store {
-        return Ok((Some(kind), None));
-    }
-    // Desktop sessions have a keyring; servers, containers and cron do not.
-    match keyring::Entry::store_status() {
-        Ok(()) => Ok((Some(StoreKind::Keyring), None)),
-        Err(e) => Ok((
-            Some(StoreKind::File),
-            Some(format!(
-                "no OS keyring is usable here ({e}); keeping the secret in a root-only file instead (other choices: --secret-store systemd, command or env)"
-            )),
-        )),
-    }
+    let wanted = match args.password_command {
+        Some(_) => Some(StoreKind::Command),
+        None => args.secret_store,
+    };
+    let current = existing.and_then(|p| p.secret.clone());
+    let reference = |kind| reference(kind, args, config_path, name);
+    Ok(match (wanted, current) {
+        (Some(StoreKind::Command), _) if args.password_command.is_some() => {
+            (Some(reference(StoreKind::Command)), None)
+        }
+        (Some(kind), Some(current)) if store_kind(&current) == kind => (Some(current), None),
+        (Some(kind), _) => (Some(reference(kind)), None),
+        (None, Some(current)) => (Some(current), None),
+        // Desktop sessions have a keyring; servers, containers and cron do not.
+        (None, None) => match keyring::Entry::store_status() {
+            Ok(()) => (Some(reference(StoreKind::Keyring)), None),
+            Err(e) => {
+                transcript.note(&format!("keyring: {e}"));
+                (
+                    Some(reference(StoreKind::File)),
+                    Some(format!(
+                        "{}; keeping the secret in a file only its owner can read instead (other choices: --secret-store systemd, command or env)",
+                        SecretError::NO_SESSION
+                    )),
+                )
+            }
+        },
+    })
 }
 
 fn reference(kind: StoreKind, args: &SetupArgs, config_path: &Path, name: &str) -> SecretRef {
@@ -165,78 +307,14 @@ fn reference(kind: StoreKind, args: &SetupArgs, config_path: &Path, name: &str) 
     }
 }
 
-fn build_profile(args: &SetupArgs, secret: Option<SecretRef>) -> Result<Profile> {
-    let defaults = args.preset.defaults(args.region.as_deref());
-    let host = args
-        .host
-        .clone()
-        .or(defaults.host)
-        .ok_or_else(|| Error::Usage(format!("preset {} needs --host", args.preset)))?;
-    let tls = args.tls.unwrap_or(defaults.tls);
-    let port = args.port.unwrap_or(match args.tls {
-        Some(t) if t != defaults.tls => usual_port(t),
-        _ => defaults.port,
-    });
-    let user = args
-        .user
-        .clone()
-        .or(defaults.fixed_user.map(str::to_string));
-    if secret.is_some() && user.is_none() {
-        return Err(Error::Usage(format!(
-            "preset {} logs in to the relay: give --user (usually your email address)",
-            args.preset
-        )));
-    }
-    let from = args.from.clone().or_else(|| {
-        user.clone()
-            .filter(|u| crate::message::is_plausible_address(u))
-    });
-    if from.is_none() && user.is_some() {
-        return Err(Error::Usage(
-            "give --from ADDR: the login name is not an email address".into(),
-        ));
-    }
-    Ok(Profile {
-        preset: args.preset,
-        host,
-        port,
-        tls,
-        tls_name: args.tls_name.clone(),
-        ca_file: args.ca_file.as_deref().map(absolute).transpose()?,
-        client_cert: args.client_cert.as_deref().map(absolute).transpose()?,
-        client_key: args.client_key.as_deref().map(absolute).transpose()?,
-        user,
-        from,
-        secret,
-        secret_env: Vec::new(),
-        oauth: oauth::table(args)?,
-        ehlo_name: args.ehlo_name.clone(),
-        timeout: args.timeout,
-        max_message_size: Some(args.max_message_size.unwrap_or(defaults.max_message_size)),
-        allow_from_override: false,
-        allow_bare_hostnames: false,
-        reply_to: None,
-        fallback: Vec::new(),
-        notify: None,
-        rate_limit: defaults.rate_limit,
-        rate_burst: None,
-        brake: None,
-        brake_per_caller: None,
-        users: None,
-        groups: None,
-    })
-}
-
-/// Paths are stored absolute: the config is read from other working directories (cron, units).
-fn absolute(path: &Path) -> Result<std::path::PathBuf> {
-    std::path::absolute(path).map_err(|e| Error::io("cannot resolve", path, e))
-}
-
-fn usual_port(tls: TlsMode) -> u16 {
-    match tls {
-        TlsMode::Tls => 465,
-        TlsMode::Starttls => 587,
-        TlsMode::Opportunistic | TlsMode::None => 25,
+/// The kind of store a reference names.
+fn store_kind(reference: &SecretRef) -> StoreKind {
+    match reference {
+        SecretRef::Keyring => StoreKind::Keyring,
+        SecretRef::Systemd => StoreKind::Systemd,
+        SecretRef::Command(_) => StoreKind::Command,
+        SecretRef::File(_) => StoreKind::File,
+        SecretRef::Env(_) => StoreKind::Env,
     }
 }
 
