@@ -169,6 +169,11 @@ impl Client {
     /// Connects and reads the greeting.
     pub fn connect(port: u16) -> (Client, String) {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the listener");
+        Client::over(stream)
+    }
+
+    /// A client on `stream`, already connected to the listener; reads the greeting.
+    pub fn over(stream: TcpStream) -> (Client, String) {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
@@ -219,7 +224,7 @@ pub fn queue_run(sb: &Sandbox) {
 }
 
 /// A Python smtplib client script, run with `args`.
-fn python(script: &str, args: &[&str]) -> std::process::Output {
+pub fn python(script: &str, args: &[&str]) -> std::process::Output {
     Command::new("python3")
         .arg("-c")
         .arg(script)

@@ -16,6 +16,7 @@ mod fault_campaign;
 mod faults;
 mod hostile;
 mod listener;
+mod listener_hostile;
 mod notices;
 mod oauth;
 mod oauth_server;
