@@ -85,13 +85,26 @@ impl Served {
     /// Starts `relayctl serve --listen 127.0.0.1:PORT` (and `extra` arguments) in `sb` as root,
     /// and waits until it accepts connections.
     pub fn start(sb: &Sandbox, extra: &[&str]) -> Served {
+        Served::start_under(sb, &[], extra)
+    }
+
+    /// [`Served::start`] through `wrapper`, a program and its arguments (`prlimit
+    /// --nofile=64`) that runs the command line following them.
+    pub fn start_under(sb: &Sandbox, wrapper: &[&str], extra: &[&str]) -> Served {
         ensure_server_user();
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
-        let mut args = vec!["serve", "--listen", &listen];
-        args.extend_from_slice(extra);
-        let mut child = sb
-            .command(&args)
+        let relayctl = env!("CARGO_BIN_EXE_relayctl");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = sb.program(program);
+                command.args(args).arg(relayctl);
+                command
+            }
+            None => sb.program(relayctl),
+        };
+        command.args(["serve", "--listen", &listen]).args(extra);
+        let mut child = command
             .env("RELAYCTL_LOG", "stderr")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
