@@ -12,7 +12,7 @@ use crate::options::Options;
 use crate::queue::ratelimit::{Freeze, Limiter};
 use crate::queue::schedule::now;
 use crate::queue::state::{Hold, MessageState, RecipientStatus, Status, WaitReason};
-use crate::queue::{Area, QueueId, Runner, Select, Spool, SpoolError, daemon};
+use crate::queue::{Area, QueueId, Runner, Select, Spool, SpoolError, Summary, daemon};
 use crate::submit::{self, held, maildrop};
 use crate::transcript::Transcript;
 
@@ -26,7 +26,13 @@ pub fn execute(options: &Options, command: QueueCommand) -> Result<()> {
         QueueCommand::Attempt { id } => {
             submit::attempt(options, &options.location.load()?, &spool, id)
         }
-        QueueCommand::Flush => run(options, &spool, Select::AllQueued),
+        QueueCommand::Flush => {
+            // Run by hand: what became of the mail of each profile, one line each.
+            for line in pass(options, &spool, Select::AllQueued)?.lines() {
+                println!("{line}");
+            }
+            Ok(())
+        }
         QueueCommand::Retry { id, all } => {
             let ids = pick(&spool, id, all)?;
             update(&spool, &ids, |s| s.next_attempt = now())?;
@@ -112,17 +118,25 @@ pub fn release_profile(spool: &Spool, profile: &str) -> Result<usize> {
 
 /// One pass; quiet unless -v, since cron mails any output.
 pub fn run(options: &Options, spool: &Spool, select: Select) -> Result<()> {
+    pass(options, spool, select).map(drop)
+}
+
+/// One pass, with its summary per profile in the `-v` transcript.
+fn pass(options: &Options, spool: &Spool, select: Select) -> Result<Summary> {
     let config = options.location.load()?;
     take_in(spool, &config, &options.transcript)?;
     let mut runner = Runner::new(spool, &config, &options.transcript);
     let summary = runner.run(&select);
     runner.close();
     let summary = summary?;
+    for line in summary.lines() {
+        options.transcript.note(&line);
+    }
     options.transcript.note(&format!(
         "delivered {}, deferred {}, held {}, failed {}, corrupt {}",
         summary.delivered, summary.deferred, summary.held, summary.failed, summary.corrupt
     ));
-    Ok(())
+    Ok(summary)
 }
 
 /// Releasing a submission held while the configuration could not deliver it means preparing
@@ -377,6 +391,12 @@ fn waiting_lines(e: &Entry) -> Vec<String> {
             ),
             _ => format!("rate limited until {}", clock(until)),
         });
+    }
+    if e.waiting == Some(WaitReason::RelayDown) && e.state == "queued" {
+        lines.push(format!(
+            "queued without an attempt: the relay failed to connect or to answer a moment before; tried from {}",
+            clock(e.next_attempt)
+        ));
     }
     if let Some(since) = e.frozen_since {
         lines.push(format!(

@@ -3,6 +3,8 @@
 //! chooses with the secret read only once the connection is encrypted, extension-dependent MAIL
 //! parameters, and failures translated into [`DeliveryError`]s that say what to do.
 
+use std::time::Duration;
+
 use super::certificate::Refusal;
 use super::login::{self, LoginError};
 use super::policy::{Policy, TlsStep};
@@ -29,13 +31,25 @@ impl<'t> Session<'t> {
         credentials: &dyn Credentials,
         transcript: &'t Transcript,
     ) -> Result<Self, DeliveryError> {
+        Session::open_within(profile, credentials, transcript, None)
+    }
+
+    /// Like [`Session::open`], with `first_answer` (when given) for connecting and the
+    /// greeting instead of the profile's timeout ([`Connection::connect_within`]).
+    pub fn open_within(
+        profile: &Profile,
+        credentials: &dyn Credentials,
+        transcript: &'t Transcript,
+        first_answer: Option<Duration>,
+    ) -> Result<Self, DeliveryError> {
         let server = format!("{}:{}", profile.host, profile.port);
         let name = hello::client_name(profile);
         let policy = Policy::new(profile)?;
         transcript.note(&format!("connecting to {server} (tls: {})", profile.tls));
-        let mut conn = Connection::connect(
+        let mut conn = Connection::connect_within(
             &profile.host,
             profile.port,
+            first_answer,
             profile.timeout(),
             policy.implicit_tls(),
             transcript,

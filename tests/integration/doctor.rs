@@ -89,7 +89,7 @@ fn wait_for_dns(server: &str) {
 }
 
 /// A sandbox whose DNS, blocklist zones and public address are the test ones.
-fn sandbox() -> Sandbox {
+pub fn sandbox() -> Sandbox {
     let mut sb = Sandbox::new();
     sb.env("RELAYCTL_DNS_SERVER", dns())
         .env("RELAYCTL_DNSBL_ZONES", "bl.test")

@@ -9,6 +9,7 @@ mod namespace;
 mod callers;
 mod config_errors;
 mod crashes;
+mod dead_relay;
 mod delivery;
 mod doctor;
 mod fault_campaign;
