@@ -17,8 +17,8 @@
 //!   [`submit`] (read under a size limit, prepare under the sender policy, enqueue, the first
 //!   attempt, the maildrop), [`smtpd`] (the server side of SMTP, for `sendmail -bs`),
 //!   [`aliases`].
-//! - The queue: [`queue`] (spool, state, runner, rate limits and the spew brake, notices,
-//!   daemon).
+//! - The queue: [`queue`] (spool, state, runner, rate limits and the spew brake, relays known
+//!   to be down, notices, daemon).
 //! - Delivery: [`relay`] (relayctl's own SMTP client, sessions with the profile's TLS and login
 //!   policy, failures classified for the queue), [`oauth`] (tokens for Gmail and Microsoft 365).
 //! - Diagnosis: [`doctor`].

@@ -10,6 +10,7 @@ mod admin_cli;
 mod callers;
 mod config_errors;
 mod crashes;
+mod dead_relay;
 mod delivery;
 mod doctor;
 mod fault_campaign;
