@@ -230,6 +230,8 @@ impl DeliveryError {
                 }
             }
             Auth { .. } => Fault::Auth,
+            // A locked keyring is unlocked at its owner's next login: the message waits.
+            Secret(e) if e.is_transient() => Fault::Transient,
             NoStarttls { .. } | NoAuthMechanism { .. } | Setup(_) | Secret(_) => Fault::Config,
             TooLarge { .. } | Unsupported(_) => Fault::Message,
             InvalidAddress(_) => Fault::Recipient,

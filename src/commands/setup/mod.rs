@@ -24,7 +24,7 @@ pub fn execute(options: &Options, args: SetupArgs) -> Result<()> {
     let (origin, config_path) = options.location.target(args.system)?;
     let mut edit = ConfigEdit::open(origin, config_path.clone())?;
 
-    let (store_kind, keyring_notice) = store_kind(&args)?;
+    let (store_kind, keyring_notice) = store_kind(&args, &name)?;
     if args.oauth
         && let Some(kind) = store_kind
     {
@@ -123,7 +123,7 @@ fn check_profile_name(name: &str) -> Result<()> {
 
 /// The store to use, or `None` when the profile does not log in, with a notice when the keyring
 /// was wanted but is not usable here.
-fn store_kind(args: &SetupArgs) -> Result<(Option<StoreKind>, Option<String>)> {
+fn store_kind(args: &SetupArgs, name: &str) -> Result<(Option<StoreKind>, Option<String>)> {
     let defaults = args.preset.defaults(args.region.as_deref());
     let logs_in = args.user.is_some() || defaults.auth;
     if args.password_command.is_some() && args.secret_store.is_some_and(|k| k != StoreKind::Command)
@@ -142,7 +142,7 @@ fn store_kind(args: &SetupArgs) -> Result<(Option<StoreKind>, Option<String>)> {
         return Ok((Some(kind), None));
     }
     // Desktop sessions have a keyring; servers, containers and cron do not.
-    match keyring::Entry::store_status() {
+    match secrets::keyring_usable(name) {
         Ok(()) => Ok((Some(StoreKind::Keyring), None)),
         Err(e) => Ok((
             Some(StoreKind::File),
