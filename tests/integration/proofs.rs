@@ -1,13 +1,16 @@
 //! The paths relayctl promises that depend on other software, proved against that software from
-//! Debian's packages (issue 19), each delivering to the Postfix test relay:
+//! Debian's packages (issue 19), most of them ending in mail delivered to the Postfix test relay:
 //!
 //! - `keyring`: the OS keyring for real: gnome-keyring's Secret Service on a private D-Bus
 //!   session bus, as on a desktop, for password and OAuth2 profiles, locked and unlocked;
+//! - `cloud_init`: every cloud-init example in packaging/ validated by `cloud-init schema` and
+//!   its `write_files` and `runcmd` run (by cloud-init's own code) in a throwaway system;
 //! - `systemd_units`: every unit in packaging/systemd/ checked by `systemd-analyze verify` and
 //!   for its hardening, and the queue units' `ExecStart` run under their sandbox by hand.
 //!
-//! `tests/run` installs the packages (gnome-keyring, libsecret-tools, D-Bus, systemd).
+//! `tests/run` installs the packages (gnome-keyring, libsecret-tools, D-Bus, cloud-init, systemd).
 
+mod cloud_init;
 mod keyring;
 mod systemd_units;
 

@@ -108,6 +108,14 @@ impl Unit {
             .map(|(.., c)| c.clone())
             .unwrap_or_default()
     }
+
+    /// The service's keys, with those of `drop_ins` (`*.service.d/*.conf`) after its own.
+    pub fn with_drop_ins(mut self, drop_ins: &[Unit]) -> Unit {
+        for d in drop_ins {
+            self.assignments.extend(d.assignments.iter().cloned());
+        }
+        self
+    }
 }
 
 /// Every unit in packaging/systemd/.
