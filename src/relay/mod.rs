@@ -252,6 +252,8 @@ impl DeliveryError {
                 }
             }
             Auth { .. } => Fault::Auth,
+            // A locked keyring is unlocked at its owner's next login: the message waits.
+            Secret(e) if e.is_transient() => Fault::Transient,
             NoStarttls { .. } | NoAuthMechanism { .. } | Setup(_) | Mismatch { .. } | Secret(_) => {
                 Fault::Config
             }

@@ -22,6 +22,7 @@ mod oauth;
 mod oauth_server;
 mod operations;
 mod privsep;
+mod proofs;
 mod queue;
 mod ratelimit;
 mod secret_stores;

@@ -281,15 +281,14 @@ fn secret_reference(
         (Some(kind), _) => (Some(reference(kind)), None),
         (None, Some(current)) => (Some(current), None),
         // Desktop sessions have a keyring; servers, containers and cron do not.
-        (None, None) => match keyring::Entry::store_status() {
+        (None, None) => match crate::secrets::keyring_usable(name) {
             Ok(()) => (Some(reference(StoreKind::Keyring)), None),
             Err(e) => {
                 transcript.note(&format!("keyring: {e}"));
                 (
                     Some(reference(StoreKind::File)),
                     Some(format!(
-                        "{}; keeping the secret in a file only its owner can read instead (other choices: --secret-store systemd, command or env)",
-                        SecretError::NO_SESSION
+                        "no OS keyring is usable here ({e}); keeping the secret in a file only its owner can read instead (other choices: --secret-store systemd, command or env)"
                     )),
                 )
             }
