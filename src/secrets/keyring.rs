@@ -50,15 +50,10 @@ impl KeyringStore {
 
 /// Whether a secret of `profile` could be stored in the keyring now without a dialog nobody can
 /// answer: `setup`'s default store. The reason when not.
-pub fn usable(profile: &str) -> Result<(), String> {
-    match KeyringStore::new(profile).entry(Access::ItemOrNew) {
-        Ok(_) => Ok(()),
-        Err(SecretError::KeyringUnavailable { reason }) => Err(reason),
-        Err(SecretError::KeyringLocked { what }) => Err(format!(
-            "{what} is locked, and without a terminal relayctl does not ask to unlock it"
-        )),
-        Err(e) => Err(e.to_string()),
-    }
+pub fn usable(profile: &str) -> Result<(), SecretError> {
+    KeyringStore::new(profile)
+        .entry(Access::ItemOrNew)
+        .map(drop)
 }
 
 fn unavailable(e: keyring::Error) -> SecretError {
@@ -142,12 +137,7 @@ mod locks {
         }
         let collection = match ss.get_default_collection() {
             Ok(c) => c,
-            Err(Error::NoResult) => {
-                return Err(SecretError::KeyringUnavailable {
-                    reason: "the Secret Service has no default keyring to keep a new secret in"
-                        .into(),
-                });
-            }
+            Err(Error::NoResult) => return Err(SecretError::NoDefaultKeyring),
             Err(e) => return Err(unavailable(e)),
         };
         if collection.is_locked().map_err(unavailable)? {

@@ -97,6 +97,9 @@ pub enum SecretError {
         "{what} is locked; relayctl asks to unlock it only when run in a terminal: unlock the keyring (log in to the desktop session, or run the command in a terminal there); queued mail waits until then"
     )]
     KeyringLocked { what: String },
+    /// A Secret Service answers, but has no keyring to keep a new secret in.
+    #[error("the Secret Service has no default keyring to keep a new secret in")]
+    NoDefaultKeyring,
     #[error("keyring error: {0}")]
     Keyring(String),
     #[error("relayctl cannot store a secret in {store}: {how}")]
