@@ -17,6 +17,8 @@
 #      same N in a loop, vs Postfix's smtp-source over one connection (the sink's ceiling)
 #   4. one large (100 MB) message: wall time and peak RSS (/usr/bin/time -v)
 #   5. the same message as a user's drop file, imported and delivered by `queue run` (peak RSS)
+#   6. a relay that accepts TCP and never answers: `sendmail -t` the first time (fresh spool)
+#      and while the relay is known down, and `queue flush`'s summary
 #   plus startup checks: no network, resolver or keyring access for --version and a config load,
 #   and the secret read only once a connection needs it (strace).
 #
@@ -54,9 +56,11 @@ done
 if ((SMOKE)); then
     : "${RUNS:=3}" "${COUNT:=20}" "${BIG_MB:=5}" "${ROUNDS:=2}"
     BULK_RUNS=2
+    DEAD_RUNS=2
 else
     : "${RUNS:=40}" "${COUNT:=1000}" "${BIG_MB:=100}" "${ROUNDS:=3}"
     BULK_RUNS=10
+    DEAD_RUNS=5
 fi
 # The msmtp loop of the bulk case takes ~50 ms a message: fewer repetitions of it.
 MSMTP_BULK_RUNS=$((ROUNDS < 3 ? ROUNDS : 3))
@@ -85,10 +89,10 @@ fi
 if [[ -z $BIN ]]; then
     if ((SMOKE)); then
         cargo build --locked --quiet
-        BIN=$ROOT/target/debug/relayctl
+        BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/relayctl
     else
         cargo build --release --locked --quiet
-        BIN=$ROOT/target/release/relayctl
+        BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/relayctl
     fi
 fi
 [[ -x $BIN ]] || die "no relayctl binary at $BIN"
@@ -388,6 +392,60 @@ for _ in $(seq "$ROUNDS"); do
 done
 DROP_S=$(med "$W/drop" 0) DROP_KB=$(med "$W/drop" 1)
 
+# ------------------------------------------------------------------ 6. a relay that never answers
+log "case 6: a relay that accepts TCP and never answers ($DEAD_RUNS first calls, $RUNS while known down)"
+DEAD_PORT=$((PORT + 1))
+while listening "$DEAD_PORT"; do DEAD_PORT=$((DEAD_PORT + 1)); done
+python3 - "$DEAD_PORT" <<'EOF' &
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(1024)
+held = []  # accepted, never answered
+while True:
+    held.append(s.accept()[0])
+EOF
+PIDS+=($!)
+for _ in $(seq 50); do listening "$DEAD_PORT" && break; sleep 0.1; done
+listening "$DEAD_PORT" || die "the silent server did not come up on 127.0.0.1:$DEAD_PORT"
+dead_config() { # TIMEOUT: the profile's timeout (the default is 30 s)
+    cat <<EOF
+default_profile = "dead"
+delivery = "now"
+
+[profiles.dead]
+preset = "smarthost"
+host = "127.0.0.1"
+port = $DEAD_PORT
+tls = "none"
+from = "$FROM"
+timeout = $1
+EOF
+}
+dead_config 30 >"$W/dead.toml"
+dead_config 5 >"$W/dead-flush.toml"
+DEAD_CMD="$SH 'RELAYCTL_SPOOL=$W/deadspool exec $BIN --config $W/dead.toml sendmail -t < $W/small.eml'"
+# The first call of each run meets a relay nobody knows to be down yet (a fresh spool).
+"${HF[@]}" --runs "$DEAD_RUNS" --prepare "rm -rf $W/deadspool" --export-json "$W/dead-first.json" \
+    -n "sendmail -t, relay not known to be down" "$DEAD_CMD" >&2
+(($(queued "$W/deadspool") == 1)) || die "dead relay: the first call left $(queued "$W/deadspool") messages queued"
+read -r DEAD1 _ _ DEAD1_MIN DEAD1_MAX _ <<<"$(stats "$W/dead-first.json" 0)"
+# The spool now knows the relay is down (for retry_initial, a minute): every call queues at once.
+"${HF[@]}" --warmup 3 --runs "$RUNS" --export-json "$W/dead-known.json" \
+    -n "sendmail -t, relay known to be down" "$DEAD_CMD" >&2
+read -r DEAD2 DEAD2_MEAN DEAD2_SD DEAD2_MIN DEAD2_MAX DEAD2_N <<<"$(stats "$W/dead-known.json" 0)"
+DEAD_QUEUED=$(queued "$W/deadspool")
+((DEAD_QUEUED == DEAD2_N + 4)) || die "dead relay: $DEAD_QUEUED messages queued, expected $((DEAD2_N + 4))"
+FLUSH_START=$(date +%s.%N)
+FLUSH_OUT=$(RELAYCTL_SPOOL=$W/deadspool "$BIN" --config "$W/dead-flush.toml" queue flush) || die "queue flush failed"
+FLUSH_S=$(calc "$(date +%s.%N) - $FLUSH_START" .2f)
+FLUSH_LINES=$(grep -c . <<<"$FLUSH_OUT" || true)
+[[ $FLUSH_LINES -eq 1 && $FLUSH_OUT == "dead: delivered 0, deferred $DEAD_QUEUED, held 0, failed 0 (last: "* ]] ||
+    die "queue flush printed: $FLUSH_OUT"
+(($(queued "$W/deadspool") == DEAD_QUEUED)) || die "queue flush lost messages"
+rm -rf "$W/deadspool"
+
 # ------------------------------------------------------------------ startup checks
 log "startup checks (strace)"
 traced() { # NAME COMMAND... (stdin from small.eml); leaves $W/trace.NAME
@@ -449,6 +507,9 @@ fi
     echo "| $BIG_MB MB message: peak RSS <= 16 MB | **$(MB "$MAX_RSS_KB") MB** (highest of every relayctl process in case 4) | $(verdict "$MAX_RSS_KB <= 16384") |"
     echo "| $BIG_MB MB message: wall time <= msmtp's | ${BIG_RC_S} s vs ${BIG_MS_S} s = **$(ratio "$BIG_RC_S" "$BIG_MS_S")x** | $(verdict "$BIG_RC_S <= $BIG_MS_S") |"
     echo "| $BIG_MB MB drop file: import (and delivery) peak RSS < 32 MB | **$(MB "$DROP_KB") MB** | $(verdict "$DROP_KB < 32768") |"
+    echo "| dead relay: \`sendmail -t\` returns within 2.5 s the first time, the message queued (exit 0) | **${DEAD1} ms** (max ${DEAD1_MAX} ms) | $(verdict "$DEAD1_MAX <= 2500") |"
+    echo "| dead relay known to be down: \`sendmail -t\` returns within 50 ms, the message queued (exit 0) | **${DEAD2} ms** (max ${DEAD2_MAX} ms) | $(verdict "$DEAD2 <= 50") |"
+    echo "| dead relay: \`queue flush\` prints a one-line summary per profile | see [case 6](#6-a-relay-that-never-answers) | met |"
     echo "| startup: no network, resolver or keyring for \`--version\` and a config load; secret only when connecting | see [Startup](#startup) | $(verdict "$(inet version) + $(resolver version) + $(keyring version) + $(inet config) + $(resolver config) + $(keyring config) + $(secret config) + $(secret enqueue) + $(inet enqueue) == 0") |"
     echo
     echo "## 1. Cron path: one ${SMALL_BYTES}-byte message, \`sendmail -t\`, whole process"
@@ -500,6 +561,24 @@ fi
     echo "| relayctl enqueue only (\`delivery = \"queue\"\`) | ${BIG_Q_S} s | $(MB "$BIG_Q_KB") MB |"
     echo "| relayctl \`queue run\` delivering it from the spool | ${BIG_RUN_S} s | $(MB "$BIG_RUN_KB") MB |"
     echo "| relayctl \`queue run\` importing it from a user's drop file (maildrop) and delivering it | ${DROP_S} s | $(MB "$DROP_KB") MB |"
+    echo
+    echo "## 6. A relay that never answers"
+    echo
+    echo "A server on 127.0.0.1 that accepts every TCP connection and never says a word; the profile's"
+    echo "\`timeout\` is 30 s (the default), \`submit_timeout\` the default 2 s. hyperfine; each of the"
+    echo "first calls starts with an empty spool (no relay known to be down)."
+    echo
+    echo "| | median | min … max | runs |"
+    echo "|---|---|---|---|"
+    echo "| \`sendmail -t\`, relay not known to be down (connect + greeting budget, then queued) | **${DEAD1} ms** | ${DEAD1_MIN} … ${DEAD1_MAX} | $DEAD_RUNS |"
+    echo "| \`sendmail -t\`, relay known to be down (queued without connecting) | **${DEAD2} ms** | ${DEAD2_MIN} … ${DEAD2_MAX} | $DEAD2_N |"
+    echo
+    echo "Then \`queue flush\` (profile \`timeout = 5\`) tried the $DEAD_QUEUED queued messages in ${FLUSH_S} s (one"
+    echo "connection attempt for the profile) and printed:"
+    echo
+    echo '```'
+    echo "$FLUSH_OUT"
+    echo '```'
     echo
     echo "## Startup"
     echo

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fuzz targets' smoke run, for every test run: builds the five targets, then runs each for
+# The fuzz targets' smoke run, for every test run: builds the seven targets, then runs each for
 # FUZZ_SECONDS (default 15) starting from the inputs kept in regressions/<target>/, which are
 # replayed first, so a regression or a new crash fails the run. The long runs (ten minutes and
 # more per target) and their results are in README.md.

@@ -169,7 +169,8 @@ pub enum QueueCommand {
     },
     /// Deliver the messages that are due (one pass, for cron and timers; also: sendmail -q)
     Run,
-    /// Deliver every waiting message now, whatever its schedule
+    /// Deliver every waiting message now, whatever its schedule, and print one line per profile
+    /// (delivered, deferred, held, failed)
     Flush,
     /// Try messages again now (held ones stay held; failed ones go back into the queue)
     Retry {

@@ -8,17 +8,18 @@
 //!
 //! - Edge: [`cli`] (clap definitions; their doc comments are the `--help` text), [`run`] and [`gate`] (the
 //!   raised-privileges gate and dispatch), [`error`].
-//! - Commands: [`commands`], one module per subcommand, the sendmail front end among them
+//! - Commands: [`commands`], one module per subcommand (`serve` and `server` for the SMTP
+//!   listener), the sendmail front end among them
 //!   (`sendmail`, `mailq`, `newaliases` by program name); [`generate`] (man pages,
 //!   completions); [`link`] (`sendmail-link`).
 //! - Talking to the user: [`messages`] (alerts, warnings), [`transcript`] (`-v`), [`log`] (one
 //!   system-log line per delivery attempt).
 //! - Submission, the one way into the queue: [`options`] (global options, the profile chosen),
 //!   [`submit`] (read under a size limit, prepare under the sender policy, enqueue, the first
-//!   attempt, the maildrop), [`smtpd`] (the server side of SMTP, for `sendmail -bs`),
-//!   [`aliases`].
-//! - The queue: [`queue`] (spool, state, runner, rate limits and the spew brake, notices,
-//!   daemon).
+//!   attempt, the maildrop), [`smtpd`] (the server side of SMTP: the dialogue of `sendmail -bs`
+//!   and the listener `relayctl serve`, its users and limits), [`aliases`].
+//! - The queue: [`queue`] (spool, state, runner, rate limits and the spew brake, relays known
+//!   to be down, notices, daemon).
 //! - Delivery: [`relay`] (relayctl's own SMTP client, sessions with the profile's TLS and login
 //!   policy, failures classified for the queue), [`oauth`] (tokens for Gmail and Microsoft 365).
 //! - Diagnosis: [`doctor`].

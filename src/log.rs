@@ -1,6 +1,8 @@
 //! One line per delivery attempt to the system log: queue id, Message-ID, profile, relay,
-//! recipient count, size, result code and text, duration. A line never carries a secret (none
-//! reaches this module) or any part of a message body (only the Message-ID header is read).
+//! recipient count, size, result code and text, duration; and the SMTP listener's lines
+//! ([`ListenerLine`]: one per message accepted or refused, failed login and connection). A line
+//! never carries a secret (none reaches this module) or any part of a message body (only the
+//! Message-ID header is read).
 //!
 //! Where the line goes (`RELAYCTL_LOG`, ignored with raised privileges):
 //!

@@ -145,6 +145,8 @@ fn secret_code(e: &SecretError) -> u8 {
     match e {
         SecretError::UnsafePermissions { .. } | SecretError::Untrusted(_) => EX_NOPERM,
         SecretError::NoTerminal => EX_USAGE,
+        // A locked keyring: the message waits in the queue until its owner unlocks it.
+        s if s.is_transient() => EX_TEMPFAIL,
         SecretError::Io { .. } | SecretError::Input(_) => EX_IOERR,
         SecretError::TooLong => EX_DATAERR,
         _ => EX_CONFIG,

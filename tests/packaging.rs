@@ -25,7 +25,6 @@ mod harness;
 #[path = "integration/namespace.rs"]
 mod namespace;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -108,24 +107,6 @@ fn build_deb(revision: &str, out: &Path) -> PathBuf {
     deb
 }
 
-/// A namespace with throwaway overlays over /usr, /etc and /var (scratch in `work`), an empty
-/// /run, and a policy-rc.d that keeps maintainer scripts from starting or stopping services.
-fn disposable_system(work: &Path) -> Namespace {
-    let policy = work.join("usr/upper/sbin/policy-rc.d");
-    std::fs::create_dir_all(policy.parent().unwrap()).unwrap();
-    std::fs::write(
-        &policy,
-        "#!/bin/sh\n# tests/packaging.rs: no service actions\nexit 101\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&policy, std::fs::Permissions::from_mode(0o755)).unwrap();
-    Namespace::new()
-        .overlay("/usr", work.join("usr"))
-        .overlay("/etc", work.join("etc"))
-        .overlay("/var", work.join("var"))
-        .tmpfs("/run")
-}
-
 /// Runs `script` (under tests/packaging/) in `ns` with `env`; it must print `ok` at the end.
 fn run_script(ns: &Namespace, script: &str, env: &[(&str, &str)]) {
     let path = Path::new(MANIFEST_DIR).join("tests/packaging").join(script);
@@ -153,7 +134,7 @@ fn deb_replaces_the_mta_sends_through_its_sendmail_upgrades_and_removes_cleanly(
     let deb1 = build_deb("1", &debs);
     let deb2 = build_deb("2", &debs);
     let [m1, m2, m3] = ["pkg-sent", "pkg-queued", "pkg-kept"].map(marker);
-    let ns = disposable_system(&work.path().join("root"));
+    let ns = namespace::disposable_system(&work.path().join("root"));
     run_script(
         &ns,
         "deb.sh",
@@ -187,7 +168,7 @@ fn install_sh_installs_sends_and_uninstalls_beside_postfix() {
     }
     let work = tempfile::tempdir().unwrap();
     let m4 = marker("install-sh");
-    let ns = disposable_system(&work.path().join("root"));
+    let ns = namespace::disposable_system(&work.path().join("root"));
     let bin = package_target().join("release/relayctl");
     run_script(
         &ns,

@@ -52,14 +52,19 @@ fn lines(input: &[u8]) -> Vec<&[u8]> {
 }
 
 /// The Bcc fields of the input's header section: its lines up to the first empty one, as long as
-/// each is a field (printable name, white space, colon) or a continuation.
+/// each is a field (printable name, white space, colon) or the continuation of one. A message
+/// whose first line is a continuation has no header section: it is all body, as Postfix's
+/// cleanup reads it too.
 fn header_section_bccs(input: &[u8]) -> Vec<&[u8]> {
     let mut bccs = Vec::new();
-    for line in lines(input) {
+    for (i, line) in lines(input).into_iter().enumerate() {
         if line.is_empty() {
             break;
         }
         if matches!(line[0], b' ' | b'\t') {
+            if i == 0 {
+                break;
+            }
             continue;
         }
         let Some(colon) = line.iter().position(|&b| b == b':') else {

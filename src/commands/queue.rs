@@ -15,7 +15,7 @@ use crate::options::Options;
 use crate::queue::ratelimit::{Freeze, Limiter};
 use crate::queue::schedule::now;
 use crate::queue::state::{Hold, MessageState, RecipientStatus, Status, WaitReason};
-use crate::queue::{Area, QueueId, Runner, Select, Spool, SpoolError, daemon};
+use crate::queue::{Area, QueueId, Runner, Select, Spool, SpoolError, Summary, daemon};
 use crate::submit::{self, held, maildrop};
 use crate::transcript::Transcript;
 
@@ -38,7 +38,13 @@ pub fn execute(options: &Options, command: QueueCommand) -> Result<()> {
             }
             Ok(())
         }
-        QueueCommand::Flush => run(options, &spool, Select::AllQueued),
+        QueueCommand::Flush => {
+            // Run by hand: what became of the mail of each profile, one line each.
+            for line in pass(options, &spool, Select::AllQueued)?.lines() {
+                println!("{line}");
+            }
+            Ok(())
+        }
         QueueCommand::Retry { targets, failed } => admin::retry(options, &spool, &targets, failed),
         QueueCommand::Hold { targets } => admin::hold(options, &spool, &targets),
         QueueCommand::Release { targets } => admin::release(options, &spool, &targets),
@@ -91,17 +97,25 @@ pub fn release_profile(spool: &Spool, profile: &str) -> Result<usize> {
 
 /// One pass; quiet unless -v, since cron mails any output.
 pub fn run(options: &Options, spool: &Spool, select: Select) -> Result<()> {
+    pass(options, spool, select).map(drop)
+}
+
+/// One pass, with its summary per profile in the `-v` transcript.
+fn pass(options: &Options, spool: &Spool, select: Select) -> Result<Summary> {
     let config = options.location.load()?;
     take_in(spool, &config, &options.transcript)?;
     let mut runner = Runner::new(spool, &config, &options.transcript);
     let summary = runner.run(&select);
     runner.close();
     let summary = summary?;
+    for line in summary.lines() {
+        options.transcript.note(&line);
+    }
     options.transcript.note(&format!(
         "delivered {}, deferred {}, held {}, failed {}, corrupt {}",
         summary.delivered, summary.deferred, summary.held, summary.failed, summary.corrupt
     ));
-    Ok(())
+    Ok(summary)
 }
 
 /// Releasing a submission held while the configuration could not deliver it means preparing
@@ -430,6 +444,12 @@ fn waiting_lines(e: &Entry) -> Vec<String> {
             "leaves at {} (rate_limit {limit} of profile {})",
             clock(at),
             e.profile
+        ));
+    }
+    if e.waiting == Some(WaitReason::RelayDown) && e.state == "queued" {
+        lines.push(format!(
+            "queued without an attempt: the relay failed to connect or to answer a moment before; tried from {}",
+            clock(e.next_attempt)
         ));
     }
     if let Some(since) = e.frozen_since {

@@ -66,6 +66,10 @@ pub struct ConfigFile {
     /// When `sendmail` and `send` deliver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<Delivery>,
+    /// How long the first attempt of `delivery = "now"` waits for the relay to connect and
+    /// greet before leaving the message to the queue runner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submit_timeout: Option<Span>,
     /// Where notices about failed, delayed or held mail go (a profile's `notify` wins).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
@@ -199,6 +203,9 @@ impl ConfigLocation {
             if let Some(d) = file.delivery {
                 loaded.delivery = d;
             }
+            if file.submit_timeout.is_some() {
+                loaded.submit_timeout = file.submit_timeout;
+            }
             if file.notify.is_some() {
                 loaded.notify = file.notify;
             }
@@ -262,11 +269,16 @@ pub struct LoadedProfile {
     pub file: PathBuf,
 }
 
+/// How long a submission's first attempt waits for the relay to connect and greet, by default.
+pub const DEFAULT_SUBMIT_TIMEOUT: Span = Span(2);
+
 /// All layers merged: a user's profile replaces a system profile of the same name.
 #[derive(Debug, Default)]
 pub struct LoadedConfig {
     pub default_profile: Option<String>,
     pub delivery: Delivery,
+    /// `submit_timeout` as configured: see [`LoadedConfig::submit_timeout`].
+    pub submit_timeout: Option<Span>,
     pub notify: Option<String>,
     /// The profile notices go through, when the admin chose one.
     pub notify_profile: Option<String>,
@@ -284,6 +296,13 @@ pub struct LoadedConfig {
 }
 
 impl LoadedConfig {
+    /// The time a submission's first attempt gives each relay to connect and greet: at least
+    /// a second (a zero would try no relay at all; `delivery = "queue"` says that).
+    pub fn submit_timeout(&self) -> std::time::Duration {
+        let span = self.submit_timeout.unwrap_or(DEFAULT_SUBMIT_TIMEOUT);
+        span.duration().max(std::time::Duration::from_secs(1))
+    }
+
     /// Picks the profile to use: the one requested (flag or environment), else the default, else
     /// the only one.
     pub fn select(&self, requested: Option<&str>) -> Result<(&str, &Profile), ConfigError> {
@@ -695,6 +714,31 @@ secret = "file"
         let loaded = loc.load().unwrap();
         let (_, p, path) = loaded.get("uni").unwrap();
         assert_eq!((p.port, path), (465, user.as_path()));
+    }
+
+    /// `submit_timeout` is 2 s unless set, taken from the layer that sets it, and never zero.
+    #[test]
+    fn submit_timeout_defaults_to_two_seconds_and_is_at_least_one() {
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let system = dir.path().join("system.toml");
+        let user = dir.path().join("user.toml");
+        let load = || {
+            ConfigLocation {
+                explicit: None,
+                system: system.clone(),
+                user: Some(user.clone()),
+            }
+            .load()
+            .unwrap()
+            .submit_timeout()
+        };
+        fs::write(&system, GOOD).unwrap();
+        assert_eq!(load(), Duration::from_secs(2));
+        fs::write(&system, format!("submit_timeout = \"5s\"\n{GOOD}")).unwrap();
+        assert_eq!(load(), Duration::from_secs(5));
+        fs::write(&user, "submit_timeout = 0\n").unwrap();
+        assert_eq!(load(), Duration::from_secs(1));
     }
 
     #[test]

@@ -297,6 +297,9 @@ pub fn secret(selected: &Selected, out: &mut Vec<Check>) {
                         "{why}run `relayctl setup` for `{name}` again with --secret-store file (a root-only file with --system), systemd, command or env"
                     )
                 }
+                SecretError::KeyringLocked { .. } => {
+                    "unlock the keyring: log in to the desktop session, or run relayctl in a terminal there".into()
+                }
                 SecretError::UnsafePermissions { path, .. } => {
                     format!("chmod 600 {}", path.display())
                 }

@@ -67,6 +67,7 @@ impl OAuthError {
             OAuthError::Refused { error, .. } => {
                 matches!(error.as_str(), "temporarily_unavailable" | "server_error")
             }
+            OAuthError::Secret(e) => e.is_transient(),
             _ => false,
         }
     }

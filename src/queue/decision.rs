@@ -378,6 +378,9 @@ fn wait(facts: &Facts<'_>) -> Option<Next> {
     let reason = match wait {
         Wait::RateLimit { rate, .. } => format!("rate limited: profile {name} allows {rate}"),
         Wait::CoolDown { .. } => format!("relay of profile {name} asked to slow down"),
+        Wait::RelayDown { .. } => format!(
+            "relay of profile {name} failed to connect or to answer a moment ago; queued without trying it"
+        ),
     };
     Some(Next::Wait {
         until,

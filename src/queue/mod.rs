@@ -3,16 +3,20 @@
 //! queued. Runners retry with exponential backoff, fail over to fallback relays, hold mail when
 //! the relay configuration is wrong, and move mail they give up on to the failed area with a
 //! notice to the admin. Per-profile rate limits, relay throttling and the spew brake
-//! ([`ratelimit`]) keep excess mail waiting in the queue instead of sending it.
+//! ([`ratelimit`]) keep excess mail waiting in the queue instead of sending it. [`health`]
+//! remembers relays that just failed to answer, so that no submitter waits for them, and when
+//! the last queue pass ran.
 
 pub mod daemon;
 pub mod decision;
+pub mod health;
 pub mod id;
 pub mod notice;
 pub mod ratelimit;
 pub mod relays;
 pub mod runner;
 pub mod schedule;
+pub mod shared;
 pub mod spool;
 pub mod state;
 

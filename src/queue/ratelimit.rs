@@ -15,9 +15,9 @@
 //!   `relayctl queue release --all` removes it.
 
 use std::collections::BTreeMap;
-use std::fs::{DirBuilder, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,6 @@ use super::spool::{Spool, SpoolError};
 use super::state::WaitReason;
 use crate::config::{Profile, Rate};
 use crate::relay::DeliveryError;
-use crate::state_file::StateFile;
 
 const DIR: &str = "limits";
 
@@ -71,13 +70,21 @@ pub enum Wait {
         /// When the cool-down ends.
         until: u64,
     },
+    /// The relay just failed to connect or to answer ([`super::health`]): a submission does
+    /// not try it before then.
+    RelayDown {
+        /// When it is tried again.
+        until: u64,
+    },
 }
 
 impl Wait {
     /// When the profile can take a message again.
     pub fn until(self) -> u64 {
         match self {
-            Wait::RateLimit { until, .. } | Wait::CoolDown { until } => until,
+            Wait::RateLimit { until, .. }
+            | Wait::CoolDown { until }
+            | Wait::RelayDown { until } => until,
         }
     }
 
@@ -86,6 +93,7 @@ impl Wait {
         match self {
             Wait::RateLimit { .. } => WaitReason::RateLimit,
             Wait::CoolDown { .. } => WaitReason::CoolDown,
+            Wait::RelayDown { .. } => WaitReason::RelayDown,
         }
     }
 }
@@ -354,37 +362,7 @@ impl<'a> Limiter<'a> {
         profile: &str,
         change: impl FnOnce(&mut Limits) -> T,
     ) -> Result<T, SpoolError> {
-        let dir = self.dir();
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|source| SpoolError::Io {
-                action: "create",
-                path: dir.clone(),
-                source,
-            })?;
-        let path = self.path(profile, "json");
-        let (mut state, text) = StateFile::open(&path)?;
-        let mut limits: Limits = if text.trim().is_empty() {
-            Limits::default()
-        } else {
-            serde_json::from_str(&text).unwrap_or_else(|e| {
-                crate::messages::alert(&format!(
-                    "{} is unreadable ({e}); starting it afresh",
-                    path.display()
-                ));
-                Limits::default()
-            })
-        };
-        let before = limits.clone();
-        let result = change(&mut limits);
-        if limits != before {
-            let mut out = serde_json::to_vec(&limits).expect("limits serialise");
-            out.push(b'\n');
-            state.replace(&out)?;
-        }
-        Ok(result)
+        super::shared::update(&self.path(profile, "json"), change)
     }
 
     /// Takes what sending one message through `name` needs: no cool-down, and a token when the

@@ -5,6 +5,7 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::time::Duration;
 
 use crate::config::LoadedProfile;
 use crate::message::envelope::Envelope;
@@ -43,12 +44,25 @@ pub trait RelaySession {
 pub struct Smtp<'a> {
     spool: &'a Path,
     transcript: &'a Transcript,
+    /// The time each relay has to connect and greet, when not the profile's timeout.
+    first_answer: Option<Duration>,
 }
 
 impl<'a> Smtp<'a> {
     /// Sessions that cache access tokens in the spool at `spool`.
     pub fn new(spool: &'a Path, transcript: &'a Transcript) -> Self {
-        Smtp { spool, transcript }
+        Smtp {
+            spool,
+            transcript,
+            first_answer: None,
+        }
+    }
+
+    /// Gives each relay `first_answer` to connect and greet (a submission's caller waits);
+    /// the rest of the dialogue keeps the profile's timeout.
+    pub fn first_answer_within(mut self, first_answer: Duration) -> Self {
+        self.first_answer = Some(first_answer);
+        self
     }
 }
 
@@ -58,7 +72,13 @@ impl<'a> Relays for Smtp<'a> {
     fn open(&mut self, name: &str, p: &LoadedProfile) -> Result<Session<'a>, DeliveryError> {
         let credentials =
             ProfileCredentials::new(name, &p.profile, &p.file, self.spool, *self.transcript);
-        Session::open(name, &p.profile, &credentials, self.transcript)
+        Session::open_within(
+            name,
+            &p.profile,
+            &credentials,
+            self.transcript,
+            self.first_answer,
+        )
     }
 }
 

@@ -12,17 +12,26 @@
 //! Before a message goes to a relay, the runner asks the [`Limiter`] for it: mail over a
 //! profile's `rate_limit`, for a relay cooling down after throttling replies, or for a profile
 //! frozen by the spew brake waits in the queue without an attempt being counted.
+//!
+//! A relay that fails to connect or to answer is recorded as down ([`health`]). The first
+//! attempt at a submission ([`Runner::for_submission`]), whose caller waits, does not try a
+//! relay known to be down and gives the others `submit_timeout` to connect and greet; when it
+//! delivers, the profile's overdue messages follow on the same connection
+//! ([`Runner::catch_up`]), so that a host without a queue runner still catches up.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::time::{Duration, Instant};
 
 use super::decision::{self, Facts, Next, RelayOutcome};
+use super::health;
 use super::id::QueueId;
 use super::notice::{self, Kind};
 use super::ratelimit::{Grant, Limiter, Submitted, Wait, throttling_reply};
 use super::relays::{RelaySession, Relays, Smtp};
 use super::schedule::now;
 use super::spool::{Area, Locked, Spool, SpoolError};
-use super::state::{Status, WaitReason};
+use super::state::{MessageState, Status, WaitReason};
 use crate::config::LoadedConfig;
 use crate::messages;
 use crate::oauth::OAuthError;
@@ -38,7 +47,31 @@ pub enum Select {
     AllQueued,
     /// These messages, whatever their schedule.
     Ids(Vec<QueueId>),
+    /// Queued messages of this profile that are due, or that wait only because its relay was
+    /// down ([`Runner::catch_up`]).
+    Overdue(String),
 }
+
+impl Select {
+    /// Whether a pass that selects so takes the message in `state` at `now`.
+    fn takes(&self, state: &MessageState, now: u64) -> bool {
+        match self {
+            Select::Due => state.is_due(now),
+            Select::AllQueued => state.status == Status::Queued,
+            Select::Ids(_) => true,
+            Select::Overdue(profile) => {
+                state.profile == *profile
+                    && state.status == Status::Queued
+                    && (state.is_due(now) || state.waiting == Some(WaitReason::RelayDown))
+            }
+        }
+    }
+}
+
+/// At most this many overdue messages follow a submission ([`Runner::catch_up`])...
+const CATCH_UP_MESSAGES: usize = 10;
+/// ... and none is started after this long, so that its caller is not kept waiting.
+const CATCH_UP_TIME: Duration = Duration::from_secs(2);
 
 /// What happened to one message in an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +96,74 @@ pub struct Summary {
     pub held: usize,
     pub failed: usize,
     pub corrupt: usize,
+    /// The same for each profile whose messages the pass tried.
+    pub profiles: BTreeMap<String, Counts>,
+}
+
+/// What became of the messages of one profile in a pass.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Counts {
+    pub delivered: usize,
+    pub deferred: usize,
+    pub held: usize,
+    pub failed: usize,
+    /// Why the last message not delivered was not.
+    pub last_reason: Option<String>,
+}
+
+impl Summary {
+    /// Counts what became of a message of `profile`.
+    fn count(&mut self, profile: &str, outcome: &Outcome) {
+        let counts = self.profiles.entry(profile.to_string()).or_default();
+        let reason = match outcome {
+            Outcome::Delivered => {
+                self.delivered += 1;
+                counts.delivered += 1;
+                None
+            }
+            Outcome::Deferred(reason) => {
+                self.deferred += 1;
+                counts.deferred += 1;
+                Some(reason)
+            }
+            Outcome::Held(reason) => {
+                self.held += 1;
+                counts.held += 1;
+                Some(reason)
+            }
+            Outcome::Failed { reason, .. } => {
+                self.failed += 1;
+                counts.failed += 1;
+                Some(reason)
+            }
+            Outcome::Busy => None,
+        };
+        if let Some(reason) = reason {
+            counts.last_reason = Some(reason.clone());
+        }
+    }
+
+    /// One line per profile: `uni: delivered 3, deferred 1, held 0, failed 0 (last: ...)`.
+    pub fn lines(&self) -> Vec<String> {
+        self.profiles
+            .iter()
+            .map(|(profile, counts)| format!("{profile}: {counts}"))
+            .collect()
+    }
+}
+
+impl fmt::Display for Counts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "delivered {}, deferred {}, held {}, failed {}",
+            self.delivered, self.deferred, self.held, self.failed
+        )?;
+        match &self.last_reason {
+            Some(reason) => write!(f, " (last: {reason})"),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Why no session to a profile's relay could be had.
@@ -107,6 +208,8 @@ pub struct Runner<'a, R: Relays = Smtp<'a>> {
     revoked: HashSet<String>,
     /// Profiles whose relay accepted a message in this pass, as recorded for notices.
     delivered: HashSet<String>,
+    /// The first attempt at a submission: relays known to be down are not tried.
+    submission: bool,
 }
 
 impl<'a> Runner<'a> {
@@ -118,6 +221,18 @@ impl<'a> Runner<'a> {
             transcript,
             Smtp::new(spool.root(), transcript),
         )
+    }
+
+    /// A runner for the first attempt at a submission, whose caller waits: each relay has
+    /// `submit_timeout` to connect and greet, and relays known to be down are not tried.
+    pub fn for_submission(
+        spool: &'a Spool,
+        config: &'a LoadedConfig,
+        transcript: &'a Transcript,
+    ) -> Self {
+        let relays =
+            Smtp::new(spool.root(), transcript).first_answer_within(config.submit_timeout());
+        Runner::with_relays(spool, config, transcript, relays).submission()
     }
 }
 
@@ -142,11 +257,23 @@ impl<'a, R: Relays> Runner<'a, R> {
             spread: HashMap::new(),
             revoked: HashSet::new(),
             delivered: HashSet::new(),
+            submission: false,
         }
     }
 
-    /// One pass over the queue. Notices queued during the pass are sent in the same pass.
+    /// Makes this the runner of a submission's first attempt: relays known to be down are not
+    /// tried (the message waits for them without an attempt counted).
+    pub fn submission(mut self) -> Self {
+        self.submission = true;
+        self
+    }
+
+    /// One pass over the queue. Notices queued during the pass are sent in the same pass. A
+    /// pass over due or all queued mail is recorded ([`health::pass_began`]).
     pub fn run(&mut self, select: &Select) -> Result<Summary, SpoolError> {
+        if matches!(select, Select::Due | Select::AllQueued) {
+            health::pass_began(self.spool, now())?;
+        }
         let mut summary = Summary::default();
         self.spool.sweep();
         let swept = self.spool.sweep_corrupt();
@@ -176,42 +303,59 @@ impl<'a, R: Relays> Runner<'a, R> {
         Ok(())
     }
 
+    /// Attempts message `id` if `select` takes it; returns whether it was attempted.
     fn try_one(
         &mut self,
         id: &QueueId,
         select: &Select,
         summary: &mut Summary,
-    ) -> Result<(), SpoolError> {
+    ) -> Result<bool, SpoolError> {
         let locked = match self.spool.lock(id) {
             Ok(Some(l)) => l,
-            Ok(None) => return Ok(()),
+            Ok(None) => return Ok(false),
             Err(e @ SpoolError::Corrupt { .. }) => {
                 messages::alert(&e.to_string());
                 summary.corrupt += 1;
-                return Ok(());
+                return Ok(false);
             }
             Err(e) => return Err(e),
         };
         if locked.state.unprepared.is_some() {
             // Not a message for a relay yet: the submit layer prepares held submissions.
-            return Ok(());
+            return Ok(false);
         }
-        let due = match select {
-            Select::Due => locked.state.is_due(now()),
-            Select::AllQueued => locked.state.status == Status::Queued,
-            Select::Ids(_) => true,
-        };
-        if !due {
-            return Ok(());
+        if !select.takes(&locked.state, now()) {
+            return Ok(false);
         }
-        match self.attempt(locked)? {
-            Outcome::Delivered => summary.delivered += 1,
-            Outcome::Deferred(_) => summary.deferred += 1,
-            Outcome::Held(_) => summary.held += 1,
-            Outcome::Failed { .. } => summary.failed += 1,
-            Outcome::Busy => {}
+        let profile = locked.state.profile.clone();
+        let outcome = self.attempt(locked)?;
+        summary.count(&profile, &outcome);
+        Ok(true)
+    }
+
+    /// After a submission to `profile` was delivered, sends that profile's overdue messages
+    /// (due, or waiting only because its relay was down) over the same session: at most
+    /// [`CATCH_UP_MESSAGES`], none started after [`CATCH_UP_TIME`], and none once the session
+    /// is gone. A host whose queue has no runner thus catches up with its next submission.
+    pub fn catch_up(&mut self, profile: &str) -> Result<Summary, SpoolError> {
+        let started = Instant::now();
+        let select = Select::Overdue(profile.to_string());
+        let mut summary = Summary::default();
+        let mut tried = 0;
+        for id in self.spool.ids(Area::Queue)? {
+            if tried >= CATCH_UP_MESSAGES
+                || started.elapsed() >= CATCH_UP_TIME
+                || !self.sessions.contains_key(profile)
+            {
+                break;
+            }
+            tried += usize::from(self.try_one(&id, &select, &mut summary)?);
         }
-        Ok(())
+        for line in summary.lines() {
+            self.transcript
+                .note(&format!("overdue mail sent along: {line}"));
+        }
+        Ok(summary)
     }
 
     /// Ends every open session.
@@ -297,6 +441,17 @@ impl<'a, R: Relays> Runner<'a, R> {
             return Ok(Err(RelayOutcome::NotTried(Wait::CoolDown { until })));
         }
         let profile = self.config.profile(name);
+        if self.submission
+            && !self.sessions.contains_key(name)
+            && let Some(p) = profile
+            && let Some(until) = health::relay_down_until(self.spool, &server(p), now())?
+        {
+            self.transcript.note(&format!(
+                "{name}: the relay failed to connect or to answer a moment ago; not tried before {}s from now",
+                until.saturating_sub(now())
+            ));
+            return Ok(Err(RelayOutcome::NotTried(Wait::RelayDown { until })));
+        }
         let grant = match profile {
             Some(p) => match self.limiter.acquire(name, p, now(), locked.state.notice)? {
                 Ok(grant) => Some(grant),
@@ -307,15 +462,13 @@ impl<'a, R: Relays> Runner<'a, R> {
         let log = crate::log::Attempt::start(
             Some(&locked.id),
             name,
-            profile
-                .map(|p| format!("{}:{}", p.host, p.port))
-                .unwrap_or_default(),
+            profile.map(server).unwrap_or_default(),
             locked.state.pending().count(),
             head,
             locked.state.size,
             self.transcript.is_enabled(),
         );
-        match self.session(name) {
+        match self.session(name)? {
             Ok(session) => Ok(Ok(Ticket {
                 session,
                 grant,
@@ -546,35 +699,54 @@ impl<'a, R: Relays> Runner<'a, R> {
 
     /// The session for a profile: the open one, or a new one (connected and logged in). A
     /// profile that failed for its configuration or login is not tried again in this pass; one
-    /// whose relay asked to slow down is kept from it by its cool-down.
-    fn session(&mut self, name: &str) -> Result<R::Session, SessionFailure> {
+    /// whose relay asked to slow down is kept from it by its cool-down. A relay that fails to
+    /// connect or to answer is recorded as down for `retry_initial`, and one that answers is
+    /// forgotten as down ([`health`]).
+    fn session(&mut self, name: &str) -> Result<Result<R::Session, SessionFailure>, SpoolError> {
         if let Some(failure) = self.unreachable.get(name) {
-            return Err(failure.clone());
+            return Ok(Err(failure.clone()));
         }
         if let Some(session) = self.sessions.remove(name) {
-            return Ok(session);
+            return Ok(Ok(session));
         }
         let Some(profile) = self.config.profiles.get(name) else {
-            return Err(SessionFailure {
+            return Ok(Err(SessionFailure {
                 fault: Fault::Config,
                 reason: format!("profile `{name}` is not configured"),
                 throttling: None,
-            });
+            }));
         };
         let e = match self.relays.open(name, profile) {
-            Ok(session) => return Ok(session),
+            Ok(session) => {
+                health::relay_answered(self.spool, &server(&profile.profile))?;
+                return Ok(Ok(session));
+            }
             Err(e) => e,
         };
+        if e.is_unanswered() {
+            let now = now();
+            let until = now + self.config.queue.retry_initial.0.max(1);
+            health::relay_failed(
+                self.spool,
+                &server(&profile.profile),
+                &e.to_string(),
+                now,
+                until,
+            )?;
+        }
         if let DeliveryError::OAuth(OAuthError::Revoked { first, .. }) = &e {
             self.revoked.insert(name.to_string());
             if *first {
-                let alert = notice::revoked(self.spool, self.config, name, &e.to_string())
-                    .map_err(|e| SessionFailure {
-                        fault: Fault::Transient,
-                        reason: e.to_string(),
-                        throttling: None,
-                    })?;
-                self.notices.extend(alert);
+                match notice::revoked(self.spool, self.config, name, &e.to_string()) {
+                    Ok(alert) => self.notices.extend(alert),
+                    Err(e) => {
+                        return Ok(Err(SessionFailure {
+                            fault: Fault::Transient,
+                            reason: e.to_string(),
+                            throttling: None,
+                        }));
+                    }
+                }
             }
         }
         let failure = SessionFailure {
@@ -585,8 +757,13 @@ impl<'a, R: Relays> Runner<'a, R> {
         if failure.throttling.is_none() {
             self.unreachable.insert(name.to_string(), failure.clone());
         }
-        Err(failure)
+        Ok(Err(failure))
     }
+}
+
+/// A profile's relay as `host:port`, as logs and [`health`] name it.
+fn server(profile: &crate::config::Profile) -> String {
+    format!("{}:{}", profile.host, profile.port)
 }
 
 #[cfg(test)]

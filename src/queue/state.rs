@@ -103,6 +103,9 @@ pub enum WaitReason {
     CoolDown,
     /// Delivery for its profile is frozen by the spew brake until `queue release --all`.
     Brake,
+    /// Its relay had just failed to connect or to answer when it was submitted: it was queued
+    /// without an attempt, for when the relay is tried again.
+    RelayDown,
 }
 
 /// Everything the queue knows about a message besides its bytes.

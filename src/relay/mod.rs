@@ -202,6 +202,16 @@ fn list(failures: &[RecipientFailure]) -> String {
 }
 
 impl DeliveryError {
+    /// Whether the relay could not be reached or did not answer (refused, reset or unreachable
+    /// connections, timeouts, a dialogue broken off), as opposed to answering with a refusal:
+    /// a relay that is down for now.
+    pub fn is_unanswered(&self) -> bool {
+        matches!(
+            self,
+            DeliveryError::Connect { .. } | DeliveryError::Network { .. }
+        ) && self.fault() == Fault::Transient
+    }
+
     /// How the failure should be treated.
     pub fn fault(&self) -> Fault {
         use DeliveryError::*;
@@ -242,6 +252,8 @@ impl DeliveryError {
                 }
             }
             Auth { .. } => Fault::Auth,
+            // A locked keyring is unlocked at its owner's next login: the message waits.
+            Secret(e) if e.is_transient() => Fault::Transient,
             NoStarttls { .. } | NoAuthMechanism { .. } | Setup(_) | Mismatch { .. } | Secret(_) => {
                 Fault::Config
             }

@@ -3,6 +3,8 @@
 //! chooses with the secret read only once the connection is encrypted, extension-dependent MAIL
 //! parameters, and failures translated into [`DeliveryError`]s that say what to do.
 
+use std::time::Duration;
+
 use super::certificate::Refusal;
 use super::login::{self, LoginError};
 use super::policy::{Policy, TlsStep};
@@ -31,6 +33,18 @@ impl<'t> Session<'t> {
         credentials: &dyn Credentials,
         transcript: &'t Transcript,
     ) -> Result<Self, DeliveryError> {
+        Session::open_within(name, profile, credentials, transcript, None)
+    }
+
+    /// Like [`Session::open`], with `first_answer` (when given) for connecting and the
+    /// greeting instead of the profile's timeout ([`Connection::connect_within`]).
+    pub fn open_within(
+        name: &str,
+        profile: &Profile,
+        credentials: &dyn Credentials,
+        transcript: &'t Transcript,
+        first_answer: Option<Duration>,
+    ) -> Result<Self, DeliveryError> {
         let server = format!("{}:{}", profile.host, profile.port);
         let hello = hello::client_name(profile);
         let policy = Policy::new(profile)?;
@@ -47,9 +61,10 @@ impl<'t> Session<'t> {
             None => translate(&server, e),
         };
         transcript.note(&format!("connecting to {server} (tls: {})", profile.tls));
-        let mut conn = Connection::connect(
+        let mut conn = Connection::connect_within(
             &profile.host,
             profile.port,
+            first_answer,
             profile.timeout(),
             policy.implicit_tls(),
             transcript,

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub use file::default_path as default_file_path;
+pub use keyring::usable as keyring_usable;
 pub use prompt::read_new_secret;
 pub use secrecy::{ExposeSecret, SecretString};
 
@@ -91,6 +92,14 @@ pub enum SecretError {
         SecretError::NO_SESSION
     )]
     KeyringUnavailable { reason: String },
+    /// The keyring is there but locked, and this run may not ask to unlock it (no terminal).
+    #[error(
+        "{what} is locked; relayctl asks to unlock it only when run in a terminal: unlock the keyring (log in to the desktop session, or run the command in a terminal there); queued mail waits until then"
+    )]
+    KeyringLocked { what: String },
+    /// A Secret Service answers, but has no keyring to keep a new secret in.
+    #[error("the Secret Service has no default keyring to keep a new secret in")]
+    NoDefaultKeyring,
     #[error("keyring error: {0}")]
     Keyring(String),
     #[error("relayctl cannot store a secret in {store}: {how}")]
@@ -124,6 +133,12 @@ impl SecretError {
             SecretError::KeyringUnavailable { reason } => Some(reason),
             _ => None,
         }
+    }
+
+    /// Whether the same request may succeed later without a change to the configuration: a
+    /// locked keyring is unlocked when its owner logs in.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SecretError::KeyringLocked { .. })
     }
 }
 

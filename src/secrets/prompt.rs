@@ -23,16 +23,20 @@ pub fn read_new_secret(from_stdin: bool, prompt: &str) -> Result<SecretString, S
         }
         return first_line(&raw, &|| "standard input".to_string());
     }
-    // The prompt is on the controlling terminal, so it works while stdin is piped; without one
-    // (cron, CI, systemd) there is no one to ask.
-    if OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .is_err()
-    {
+    // The prompt is on the controlling terminal, so it works while stdin is piped.
+    if !has_terminal() {
         return Err(SecretError::NoTerminal);
     }
     let password = Zeroizing::new(rpassword::prompt_password(prompt).map_err(SecretError::Input)?);
     first_line(password.as_bytes(), &|| "the prompt".to_string())
+}
+
+/// Whether someone can be asked: the process has a controlling terminal. cron, systemd units
+/// and the programs that start `sendmail` in the background have none.
+pub fn has_terminal() -> bool {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_ok()
 }

@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::log::ListenerLine;
 use crate::message::submission::{Request, SubmissionError};
 use crate::printable::one_line;
-use crate::submit::{self, Handover, ReadError, Ready, SmtpClient};
+use crate::submit::{self, Handover, Ready, SmtpClient};
 
 /// A failed login costs the client this long, so that guessing passwords is slow.
 const FAILED_LOGIN_DELAY: Duration = Duration::from_secs(1);
@@ -162,15 +162,6 @@ impl<'s> ClientBackend<'s> {
     }
 }
 
-/// The reply `code` (`NNN X.Y.Z`) with `text` on one line.
-fn reply(code: &str, text: &str) -> Reply {
-    let (number, status) = code.split_once(' ').unwrap_or((code, ""));
-    Reply::new(
-        number.parse().unwrap_or(554),
-        format!("{status} {}", one_line(text)),
-    )
-}
-
 impl<'s> Backend for ClientBackend<'s> {
     type Pending = (Ready, &'s str, &'s Profile);
 
@@ -232,7 +223,7 @@ impl<'s> Backend for ClientBackend<'s> {
             .aliases
             .resolve(address)
             .map(|_| ())
-            .map_err(|e| reply("550 5.1.1", &format!("<{address}>: {e}")))
+            .map_err(|e| Reply::status("550 5.1.1", &format!("<{address}>: {e}")))
     }
 
     fn receive(
@@ -266,7 +257,7 @@ impl<'s> Backend for ClientBackend<'s> {
                     Error::Delivery(_) => "552 5.3.4",
                     _ => "451 4.3.0",
                 };
-                let refusal = reply(code, &e.to_string());
+                let refusal = Reply::status(code, &e.to_string());
                 self.refuse_message(refusal)
             }
         }
@@ -287,17 +278,11 @@ impl<'s> ClientBackend<'s> {
     ) -> Result<(Ready, &'s str, &'s Profile), Reply> {
         let (name, profile) = self.profile()?;
         let limit = profile.max_message_size().0;
-        let incoming = submit::read(data, true, limit, &self.shared.scratch).map_err(|e| {
-            let code = match e {
-                ReadError::TooLarge(_) | ReadError::HeadTooLarge => "552 5.3.4",
-                ReadError::Input(_) => "451 4.3.0",
-                ReadError::Scratch { .. } => "452 4.3.1",
-            };
-            reply(code, &e.to_string())
-        })?;
+        let incoming = submit::read(data, true, limit, &self.shared.scratch)
+            .map_err(|e| Reply::for_read(&e))?;
         let senders: &[String] = self.user.as_ref().map_or(&[], |u| &u.senders);
         let policy = submit::policy::listed(name, profile, senders)
-            .map_err(|e| reply("451 4.3.5", &e.to_string()))?;
+            .map_err(|e| Reply::status("451 4.3.5", &e.to_string()))?;
         let request = Request {
             recipients: &transaction.recipients,
             extract_recipients: false,
@@ -312,8 +297,8 @@ impl<'s> ClientBackend<'s> {
             transaction.dsn.clone(),
         )
         .map_err(|u| match u.error {
-            SubmissionError::Alias(e) => reply("451 4.3.5", &e.to_string()),
-            error => reply("554 5.6.0", &error.to_string()),
+            SubmissionError::Alias(e) => Reply::status("451 4.3.5", &e.to_string()),
+            error => Reply::status("554 5.6.0", &error.to_string()),
         })?;
         ready.stamp_client(&self.client);
         Ok((ready, name, profile))

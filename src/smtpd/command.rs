@@ -32,13 +32,7 @@ pub fn mail(rest: &str) -> Result<Mail, Reply> {
         ..Mail::default()
     };
     for param in params {
-        let (key, value) = param.split_once('=').unwrap_or((param, ""));
-        let bad = || {
-            Reply::new(
-                501,
-                format!("5.5.4 Bad {} parameter", key.to_ascii_uppercase()),
-            )
-        };
+        let (key, value, bad) = parameter(param);
         match key.to_ascii_uppercase().as_str() {
             "SIZE" => mail.size = Some(value.parse().map_err(|_| bad())?),
             "BODY" if matches!(value.to_ascii_uppercase().as_str(), "7BIT" | "8BITMIME") => {}
@@ -66,13 +60,7 @@ pub fn rcpt(rest: &str) -> Result<Rcpt, Reply> {
     }
     let mut notify = None;
     for param in params {
-        let (key, value) = param.split_once('=').unwrap_or((param, ""));
-        let bad = || {
-            Reply::new(
-                501,
-                format!("5.5.4 Bad {} parameter", key.to_ascii_uppercase()),
-            )
-        };
+        let (key, value, bad) = parameter(param);
         match key.to_ascii_uppercase().as_str() {
             "NOTIFY" if notify.is_none() => notify = Some(value.parse().map_err(|_| bad())?),
             // The original recipient is checked, not carried: relayctl's queue keeps one
@@ -85,6 +73,18 @@ pub fn rcpt(rest: &str) -> Result<Rcpt, Reply> {
         recipient: path,
         notify,
     })
+}
+
+/// `KEY=value` split, with the reply for a value that is not what KEY takes.
+fn parameter(param: &str) -> (&str, &str, impl Fn() -> Reply + '_) {
+    let (key, value) = param.split_once('=').unwrap_or((param, ""));
+    let bad = move || {
+        Reply::new(
+            501,
+            format!("5.5.4 Bad {} parameter", key.to_ascii_uppercase()),
+        )
+    };
+    (key, value, bad)
 }
 
 fn unsupported(key: &str) -> Reply {

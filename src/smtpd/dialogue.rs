@@ -422,6 +422,11 @@ impl Session<'_> {
         if self.chunks.is_some() {
             return Err(Reply::new(503, "5.5.1 Error: BDAT in progress"));
         }
+        self.envelope_ready()
+    }
+
+    /// Whether the envelope is complete (a sender, a recipient), so that message data may come.
+    fn envelope_ready(&self) -> Result<(), Reply> {
         if self.transaction.sender.is_none() {
             return Err(Reply::new(503, "5.5.1 Error: need MAIL command"));
         }
@@ -481,7 +486,7 @@ impl Session<'_> {
             Reply::new(501, "5.5.4 Syntax: BDAT size [LAST]").write_to(out)?;
             return Ok(Next::End(End::Dropped("malformed BDAT")));
         };
-        let refusal = if let Err(reply) = self.data_ready_for_chunks() {
+        let refusal = if let Err(reply) = self.envelope_ready() {
             Some(reply)
         } else if self.chunks_failed {
             Some(Reply::new(503, "5.5.1 Error: an earlier chunk was refused"))
@@ -542,17 +547,6 @@ impl Session<'_> {
         };
         self.reset();
         Ok(Next::Reply(reply))
-    }
-
-    /// Whether a BDAT chunk may come now.
-    fn data_ready_for_chunks(&self) -> Result<(), Reply> {
-        if self.transaction.sender.is_none() {
-            return Err(Reply::new(503, "5.5.1 Error: need MAIL command"));
-        }
-        if self.transaction.recipients.is_empty() {
-            return Err(Reply::new(503, "5.5.1 Error: need RCPT command"));
-        }
-        Ok(())
     }
 
     /// `AUTH mechanism [initial-response]` (RFC 4954), PLAIN and LOGIN.

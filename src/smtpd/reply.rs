@@ -2,6 +2,9 @@
 
 use std::io::{self, Write};
 
+use crate::printable::one_line;
+use crate::submit::read::ReadError;
+
 /// A reply to the client: a code and text (with its enhanced status code). Text with line
 /// breaks is sent as a multi-line reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,9 +40,25 @@ impl Reply {
         Ok(())
     }
 
-    /// A permanent or temporary refusal (4xx, 5xx).
-    pub fn is_refusal(&self) -> bool {
-        self.code >= 400
+    /// `code` (`"452 4.3.1"`: the reply code and its enhanced status code) with `text` made
+    /// one line.
+    pub fn status(code: &str, text: &str) -> Reply {
+        let (number, status) = code.split_once(' ').unwrap_or((code, ""));
+        Reply::new(
+            number.parse().unwrap_or(554),
+            format!("{status} {}", one_line(text)),
+        )
+    }
+
+    /// The answer to a message that could not be read: too large is permanent, a failed read
+    /// or a full disk temporary.
+    pub fn for_read(e: &ReadError) -> Reply {
+        let code = match e {
+            ReadError::TooLarge(_) | ReadError::HeadTooLarge => "552 5.3.4",
+            ReadError::Input(_) => "451 4.3.0",
+            ReadError::Scratch { .. } => "452 4.3.1",
+        };
+        Reply::status(code, &e.to_string())
     }
 }
 

@@ -282,7 +282,9 @@ fn hand_off(
 
 /// The first attempt at a just-queued message, in this process (`queue attempt`): delivered,
 /// held or left for a later attempt is success, and says so; a message given up on is the
-/// error that says why.
+/// error that says why. Its caller waits: a relay known to be down is not tried, the others
+/// have `submit_timeout` to connect and greet, and a delivery takes the profile's overdue
+/// messages along ([`Runner::catch_up`]).
 pub fn attempt(
     options: &Options,
     config: &LoadedConfig,
@@ -294,7 +296,8 @@ pub fn attempt(
         id: id.to_string(),
         reason,
     };
-    match attempt_now(config, spool, &id, transcript)? {
+    let runner = Runner::for_submission(spool, config, transcript);
+    match attempt_with(runner, spool, &id, true)? {
         Outcome::Delivered => Ok(Handed::Sent(
             crate::log::recent(&id)
                 .into_iter()
@@ -321,13 +324,29 @@ pub fn attempt_now(
     id: &QueueId,
     transcript: &crate::transcript::Transcript,
 ) -> Result<Outcome> {
+    attempt_with(Runner::new(spool, config, transcript), spool, id, false)
+}
+
+/// One attempt at message `id` by `runner`, then (with `catch_up`, after a delivery) the
+/// overdue messages of its profile, then the notices.
+fn attempt_with(
+    mut runner: Runner<'_>,
+    spool: &Spool,
+    id: &QueueId,
+    catch_up: bool,
+) -> Result<Outcome> {
     let Some(locked) = spool.lock(id)? else {
         return Ok(Outcome::Busy);
     };
-    let mut runner = Runner::new(spool, config, transcript);
+    let profile = locked.state.profile.clone();
     let outcome = runner.attempt(locked);
+    let caught_up = match &outcome {
+        Ok(Outcome::Delivered) if catch_up => runner.catch_up(&profile).map(drop),
+        _ => Ok(()),
+    };
     let notices = runner.send_notices(&mut Default::default());
     runner.close();
+    caught_up?;
     notices?;
     Ok(outcome?)
 }

@@ -23,7 +23,7 @@ struct Tee {
 }
 
 /// What each client connection sent.
-type Streams = Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>>;
+pub type Streams = Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>>;
 
 impl Tee {
     fn start(upstream: u16) -> Tee {
@@ -77,7 +77,8 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, record: Option<Arc<Mutex<Vec<u8>>>>) {
+/// Copies `from` to `to` (keeping a copy in `record`) until either side ends, then ends both.
+pub fn pump(mut from: TcpStream, mut to: TcpStream, record: Option<Arc<Mutex<Vec<u8>>>>) {
     let mut buf = [0u8; 16 * 1024];
     loop {
         match from.read(&mut buf) {

@@ -292,3 +292,23 @@ pub fn run(cmd: Command, stdin: &[u8], timeout: Duration) -> Run {
         stderr: stderr.join().unwrap(),
     }
 }
+
+/// A namespace with throwaway overlays over /usr, /etc and /var (scratch in `work`), an empty
+/// /run, and a policy-rc.d that keeps maintainer scripts from starting or stopping services: a
+/// copy of this machine to install and run things in (tests/packaging.rs, proofs.rs).
+pub fn disposable_system(work: &Path) -> Namespace {
+    use std::os::unix::fs::PermissionsExt;
+    let policy = work.join("usr/upper/sbin/policy-rc.d");
+    std::fs::create_dir_all(policy.parent().unwrap()).unwrap();
+    std::fs::write(
+        &policy,
+        "#!/bin/sh\n# tests/packaging.rs: no service actions\nexit 101\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&policy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    Namespace::new()
+        .overlay("/usr", work.join("usr"))
+        .overlay("/etc", work.join("etc"))
+        .overlay("/var", work.join("var"))
+        .tmpfs("/run")
+}

@@ -121,7 +121,7 @@ fn a_burst_of_1000_leaves_at_the_rate_limit_and_the_brake_alerts_once() {
         run.stderr.contains("frozen by the spew brake") && run.stderr.lines().count() == 1,
         "one line about the brake: {run:#?}"
     );
-    let alert = "outgoing mail frozen for profile burst1000";
+    let alert = "(profile burst1000): outgoing mail frozen (spew brake)";
     assert_eq!(
         settle(&[(&tag, 10), (alert, 1)]),
         [10, 1],

@@ -12,7 +12,7 @@ use crate::options::Options;
 use crate::printable::one_line;
 use crate::relay::Fault;
 use crate::smtpd::{self, Backend, Reply, Settings, Transaction};
-use crate::submit::{self, Intake, ReadError, Ready};
+use crate::submit::{self, Intake, Ready};
 
 /// Errors after which the dialogue ends (a client that talks nonsense is not served forever).
 const MAX_ERRORS: usize = 20;
@@ -84,14 +84,7 @@ impl Backend for Submitter<'_> {
     ) -> Result<Ready, Reply> {
         let limit = self.intake.selected.profile.max_message_size().0;
         let incoming = submit::read(data, true, limit, &self.intake.options.scratch_dir())
-            .map_err(|e| {
-                let code = match e {
-                    ReadError::TooLarge(_) | ReadError::HeadTooLarge => "552 5.3.4",
-                    ReadError::Input(_) => "451 4.3.0",
-                    ReadError::Scratch { .. } => "452 4.3.1",
-                };
-                error_reply(code, &e.to_string())
-            })?;
+            .map_err(|e| Reply::for_read(&e))?;
         let request = Request {
             recipients: &transaction.recipients,
             extract_recipients: false,
@@ -100,7 +93,7 @@ impl Backend for Submitter<'_> {
         let policy = self
             .intake
             .policy(self.inv.full_name.as_deref())
-            .map_err(|e| error_reply("451 4.3.5", &e.to_string()))?;
+            .map_err(|e| Reply::status("451 4.3.5", &e.to_string()))?;
         Ready::prepare(
             incoming,
             &request,
@@ -114,7 +107,7 @@ impl Backend for Submitter<'_> {
                 self.inv.dsn.clone()
             },
         )
-        .map_err(|e| error_reply("554 5.6.0", &e.error.to_string()))
+        .map_err(|e| Reply::status("554 5.6.0", &e.error.to_string()))
     }
 
     fn commit(&mut self, mut ready: Ready) -> Reply {
@@ -131,17 +124,8 @@ impl Backend for Submitter<'_> {
                     Error::Attempt { code: 65, .. } => "554 5.6.0",
                     _ => "554 5.0.0",
                 };
-                error_reply(code, &e.to_string())
+                Reply::status(code, &e.to_string())
             }
         }
     }
-}
-
-/// `code` is `NNN X.Y.Z`.
-fn error_reply(code: &str, text: &str) -> Reply {
-    let (number, status) = code.split_once(' ').unwrap_or((code, ""));
-    Reply::new(
-        number.parse().unwrap_or(554),
-        format!("{status} {}", one_line(text)),
-    )
 }

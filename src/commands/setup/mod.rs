@@ -281,15 +281,22 @@ fn secret_reference(
         (Some(kind), _) => (Some(reference(kind)), None),
         (None, Some(current)) => (Some(current), None),
         // Desktop sessions have a keyring; servers, containers and cron do not.
-        (None, None) => match keyring::Entry::store_status() {
+        (None, None) => match crate::secrets::keyring_usable(name) {
             Ok(()) => (Some(reference(StoreKind::Keyring)), None),
             Err(e) => {
+                // The keyring's own words (D-Bus addresses, error codes) only under -v.
                 transcript.note(&format!("keyring: {e}"));
+                let why = match e {
+                    SecretError::KeyringLocked { what } => format!(
+                        "{what} is locked, and without a terminal relayctl does not ask to unlock it"
+                    ),
+                    SecretError::NoDefaultKeyring => e.to_string(),
+                    _ => SecretError::NO_SESSION.to_string(),
+                };
                 (
                     Some(reference(StoreKind::File)),
                     Some(format!(
-                        "{}; keeping the secret in a file only its owner can read instead (other choices: --secret-store systemd, command or env)",
-                        SecretError::NO_SESSION
+                        "{why}; keeping the secret in a file only its owner can read instead (other choices: --secret-store systemd, command or env)"
                     )),
                 )
             }

@@ -515,3 +515,180 @@ fn notify_profile_carries_notices_but_not_about_itself() {
         ("w", Status::Held)
     );
 }
+
+/// The first attempt at a submission, as `relayctl queue attempt` makes it (catching up after a
+/// delivery when `catch_up` is set).
+fn submit(setup: &Setup, id: &QueueId, catch_up: bool) -> (Outcome, Summary) {
+    let mut runner = setup.runner().submission();
+    let locked = setup.spool.lock(id).unwrap().unwrap();
+    let outcome = runner.attempt(locked).unwrap();
+    let summary = match catch_up {
+        true => runner.catch_up("p").unwrap(),
+        false => Summary::default(),
+    };
+    runner.close();
+    (outcome, summary)
+}
+
+fn greeting_timed_out(profile: &str) -> DeliveryError {
+    DeliveryError::Network {
+        server: format!("{profile}.example:25"),
+        stage: "greeting",
+        reason: "timed out waiting for the relay".into(),
+    }
+}
+
+/// Issue 20, part 3: a relay that did not answer is remembered (per host and port), and the
+/// next submission queues at once without connecting; a runner still tries it, and its answer
+/// ends the memory.
+#[test]
+fn a_relay_that_did_not_answer_is_not_tried_by_the_next_submission() {
+    let setup = Setup::new(&[("p", "")]);
+    setup.relays.refuse_open("p", greeting_timed_out("p"));
+    let first = setup.enqueue(&["a@example.org"]);
+    let before = now();
+    assert!(matches!(
+        submit(&setup, &first, false).0,
+        Outcome::Deferred(_)
+    ));
+    assert_eq!(setup.state(&first).attempts, 1);
+    let down = health::relay_down_until(&setup.spool, "p.example:25", now()).unwrap();
+    assert!(
+        down.is_some_and(|t| (before + 60..=now() + 60).contains(&t)),
+        "{down:?}"
+    );
+
+    let second = setup.enqueue(&["b@example.org"]);
+    assert!(matches!(
+        submit(&setup, &second, false).0,
+        Outcome::Deferred(_)
+    ));
+    assert_eq!(
+        setup.relays.events(),
+        ["open p"],
+        "the second never connects"
+    );
+    let waiting = setup.state(&second);
+    assert_eq!(
+        (
+            waiting.attempts,
+            waiting.waiting,
+            Some(waiting.next_attempt)
+        ),
+        (0, Some(WaitReason::RelayDown), down),
+        "queued without an attempt, until the relay is tried again"
+    );
+
+    // A runner's pass tries it; it answers, and is known to be down no longer.
+    assert_eq!(setup.pass().delivered, 2);
+    assert_eq!(
+        health::relay_down_until(&setup.spool, "p.example:25", now()).unwrap(),
+        None
+    );
+}
+
+/// A refusal is an answer: only a relay that cannot be reached or does not answer is
+/// remembered as down.
+#[test]
+fn a_relay_that_refuses_is_not_remembered_as_down() {
+    let setup = Setup::new(&[("p", "")]);
+    setup.relays.refuse_open(
+        "p",
+        DeliveryError::Refused {
+            server: "p.example:25".into(),
+            stage: "greeting",
+            reply: "421 4.3.2 busy".into(),
+            permanent: false,
+        },
+    );
+    let first = setup.enqueue(&["a@example.org"]);
+    submit(&setup, &first, false);
+    let second = setup.enqueue(&["b@example.org"]);
+    assert_eq!(submit(&setup, &second, false).0, Outcome::Delivered);
+    assert_eq!(setup.relays.events()[..2], ["open p", "open p"]);
+}
+
+/// Issue 20, part 5: a submission that was delivered takes its profile's overdue mail along on
+/// the same session (due, or waiting only because the relay was down), at most ten messages;
+/// other profiles' mail and mail not due yet stay.
+#[test]
+fn a_delivery_takes_the_profiles_overdue_mail_along_on_its_session() {
+    let setup = Setup::new(&[("p", ""), ("q", "")]);
+    let waited = setup.enqueue(&["down@example.org"]);
+    let mut locked = setup.spool.lock(&waited).unwrap().unwrap();
+    locked.state.waiting = Some(WaitReason::RelayDown);
+    locked.state.next_attempt = now() + 60;
+    locked.save().unwrap();
+    drop(locked);
+    let later = setup.enqueue(&["later@example.org"]);
+    let mut locked = setup.spool.lock(&later).unwrap().unwrap();
+    locked.state.next_attempt = now() + 3600;
+    locked.save().unwrap();
+    drop(locked);
+    let other = setup.enqueue_for("q", &["other@example.org"]);
+    let due: Vec<QueueId> = (0..11)
+        .map(|i| setup.enqueue(&[format!("due{i}@example.org").as_str()]))
+        .collect();
+    let submitted = setup.enqueue(&["new@example.org"]);
+    let (outcome, summary) = submit(&setup, &submitted, true);
+    assert_eq!(outcome, Outcome::Delivered);
+    assert_eq!(summary.delivered, 10, "at most ten: {summary:?}");
+    let events = setup.relays.events();
+    assert_eq!(
+        events.iter().filter(|e| e.starts_with("open")).count(),
+        1,
+        "one session: {events:?}"
+    );
+    assert_eq!(events[1], "send p new@example.org", "{events:?}");
+    assert_eq!(
+        events[2], "send p down@example.org",
+        "oldest first: {events:?}"
+    );
+    let left = setup.spool.ids(Area::Queue).unwrap();
+    assert_eq!(
+        left,
+        [later, other, due[9].clone(), due[10].clone()],
+        "{events:?}"
+    );
+}
+
+/// Nothing follows a submission that was not delivered.
+#[test]
+fn a_submission_not_delivered_takes_nothing_along() {
+    let setup = Setup::new(&[("p", "")]);
+    let due = setup.enqueue(&["due@example.org"]);
+    setup.relays.answer(
+        "p",
+        Err(DeliveryError::Data {
+            server: "p.example:25".into(),
+            reply: "451 4.3.0 not now".into(),
+            permanent: false,
+        }),
+    );
+    let submitted = setup.enqueue(&["new@example.org"]);
+    let mut runner = setup.runner().submission();
+    let outcome = runner.attempt(setup.spool.lock(&submitted).unwrap().unwrap());
+    assert!(matches!(outcome, Ok(Outcome::Deferred(_))), "{outcome:?}");
+    runner.close();
+    assert!(setup.state(&due).attempts == 0);
+}
+
+/// A pass records that it ran, and sums up what became of each profile's mail.
+#[test]
+fn a_pass_is_recorded_and_summed_up_per_profile() {
+    let setup = Setup::new(&[("p", ""), ("q", "")]);
+    setup.relays.refuse_open("q", connect_refused("q"));
+    setup.enqueue(&["a@example.org"]);
+    setup.enqueue_for("q", &["b@example.org"]);
+    let before = now();
+    let summary = setup.pass();
+    assert_eq!(
+        summary.lines(),
+        [
+            "p: delivered 1, deferred 0, held 0, failed 0",
+            "q: delivered 0, deferred 1, held 0, failed 0 (last: cannot connect to q.example:25: connection refused)",
+        ]
+    );
+    let last = health::read(setup.spool.root()).and_then(|h| h.last_pass);
+    assert!(last.is_some_and(|t| t >= before), "{last:?}");
+}

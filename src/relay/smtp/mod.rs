@@ -31,7 +31,7 @@ use std::io::{self, Read, Write};
 use std::mem;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -283,23 +283,44 @@ impl Connection {
         implicit_tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
         observer: &dyn Observer,
     ) -> Result<Connection, SmtpError> {
+        Connection::connect_within(host, port, None, timeout, implicit_tls, observer)
+    }
+
+    /// Like [`Connection::connect`], but when `first_answer` is given, connecting (to every
+    /// address), the handshake of implicit TLS and the greeting must be done within it (a
+    /// caller is waiting, and a relay that takes longer is left to the queue); once the relay
+    /// has greeted, each operation has `timeout` again.
+    pub fn connect_within(
+        host: &str,
+        port: u16,
+        first_answer: Option<Duration>,
+        timeout: Duration,
+        implicit_tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+        observer: &dyn Observer,
+    ) -> Result<Connection, SmtpError> {
         let stage = "connect";
-        if timeout.is_zero() {
+        if timeout.is_zero() || first_answer.is_some_and(|t| t.is_zero()) {
             return Err(SmtpError::Client {
                 stage,
                 detail: "the timeout must be longer than zero".into(),
             });
         }
+        let deadline = first_answer.map(|t| Instant::now() + t.min(timeout));
+        // What is left of the first answer's time (the timeout without one); `None` once it
+        // has run out.
+        let left = || match deadline {
+            None => Some(timeout),
+            Some(d) => Some(d.saturating_duration_since(Instant::now())).filter(|t| !t.is_zero()),
+        };
         let addrs = resolve(host, port)?;
-        let tcp = connect_any(host, &addrs, timeout)?;
+        let tcp = connect_any(host, &addrs, &left)?;
         if let Ok(addr) = tcp.peer_addr() {
             observer.note(&format!("connected to {addr}"));
         }
-        let setup = tcp
-            .set_nodelay(true)
-            .and_then(|()| tcp.set_read_timeout(Some(timeout)))
-            .and_then(|()| tcp.set_write_timeout(Some(timeout)));
-        setup.map_err(|source| SmtpError::Network { stage, source })?;
+        let until_greeting = left().ok_or(SmtpError::Timeout { stage })?;
+        tcp.set_nodelay(true)
+            .and_then(|()| set_timeouts(&tcp, until_greeting))
+            .map_err(|source| SmtpError::Network { stage, source })?;
         let stream = match implicit_tls {
             None => Stream::Plain(tcp),
             Some((config, server_name)) => tls::handshake(tcp, config, server_name, stage)?,
@@ -315,6 +336,14 @@ impl Connection {
         conn.note_tls(observer);
         let greeting = conn.read_reply("greeting", observer, false)?;
         conn.expect("greeting", greeting, |code| code == 220)?;
+        if deadline.is_some()
+            && let Some(Err(source)) = conn.stream.tcp().map(|tcp| set_timeouts(tcp, timeout))
+        {
+            return Err(SmtpError::Network {
+                stage: "greeting",
+                source,
+            });
+        }
         Ok(conn)
     }
 
@@ -1022,7 +1051,7 @@ pub fn answers_tls(host: &str, port: u16, timeout: Duration) -> bool {
     let Ok(addrs) = resolve(host, port) else {
         return false;
     };
-    let Ok(mut tcp) = connect_any(host, &addrs, timeout) else {
+    let Ok(mut tcp) = connect_any(host, &addrs, &|| Some(timeout)) else {
         return false;
     };
     if tcp.set_read_timeout(Some(timeout)).is_err() || tcp.set_write_timeout(Some(timeout)).is_err()
@@ -1037,11 +1066,15 @@ pub fn answers_tls(host: &str, port: u16, timeout: Duration) -> bool {
 fn connect_any(
     host: &str,
     addrs: &[SocketAddr],
-    timeout: Duration,
+    left: &dyn Fn() -> Option<Duration>,
 ) -> Result<TcpStream, SmtpError> {
     let stage = "connect";
     let mut failure = None;
     for addr in addrs {
+        let Some(timeout) = left() else {
+            failure = Some(SmtpError::Timeout { stage });
+            break;
+        };
         match TcpStream::connect_timeout(addr, timeout) {
             Ok(tcp) => return Ok(tcp),
             Err(e) => match SmtpError::from_io(stage, e) {
@@ -1054,6 +1087,12 @@ fn connect_any(
         stage,
         source: io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address")),
     }))
+}
+
+/// Sets the read and write timeouts of a connection.
+fn set_timeouts(tcp: &TcpStream, timeout: Duration) -> io::Result<()> {
+    tcp.set_read_timeout(Some(timeout))?;
+    tcp.set_write_timeout(Some(timeout))
 }
 
 /// Refuses arguments that would end the command line early (command injection).

@@ -609,6 +609,58 @@ fn silent_server_times_out() {
     assert_eq!(err.to_string(), "greeting: timed out waiting for the relay");
 }
 
+/// A submission's first answer has a budget of its own (connect and greeting); once the relay
+/// has greeted, the dialogue has the profile's (longer) timeout again.
+#[test]
+fn the_first_answer_has_its_own_budget_then_the_timeout_holds() {
+    let silent = Server::start(Script {
+        greeting: Act::Silence,
+        ..mx()
+    });
+    let start = Instant::now();
+    let err = Connection::connect_within(
+        "127.0.0.1",
+        silent.port,
+        Some(Duration::from_millis(300)),
+        Duration::from_secs(30),
+        None,
+        &Silent,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(err, SmtpError::Timeout { stage: "greeting" }),
+        "{err}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+
+    let slow_ehlo = Server::start(Script {
+        ehlo: Act::Silence.into(),
+        ..mx()
+    });
+    let mut conn = Connection::connect_within(
+        "127.0.0.1",
+        slow_ehlo.port,
+        Some(Duration::from_millis(300)),
+        Duration::from_millis(1200),
+        None,
+        &Silent,
+    )
+    .unwrap();
+    let start = Instant::now();
+    let err = conn.ehlo("client.test", &Silent).err().unwrap();
+    let waited = start.elapsed();
+    assert!(matches!(err, SmtpError::Timeout { stage: "EHLO" }), "{err}");
+    assert!(
+        (Duration::from_millis(1100)..Duration::from_secs(3)).contains(&waited),
+        "EHLO waited the timeout, not what was left of the first answer's budget: {waited:?}"
+    );
+}
+
 #[test]
 fn dropped_connection_mid_data_is_a_network_error() {
     // Dropped with unread data: the client's writes fail.
