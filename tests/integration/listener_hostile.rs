@@ -152,6 +152,20 @@ fn kib(pid: u32, field: &str) -> u64 {
         .expect("a size in kB")
 }
 
+/// What the first few connections may add to the listener's peak memory (`VmHWM`, KiB): their
+/// threads' stacks and buffers, and the allocator's arenas for their threads. A line or a
+/// message held whole would add its size, megabytes.
+const FEW_CONNECTIONS_KIB: u64 = 4096;
+
+/// The listener's peak memory is at most [`FEW_CONNECTIONS_KIB`] above `peak`.
+fn peak_within(pid: u32, peak: u64) {
+    let now = kib(pid, "VmHWM");
+    assert!(
+        now.saturating_sub(peak) < FEW_CONNECTIONS_KIB,
+        "the listener's peak memory grew from {peak} KiB to {now} KiB"
+    );
+}
+
 /// What the listener holds: its open descriptors and its threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Held {
@@ -495,16 +509,18 @@ fn out_of_descriptors_the_listener_refuses_and_waits_without_spinning() {
 
 /// A slowloris client, one byte a second, never completes a line within `timeout` (2 s): in a
 /// command or in a message, it is told `421 4.4.2` and cut, and nothing of its message is
-/// queued, while a well-behaved client is served.
+/// queued. One that completes a line each second (NOOP) is cut at `session_timeout` (5 s). A
+/// well-behaved client is served meanwhile, and the listener's peak memory stays where it was.
 #[test]
 fn a_slowloris_client_is_cut_with_421() {
     if !as_root(Root::Postfix) {
         return;
     }
-    let sb = sandbox("timeout = \"2s\"");
+    let sb = sandbox("timeout = \"2s\"\nsession_timeout = \"5s\"");
     let served = Served::start(&sb, &[]);
     let pid = served.pid();
     let before = Held::now(pid);
+    let peak = kib(pid, "VmHWM");
     let m = marker("slowloris");
     let slow = |prelude: &'static [(&'static str, &'static str)]| {
         let port = served.port;
@@ -539,8 +555,32 @@ fn a_slowloris_client_is_cut_with_421() {
         ("RCPT TO:<ops@example.org>", "250"),
         ("DATA", "354"),
     ]);
+    let port = served.port;
+    let patient = std::thread::spawn(move || {
+        let (mut c, _) = Client::connect(port);
+        let started = Instant::now();
+        let mut noops = 0;
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let reply = c.command("NOOP");
+            if !reply.starts_with("250 ") {
+                assert!(c.closed());
+                return (reply, started.elapsed(), noops);
+            }
+            noops += 1;
+        }
+    });
     std::thread::sleep(Duration::from_millis(500));
     well_behaved(served.port, Ipv4Addr::new(127, 0, 0, 2), &m);
+    let (reply, after, noops) = patient.join().unwrap();
+    assert!(
+        reply.starts_with("421 4.4.2 Error: timeout exceeded"),
+        "after {noops} NOOPs: {reply:?}"
+    );
+    assert!(
+        noops >= 3 && after >= Duration::from_millis(4500) && after < Duration::from_secs(8),
+        "cut after {noops} NOOPs and {after:?}"
+    );
     for slow in [in_command, in_message] {
         let (reply, after) = slow.join().unwrap();
         assert!(
@@ -559,6 +599,9 @@ fn a_slowloris_client_is_cut_with_421() {
     assert_eq!(accepted, 1, "only the well-behaved client's message: {log}");
     let cut = lines_with(&log, &["event=connection", "text=\"client too slow\""]);
     assert_eq!(cut, 2, "{log}");
+    let cut = lines_with(&log, &["event=connection", "text=\"session too long\""]);
+    assert_eq!(cut, 1, "{log}");
+    peak_within(pid, peak);
 }
 
 /// A 10 MB command line is answered `500 5.5.2` once read to its end, and the session goes on;
@@ -654,6 +697,7 @@ fn smuggling_payloads_in_data_and_bdat_queue_nothing() {
     let sb = sandbox("");
     let served = Served::start(&sb, &[]);
     let before = Held::now(served.pid());
+    let peak = kib(served.pid(), "VmHWM");
     let m = marker("smuggle");
     let variants: [&[u8]; 9] = [
         b"\n.\n",
@@ -726,7 +770,26 @@ fn smuggling_payloads_in_data_and_bdat_queue_nothing() {
     assert!(c.command("QUIT").starts_with("221"));
     drop(c);
 
+    // A bare LF or bare CR in a command line (pipelined commands split by it) ends the
+    // session, before any of them is taken.
+    for dialogue in [
+        &b"MAIL FROM:<ceo@corp.example>\nRCPT TO:<victim@example.org>\r\n"[..],
+        b"MAIL FROM:<ceo@corp.example>\rRCPT TO:<victim@example.org>\r\n",
+        b"NOOP\nMAIL FROM:<ceo@corp.example>\r\n",
+    ] {
+        let (mut c, _) = Client::connect(served.port);
+        assert!(c.command("EHLO smuggler.example").starts_with("250"));
+        c.send(dialogue);
+        let reply = c.reply();
+        assert!(
+            reply.starts_with("550 5.5.2 Error: bare <LF> or <CR> received"),
+            "{dialogue:?}: {reply:?}"
+        );
+        assert!(c.closed());
+    }
+
     before.wait_back(served.pid());
+    peak_within(served.pid(), peak);
     delivered(&sb, &m);
     assert!(!arrives_soon(&format!("smug-{m}")));
     let log = served.log();
