@@ -684,6 +684,58 @@ fn an_endless_command_line_and_ten_thousand_recipients_cost_bounded_memory() {
     delivered(&sb, &m);
 }
 
+/// A message with a 5 MB line (an HTML mail without line breaks) is taken and delivered whole,
+/// quoted-printable, without the listener ever holding the line: its peak memory stays where it
+/// was (the line was held whole, and again encoded, before: 15 MB more).
+#[test]
+fn a_line_of_megabytes_in_a_message_is_never_held_whole() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let sb = sandbox("");
+    let served = Served::start(&sb, &[]);
+    let pid = served.pid();
+    let peak = kib(pid, "VmHWM");
+    let m = marker("longline");
+    let stream = TcpStream::connect(("127.0.0.1", served.port)).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let (mut c, _) = Client::over(stream);
+    for (command, code) in [
+        ("EHLO long.example", "250"),
+        ("MAIL FROM:<app@apps.example>", "250"),
+        ("RCPT TO:<ops@example.org>", "250"),
+        ("DATA", "354"),
+    ] {
+        let reply = c.command(command);
+        assert!(reply.starts_with(code), "{command}: {reply:?}");
+    }
+    const LINE: usize = 5 << 20;
+    let head = format!("Subject: {m}\r\n\r\n");
+    let sending = std::thread::spawn(move || {
+        writer.write_all(head.as_bytes()).unwrap();
+        writer.write_all(&vec![b'y'; LINE]).unwrap();
+        writer.write_all(b"\r\nend\r\n.\r\n").unwrap();
+    });
+    let reply = c.reply();
+    sending.join().unwrap();
+    assert!(reply.starts_with("250 2.0.0 Ok"), "{reply:?}");
+    assert!(c.command("QUIT").starts_with("221"));
+    peak_within(pid, peak);
+
+    delivered(&sb, &m);
+    let text = wait_for(&m).text();
+    let (head, body) = text.split_once("\r\n\r\n").expect("a header section");
+    assert!(
+        head.contains("Content-Transfer-Encoding: quoted-printable"),
+        "{head}"
+    );
+    assert!(body.lines().all(|l| l.len() <= 76), "lines of at most 76");
+    assert_eq!(
+        body.replace("=\r\n", ""),
+        format!("{}\r\nend\r\n", "y".repeat(LINE))
+    );
+}
+
 /// SMTP smuggling (the payloads of the published research: a dot between bare LFs, bare CRs
 /// or a mix, and a NUL before the dot) in DATA and in BDAT chunks, each followed by a second
 /// message: every message that holds one is refused whole, the smuggled commands are never
