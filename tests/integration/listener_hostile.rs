@@ -2,9 +2,10 @@
 //!
 //! - a client outside `allow`, in a network namespace of the test's own, cannot relay without
 //!   logging in, is offered AUTH only under TLS, and may send only as its server user's senders;
-//! - floods of idle connections, a slowloris client, an endless command line, 10,000 recipients
-//!   and SMTP smuggling payloads neither stop the listener serving a well-behaved client, nor
-//!   leave descriptors or threads behind, nor cost unbounded memory;
+//! - floods of idle connections, a slowloris client, an endless command line, a line of
+//!   megabytes in a message, 10,000 recipients and SMTP smuggling payloads neither stop the
+//!   listener serving a well-behaved client, nor leave descriptors or threads behind, nor cost
+//!   unbounded memory;
 //! - the process that parses SMTP holds no capability and cannot read a relay secret.
 //!
 //! Every test watches the listener's process through `/proc/PID/{fd,status}`; the listener is
