@@ -25,12 +25,11 @@
 //! - Diagnosis: [`doctor`].
 //! - Foundations: [`config`], [`secrets`], [`message`] (headers, addresses, the envelope, line
 //!   endings, bodies, composition), [`state_file`], [`atomic_file`], [`trust`], [`privilege`],
-//!   [`users`], [`host`], [`child`], [`printable`], [`calendar`].
+//!   [`users`], [`host`], [`child`], [`printable`].
 #![forbid(unsafe_code)]
 
 pub mod aliases;
 pub mod atomic_file;
-pub mod calendar;
 pub mod child;
 pub mod cli;
 pub mod commands;

@@ -463,13 +463,20 @@ fn waiting_lines(e: &Entry) -> Vec<String> {
 
 /// A Unix time as `HH:MM UTC`, with the date when it is not within a day from now.
 fn clock(t: u64) -> String {
-    let (days, secs) = (t / 86400, t % 86400);
+    let secs = t % 86400;
     let hhmm = format!("{:02}:{:02} UTC", secs / 3600, secs % 3600 / 60);
     if t.abs_diff(now()) < 86400 {
         return hhmm;
     }
-    let (y, m, d) = crate::calendar::civil_date(days as i64);
-    format!("{y:04}-{m:02}-{d:02} {hhmm}")
+    match i64::try_from(t).map(time::OffsetDateTime::from_unix_timestamp) {
+        Ok(Ok(d)) => format!(
+            "{:04}-{:02}-{:02} {hhmm}",
+            d.year(),
+            u8::from(d.month()),
+            d.day()
+        ),
+        _ => hhmm,
+    }
 }
 
 fn show(spool: &Spool, config: Option<&LoadedConfig>, id: &QueueId) -> Result<()> {

@@ -3,9 +3,10 @@
 //!
 //! Why not the system resolver: getaddrinfo cannot ask for MX or PTR records and cannot tell
 //! "this name does not exist" from "DNS is unreachable", which the doctor must distinguish (a
-//! blocklist that cannot be asked is "could not check", never "not listed"). Why not a crate:
-//! hickory's resolvers are asynchronous and bring an async runtime along; four record types over
-//! one socket are a few hundred lines that are tested here.
+//! blocklist that cannot be asked is "could not check", never "not listed"). The messages are
+//! encoded and decoded by `hickory-proto` (names, compression, record data); hickory's
+//! resolvers are asynchronous and would bring a runtime along, so the one-question exchange
+//! over a blocking socket stays here.
 //!
 //! The server is `RELAYCTL_DNS_SERVER` (`ADDR` or `ADDR:PORT`, e.g. `127.0.0.1:5353`: for tests
 //! and for hosts whose resolver is not in /etc/resolv.conf), else the first `nameserver` lines
@@ -16,10 +17,8 @@ use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
-const TYPE_A: u16 = 1;
-const TYPE_PTR: u16 = 12;
-const TYPE_MX: u16 = 15;
-const TYPE_AAAA: u16 = 28;
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
 
 /// The answer to one question.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,15 +109,17 @@ impl Resolver {
 
     /// IPv4 addresses of `name`.
     pub fn a(&self, name: &str) -> Result<Answer<Ipv4Addr>, DnsError> {
-        self.query(name, TYPE_A, |rdata, _| {
-            <[u8; 4]>::try_from(rdata).ok().map(Ipv4Addr::from)
+        self.query(name, RecordType::A, |data| match data {
+            RData::A(a) => Some(a.0),
+            _ => None,
         })
     }
 
     /// IPv6 addresses of `name`.
     pub fn aaaa(&self, name: &str) -> Result<Answer<Ipv6Addr>, DnsError> {
-        self.query(name, TYPE_AAAA, |rdata, _| {
-            <[u8; 16]>::try_from(rdata).ok().map(Ipv6Addr::from)
+        self.query(name, RecordType::AAAA, |data| match data {
+            RData::AAAA(aaaa) => Some(aaaa.0),
+            _ => None,
         })
     }
 
@@ -140,11 +141,9 @@ impl Resolver {
     /// Mail exchangers of `name`: (preference, host), lowest preference first. A null MX
     /// (RFC 7505) is the host `""`.
     pub fn mx(&self, name: &str) -> Result<Answer<(u16, String)>, DnsError> {
-        let mut answer = self.query(name, TYPE_MX, |rdata, message| {
-            let preference = u16::from_be_bytes([*rdata.first()?, *rdata.get(1)?]);
-            let offset = message.len() - rdata.len() + 2;
-            let (host, _) = read_name(message, offset)?;
-            Some((preference, host))
+        let mut answer = self.query(name, RecordType::MX, |data| match data {
+            RData::MX(mx) => Some((mx.preference, plain_name(&mx.exchange))),
+            _ => None,
         })?;
         if let Answer::Records(list) = &mut answer {
             list.sort();
@@ -156,10 +155,10 @@ impl Resolver {
     pub fn ptr(&self, address: IpAddr) -> Result<Answer<String>, DnsError> {
         self.query(
             &reverse_name(address, "in-addr.arpa", "ip6.arpa"),
-            TYPE_PTR,
-            |rdata, message| {
-                let offset = message.len() - rdata.len();
-                read_name(message, offset).map(|(name, _)| name)
+            RecordType::PTR,
+            |data| match data {
+                RData::PTR(ptr) => Some(plain_name(&ptr.0)),
+                _ => None,
             },
         )
     }
@@ -168,8 +167,8 @@ impl Resolver {
     fn query<T>(
         &self,
         name: &str,
-        qtype: u16,
-        parse: impl Fn(&[u8], &[u8]) -> Option<T>,
+        qtype: RecordType,
+        parse: impl Fn(&RData) -> Option<T>,
     ) -> Result<Answer<T>, DnsError> {
         if let Some(e) = self.dead.borrow().clone() {
             return Err(e);
@@ -179,7 +178,7 @@ impl Resolver {
         let mut failure = None;
         for server in &self.servers {
             match self.exchange(*server, &question) {
-                Ok(response) => return decode(&response, id, qtype, *server, &parse),
+                Ok(response) => return decode(&response, id, *server, &parse),
                 Err(e) => failure = Some(e),
             }
         }
@@ -303,96 +302,66 @@ fn resolv_conf(text: &str) -> Vec<SocketAddr> {
         .collect()
 }
 
-/// A query for `name` and `qtype` with recursion desired.
-fn encode_query(id: u16, name: &str, qtype: u16) -> Result<Vec<u8>, DnsError> {
+/// A query for `name` and `qtype` with recursion desired. Only host names are asked about
+/// (letters, digits, `-` and `_`): anything else is a mistake of the caller, not a question.
+fn encode_query(id: u16, name: &str, qtype: RecordType) -> Result<Vec<u8>, DnsError> {
     let bad = || DnsError::BadName(name.to_string());
-    let mut out = Vec::with_capacity(name.len() + 18);
-    out.extend_from_slice(&id.to_be_bytes());
-    out.extend_from_slice(&[0x01, 0x00]); // RD
-    out.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]); // one question
     let trimmed = name.trim_end_matches('.');
-    if trimmed.is_empty() || trimmed.len() > 253 {
+    let host = !trimmed.is_empty()
+        && !trimmed.contains("..")
+        && trimmed
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !host {
         return Err(bad());
     }
-    for label in trimmed.split('.') {
-        let valid = !label.is_empty()
-            && label.len() <= 63
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !valid {
-            return Err(bad());
-        }
-        out.push(label.len() as u8);
-        out.extend_from_slice(label.as_bytes());
-    }
-    out.push(0);
-    out.extend_from_slice(&qtype.to_be_bytes());
-    out.extend_from_slice(&1u16.to_be_bytes()); // IN
-    Ok(out)
+    // The crate checks the lengths (63 per label, 255 in all).
+    let parsed = Name::from_ascii(trimmed).map_err(|_| bad())?;
+    let mut message = Message::new(id, MessageType::Query, OpCode::Query);
+    message.metadata.recursion_desired = true;
+    message.add_query(Query::query(parsed, qtype));
+    message.to_vec().map_err(|_| bad())
 }
 
-/// Reads the response to query `id`: the records of `qtype` in the answer section (a CNAME chain
-/// before them is followed by the server; its records are skipped here).
+/// Reads the response to query `id`: the records `parse` accepts in the answer section (a
+/// CNAME chain before them is followed by the server; its records are skipped here).
 fn decode<T>(
-    message: &[u8],
+    response: &[u8],
     id: u16,
-    qtype: u16,
     server: SocketAddr,
-    parse: &impl Fn(&[u8], &[u8]) -> Option<T>,
+    parse: &impl Fn(&RData) -> Option<T>,
 ) -> Result<Answer<T>, DnsError> {
-    let malformed = |detail: &str| DnsError::Malformed {
+    let message = Message::from_vec(response).map_err(|e| DnsError::Malformed {
         server: server.to_string(),
-        detail: detail.to_string(),
+        detail: e.to_string(),
+    })?;
+    let header = &message.metadata;
+    if header.id != id || header.message_type != MessageType::Response {
+        return Err(DnsError::Malformed {
+            server: server.to_string(),
+            detail: "not the answer to the question asked".into(),
+        });
+    }
+    let rcode = match header.response_code {
+        ResponseCode::NoError => None,
+        ResponseCode::NXDomain => return Ok(Answer::NoName),
+        ResponseCode::FormErr => Some("FORMERR"),
+        ResponseCode::ServFail => Some("SERVFAIL"),
+        ResponseCode::NotImp => Some("NOTIMP"),
+        ResponseCode::Refused => Some("REFUSED"),
+        _ => Some("an error"),
     };
-    let header = message.get(..12).ok_or_else(|| malformed("too short"))?;
-    let word = |i: usize| u16::from_be_bytes([header[i], header[i + 1]]);
-    if word(0) != id || header[2] & 0x80 == 0 {
-        return Err(malformed("not the answer to the question asked"));
+    if let Some(rcode) = rcode {
+        return Err(DnsError::Server {
+            server: server.to_string(),
+            rcode,
+        });
     }
-    let rcode = header[3] & 0x0f;
-    match rcode {
-        0 => {}
-        3 => return Ok(Answer::NoName),
-        other => {
-            return Err(DnsError::Server {
-                server: server.to_string(),
-                rcode: match other {
-                    1 => "FORMERR",
-                    2 => "SERVFAIL",
-                    4 => "NOTIMP",
-                    5 => "REFUSED",
-                    _ => "an error",
-                },
-            });
-        }
-    }
-    let (questions, answers) = (word(4), word(6));
-    let mut pos = 12;
-    for _ in 0..questions {
-        let (_, next) = read_name(message, pos).ok_or_else(|| malformed("bad question"))?;
-        pos = next + 4;
-    }
-    let mut records = Vec::new();
-    for _ in 0..answers {
-        let (_, next) = read_name(message, pos).ok_or_else(|| malformed("bad record name"))?;
-        let fixed = message
-            .get(next..next + 10)
-            .ok_or_else(|| malformed("truncated record"))?;
-        let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
-        let rdlength = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
-        let start = next + 10;
-        let rdata = message
-            .get(start..start + rdlength)
-            .ok_or_else(|| malformed("truncated record data"))?;
-        if rtype == qtype {
-            // The parser gets the message up to the end of this record's data, so that it can
-            // follow compression pointers (which only point backwards) and find the data's start.
-            let upto = &message[..start + rdlength];
-            records.push(parse(rdata, upto).ok_or_else(|| malformed("bad record data"))?);
-        }
-        pos = start + rdlength;
-    }
+    let records: Vec<T> = message
+        .answers
+        .iter()
+        .filter_map(|record| parse(&record.data))
+        .collect();
     Ok(if records.is_empty() {
         Answer::NoData
     } else {
@@ -400,42 +369,26 @@ fn decode<T>(
     })
 }
 
-/// Reads a (possibly compressed) name at `pos`: the name in lower case without the final dot,
-/// and the position after it in the message.
-fn read_name(message: &[u8], mut pos: usize) -> Option<(String, usize)> {
-    let mut labels: Vec<String> = Vec::new();
-    let mut end = None;
-    // Each pointer must point backwards, so a loop cannot go on forever; the bound is a guard.
-    for _ in 0..128 {
-        let len = *message.get(pos)?;
-        match len {
-            0 => {
-                let name = labels.join(".").to_ascii_lowercase();
-                return Some((name, end.unwrap_or(pos + 1)));
-            }
-            l if l & 0xc0 == 0xc0 => {
-                let target = usize::from(u16::from_be_bytes([l & 0x3f, *message.get(pos + 1)?]));
-                if target >= pos {
-                    return None;
-                }
-                end.get_or_insert(pos + 2);
-                pos = target;
-            }
-            l if l & 0xc0 == 0 => {
-                let label = message.get(pos + 1..pos + 1 + usize::from(l))?;
-                labels.push(crate::printable::from_bytes(label));
-                pos += 1 + usize::from(l);
-            }
-            _ => return None,
-        }
-    }
-    None
+/// A name as the doctor prints and compares it: lower case, without the final dot (the root,
+/// a null MX's exchange, is `""`).
+fn plain_name(name: &Name) -> String {
+    name.to_lowercase()
+        .to_ascii()
+        .trim_end_matches('.')
+        .to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::thread;
+
+    // Record types on the wire: the test servers below build their answers byte by byte, so
+    // that the decoding is checked against the format, not against the encoder of the crate.
+    const TYPE_A: u16 = 1;
+    const TYPE_PTR: u16 = 12;
+    const TYPE_MX: u16 = 15;
+    const TYPE_AAAA: u16 = 28;
 
     fn name(n: &str) -> Vec<u8> {
         let mut out = Vec::new();
@@ -485,14 +438,14 @@ mod tests {
 
     #[test]
     fn encodes_the_question() {
-        let q = encode_query(0xabcd, "mx.Example.org.", TYPE_MX).unwrap();
+        let q = encode_query(0xabcd, "mx.Example.org.", RecordType::MX).unwrap();
         assert_eq!(&q[..4], &[0xab, 0xcd, 0x01, 0x00]);
         assert_eq!(
             &q[12..],
             [name("mx.Example.org"), vec![0, 15, 0, 1]].concat()
         );
         for bad in ["", "a..b", "a b.org", &"x".repeat(64)] {
-            assert!(encode_query(1, bad, TYPE_A).is_err(), "{bad:?}");
+            assert!(encode_query(1, bad, RecordType::A).is_err(), "{bad:?}");
         }
     }
 
@@ -614,9 +567,17 @@ mod tests {
 
     #[test]
     fn pointer_loops_are_refused() {
-        let mut message = vec![0u8; 12];
-        message.extend_from_slice(&[0xc0, 12]);
-        assert_eq!(read_name(&message, 12), None);
+        // A response with one answer whose name is a compression pointer to itself.
+        let mut message = vec![0x12, 0x34, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0];
+        message.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2, 3, 4]);
+        let parse = |data: &RData| match data {
+            RData::A(a) => Some(a.0),
+            _ => None,
+        };
+        assert!(matches!(
+            decode(&message, 0x1234, "127.0.0.1:53".parse().unwrap(), &parse),
+            Err(DnsError::Malformed { .. })
+        ));
     }
 
     #[test]

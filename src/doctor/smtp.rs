@@ -443,10 +443,12 @@ fn report_tls(selected: &Selected, conn: &Connection, out: &mut Vec<Check>) {
     }
 }
 
-/// `YYYY-MM-DD` of a Unix time.
+/// `YYYY-MM-DD` of a Unix time (`?` outside the years -9999 to 9999).
 fn date(unix: i64) -> String {
-    let (y, m, d) = crate::calendar::civil_date(unix.div_euclid(86400));
-    format!("{y:04}-{m:02}-{d:02}")
+    time::OffsetDateTime::from_unix_timestamp(unix).map_or_else(
+        |_| "?".into(),
+        |t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
+    )
 }
 
 /// `ehlo.*`: what the relay offers, compared with what the profile needs.

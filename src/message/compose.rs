@@ -222,16 +222,21 @@ pub fn zip(attachments: &[Attachment], limit: &SizeLimit<'_>) -> Result<Attachme
 /// A modification time as a zip (DOS) timestamp, in UTC; 1980-01-01 when out of its range.
 fn zip_time(time: SystemTime) -> zip::DateTime {
     let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = crate::calendar::civil_date(days as i64);
-    let (Ok(year), Ok(month), Ok(day)) =
-        (u16::try_from(year), u8::try_from(month), u8::try_from(day))
-    else {
+    let Ok(utc) = i64::try_from(secs).map(time::OffsetDateTime::from_unix_timestamp) else {
         return zip::DateTime::default();
     };
-    // In range by construction: hours < 24, minutes and seconds < 60.
-    let [hour, minute, second] = [rest / 3600, rest % 3600 / 60, rest % 60].map(|v| v as u8);
-    zip::DateTime::from_date_and_time(year, month, day, hour, minute, second).unwrap_or_default()
+    let Some((utc, Ok(year))) = utc.ok().map(|t| (t, u16::try_from(t.year()))) else {
+        return zip::DateTime::default();
+    };
+    zip::DateTime::from_date_and_time(
+        year,
+        u8::from(utc.month()),
+        utc.day(),
+        utc.hour(),
+        utc.minute(),
+        utc.second(),
+    )
+    .unwrap_or_default()
 }
 
 /// Parses a command-line address such as `ops@example.org` or `"Ops Team <ops@example.org>"`.

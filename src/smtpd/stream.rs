@@ -3,7 +3,9 @@
 //!
 //! - Every line (a command, or a line of a message) must arrive within `timeout` of the
 //!   previous one: a client sending a byte a second never completes a line in time
-//!   (Postfix's `smtpd_per_record_deadline`).
+//!   (Postfix's `smtpd_per_record_deadline`). Lines are counted in what the dialogue reads,
+//!   never in the bytes on the wire: under TLS those are ciphertext, whose newline bytes are
+//!   noise (they cut a steady client off at random, and let a slow one live on).
 //! - The whole connection lasts at most `session_timeout`.
 //! - When the listener shuts down, a connection waiting for its next command is ended
 //!   (`421`), while one in the middle of a message is read to its end.
@@ -57,6 +59,11 @@ impl Timed {
     pub fn tcp(&self) -> &TcpStream {
         &self.tcp
     }
+
+    /// A line (or its end) came: the next one has `timeout` from now.
+    fn line_seen(&mut self) {
+        self.line_deadline = Instant::now() + self.timeout;
+    }
 }
 
 /// The error a read gives when the listener shuts down while the client is between commands.
@@ -93,12 +100,7 @@ impl Read for Timed {
             }
             self.tcp.set_read_timeout(Some(wait))?;
             match self.tcp.read(buf) {
-                Ok(n) => {
-                    if buf[..n].contains(&b'\n') {
-                        self.line_deadline = Instant::now() + self.timeout;
-                    }
-                    return Ok(n);
-                }
+                Ok(n) => return Ok(n),
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -134,6 +136,13 @@ impl Connection {
         }
     }
 
+    fn timed_mut(&mut self) -> &mut Timed {
+        match self {
+            Connection::Plain(t) => t,
+            Connection::Tls(s) => &mut s.sock,
+        }
+    }
+
     /// Starts TLS on the connection (STARTTLS, or at once for `smtps://`).
     pub fn start_tls(self, config: Arc<rustls::ServerConfig>) -> io::Result<Connection> {
         let timed = match self {
@@ -154,11 +163,17 @@ impl Connection {
 }
 
 impl Read for Connection {
+    /// Reads what the client sent (decrypted under TLS), and restarts the line deadline when
+    /// a line ended in it.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Connection::Plain(t) => t.read(buf),
-            Connection::Tls(s) => s.read(buf),
+        let n = match self {
+            Connection::Plain(t) => t.read(buf)?,
+            Connection::Tls(s) => s.read(buf)?,
+        };
+        if buf[..n].contains(&b'\n') {
+            self.timed_mut().line_seen();
         }
+        Ok(n)
     }
 }
 

@@ -14,11 +14,11 @@ use testkit::smtp::{Script, Server};
 use crate::faults::write_config;
 use crate::harness::{Root, Run, Sandbox, arrives_soon, as_root};
 
-/// A TCP proxy in front of the relay that keeps every byte clients sent, one buffer per
-/// connection, so that complete transmissions of a message can be counted (the capture server
-/// only says whether a message arrived, not how often).
-struct Tee {
-    port: u16,
+/// A TCP proxy in front of a server that keeps every byte clients sent, one buffer per
+/// connection: so that complete transmissions of a message can be counted (the capture server
+/// only says whether a message arrived, not how often), or a client's commands read.
+pub struct Tee {
+    pub port: u16,
     streams: Streams,
 }
 
@@ -26,7 +26,7 @@ struct Tee {
 pub type Streams = Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>>;
 
 impl Tee {
-    fn start(upstream: u16) -> Tee {
+    pub fn start(upstream: u16) -> Tee {
         let listener = TcpListener::bind(("127.0.0.1", 0)).expect("tee cannot listen");
         let port = listener.local_addr().unwrap().port();
         let streams: Streams = Arc::default();
@@ -52,6 +52,15 @@ impl Tee {
             }
         });
         Tee { port, streams }
+    }
+
+    /// What the clients sent, one connection after the other.
+    pub fn sent(&self) -> Vec<u8> {
+        let streams = self.streams.lock().unwrap();
+        streams
+            .iter()
+            .flat_map(|s| s.lock().unwrap().clone())
+            .collect()
     }
 
     /// How many times the message holding `marker` was transmitted up to its final dot.

@@ -167,7 +167,7 @@ pub fn parse(run: &Run) -> Value {
     let report: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("doctor --json printed no JSON ({e}): {run:#?}"));
     assert_no_secret(run);
-    validate(&run.stdout);
+    crate::harness::validate_json("doctor-schema.json", &run.stdout);
     assert_eq!(
         run.code == 0,
         report["ok"] == true,
@@ -191,36 +191,6 @@ fn assert_status(report: &Value, id: &str, status: &str) -> String {
     let c = check(report, id);
     assert_eq!(c["status"], status, "{id}: {c:#}");
     format!("{} | {} | {}", c["summary"], c["fix"], c["reply"])
-}
-
-/// Validates a report against docs/doctor-schema.json with a real JSON Schema validator.
-fn validate(json: &str) {
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/doctor-schema.json");
-    let script = "import json, sys, jsonschema\n\
-                  schema = json.load(open(sys.argv[1]))\n\
-                  jsonschema.Draft202012Validator.check_schema(schema)\n\
-                  jsonschema.Draft202012Validator(schema).validate(json.load(sys.stdin))\n";
-    let mut child = Command::new("/usr/bin/python3")
-        .args(["-c", script])
-        .arg(&schema)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 (apt-get install python3-jsonschema)");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(json.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "the report does not match docs/doctor-schema.json:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Neither the password nor its AUTH encodings appear anywhere.

@@ -166,13 +166,47 @@ pub fn captured() -> Vec<Captured> {
     capture().messages()
 }
 
-/// `queue list --json` or `queue failed --json`.
+/// `queue list --json` or `queue failed --json`, checked against docs/queue-schema.json (so
+/// every test that looks at the queue checks the listing's schema in that state).
 pub fn queue(sb: &Sandbox, area: &str) -> Vec<serde_json::Value> {
     let run = sb.run(&["queue", area, "--json"], b"").ok();
+    validate_json("queue-schema.json", &run.stdout);
     match serde_json::from_str(&run.stdout) {
         Ok(serde_json::Value::Array(list)) => list,
         other => panic!("queue {area} --json: not an array: {other:?}\n{run:#?}"),
     }
+}
+
+/// Validates `json` against `docs/<schema>` with a real JSON Schema validator (Python's
+/// jsonschema, Draft 2020-12).
+pub fn validate_json(schema: &str, json: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join(schema);
+    let script = "import json, sys, jsonschema\n\
+                  schema = json.load(open(sys.argv[1]))\n\
+                  jsonschema.Draft202012Validator.check_schema(schema)\n\
+                  jsonschema.Draft202012Validator(schema).validate(json.load(sys.stdin))\n";
+    let mut child = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 (apt-get install python3-jsonschema)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(json.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the output does not match docs/{schema}:\n{}\n{json}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The current Unix time in seconds.

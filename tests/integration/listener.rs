@@ -46,6 +46,19 @@ pub fn uid_of(user: &str) -> u32 {
         .expect("a uid")
 }
 
+/// Asserts that the process `pid` runs as [`SERVER_USER`] only (real, effective, saved and
+/// file-system uid): the process that parses SMTP is not root.
+#[track_caller]
+pub fn assert_runs_as_server_user(pid: u32) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    let expected = uid_of(SERVER_USER).to_string();
+    assert!(
+        uid_line.split_whitespace().skip(1).all(|u| u == expected),
+        "{uid_line}"
+    );
+}
+
 /// A free TCP port on 127.0.0.1 (bound and released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -91,19 +104,30 @@ impl Served {
     /// [`Served::start`] through `wrapper`, a program and its arguments (`prlimit
     /// --nofile=64`) that runs the command line following them.
     pub fn start_under(sb: &Sandbox, wrapper: &[&str], extra: &[&str]) -> Served {
-        ensure_server_user();
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
-        let relayctl = env!("CARGO_BIN_EXE_relayctl");
-        let mut command = match wrapper.split_first() {
-            Some((program, args)) => {
+        let mut args = vec!["serve", "--listen", &listen];
+        args.extend_from_slice(extra);
+        let command = match wrapper.split_first() {
+            Some((program, rest)) => {
                 let mut command = sb.program(program);
-                command.args(args).arg(relayctl);
+                command
+                    .args(rest)
+                    .arg(env!("CARGO_BIN_EXE_relayctl"))
+                    .args(&args);
                 command
             }
-            None => sb.program(relayctl),
+            None => sb.command(&args),
         };
-        command.args(["serve", "--listen", &listen]).args(extra);
+        let served = Served::spawn(command, port);
+        served.wait_log(&["listening on"]);
+        served
+    }
+
+    /// Runs `command` (relayctl serve, or a program that starts it) with its log on stderr,
+    /// without waiting for it; `port` is where clients reach it.
+    pub fn spawn(mut command: Command, port: u16) -> Served {
+        ensure_server_user();
         let mut child = command
             .env("RELAYCTL_LOG", "stderr")
             .stdin(Stdio::null())
@@ -119,17 +143,7 @@ impl Served {
                 sink.lock().unwrap().push_str(&format!("{line}\n"));
             }
         });
-        let served = Served { child, log, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !served.log().contains("listening on") {
-            assert!(
-                Instant::now() < deadline,
-                "serve did not start: {}",
-                served.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        served
+        Served { child, log, port }
     }
 
     pub fn pid(&self) -> u32 {
@@ -156,12 +170,33 @@ impl Served {
         }
     }
 
-    /// Sends SIGTERM and waits for the exit status.
-    pub fn stop(mut self) -> std::process::ExitStatus {
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-        self.child.wait().expect("wait for serve")
+    }
+
+    /// Waits (up to 15 s) for the exit status.
+    pub fn wait(mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for serve") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not exit:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn stop(self) -> std::process::ExitStatus {
+        self.terminate();
+        self.wait()
     }
 }
 
@@ -275,16 +310,7 @@ with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
     );
 
     // The process that parses SMTP is the listener's user, not root.
-    let status = std::fs::read_to_string(format!("/proc/{}/status", served.pid())).unwrap();
-    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
-    let expected = uid_of(SERVER_USER);
-    assert!(
-        uid_line
-            .split_whitespace()
-            .skip(1)
-            .all(|u| u == expected.to_string()),
-        "{uid_line}"
-    );
+    assert_runs_as_server_user(served.pid());
 
     queue_run(&sb);
     let got = wait_for(&m);

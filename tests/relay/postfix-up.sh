@@ -22,7 +22,9 @@
 #         (tests/relay/dovecot-up.sh), which checks each token by introspection
 #         at the tests' authorization server; authenticated relay only
 # Everything accepted is relayed to [127.0.0.1]:$RELAYCTL_TEST_CAPTURE_PORT
-# (a capture SMTP server run by the tests; plain SMTP, no TLS, no AUTH).
+# (a capture SMTP server run by the tests; plain SMTP, no TLS, no AUTH), except
+# mail from listener-route@relay.test, which goes to 127.0.0.1:2527, where the
+# listener tests run relayctl's SMTP listener.
 # Mail queued while it is down is delivered ~1 s after it comes up.
 #
 # Environment (all optional):
@@ -44,6 +46,8 @@ CAPTURE_PORT=${RELAYCTL_TEST_CAPTURE_PORT:-2525}
 WAIT_SECS=${RELAYCTL_TEST_RELAY_TIMEOUT:-10}
 PORTS=(25 465 587 2526 2587 2465 2588)
 RELAY_HOSTNAME=relay.test
+LISTENER_ROUTE_SENDER=listener-route@relay.test
+LISTENER_ROUTE_PORT=2527
 
 PF_CONF=/etc/postfix
 SASL_CONF_DIR=$PF_CONF/sasl
@@ -265,6 +269,10 @@ smtpd_reject_unlisted_recipient = no
 relayhost = [127.0.0.1]:$CAPTURE_PORT
 default_transport = smtp
 relay_transport = smtp
+# Postfix's own SMTP client as a client of relayctl's SMTP listener: mail from this one sender
+# goes to the listener the tests start on 127.0.0.1:$LISTENER_ROUTE_PORT. The listener sends it
+# on with its profile's sender, which takes the usual way to the capture server (no loop).
+sender_dependent_default_transport_maps = inline:{ { $LISTENER_ROUTE_SENDER = smtp:[127.0.0.1]:$LISTENER_ROUTE_PORT } }
 smtputf8_enable = yes
 message_size_limit = 10240000
 mailbox_size_limit = 0

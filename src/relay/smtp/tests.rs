@@ -58,6 +58,16 @@ fn open(port: u16, observer: &dyn Observer) -> Connection {
     conn
 }
 
+/// Ends the session and waits until the server has read the QUIT, which is not answered.
+fn quit(conn: Connection, server: &Server, observer: &dyn Observer) {
+    conn.quit(observer).unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    while server.commands().last().map(String::as_str) != Some("QUIT") {
+        assert!(Instant::now() < deadline, "the server never read QUIT");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn rcpts(list: &[&str]) -> Vec<(String, Vec<String>)> {
     list.iter().map(|r| (r.to_string(), Vec::new())).collect()
 }
@@ -88,8 +98,7 @@ fn multiline_replies_and_extensions() {
         ["PIPELINING", "SIZE", "AUTH", "DSN", "8BITMIME", "SMTPUTF8"]
     );
     assert!(!conn.is_encrypted());
-    let quit = conn.quit(&rec).unwrap();
-    assert_eq!(quit.text(), "221 2.0.0 Bye");
+    quit(conn, &server, &rec);
     assert_eq!(server.commands(), ["EHLO client.test", "QUIT"]);
     let lines = rec.lines();
     assert!(lines[0].starts_with("N: connected to 127.0.0.1:"));
@@ -102,7 +111,8 @@ fn multiline_replies_and_extensions() {
             "C: EHLO client.test"
         ]
     );
-    assert_eq!(lines.last().unwrap(), "S: 221 2.0.0 Bye");
+    // QUIT's reply is not waited for.
+    assert_eq!(lines.last().unwrap(), "C: QUIT");
 }
 
 #[test]
@@ -165,7 +175,7 @@ fn pipelined_commands_go_out_in_one_write() {
     assert_eq!(result.accepted(), 1);
     let data = result.data.unwrap().unwrap();
     assert_eq!(data.text(), "250 2.0.0 Ok: queued as ABC");
-    conn.quit(&rec).unwrap();
+    quit(conn, &server, &rec);
     let commands = server.command_records();
     let lines: Vec<&str> = commands.iter().map(|c| c.line.as_str()).collect();
     assert_eq!(
@@ -192,6 +202,119 @@ fn pipelined_commands_go_out_in_one_write() {
     let lines = rec.lines();
     assert!(lines.contains(&"N: message sent (7 bytes)".to_string()));
     assert!(lines.contains(&"C: DATA".to_string()));
+}
+
+/// A relay offering CHUNKING and PIPELINING, answering each recipient from `rcpt`.
+fn chunking(rcpt: Vec<Act>) -> Script {
+    Script {
+        pipelining: true,
+        chunking: true,
+        mail: reply("250 2.1.0 Ok").into(),
+        rcpt: rcpt.into_iter().map(Into::into).collect(),
+        final_dot: reply("250 2.0.0 Ok: queued as BDAT1").into(),
+        ..mx()
+    }
+}
+
+#[test]
+fn with_chunking_the_transaction_is_one_flight() {
+    let server = Server::start(chunking(vec![
+        reply("250 2.1.5 Ok"),
+        reply("550 5.1.1 <b@x.test>: User unknown"),
+    ]));
+    let rec = Recorder::default();
+    let mut conn = open(server.port, &rec);
+    let message = b"Subject: x\r\n\r\n.leading dot\r\nend";
+    let result = conn
+        .transaction(
+            Some("me@client.test"),
+            &[],
+            &rcpts(&["a@x.test", "b@x.test"]),
+            &mut &message[..],
+            &rec,
+        )
+        .unwrap();
+    assert_eq!(result.accepted(), 1);
+    let data = result.data.unwrap().unwrap();
+    assert_eq!(data.text(), "250 2.0.0 Ok: queued as BDAT1");
+    quit(conn, &server, &rec);
+    let commands = server.command_records();
+    let lines: Vec<&str> = commands.iter().map(|c| c.line.as_str()).collect();
+    assert_eq!(
+        lines,
+        [
+            "EHLO client.test",
+            "MAIL FROM:<me@client.test>",
+            "RCPT TO:<a@x.test>",
+            "RCPT TO:<b@x.test>",
+            "BDAT 33 LAST",
+            "QUIT"
+        ]
+    );
+    // MAIL, both RCPTs and the BDAT with its chunk came in the one read after EHLO's.
+    let reads: Vec<usize> = commands.iter().map(|c| c.read).collect();
+    assert_eq!(reads[1..5], [reads[0] + 1; 4], "more than one flight");
+    // No dot-stuffing in a chunk; the final CRLF is the client's, as DATA's terminator adds it.
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(
+        messages[0].data,
+        b"Subject: x\r\n\r\n.leading dot\r\nend\r\n"
+    );
+}
+
+#[test]
+fn with_chunking_refused_recipients_deliver_nothing() {
+    let server = Server::start(chunking(vec![reply("550 5.1.1 User unknown")]));
+    let rec = Recorder::default();
+    let mut conn = open(server.port, &rec);
+    let result = conn
+        .transaction(
+            Some("me@client.test"),
+            &[],
+            &rcpts(&["a@x.test"]),
+            &mut &b"body"[..],
+            &rec,
+        )
+        .unwrap();
+    assert_eq!(result.accepted(), 0);
+    assert_eq!(result.data, None);
+    assert!(!conn.is_broken());
+    quit(conn, &server, &rec);
+    assert!(server.messages().is_empty());
+}
+
+#[test]
+fn with_chunking_a_message_over_one_chunk_streams_through_data() {
+    let server = Server::start(Script {
+        data: reply("354 go ahead").into(),
+        ..chunking(vec![reply("250 2.1.5 Ok")])
+    });
+    let rec = Recorder::default();
+    let mut conn = open(server.port, &rec);
+    let line = [b'x'; 78];
+    let mut message = Vec::new();
+    while message.len() <= CHUNK {
+        message.extend_from_slice(&line);
+        message.extend_from_slice(b"\r\n");
+    }
+    message.extend_from_slice(b".dot");
+    conn.transaction(
+        Some("me@client.test"),
+        &[],
+        &rcpts(&["a@x.test"]),
+        &mut &message[..],
+        &rec,
+    )
+    .unwrap()
+    .data
+    .unwrap()
+    .unwrap();
+    quit(conn, &server, &rec);
+    assert!(server.commands().contains(&"DATA".to_string()));
+    let mut expected = message.clone();
+    expected.extend_from_slice(b"\r\n");
+    assert_eq!(server.messages()[0].data, expected);
 }
 
 #[test]
@@ -807,7 +930,7 @@ fn auth_plain_and_refusal() {
         "AUTH: 535 5.7.8 Error: authentication failed"
     );
     assert!(!conn.is_broken());
-    conn.quit(&rec).unwrap();
+    quit(conn, &server, &rec);
     // PLAIN with an initial response: no authorization identity, `jdoe`, `wrong`.
     assert_eq!(
         server.commands(),
@@ -868,7 +991,7 @@ fn a_refused_token_gets_the_dummy_answer_and_its_status() {
         "AUTH: 535 5.7.8 Username and Password not accepted (token refused: status 401)"
     );
     assert!(!conn.is_broken());
-    conn.quit(&rec).unwrap();
+    quit(conn, &server, &rec);
     assert_eq!(server.violations(), Vec::<String>::new());
     assert_eq!(
         server.auths(),
