@@ -23,7 +23,7 @@ use crate::submit::Handover;
 pub fn execute(options: &Options, args: ServeArgs) -> Result<()> {
     let root = rustix::process::geteuid().is_root();
     let config = options.location.load()?;
-    let settings = config.server.clone();
+    let mut settings = config.server.clone();
     let listen = if args.listen.is_empty() {
         settings.listen_or_default(root)
     } else {
@@ -61,6 +61,7 @@ pub fn execute(options: &Options, args: ServeArgs) -> Result<()> {
         .unwrap_or(DEFAULT_MAX_MESSAGE_SIZE)
         .0;
     let sockets = listener::sockets(&listen)?;
+    settings.max_connections = listener::connections_possible(settings.max_connections);
     if root {
         become_server_user(&settings.user)?;
     }

@@ -211,10 +211,14 @@ impl<'s> Backend for ClientBackend<'s> {
         Ok(())
     }
 
-    fn recipient(&mut self, address: &str) -> Result<(), Reply> {
+    fn access(&self) -> Result<(), Reply> {
         if !self.may_submit() {
             return Err(Reply::new(554, "5.7.1 Relay access denied"));
         }
+        Ok(())
+    }
+
+    fn recipient(&mut self, address: &str) -> Result<(), Reply> {
         self.shared
             .aliases
             .resolve(address)

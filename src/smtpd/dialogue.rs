@@ -49,6 +49,13 @@ pub trait Backend {
         Ok(())
     }
 
+    /// Whether the client may submit mail at all; `Err` is the refusal. Asked first at every
+    /// RCPT, before the order of commands is checked: a client that may not relay hears so
+    /// (`554 5.7.1`) whatever it sent before, which is the reply open-relay probes look for.
+    fn access(&self) -> Result<(), Reply> {
+        Ok(())
+    }
+
     /// Decides about one recipient; `Err` is the reply that refuses it.
     fn recipient(&mut self, address: &str) -> Result<(), Reply>;
 
@@ -378,6 +385,9 @@ impl Session<'_> {
     }
 
     fn rcpt(&mut self, rest: &str, backend: &mut impl Backend) -> Reply {
+        if let Err(reply) = backend.access() {
+            return reply;
+        }
         if self.transaction.sender.is_none() {
             return Reply::new(503, "5.5.1 Error: need MAIL command");
         }

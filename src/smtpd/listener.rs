@@ -31,6 +31,47 @@ use crate::message::submission::MAX_RECIPIENTS;
 /// connections must stay cheap.
 const STACK: usize = 256 * 1024;
 
+/// Open files kept for what is not a connection: the standard streams, the listening sockets,
+/// the log, the users file, messages' spool and scratch files.
+const SPARE_DESCRIPTORS: u64 = 32;
+
+/// How long the accept loop rests when it cannot accept for want of descriptors or memory: the
+/// connection stays in the backlog and the socket stays readable, so polling again at once
+/// would spin.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+
+/// How many connections the listener can hold at once, at most `wanted`. The soft limit on
+/// open files is raised to the hard one first, as a service is expected to: systemd starts
+/// services with a soft limit of 1,024 (for select(2), which relayctl does not use). When even
+/// the hard limit cannot hold `wanted` connections and [`SPARE_DESCRIPTORS`], fewer are served
+/// and the log says why: a client over the limit is told 421 at once instead of waiting for a
+/// descriptor.
+pub fn connections_possible(wanted: usize) -> usize {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        // Refused only by a policy of the system's own; the limit below says what holds.
+        let _ = setrlimit(Resource::Nofile, raised);
+    }
+    let Some(open_files) = getrlimit(Resource::Nofile).current else {
+        return wanted;
+    };
+    let possible =
+        usize::try_from(open_files.saturating_sub(SPARE_DESCRIPTORS)).unwrap_or(usize::MAX);
+    if possible >= wanted {
+        return wanted;
+    }
+    crate::messages::alert(&format!(
+        "serving at most {possible} connections, not max_connections = {wanted}: the limit on \
+         open files is {open_files} (raise LimitNOFILE= or ulimit -n)"
+    ));
+    possible
+}
+
 /// A listening socket and what it is configured as.
 pub struct Socket {
     pub listener: TcpListener,
@@ -172,6 +213,7 @@ impl Listener {
             }
             let ready: Vec<bool> = fds.iter().map(|f| !f.revents().is_empty()).collect();
             drop(fds);
+            let mut starved = false;
             for (socket, ready) in sockets.iter().zip(ready) {
                 if !ready {
                     continue;
@@ -182,11 +224,26 @@ impl Listener {
                             listener.start(stream, peer, socket.listen, &connections);
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        // Out of descriptors, or the client went away before accept: the
-                        // others are still served.
-                        Err(_) => break,
+                        Err(e) => {
+                            // Out of descriptors or memory: the connection waits in the
+                            // backlog until a connection ends. Any other error is the
+                            // client's (gone before accept); the others are still served.
+                            starved |= matches!(
+                                rustix::io::Errno::from_io_error(&e),
+                                Some(
+                                    rustix::io::Errno::MFILE
+                                        | rustix::io::Errno::NFILE
+                                        | rustix::io::Errno::NOBUFS
+                                        | rustix::io::Errno::NOMEM
+                                )
+                            );
+                            break;
+                        }
                     }
                 }
+            }
+            if starved {
+                std::thread::sleep(ACCEPT_PAUSE);
             }
         }
         drop(sockets);

@@ -98,11 +98,28 @@ impl Served {
     /// Starts `relayctl serve --listen 127.0.0.1:PORT` (and `extra` arguments) in `sb` as root,
     /// and waits until it accepts connections.
     pub fn start(sb: &Sandbox, extra: &[&str]) -> Served {
+        Served::start_under(sb, &[], extra)
+    }
+
+    /// [`Served::start`] through `wrapper`, a program and its arguments (`prlimit
+    /// --nofile=64`) that runs the command line following them.
+    pub fn start_under(sb: &Sandbox, wrapper: &[&str], extra: &[&str]) -> Served {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let mut args = vec!["serve", "--listen", &listen];
         args.extend_from_slice(extra);
-        let served = Served::spawn(sb.command(&args), port);
+        let command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut command = sb.program(program);
+                command
+                    .args(rest)
+                    .arg(env!("CARGO_BIN_EXE_relayctl"))
+                    .args(&args);
+                command
+            }
+            None => sb.command(&args),
+        };
+        let served = Served::spawn(command, port);
         served.wait_log(&["listening on"]);
         served
     }
@@ -200,6 +217,11 @@ impl Client {
     /// Connects and reads the greeting.
     pub fn connect(port: u16) -> (Client, String) {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the listener");
+        Client::over(stream)
+    }
+
+    /// A client on `stream`, already connected to the listener; reads the greeting.
+    pub fn over(stream: TcpStream) -> (Client, String) {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();

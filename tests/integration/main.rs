@@ -18,6 +18,7 @@ mod faults;
 mod hostile;
 mod listener;
 mod listener_clients;
+mod listener_hostile;
 mod notices;
 mod oauth;
 mod oauth_server;

@@ -1,11 +1,12 @@
 use super::*;
 
 /// Takes every message and records it; knows one login (`grafana` / `s3cret`) and refuses the
-/// sender `ceo@corp.example`.
+/// sender `ceo@corp.example`. With `closed`, nobody may submit (a client outside `allow`).
 #[derive(Default)]
 struct Recorder {
     messages: Vec<(Transaction, Vec<u8>)>,
     logins: Vec<String>,
+    closed: bool,
 }
 
 impl Backend for Recorder {
@@ -19,7 +20,17 @@ impl Backend for Recorder {
         Err(Reply::new(535, "5.7.8 Error: authentication failed"))
     }
 
+    fn access(&self) -> Result<(), Reply> {
+        if self.closed {
+            return Err(Reply::new(554, "5.7.1 Relay access denied"));
+        }
+        Ok(())
+    }
+
     fn sender(&mut self, sender: Option<&str>) -> Result<(), Reply> {
+        if self.closed {
+            return Err(Reply::new(530, "5.7.0 Authentication required"));
+        }
         if sender == Some("ceo@corp.example") {
             return Err(Reply::new(553, "5.7.1 not yours"));
         }
@@ -346,6 +357,34 @@ fn strict_pipelining_refuses_talking_ahead() {
     );
     assert_eq!(codes(&out), ["220", "250", "250", "250", "221"], "{out}");
     assert_eq!((b.messages.len(), end), (1, End::Quit));
+}
+
+/// A client that may not submit hears `554 5.7.1` at RCPT whether or not its MAIL was taken,
+/// and nothing it sends is taken.
+#[test]
+fn rcpt_tells_a_client_that_may_not_submit_so() {
+    let mut backend = Recorder {
+        closed: true,
+        ..Recorder::default()
+    };
+    let mut out = Vec::new();
+    let input = b"EHLO c\r\nRCPT TO:<b@y>\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nQUIT\r\n";
+    let end = serve(
+        &mut BufReader::new(&input[..]),
+        &mut out,
+        &settings(),
+        &mut backend,
+        true,
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(
+        codes(&out),
+        ["220", "250", "554", "530", "554", "503", "221"],
+        "{out}"
+    );
+    assert_eq!(end, End::Quit);
+    assert!(backend.messages.is_empty());
 }
 
 #[test]
