@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset};
 use super::rate::{BRAKE_FACTOR, Brake, DEFAULT_BRAKE, DEFAULT_MAX_BURST, Rate};
 use super::tls::TlsMode;
-use super::{ByteSize, ConfigError, OAuth};
+use super::{AuthMechanism, ByteSize, ConfigError, OAuth};
 use crate::secrets::SecretRef;
 
 /// Seconds allowed for connecting and for each reply of the relay, unless the profile says otherwise.
@@ -37,9 +37,12 @@ pub struct Profile {
     /// Private key (PEM) of `client_cert`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_key: Option<PathBuf>,
-    /// SMTP AUTH login; no login means no AUTH.
+    /// SMTP AUTH login; no login means no AUTH (except with `auth = "external"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The one login mechanism to use; default: the strongest the relay offers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthMechanism>,
     /// Envelope sender and default From address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
@@ -109,9 +112,14 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// Whether this profile logs in to the relay.
+    /// Whether this profile logs in to the relay: with a user, or with its client certificate.
     pub fn authenticates(&self) -> bool {
-        self.user.is_some()
+        self.user.is_some() || self.logs_in_with_certificate()
+    }
+
+    /// Whether the login is the TLS client certificate (`auth = "external"`): no secret.
+    pub fn logs_in_with_certificate(&self) -> bool {
+        self.auth == Some(AuthMechanism::External)
     }
 
     /// The timeout for connecting and for each reply.
@@ -198,7 +206,7 @@ impl Profile {
                     self.tls
                 )));
             }
-            if self.secret.is_none() {
+            if self.secret.is_none() && !self.logs_in_with_certificate() {
                 return Err(invalid(
                     "a user is set but no secret store (set `secret`, e.g. \"file\")".into(),
                 ));
@@ -237,6 +245,28 @@ impl Profile {
         }
         if self.client_cert.is_some() != self.client_key.is_some() {
             return Err(invalid("client_cert and client_key go together".into()));
+        }
+        match self.auth {
+            Some(AuthMechanism::External) if self.client_cert.is_none() => {
+                return Err(invalid(
+                    "auth = \"external\" logs in with the TLS client certificate: set client_cert and client_key".into(),
+                ));
+            }
+            Some(auth)
+                if auth != AuthMechanism::External
+                    && auth.takes_token() != self.oauth.is_some() =>
+            {
+                return Err(invalid(if self.oauth.is_some() {
+                    format!(
+                        "auth = \"{auth}\" needs a password, but the profile logs in with OAuth2 (use xoauth2 or oauthbearer)"
+                    )
+                } else {
+                    format!(
+                        "auth = \"{auth}\" logs in with an OAuth2 token: the profile needs [profiles.{name}.oauth]"
+                    )
+                }));
+            }
+            _ => {}
         }
         for (key, value) in [
             ("from", &self.from),
