@@ -333,6 +333,56 @@ mod tests {
         );
     }
 
+    /// A profile from TOML lines, validated as `uni`.
+    fn validated(lines: &str) -> Result<Profile, String> {
+        let text = format!(
+            "preset = \"institutional\"\nhost = \"smtp.uni.example\"\nport = 465\ntls = \"tls\"\n{lines}"
+        );
+        let profile: Profile = toml::from_str(&text).map_err(|e| e.to_string())?;
+        profile.validate("uni").map_err(|e| e.to_string())?;
+        Ok(profile)
+    }
+
+    #[test]
+    fn auth_pins_parse_and_fit_the_secret() {
+        let login = "user = \"jdoe\"\nsecret = \"file\"\n";
+        for name in [
+            "scram-sha-256",
+            "scram-sha-256-plus",
+            "scram-sha-1",
+            "scram-sha-1-plus",
+            "cram-md5",
+            "plain",
+            "login",
+        ] {
+            let p = validated(&format!("{login}auth = \"{name}\"")).unwrap();
+            assert_eq!(p.auth.map(|a| a.name()), Some(name));
+        }
+        assert!(validated(&format!("{login}auth = \"digest-md5\"")).is_err());
+        let err = validated(&format!("{login}auth = \"xoauth2\"")).unwrap_err();
+        assert!(err.contains("OAuth2"), "{err}");
+        let oauth = "[oauth]\ntoken_endpoint = \"https://t.test/token\"\ndevice_endpoint = \"https://t.test/device\"\nclient_id = \"c\"\nscope = \"s\"\n";
+        let err = validated(&format!("{login}auth = \"scram-sha-256\"\n{oauth}")).unwrap_err();
+        assert!(err.contains("needs a password"), "{err}");
+        assert!(validated(&format!("{login}auth = \"oauthbearer\"\n{oauth}")).is_ok());
+    }
+
+    #[test]
+    fn a_certificate_login_needs_the_certificate_and_tls_but_no_secret() {
+        let cert = "client_cert = \"/c.pem\"\nclient_key = \"/c.key\"\n";
+        let p = validated(&format!("{cert}auth = \"external\"")).unwrap();
+        assert!(p.authenticates() && p.logs_in_with_certificate());
+        let err = validated("auth = \"external\"").unwrap_err();
+        assert!(err.contains("set client_cert and client_key"), "{err}");
+        let mut clear = p.clone();
+        clear.tls = TlsMode::None;
+        let err = clear.validate("uni").unwrap_err().to_string();
+        assert!(
+            err.contains("tls = \"none\""),
+            "no certificate login without TLS: {err}"
+        );
+    }
+
     #[test]
     fn hourly_equivalents_round_up() {
         let r = |s: &str| s.parse::<Rate>().unwrap();

@@ -274,6 +274,49 @@ fn scram_plus_binds_the_login_to_the_tls_connection() {
     assert_eq!(server.auths()[0].mechanism, "SCRAM-SHA-1");
 }
 
+/// Over TLS 1.2 (no `tls-exporter` without the extended master secret), -PLUS binds with
+/// `tls-server-end-point`: the hash of the relay's certificate (SHA-256 for the test relay's
+/// sha256WithRSA certificate), which the scripted relay checks.
+#[test]
+fn scram_plus_over_tls_1_2_binds_the_server_certificate() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let dir = relay().ca_file.parent().unwrap().to_path_buf();
+    let leaf = CertificateDer::pem_file_iter(dir.join("server.pem"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let end_point = ring::digest::digest(&ring::digest::SHA256, &leaf)
+        .as_ref()
+        .to_vec();
+    let server = Server::start(Script {
+        name: "scram12.test".into(),
+        tls: Tls::Implicit(testkit::tls::server_config_tls12(
+            &dir.join("server.pem"),
+            &dir.join("server.key"),
+        )),
+        auth: Some(Auth {
+            scram_end_point: Some(end_point),
+            ..scram_auth(&["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"])
+        }),
+        ..Script::default()
+    });
+    let sb = Sandbox::new();
+    profile(&sb, "plus12", server.port, Some(PASSWORD), "");
+    let (run, m) = send(&sb, "plus12");
+    let run = run.ok();
+    assert!(run.stderr.contains("TLSv1_2"), "{run:#?}");
+    assert_eq!(server.violations(), Vec::<String>::new());
+    let auths = server.auths();
+    assert_eq!(auths[0].mechanism, "SCRAM-SHA-256-PLUS");
+    assert!(auths[0].accepted);
+    assert!(server.messages().iter().any(|r| r.text().contains(&m)));
+}
+
 /// A relay that answers the proof with a wrong server signature does not know the password (or
 /// is not the relay): the login is cancelled and nothing is sent, even though it would say 235.
 #[test]

@@ -103,7 +103,9 @@ pub type Check = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
 
 /// The logins a server takes: AUTH PLAIN, LOGIN, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1 and
 /// SCRAM-SHA-256 (with `-PLUS`, bound by `tls-exporter`), and EXTERNAL (an empty authorization
-/// identity; the check gets an empty user and secret). Over a script with TLS,
+/// identity; the check gets an empty user and secret). `-PLUS` binds with `tls-exporter`, or
+/// with `tls-server-end-point` when the test gives the server certificate's hash
+/// ([`Auth::scram_end_point`]). Over a script with TLS,
 /// AUTH is offered and taken only once TLS is on (as Postfix's `smtpd_tls_auth_only`); MAIL
 /// needs a login first.
 #[derive(Clone)]
@@ -125,6 +127,9 @@ pub struct Auth {
     /// The password SCRAM logins are checked against (any user; the check then gets it as the
     /// secret); without one, a SCRAM login is a violation.
     pub scram_password: Option<String>,
+    /// The `tls-server-end-point` binding of the server's certificate (RFC 5929: its hash), for
+    /// SCRAM -PLUS over TLS 1.2; without it, only `tls-exporter` is taken.
+    pub scram_end_point: Option<Vec<u8>>,
     /// The iteration count the SCRAM server announces.
     pub scram_iterations: u32,
     /// Sends a wrong SCRAM server signature after a right proof (a relay that does not know
@@ -146,6 +151,7 @@ impl Auth {
             oauth_error: r#"{"status":"401","schemes":"bearer"}"#.into(),
             extra_challenge: false,
             scram_password: None,
+            scram_end_point: None,
             scram_iterations: 4096,
             forge_server_signature: false,
         }

@@ -1,6 +1,7 @@
 //! The server's side of SCRAM (RFC 5802, RFC 7677) for the scripted server: it knows the
 //! password, checks the client's proof and channel binding, and sends its signature (or, to
-//! test a client, a forged one). `-PLUS` binds with `tls-exporter` only (RFC 9266).
+//! test a client, a forged one). `-PLUS` binds with `tls-exporter` (RFC 9266) or
+//! `tls-server-end-point` (RFC 5929).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -83,6 +84,11 @@ impl Exchange {
 
     pub fn user(&self) -> &str {
         &self.first.user
+    }
+
+    /// The channel binding type the client named (`p=`), if any.
+    pub fn binding(&self) -> Option<&str> {
+        self.first.binding.as_deref()
     }
 
     /// The server-first message.

@@ -526,10 +526,15 @@ impl Session<'_> {
             Err(why) => return malformed(wire, why),
         };
         let plus = mechanism.ends_with("-PLUS");
+        let end_point = auth.scram_end_point.is_some();
         match (first.binding.as_deref(), plus) {
             (Some("tls-exporter"), true) | (None, false) => {}
+            (Some("tls-server-end-point"), true) if end_point => {}
             (Some(kind), true) => {
-                return malformed(wire, format!("channel binding {kind}, not tls-exporter"));
+                return malformed(
+                    wire,
+                    format!("channel binding {kind}, which the server lacks"),
+                );
             }
             (_, _) => {
                 return malformed(
@@ -553,7 +558,10 @@ impl Session<'_> {
             wire.send("501 5.7.0 Authentication aborted")?;
             return Ok(false);
         }
-        let binding = wire.tls_exporter();
+        let binding = match exchange.binding() {
+            Some("tls-server-end-point") => auth.scram_end_point.clone(),
+            _ => wire.tls_exporter(),
+        };
         let server_final = match STANDARD
             .decode(&response)
             .map_err(|_| "the response is not base64".to_string())
