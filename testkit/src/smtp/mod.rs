@@ -135,6 +135,9 @@ pub struct Auth {
     /// Sends a wrong SCRAM server signature after a right proof (a relay that does not know
     /// the password, or a man in the middle): the client must cancel, not take the 235.
     pub forge_server_signature: bool,
+    /// Answers a right SCRAM proof with 235 at once, without the server signature: the client
+    /// must not take that as a login.
+    pub skip_server_final: bool,
 }
 
 impl Auth {
@@ -154,6 +157,7 @@ impl Auth {
             scram_end_point: None,
             scram_iterations: 4096,
             forge_server_signature: false,
+            skip_server_final: false,
         }
     }
 }
