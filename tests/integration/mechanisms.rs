@@ -188,7 +188,8 @@ fn a_pinned_mechanism_is_never_traded_down() {
 }
 
 /// `auth = "external"` at Postfix's client-certificate relay (2465: no AUTH, relay for any
-/// certificate of the test CA): the certificate is the login, no user, no secret.
+/// certificate of the test CA): the certificate is the login, no secret (the user only names
+/// the login in messages).
 #[test]
 fn external_is_the_client_certificate_at_postfix() {
     if !as_root(Root::Postfix) {
@@ -197,7 +198,7 @@ fn external_is_the_client_certificate_at_postfix() {
     let r = relay();
     let sb = Sandbox::new();
     let extra = format!(
-        "auth = \"external\"\nclient_cert = \"{}\"\nclient_key = \"{}\"",
+        "user = \"vm1\"\nauth = \"external\"\nclient_cert = \"{}\"\nclient_key = \"{}\"",
         r.client_cert.display(),
         r.client_key.display()
     );
@@ -215,6 +216,12 @@ fn external_is_the_client_certificate_at_postfix() {
     assert!(
         login.to_string().contains("client certificate"),
         "{login:#}"
+    );
+    let store = doctor_check(&sb, "cert", "secret.store");
+    assert_eq!(store["status"], "skip", "{store:#}");
+    assert!(
+        store.to_string().contains("TLS client certificate"),
+        "{store:#}"
     );
 
     // Without the certificate the profile does not load.
