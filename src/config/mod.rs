@@ -4,6 +4,7 @@
 //! `RELAYCTL_CONFIG`) replaces both files with one. A file never contains a secret, only a
 //! reference to the store that holds it.
 
+mod auth;
 mod change;
 mod duration;
 mod file;
@@ -15,6 +16,7 @@ mod server;
 mod size;
 mod tls;
 
+pub use auth::AuthMechanism;
 pub use change::Change;
 pub use duration::Span;
 pub use file::{

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset};
 use super::rate::{BRAKE_FACTOR, Brake, DEFAULT_BRAKE, DEFAULT_MAX_BURST, Rate};
 use super::tls::TlsMode;
-use super::{ByteSize, ConfigError, OAuth};
+use super::{AuthMechanism, ByteSize, ConfigError, OAuth};
 use crate::secrets::SecretRef;
 
 /// Seconds allowed for connecting and for each reply of the relay, unless the profile says otherwise.
@@ -37,9 +37,12 @@ pub struct Profile {
     /// Private key (PEM) of `client_cert`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_key: Option<PathBuf>,
-    /// SMTP AUTH login; no login means no AUTH.
+    /// SMTP AUTH login; no login means no AUTH (except with `auth = "external"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The one login mechanism to use; default: the strongest the relay offers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthMechanism>,
     /// Envelope sender and default From address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
@@ -109,9 +112,14 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// Whether this profile logs in to the relay.
+    /// Whether this profile logs in to the relay: with a user, or with its client certificate.
     pub fn authenticates(&self) -> bool {
-        self.user.is_some()
+        self.user.is_some() || self.logs_in_with_certificate()
+    }
+
+    /// Whether the login is the TLS client certificate (`auth = "external"`): no secret.
+    pub fn logs_in_with_certificate(&self) -> bool {
+        self.auth == Some(AuthMechanism::External)
     }
 
     /// The timeout for connecting and for each reply.
@@ -198,7 +206,7 @@ impl Profile {
                     self.tls
                 )));
             }
-            if self.secret.is_none() {
+            if self.secret.is_none() && !self.logs_in_with_certificate() {
                 return Err(invalid(
                     "a user is set but no secret store (set `secret`, e.g. \"file\")".into(),
                 ));
@@ -237,6 +245,28 @@ impl Profile {
         }
         if self.client_cert.is_some() != self.client_key.is_some() {
             return Err(invalid("client_cert and client_key go together".into()));
+        }
+        match self.auth {
+            Some(AuthMechanism::External) if self.client_cert.is_none() => {
+                return Err(invalid(
+                    "auth = \"external\" logs in with the TLS client certificate: set client_cert and client_key".into(),
+                ));
+            }
+            Some(auth)
+                if auth != AuthMechanism::External
+                    && auth.takes_token() != self.oauth.is_some() =>
+            {
+                return Err(invalid(if self.oauth.is_some() {
+                    format!(
+                        "auth = \"{auth}\" needs a password, but the profile logs in with OAuth2 (use xoauth2 or oauthbearer)"
+                    )
+                } else {
+                    format!(
+                        "auth = \"{auth}\" logs in with an OAuth2 token: the profile needs [profiles.{name}.oauth]"
+                    )
+                }));
+            }
+            _ => {}
         }
         for (key, value) in [
             ("from", &self.from),
@@ -300,6 +330,56 @@ mod tests {
                 .parse::<Brake>()
                 .unwrap_err()
                 .contains("\"off\"")
+        );
+    }
+
+    /// A profile from TOML lines, validated as `uni`.
+    fn validated(lines: &str) -> Result<Profile, String> {
+        let text = format!(
+            "preset = \"institutional\"\nhost = \"smtp.uni.example\"\nport = 465\ntls = \"tls\"\n{lines}"
+        );
+        let profile: Profile = toml::from_str(&text).map_err(|e| e.to_string())?;
+        profile.validate("uni").map_err(|e| e.to_string())?;
+        Ok(profile)
+    }
+
+    #[test]
+    fn auth_pins_parse_and_fit_the_secret() {
+        let login = "user = \"jdoe\"\nsecret = \"file\"\n";
+        for name in [
+            "scram-sha-256",
+            "scram-sha-256-plus",
+            "scram-sha-1",
+            "scram-sha-1-plus",
+            "cram-md5",
+            "plain",
+            "login",
+        ] {
+            let p = validated(&format!("{login}auth = \"{name}\"")).unwrap();
+            assert_eq!(p.auth.map(|a| a.name()), Some(name));
+        }
+        assert!(validated(&format!("{login}auth = \"digest-md5\"")).is_err());
+        let err = validated(&format!("{login}auth = \"xoauth2\"")).unwrap_err();
+        assert!(err.contains("OAuth2"), "{err}");
+        let oauth = "[oauth]\ntoken_endpoint = \"https://t.test/token\"\ndevice_endpoint = \"https://t.test/device\"\nclient_id = \"c\"\nscope = \"s\"\n";
+        let err = validated(&format!("{login}auth = \"scram-sha-256\"\n{oauth}")).unwrap_err();
+        assert!(err.contains("needs a password"), "{err}");
+        assert!(validated(&format!("{login}auth = \"oauthbearer\"\n{oauth}")).is_ok());
+    }
+
+    #[test]
+    fn a_certificate_login_needs_the_certificate_and_tls_but_no_secret() {
+        let cert = "client_cert = \"/c.pem\"\nclient_key = \"/c.key\"\n";
+        let p = validated(&format!("{cert}auth = \"external\"")).unwrap();
+        assert!(p.authenticates() && p.logs_in_with_certificate());
+        let err = validated("auth = \"external\"").unwrap_err();
+        assert!(err.contains("set client_cert and client_key"), "{err}");
+        let mut clear = p.clone();
+        clear.tls = TlsMode::None;
+        let err = clear.validate("uni").unwrap_err().to_string();
+        assert!(
+            err.contains("tls = \"none\""),
+            "no certificate login without TLS: {err}"
         );
     }
 

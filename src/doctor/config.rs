@@ -251,6 +251,15 @@ pub fn secret(selected: &Selected, out: &mut Vec<Check>) {
         ));
         return;
     }
+    if selected.profile.logs_in_with_certificate() {
+        out.push(Check::skip(
+            "secret.store",
+            format!(
+                "profile `{name}` logs in with its TLS client certificate, so it has no secret"
+            ),
+        ));
+        return;
+    }
     let Some(reference) = &selected.profile.secret else {
         out.push(Check::fail(
             "secret.store",

@@ -16,7 +16,7 @@ use crate::config::{ByteSize, TlsMode};
 use crate::options::{Options, Selected};
 use crate::relay::certificate::{Refusal, Summary};
 use crate::relay::client_name;
-use crate::relay::login::{self, LoginError};
+use crate::relay::login::{self, LoggedIn, LoginError};
 use crate::relay::policy::{Policy, SetupFault, TlsStep};
 use crate::relay::sasl::Secret;
 use crate::relay::smtp::{Connection, Extensions, Observer, SmtpError};
@@ -205,7 +205,8 @@ fn dialogue(options: &Options, selected: &Selected, found: &Findings, out: &mut 
             no_tls(out, "the profile uses no TLS");
         }
     }
-    capabilities(selected, &policy, conn.extensions(), out);
+    let can_bind = conn.channel_binding().is_some();
+    capabilities(selected, &policy, conn.extensions(), can_bind, out);
     let auth_ok = log_in(selected, &policy, &mut conn, &recorder, out);
     if auth_ok {
         sender(selected, &mut conn, out);
@@ -451,8 +452,15 @@ fn date(unix: i64) -> String {
     )
 }
 
-/// `ehlo.*`: what the relay offers, compared with what the profile needs.
-fn capabilities(selected: &Selected, policy: &Policy, ext: &Extensions, out: &mut Vec<Check>) {
+/// `ehlo.*`: what the relay offers, compared with what the profile needs (`can_bind`: whether
+/// the connection has a channel binding for SCRAM's `-PLUS`).
+fn capabilities(
+    selected: &Selected,
+    policy: &Policy,
+    ext: &Extensions,
+    can_bind: bool,
+    out: &mut Vec<Check>,
+) {
     let p = &selected.profile;
     let name = &selected.name;
     out.push(Check::pass(
@@ -512,20 +520,27 @@ fn capabilities(selected: &Selected, policy: &Policy, ext: &Extensions, out: &mu
         ));
     }
     let mechanisms = ext.auth_mechanisms();
-    let usable = policy.mechanism(&mechanisms).is_some();
-    out.push(match (&p.user, mechanisms.is_empty(), usable) {
+    let chosen = policy.mechanism(&mechanisms, can_bind);
+    out.push(match (policy.user(), mechanisms.is_empty(), chosen) {
         (None, true, _) => Check::pass("ehlo.auth", "no AUTH offered; the profile does not log in"),
         (None, false, _) => Check::pass(
             "ehlo.auth",
             format!("AUTH {} offered; the profile does not log in (the relay must accept this host's address)", mechanisms.join(" ")),
         ),
-        (Some(_), _, true) => Check::pass("ehlo.auth", format!("AUTH {}", mechanisms.join(" "))),
-        (Some(_), true, _) => Check::fail(
+        (Some(_), _, Some(chosen)) => Check::pass(
+            "ehlo.auth",
+            format!("AUTH {}; the profile logs in with {chosen}", mechanisms.join(" ")),
+        ),
+        (Some(_), true, None) if policy.certificate_is_the_login(&mechanisms) => Check::pass(
+            "ehlo.auth",
+            "no AUTH offered; the TLS client certificate is the login (the relay must allow it)",
+        ),
+        (Some(_), true, None) => Check::fail(
             "ehlo.auth",
             format!("the relay offers no AUTH on port {}{}", p.port, if p.tls == TlsMode::None { "" } else { ", even after TLS" }),
             policy.no_mechanism_hint(&mechanisms),
         ),
-        (Some(_), false, false) => Check::fail(
+        (Some(_), false, None) => Check::fail(
             "ehlo.auth",
             format!("the relay offers only AUTH {}; this profile logs in with {}", mechanisms.join(" "), policy.mechanism_names(" or ")),
             policy.no_mechanism_hint(&mechanisms),
@@ -549,10 +564,20 @@ fn log_in(
     };
     let credentials = selected.credentials(*recorder.transcript);
     let failed = match login::log_in(conn, policy, user, &credentials, recorder) {
-        Ok(reply) => {
+        Ok(LoggedIn {
+            mechanism,
+            reply: Some(reply),
+        }) => {
             out.push(Check::pass(
                 "auth.login",
-                format!("logged in as {user}: {}", reply.text()),
+                format!("logged in as {user} with {mechanism}: {}", reply.text()),
+            ));
+            return true;
+        }
+        Ok(LoggedIn { reply: None, .. }) => {
+            out.push(Check::pass(
+                "auth.login",
+                "no AUTH: the TLS client certificate is the login",
             ));
             return true;
         }
@@ -579,7 +604,7 @@ fn log_in(
                     "{hint}; then `relayctl profile set-secret {}`",
                     selected.name
                 ),
-                Secret::Token => hint.to_string(),
+                Secret::Token | Secret::Certificate => hint.to_string(),
             };
             // The fix is the one delivery gives for this refusal (the policy's), so the
             // relay's reply is kept without the generic advice for known replies.

@@ -1,14 +1,14 @@
 //! Logging in to the relay: the one sequence delivery ([`super::Session`]) and `doctor` both
 //! run, with every decision taken from the [`Policy`]. Credentials only on an encrypted
-//! connection; the mechanism chosen from the relay's offer; the secret read only then (so a
-//! relay that cannot take the login never causes a secret to be read); a cached OAuth2 token the
-//! relay refuses is replaced by a fresh one, once.
+//! connection; the mechanism chosen from the relay's offer (the strongest, or the pinned one and
+//! no other); the secret read only then (so a relay that cannot take the login never causes a
+//! secret to be read); a cached OAuth2 token the relay refuses is replaced by a fresh one, once.
 
 use secrecy::ExposeSecret;
 
 use super::Credentials;
 use super::policy::Policy;
-use super::sasl::{Identity, Mechanism, Secret};
+use super::sasl::{ChannelBinding, Identity, Mechanism, Secret};
 use super::smtp::{Connection, Observer, Reply, SmtpError};
 use crate::oauth::OAuthError;
 use crate::secrets::SecretError;
@@ -29,37 +29,56 @@ pub enum LoginError {
     Smtp(SmtpError),
 }
 
+/// A login that succeeded.
+#[derive(Debug)]
+pub struct LoggedIn {
+    /// The mechanism it took.
+    pub mechanism: Mechanism,
+    /// The relay's final reply; `None` when the TLS client certificate was the login and no
+    /// AUTH was sent ([`Policy::certificate_is_the_login`]).
+    pub reply: Option<Reply>,
+}
+
 /// Logs in as `user` on `conn` as `policy` says, with `credentials` read only once the relay
-/// is known to take a login this profile can give. Returns the relay's final reply.
+/// is known to take a login this profile can give.
 pub fn log_in(
     conn: &mut Connection,
     policy: &Policy,
     user: &str,
     credentials: &dyn Credentials,
     observer: &dyn Observer,
-) -> Result<Reply, LoginError> {
+) -> Result<LoggedIn, LoginError> {
     if !policy.may_send_credentials(conn.is_encrypted()) {
         return Err(LoginError::NotEncrypted);
     }
     let offered = conn.extensions().auth_mechanisms();
-    let Some(mechanism) = policy.mechanism(&offered) else {
+    let binding = conn.channel_binding();
+    let Some(mechanism) = policy.mechanism(&offered, binding.is_some()) else {
+        if policy.certificate_is_the_login(&offered) {
+            observer.note("the relay offers no AUTH: the TLS client certificate is the login");
+            return Ok(LoggedIn {
+                mechanism: Mechanism::External,
+                reply: None,
+            });
+        }
         return Err(LoginError::NoMechanism(offered));
     };
-    match mechanism.secret() {
+    // Announced without `-PLUS` only to a relay that offers no `-PLUS` at all: one that does
+    // would take the announcement for a stripped offer and refuse the login (RFC 5802 section 6).
+    let binding = binding
+        .filter(|_| mechanism.binds_channel() || !offered.iter().any(|m| m.ends_with("-PLUS")));
+    let run = |conn: &mut Connection, secret: &str| {
+        exchange(conn, mechanism, user, secret, binding.as_ref(), observer)
+    };
+    let reply = match mechanism.secret() {
+        Secret::Certificate => run(conn, "").map_err(LoginError::Smtp),
         Secret::Password => {
             let password = credentials.password().map_err(LoginError::Secret)?;
-            exchange(conn, mechanism, user, password.expose_secret(), observer)
-                .map_err(LoginError::Smtp)
+            run(conn, password.expose_secret()).map_err(LoginError::Smtp)
         }
         Secret::Token => {
             let token = credentials.access_token(None).map_err(LoginError::Token)?;
-            let first = exchange(
-                conn,
-                mechanism,
-                user,
-                token.secret.expose_secret(),
-                observer,
-            );
+            let first = run(conn, token.secret.expose_secret());
             match first {
                 Err(SmtpError::Reply { reply, .. })
                     if policy.retry_with_fresh_token(&reply, token.fresh) =>
@@ -68,19 +87,17 @@ pub fn log_in(
                     let token = credentials
                         .access_token(Some(&token.secret))
                         .map_err(LoginError::Token)?;
-                    exchange(
-                        conn,
-                        mechanism,
-                        user,
-                        token.secret.expose_secret(),
-                        observer,
-                    )
+                    run(conn, token.secret.expose_secret())
                 }
                 other => other,
             }
             .map_err(LoginError::Smtp)
         }
-    }
+    }?;
+    Ok(LoggedIn {
+        mechanism,
+        reply: Some(reply),
+    })
 }
 
 /// One AUTH exchange of `mechanism`.
@@ -89,6 +106,7 @@ fn exchange(
     mechanism: Mechanism,
     user: &str,
     secret: &str,
+    channel_binding: Option<&ChannelBinding>,
     observer: &dyn Observer,
 ) -> Result<Reply, SmtpError> {
     let (host, port) = conn.server();
@@ -98,6 +116,7 @@ fn exchange(
         secret,
         host: &host,
         port,
+        channel_binding,
     };
     let mut exchange = mechanism.start(identity);
     conn.authenticate(exchange.as_mut(), observer)

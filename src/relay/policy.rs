@@ -19,17 +19,50 @@ use super::certificate::Refusal;
 use super::sasl::{Mechanism, Secret};
 use super::smtp::{Reply, SmtpError, answers_tls};
 use super::{DeliveryError, tls};
-use crate::config::{Preset, Profile, TlsMode};
+use crate::config::{AuthMechanism, Preset, Profile, TlsMode};
 
 /// The TLS configuration (trust roots, client certificate) and the name the relay's
 /// certificate must carry.
 pub type TlsParameters = (Arc<ClientConfig>, ServerName<'static>);
 
-/// The mechanisms relayctl logs in with, most preferred first, for each kind of secret.
-/// PLAIN before LOGIN: one round trip instead of three. OAUTHBEARER before XOAUTH2: the
-/// standard (RFC 7628) before its predecessor.
-const PASSWORD_MECHANISMS: &[Mechanism] = &[Mechanism::Plain, Mechanism::Login];
+/// The mechanisms relayctl logs in with, strongest first, for each kind of secret. With a
+/// password: SCRAM bound to the TLS channel (a man in the middle with a trusted certificate
+/// can neither learn the password nor pass the login on), then SCRAM (the password never
+/// crosses the wire, and the relay proves it knows it), SHA-256 before SHA-1; then CRAM-MD5
+/// (the password does not cross the wire either, but the exchange can be attacked offline);
+/// then PLAIN and LOGIN, which send the password itself over TLS. PLAIN before LOGIN: one round
+/// trip instead of three. OAUTHBEARER before XOAUTH2: the standard (RFC 7628) before its
+/// predecessor.
+const PASSWORD_MECHANISMS: &[Mechanism] = &[
+    Mechanism::ScramSha256Plus,
+    Mechanism::ScramSha1Plus,
+    Mechanism::ScramSha256,
+    Mechanism::ScramSha1,
+    Mechanism::CramMd5,
+    Mechanism::Plain,
+    Mechanism::Login,
+];
 const TOKEN_MECHANISMS: &[Mechanism] = &[Mechanism::OAuthBearer, Mechanism::XOAuth2];
+
+/// What `user` stands for in messages about a certificate login without one.
+const CERTIFICATE_LOGIN: &str = "the TLS client certificate";
+
+/// The mechanisms a pinned `auth` allows: the one named, and for a SCRAM family its `-PLUS`
+/// form too, which only adds the channel binding.
+fn pinned(auth: AuthMechanism) -> &'static [Mechanism] {
+    match auth {
+        AuthMechanism::ScramSha256Plus => &[Mechanism::ScramSha256Plus],
+        AuthMechanism::ScramSha256 => &[Mechanism::ScramSha256Plus, Mechanism::ScramSha256],
+        AuthMechanism::ScramSha1Plus => &[Mechanism::ScramSha1Plus],
+        AuthMechanism::ScramSha1 => &[Mechanism::ScramSha1Plus, Mechanism::ScramSha1],
+        AuthMechanism::CramMd5 => &[Mechanism::CramMd5],
+        AuthMechanism::Plain => &[Mechanism::Plain],
+        AuthMechanism::Login => &[Mechanism::Login],
+        AuthMechanism::External => &[Mechanism::External],
+        AuthMechanism::XOAuth2 => &[Mechanism::XOAuth2],
+        AuthMechanism::OAuthBearer => &[Mechanism::OAuthBearer],
+    }
+}
 
 /// What to do about TLS once the relay's (first) EHLO reply is known.
 #[derive(Debug, Clone)]
@@ -170,9 +203,13 @@ impl<'p> Policy<'p> {
         }
     }
 
-    /// The login name, when the profile logs in.
+    /// The login name, when the profile logs in; a certificate login without `user` is named
+    /// by what it logs in with.
     pub fn user(&self) -> Option<&'p str> {
-        self.profile.user.as_deref()
+        match self.profile.user.as_deref() {
+            None if self.profile.logs_in_with_certificate() => Some(CERTIFICATE_LOGIN),
+            user => user,
+        }
     }
 
     /// Whether credentials may be sent on a connection: only an encrypted one, whatever the
@@ -183,28 +220,42 @@ impl<'p> Policy<'p> {
 
     /// What the profile logs in with.
     pub fn secret(&self) -> Secret {
-        if self.profile.oauth.is_some() {
+        if self.profile.logs_in_with_certificate() {
+            Secret::Certificate
+        } else if self.profile.oauth.is_some() {
             Secret::Token
         } else {
             Secret::Password
         }
     }
 
-    /// The mechanisms this profile can log in with, most preferred first.
+    /// The mechanisms this profile can log in with, most preferred first: the pinned one
+    /// (`auth`), or every one for its kind of secret.
     pub fn mechanisms(&self) -> &'static [Mechanism] {
-        match self.secret() {
-            Secret::Password => PASSWORD_MECHANISMS,
-            Secret::Token => TOKEN_MECHANISMS,
+        match (self.profile.auth, self.secret()) {
+            (Some(auth), _) => pinned(auth),
+            (None, Secret::Password) => PASSWORD_MECHANISMS,
+            (None, Secret::Token) => TOKEN_MECHANISMS,
+            (None, Secret::Certificate) => &[Mechanism::External],
         }
     }
 
     /// The mechanism to log in with, given the relay's offer (EHLO's AUTH keyword, upper
-    /// case); `None` when it offers none this profile can use.
-    pub fn mechanism(&self, offered: &[String]) -> Option<Mechanism> {
+    /// case) and whether the connection has a channel binding (`-PLUS` needs one); `None` when
+    /// it offers none this profile can use. Never a weaker one than a pinned `auth` allows.
+    pub fn mechanism(&self, offered: &[String], can_bind: bool) -> Option<Mechanism> {
         self.mechanisms()
             .iter()
             .copied()
+            .filter(|m| can_bind || !m.binds_channel())
             .find(|m| offered.iter().any(|o| o == m.name()))
+    }
+
+    /// Whether the relay takes the TLS client certificate itself as the login: a certificate
+    /// login (`auth = "external"`) at a relay that offers no AUTH at all (Postfix's
+    /// `permit_tls_clientcerts`). A relay that offers AUTH without EXTERNAL does not.
+    pub fn certificate_is_the_login(&self, offered: &[String]) -> bool {
+        self.secret() == Secret::Certificate && offered.is_empty()
     }
 
     /// The mechanisms this profile can use, for messages (`PLAIN, LOGIN` with `", "`).
@@ -261,6 +312,9 @@ impl<'p> Policy<'p> {
     /// What to do when the relay refuses the login for good.
     pub fn refused_login_hint(&self) -> &'static str {
         match self.secret() {
+            Secret::Certificate => {
+                "the relay does not take this client certificate: ask its admin to allow it (Postfix: relay_clientcerts or the CA in smtpd_tls_CAfile)"
+            }
             Secret::Password => self.profile.preset.defaults(None).password_hint,
             Secret::Token => {
                 "the relay refused a fresh OAuth2 token: check that the account may send by SMTP (Microsoft 365: Authenticated SMTP enabled for the mailbox) and that the login name is the account the token was issued for"
@@ -271,6 +325,12 @@ impl<'p> Policy<'p> {
     /// What to do when the relay offers no mechanism this profile can use (`offered`: what it
     /// does offer, perhaps nothing).
     pub fn no_mechanism_hint(&self, offered: &[String]) -> String {
+        if let Some(auth) = self.profile.auth {
+            return format!(
+                "the profile allows only {} (auth = \"{auth}\"): ask the relay's admin to offer it, or remove auth to take the strongest the relay offers",
+                self.mechanism_names(" or ")
+            );
+        }
         match (self.profile.preset, offered.is_empty(), self.secret()) {
             (Preset::Outlook, true, _) => {
                 "Microsoft 365 offers AUTH only when SMTP AUTH is enabled for the tenant: an admin must enable Authenticated SMTP".into()
@@ -281,10 +341,12 @@ impl<'p> Policy<'p> {
             (_, true, _) => {
                 "this port takes mail without login: use the relay's submission port (587 or 465), or remove user from the profile if the relay accepts this host's address".into()
             }
-            (_, false, Secret::Password) => format!(
-                "ask the relay's admin to allow {} over TLS, or use an app password where the provider has them",
-                self.mechanism_names(" or ")
-            ),
+            (_, false, Secret::Password) => {
+                "ask the relay's admin to allow SCRAM-SHA-256, PLAIN or LOGIN over TLS, or use an app password where the provider has them".into()
+            }
+            (_, false, Secret::Certificate) => {
+                "the relay does not offer AUTH EXTERNAL: ask its admin to take the client certificate".into()
+            }
             (_, false, Secret::Token) => format!(
                 "the relay takes no OAuth2 token here: ask its admin to allow {}, or set the profile up with a password (`relayctl setup` without --oauth)",
                 self.mechanism_names(" or ")
@@ -378,25 +440,132 @@ mod tests {
         let password = Policy::new(&password).unwrap();
         let token = profile(TlsMode::Starttls, true);
         let token = Policy::new(&token).unwrap();
-        let table: [(&[&str], Option<Mechanism>, Option<Mechanism>); 6] = [
+        let table: [(&[&str], Option<Mechanism>, Option<Mechanism>); 8] = [
             (&["LOGIN", "PLAIN"], Some(Mechanism::Plain), None),
-            (&["LOGIN", "CRAM-MD5"], Some(Mechanism::Login), None),
+            (&["LOGIN", "CRAM-MD5"], Some(Mechanism::CramMd5), None),
             (
                 &["PLAIN", "XOAUTH2", "OAUTHBEARER"],
                 Some(Mechanism::Plain),
                 Some(Mechanism::OAuthBearer),
             ),
             (&["XOAUTH2"], None, Some(Mechanism::XOAuth2)),
-            (&["CRAM-MD5", "SCRAM-SHA-256"], None, None),
+            (
+                &["PLAIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256"],
+                Some(Mechanism::ScramSha256),
+                None,
+            ),
+            (
+                &["SCRAM-SHA-256", "SCRAM-SHA-1-PLUS"],
+                Some(Mechanism::ScramSha1Plus),
+                None,
+            ),
+            (&["SCRAM-SHA-1", "LOGIN"], Some(Mechanism::ScramSha1), None),
             (&[], None, None),
         ];
         for (offered, with_password, with_token) in table {
             let offered = offers(offered);
-            assert_eq!(password.mechanism(&offered), with_password, "{offered:?}");
-            assert_eq!(token.mechanism(&offered), with_token, "{offered:?}");
+            assert_eq!(
+                password.mechanism(&offered, true),
+                with_password,
+                "{offered:?}"
+            );
+            assert_eq!(token.mechanism(&offered, true), with_token, "{offered:?}");
         }
-        assert_eq!(password.mechanism_names(", "), "PLAIN, LOGIN");
+        // Without a channel binding, no -PLUS.
+        assert_eq!(
+            password.mechanism(&offers(&["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"]), false),
+            Some(Mechanism::ScramSha256)
+        );
+        assert_eq!(
+            password.mechanism_names(", "),
+            "SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS, SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN"
+        );
         assert_eq!(token.mechanism_names(" or "), "OAUTHBEARER or XOAUTH2");
+    }
+
+    /// A pinned mechanism is the only one taken, whatever else the relay offers; a SCRAM pin
+    /// takes its -PLUS form too, a -PLUS pin only that.
+    #[test]
+    fn a_pinned_mechanism_is_never_traded_down() {
+        let all = offers(&[
+            "PLAIN",
+            "LOGIN",
+            "CRAM-MD5",
+            "SCRAM-SHA-1",
+            "SCRAM-SHA-256",
+            "SCRAM-SHA-256-PLUS",
+        ]);
+        let mut p = profile(TlsMode::Starttls, false);
+        for (auth, offered, can_bind, expected) in [
+            (
+                AuthMechanism::ScramSha256,
+                &all,
+                true,
+                Some(Mechanism::ScramSha256Plus),
+            ),
+            (
+                AuthMechanism::ScramSha256,
+                &all,
+                false,
+                Some(Mechanism::ScramSha256),
+            ),
+            (
+                AuthMechanism::ScramSha256,
+                &offers(&["PLAIN", "SCRAM-SHA-1"]),
+                true,
+                None,
+            ),
+            (AuthMechanism::ScramSha256Plus, &all, false, None),
+            (
+                AuthMechanism::ScramSha1,
+                &all,
+                true,
+                Some(Mechanism::ScramSha1),
+            ),
+            (AuthMechanism::CramMd5, &all, true, Some(Mechanism::CramMd5)),
+            (AuthMechanism::Login, &all, true, Some(Mechanism::Login)),
+            (AuthMechanism::Plain, &offers(&["LOGIN"]), true, None),
+        ] {
+            p.auth = Some(auth);
+            let policy = Policy::new(&p).unwrap();
+            assert_eq!(
+                policy.mechanism(offered, can_bind),
+                expected,
+                "{auth} {offered:?}"
+            );
+        }
+        p.auth = Some(AuthMechanism::ScramSha256);
+        let policy = Policy::new(&p).unwrap();
+        let hint = policy.no_mechanism_hint(&offers(&["PLAIN"]));
+        assert!(
+            hint.contains(
+                "allows only SCRAM-SHA-256-PLUS or SCRAM-SHA-256 (auth = \"scram-sha-256\")"
+            ),
+            "{hint}"
+        );
+    }
+
+    #[test]
+    fn a_certificate_login_needs_no_secret_and_no_auth_offer() {
+        let mut p = profile(TlsMode::Tls, false);
+        p.auth = Some(AuthMechanism::External);
+        p.user = None;
+        let policy = Policy::new(&p).unwrap();
+        assert_eq!(policy.secret(), Secret::Certificate);
+        assert_eq!(policy.user(), Some("the TLS client certificate"));
+        assert_eq!(
+            policy.mechanism(&offers(&["PLAIN", "EXTERNAL"]), true),
+            Some(Mechanism::External)
+        );
+        assert_eq!(policy.mechanism(&offers(&["PLAIN"]), true), None);
+        assert!(policy.certificate_is_the_login(&[]));
+        assert!(!policy.certificate_is_the_login(&offers(&["PLAIN"])));
+        let password = profile(TlsMode::Tls, false);
+        assert!(
+            !Policy::new(&password)
+                .unwrap()
+                .certificate_is_the_login(&[])
+        );
     }
 
     #[test]
@@ -424,7 +593,7 @@ mod tests {
         assert!(
             gmail
                 .no_mechanism_hint(&offers(&["XOAUTH2"]))
-                .contains("allow PLAIN or LOGIN over TLS")
+                .contains("allow SCRAM-SHA-256, PLAIN or LOGIN over TLS")
         );
         assert!(gmail.no_mechanism_hint(&[]).contains("587 or 465"));
         let t = profile(TlsMode::Starttls, true);

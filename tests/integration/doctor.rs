@@ -422,7 +422,7 @@ fn doctor_and_delivery_agree_on_what_the_relay_refuses() {
     assert_eq!(run.code, 1, "{run:#?}");
     let found = assert_status(&report, "ehlo.auth", "fail");
     assert!(
-        found.contains("this profile logs in with PLAIN or LOGIN"),
+        found.contains("this profile logs in with SCRAM-SHA-256-PLUS or SCRAM-SHA-1-PLUS or SCRAM-SHA-256 or SCRAM-SHA-1 or CRAM-MD5 or PLAIN or LOGIN"),
         "{found}"
     );
     assert_status(&report, "auth.login", "skip");
@@ -438,11 +438,11 @@ fn doctor_and_delivery_agree_on_what_the_relay_refuses() {
     assert_eq!(entry["state"], "held", "{entry:#}");
     let reason = entry["last_reply"].as_str().unwrap();
     assert!(
-        reason.contains("offers no login method this profile can use (PLAIN, LOGIN)")
+        reason.contains("offers no login method this profile can use (SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS, SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN)")
             && reason.ends_with(&fix),
         "{reason}\n{fix}"
     );
-    let waited = waited.code(78).one_line_error("(PLAIN, LOGIN)");
+    let waited = waited.code(78).one_line_error("CRAM-MD5, PLAIN, LOGIN)");
     assert!(waited.stderr.trim_end().ends_with(&fix), "{waited:#?}");
 
     // The right password: doctor passes the login and the sender, and the message arrives.

@@ -3,9 +3,10 @@
 //!
 //! Postfix listens on 127.0.0.1: 25 (smarthost, no TLS, no AUTH), 587 (STARTTLS + AUTH),
 //! 465 (implicit TLS + AUTH), 2526 (AUTH offered without TLS), 2587 (STARTTLS, no AUTH),
-//! 2465 (implicit TLS, client certificate required) and 2588 (implicit TLS, OAuth2 tokens checked
+//! 2465 (implicit TLS, client certificate required), 2588 (implicit TLS, OAuth2 tokens checked
 //! by Dovecot's auth service through introspection at 127.0.0.1:2590, where the OAuth2 tests run
-//! their authorization server). The capture server (the scripted SMTP server of testkit/ on
+//! their authorization server) and 2589 (implicit TLS, SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5,
+//! PLAIN and LOGIN checked by Dovecot's auth service). The capture server (the scripted SMTP server of testkit/ on
 //! port 2525) records what Postfix relays, so tests assert on the bytes that went through a real
 //! relay.
 //!

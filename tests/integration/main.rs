@@ -19,6 +19,7 @@ mod hostile;
 mod listener;
 mod listener_clients;
 mod listener_hostile;
+mod mechanisms;
 mod notices;
 mod oauth;
 mod oauth_server;

@@ -2,7 +2,11 @@
 # Dovecot's authentication service alone, as the SASL back end of the Postfix test relay's
 # OAuth2 listener (port 2588): it takes XOAUTH2 and OAUTHBEARER and checks each access token by
 # token introspection (RFC 7662) at http://127.0.0.1:$RELAYCTL_TEST_OAUTH_PORT/introspect, where
-# the integration tests run their authorization server. Postfix reaches it on 127.0.0.1:2591.
+# the integration tests run their authorization server. For the password-mechanism listener
+# (port 2589) it takes SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN and LOGIN for the test user
+# ($RELAYCTL_TEST_USER, $RELAYCTL_TEST_PASS), whose password it keeps in clear (the form every
+# one of them can check). Each Postfix listener offers only its own ones
+# (smtpd_sasl_mechanism_filter). Postfix reaches it on 127.0.0.1:2591.
 # Restarted on every run; called by postfix-up.sh with the relay directory.
 #
 # Needs root and (Debian): apt-get install -y dovecot-core
@@ -10,6 +14,8 @@ set -euo pipefail
 
 DIR=$1
 OAUTH_PORT=${RELAYCTL_TEST_OAUTH_PORT:-2590}
+SASL_USER=${RELAYCTL_TEST_USER:-jdoe@relay.test}
+SASL_PASS=${RELAYCTL_TEST_PASS:-Relay-Test-App-Pass-7431}
 AUTH_PORT=2591
 D=$DIR/dovecot
 
@@ -28,6 +34,12 @@ active_attribute = active
 active_value = true
 CONF
 
+# The password file: readable by Dovecot's auth process (its internal user) only.
+umask 077
+printf '%s:{PLAIN}%s::::::\n' "$SASL_USER" "$SASL_PASS" >"$D/users"
+umask 022
+chown dovecot:dovecot "$D/users"
+
 cat >"$D/dovecot.conf" <<CONF
 # Managed by relayctl tests/relay/dovecot-up.sh -- rewritten on every run.
 protocols =
@@ -37,13 +49,18 @@ log_path = $D/dovecot.log
 ssl = no
 # Postfix offers AUTH only after TLS (smtpd_tls_auth_only); this side is loopback.
 disable_plaintext_auth = no
-auth_mechanisms = xoauth2 oauthbearer
+auth_mechanisms = xoauth2 oauthbearer scram-sha-256 scram-sha-1 cram-md5 plain login
 auth_failure_delay = 0
 auth_verbose = yes
 passdb {
   driver = oauth2
   mechanisms = xoauth2 oauthbearer
   args = $D/oauth2.conf.ext
+}
+passdb {
+  driver = passwd-file
+  mechanisms = scram-sha-256 scram-sha-1 cram-md5 plain login
+  args = scheme=PLAIN username_format=%u $D/users
 }
 userdb {
   driver = static

@@ -21,6 +21,8 @@
 #   2588  implicit TLS, AUTH XOAUTH2/OAUTHBEARER through Dovecot's auth service
 #         (tests/relay/dovecot-up.sh), which checks each token by introspection
 #         at the tests' authorization server; authenticated relay only
+#   2589  implicit TLS, AUTH SCRAM-SHA-256/SCRAM-SHA-1/CRAM-MD5/PLAIN/LOGIN through
+#         Dovecot's auth service (the SASL user and password); authenticated relay only
 # Everything accepted is relayed to [127.0.0.1]:$RELAYCTL_TEST_CAPTURE_PORT
 # (a capture SMTP server run by the tests; plain SMTP, no TLS, no AUTH), except
 # mail from listener-route@relay.test, which goes to 127.0.0.1:2527, where the
@@ -44,7 +46,7 @@ SASL_USER=${RELAYCTL_TEST_USER:-jdoe@relay.test}
 SASL_PASS=${RELAYCTL_TEST_PASS:-Relay-Test-App-Pass-7431}
 CAPTURE_PORT=${RELAYCTL_TEST_CAPTURE_PORT:-2525}
 WAIT_SECS=${RELAYCTL_TEST_RELAY_TIMEOUT:-10}
-PORTS=(25 465 587 2526 2587 2465 2588)
+PORTS=(25 465 587 2526 2587 2465 2588 2589)
 RELAY_HOSTNAME=relay.test
 LISTENER_ROUTE_SENDER=listener-route@relay.test
 LISTENER_ROUTE_PORT=2527
@@ -396,6 +398,20 @@ master_cf=$(cat <<'EOF'
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_sasl_type=dovecot
   -o smtpd_sasl_path=inet:127.0.0.1:2591
+  -o smtpd_sasl_mechanism_filter=xoauth2,oauthbearer
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
+# 2589: implicit TLS, password mechanisms that keep the password off the wire (and PLAIN,
+# LOGIN) checked by Dovecot, auth-only relay.
+2589      inet  n       -       n       -       -       smtpd
+  -o syslog_name=postfix/mechs-2589
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_auth_only=yes
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_sasl_type=dovecot
+  -o smtpd_sasl_path=inet:127.0.0.1:2591
+  -o smtpd_sasl_mechanism_filter=scram-sha-256,scram-sha-1,cram-md5,plain,login
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
   -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
 pickup    unix  n       -       n       60      1       pickup
@@ -446,7 +462,7 @@ postfix check 2>&1 | sed 's/^/postfix-up: postfix check: /' >&2 || die "postfix 
 
 # ---------------------------------------------------------------- start / reload
 # The OAuth2 listener's SASL back end first, so that it answers once Postfix does.
-"$(dirname "$0")/dovecot-up.sh" "$DIR" 9>&- || die "Dovecot's auth service did not start"
+RELAYCTL_TEST_USER=$SASL_USER RELAYCTL_TEST_PASS=$SASL_PASS "$(dirname "$0")/dovecot-up.sh" "$DIR" 9>&- || die "Dovecot's auth service did not start"
 
 pf_running() { postfix status >/dev/null 2>&1; }
 
@@ -565,6 +581,12 @@ check_oauth2588() {
         grep -q '^250[- ]AUTH.*XOAUTH2'
 }
 
+check_mechs2589() {
+    printf 'EHLO postfix-up.invalid\r\nQUIT\r\n' | timeout 10 openssl s_client -connect 127.0.0.1:2589 \
+        -servername localhost -CAfile "$DIR/ca.pem" -verify_return_error -quiet 2>/dev/null |
+        grep -q '^250[- ]AUTH.*SCRAM-SHA-256'
+}
+
 check_ccert2465() {
     printf 'QUIT\r\n' | timeout 10 openssl s_client -connect 127.0.0.1:2465 -servername localhost \
         -CAfile "$DIR/ca.pem" -cert "$DIR/client.pem" -key "$DIR/client.key" \
@@ -590,6 +612,7 @@ check_plain 2587 1 0 0 || { log "port 2587 health check failed"; fail=1; }
 check_tls465 || { log "port 465 implicit-TLS health check failed"; fail=1; }
 check_ccert2465 || { log "port 2465 client-certificate health check failed"; fail=1; }
 check_oauth2588 || { log "port 2588 health check (AUTH XOAUTH2 through Dovecot) failed"; fail=1; }
+check_mechs2589 || { log "port 2589 health check (AUTH SCRAM-SHA-256 through Dovecot) failed"; fail=1; }
 ((fail == 0)) || die "Postfix listeners are up but not behaving as configured"
 
 printf '%s %s\n' "$want_fp" "$(master_pid)" >"$DIR/.running"

@@ -113,6 +113,7 @@ fn new_profile(args: &SetupArgs, defaults: &PresetDefaults) -> Result<Profile> {
         client_cert: None,
         client_key: None,
         user: defaults.fixed_user.map(str::to_string),
+        auth: None,
         from: None,
         secret: None,
         secret_env: Vec::new(),

@@ -4,27 +4,43 @@
 //! the `334` challenges, cancelling with `*`) and knows no mechanism. Which mechanism a profile
 //! uses is the relay policy's choice.
 //!
-//! One file per family: [`password`] (PLAIN, LOGIN) and [`bearer`] (XOAUTH2, OAUTHBEARER).
+//! One file per family: [`password`] (PLAIN, LOGIN), [`scram`] (SCRAM-SHA-256, SCRAM-SHA-1 and
+//! their `-PLUS` forms), [`cram`] (CRAM-MD5), [`bearer`] (XOAUTH2, OAUTHBEARER) and [`external`]
+//! (EXTERNAL, the TLS client certificate).
 //! Secrets are borrowed, never copied into a buffer that is not wiped: every response that
 //! holds one is [`Zeroizing`], built at its final size so that no reallocation leaves a copy.
 
 mod bearer;
+mod binding;
+mod cram;
+mod external;
 mod password;
+mod scram;
 
 use std::fmt;
 
 use zeroize::Zeroizing;
 
 pub use bearer::Bearer;
+pub use binding::channel_binding;
+pub use cram::CramMd5;
+pub use external::External;
 pub use password::{Login, Plain};
+pub use scram::{ChannelBinding, Hash, Scram};
 
 /// A mechanism relayctl can log in with, by its SASL name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mechanism {
+    ScramSha256Plus,
+    ScramSha256,
+    ScramSha1Plus,
+    ScramSha1,
+    CramMd5,
     Plain,
     Login,
     XOAuth2,
     OAuthBearer,
+    External,
 }
 
 /// What a mechanism proves the login with.
@@ -34,30 +50,59 @@ pub enum Secret {
     Password,
     /// An OAuth2 access token.
     Token,
+    /// The TLS client certificate, presented in the handshake: no secret is read.
+    Certificate,
 }
 
 impl Mechanism {
     /// The name AUTH uses and EHLO announces.
     pub fn name(self) -> &'static str {
         match self {
+            Mechanism::ScramSha256Plus => "SCRAM-SHA-256-PLUS",
+            Mechanism::ScramSha256 => "SCRAM-SHA-256",
+            Mechanism::ScramSha1Plus => "SCRAM-SHA-1-PLUS",
+            Mechanism::ScramSha1 => "SCRAM-SHA-1",
+            Mechanism::CramMd5 => "CRAM-MD5",
             Mechanism::Plain => "PLAIN",
             Mechanism::Login => "LOGIN",
             Mechanism::XOAuth2 => "XOAUTH2",
             Mechanism::OAuthBearer => "OAUTHBEARER",
+            Mechanism::External => "EXTERNAL",
         }
     }
 
     /// What the mechanism needs as its secret.
     pub fn secret(self) -> Secret {
         match self {
-            Mechanism::Plain | Mechanism::Login => Secret::Password,
             Mechanism::XOAuth2 | Mechanism::OAuthBearer => Secret::Token,
+            Mechanism::External => Secret::Certificate,
+            _ => Secret::Password,
         }
+    }
+
+    /// Whether the mechanism binds the login to the TLS channel (`-PLUS`): it needs the
+    /// connection's [`ChannelBinding`].
+    pub fn binds_channel(self) -> bool {
+        matches!(self, Mechanism::ScramSha256Plus | Mechanism::ScramSha1Plus)
     }
 
     /// Starts an exchange of this mechanism for `identity`.
     pub fn start<'a>(self, identity: Identity<'a>) -> Box<dyn Exchange + 'a> {
+        let scram = |hash, plus| {
+            Box::new(Scram::new(
+                hash,
+                plus,
+                identity.user,
+                identity.secret,
+                identity.channel_binding,
+            ))
+        };
         match self {
+            Mechanism::ScramSha256Plus => scram(Hash::Sha256, true),
+            Mechanism::ScramSha256 => scram(Hash::Sha256, false),
+            Mechanism::ScramSha1Plus => scram(Hash::Sha1, true),
+            Mechanism::ScramSha1 => scram(Hash::Sha1, false),
+            Mechanism::CramMd5 => Box::new(CramMd5::new(identity.user, identity.secret)),
             Mechanism::Plain => Box::new(Plain::new(identity.user, identity.secret)),
             Mechanism::Login => Box::new(Login::new(identity.user, identity.secret)),
             Mechanism::XOAuth2 => Box::new(Bearer::xoauth2(identity.user, identity.secret)),
@@ -67,6 +112,7 @@ impl Mechanism {
                 identity.host,
                 identity.port,
             )),
+            Mechanism::External => Box::new(External),
         }
     }
 }
@@ -88,6 +134,10 @@ pub struct Identity<'a> {
     pub host: &'a str,
     /// The relay's port.
     pub port: u16,
+    /// What binds the login to this TLS connection (SCRAM: sent with `-PLUS`, announced
+    /// without); `None` without TLS, or when the relay offers some `-PLUS` mechanism that is not
+    /// being used (announcing a binding then would fail the login).
+    pub channel_binding: Option<&'a ChannelBinding>,
 }
 
 /// One run of a mechanism: the client's side of the dialogue.
@@ -96,7 +146,7 @@ pub trait Exchange {
     fn mechanism(&self) -> Mechanism;
 
     /// The response sent with the AUTH command itself (RFC 4954 "initial response"), when the
-    /// mechanism has one. It is never empty.
+    /// mechanism has one; an empty one goes as `=`.
     fn initial_response(&mut self) -> Option<Response>;
 
     /// The answer to a `334` challenge (base64-decoded; empty when the relay sent none or
@@ -107,6 +157,12 @@ pub trait Exchange {
     /// to be added to the relay's final reply.
     fn refusal_detail(&self) -> Option<String> {
         None
+    }
+
+    /// Whether a 2xx from the relay ends the login: a mechanism that authenticates the relay
+    /// too (SCRAM) fails here when the relay has not proved itself.
+    fn check_success(&self) -> Result<(), String> {
+        Ok(())
     }
 }
 
@@ -178,18 +234,43 @@ mod tests {
     #[test]
     fn names_and_secrets() {
         let all = [
+            Mechanism::ScramSha256Plus,
+            Mechanism::ScramSha256,
+            Mechanism::ScramSha1Plus,
+            Mechanism::ScramSha1,
+            Mechanism::CramMd5,
             Mechanism::Plain,
             Mechanism::Login,
             Mechanism::XOAuth2,
             Mechanism::OAuthBearer,
+            Mechanism::External,
         ];
         let names: Vec<&str> = all.iter().map(|m| m.name()).collect();
-        assert_eq!(names, ["PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"]);
+        assert_eq!(
+            names,
+            [
+                "SCRAM-SHA-256-PLUS",
+                "SCRAM-SHA-256",
+                "SCRAM-SHA-1-PLUS",
+                "SCRAM-SHA-1",
+                "CRAM-MD5",
+                "PLAIN",
+                "LOGIN",
+                "XOAUTH2",
+                "OAUTHBEARER",
+                "EXTERNAL"
+            ]
+        );
+        let binding = ChannelBinding {
+            kind: "tls-exporter",
+            data: vec![0; 32],
+        };
         let identity = Identity {
             user: "u",
             secret: "s",
             host: "h",
             port: 1,
+            channel_binding: Some(&binding),
         };
         for m in all {
             assert_eq!(m.start(identity).mechanism(), m);
@@ -197,6 +278,9 @@ mod tests {
         }
         assert_eq!(Mechanism::Login.secret(), Secret::Password);
         assert_eq!(Mechanism::OAuthBearer.secret(), Secret::Token);
+        assert_eq!(Mechanism::ScramSha1.secret(), Secret::Password);
+        assert_eq!(Mechanism::External.secret(), Secret::Certificate);
+        assert!(Mechanism::ScramSha1Plus.binds_channel() && !Mechanism::ScramSha1.binds_channel());
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub use extensions::Extensions;
 pub use reply::Reply;
 pub use tls::tls_config;
 
-use super::sasl::{Exchange, Response, Step};
+use super::sasl::{ChannelBinding, Exchange, Response, Step, channel_binding};
 use crate::printable;
 use tls::Stream;
 
@@ -449,6 +449,14 @@ impl Connection {
             .unwrap_or_default()
     }
 
+    /// What binds a login to this TLS connection (SCRAM `-PLUS`); `None` without TLS.
+    pub fn channel_binding(&self) -> Option<ChannelBinding> {
+        let Stream::Tls(tls) = &self.stream else {
+            return None;
+        };
+        channel_binding(&tls.conn)
+    }
+
     /// The address connected to.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.stream.tcp()?.peer_addr().ok()
@@ -463,7 +471,9 @@ impl Connection {
     /// `334` challenge as the mechanism says (cancelling with `*` when it has nothing more to
     /// say), and returns the relay's final (2xx) reply. A 4xx or 5xx is [`SmtpError::Reply`] at
     /// stage `AUTH`, with what the mechanism learnt about the refusal added to its text; a
-    /// mechanism the relay does not offer is [`SmtpError::Client`]. The observer sees AUTH and
+    /// mechanism the relay does not offer is [`SmtpError::Client`]; a 2xx the mechanism does not
+    /// take as the end of the login (a SCRAM relay that did not prove itself) is
+    /// [`SmtpError::Protocol`] and leaves the connection broken, so that nothing is sent on it. The observer sees AUTH and
     /// every response that holds a secret only as a placeholder (`AUTH PLAIN (credentials not
     /// shown)`), and challenges as `334 (challenge not shown)`; the buffers are wiped.
     ///
@@ -513,12 +523,16 @@ impl Connection {
         {
             reply.lines.push(format!("({detail})"));
         }
-        self.expect(stage, reply, |code| code / 100 == 2)
+        let reply = self.expect(stage, reply, |code| code / 100 == 2)?;
+        exchange
+            .check_success()
+            .map_err(|detail| self.fail_hard(SmtpError::Protocol { stage, detail }))?;
+        Ok(reply)
     }
 
     /// Sends one SASL response, base64-encoded, after `command` when it goes with the AUTH
-    /// command, and reads the reply (challenges redacted). The line is built at its final size
-    /// and wiped.
+    /// command (an empty one there as `=`, RFC 4954), and reads the reply (challenges
+    /// redacted). The line is built at its final size and wiped.
     fn respond(
         &mut self,
         command: Option<&str>,
@@ -526,7 +540,10 @@ impl Connection {
         observer: &dyn Observer,
     ) -> Result<Reply, SmtpError> {
         let stage = "AUTH";
-        let encoded = Zeroizing::new(BASE64.encode(response.data()));
+        let encoded = Zeroizing::new(match (command, response.data()) {
+            (Some(_), []) => "=".to_string(),
+            (_, data) => BASE64.encode(data),
+        });
         let shown = match response.hidden() {
             Some(hidden) => format!("({hidden})"),
             None => encoded.to_string(),

@@ -1016,6 +1016,86 @@ fn a_refused_token_gets_the_dummy_answer_and_its_status() {
     assert!(!lines.iter().any(|l| l.contains("at-1")));
 }
 
+/// SCRAM against the scripted server: the dialogue shows no user name, proof or password; the
+/// login counts only once the relay's signature is verified.
+#[test]
+fn scram_logs_in_and_shows_no_secret() {
+    let server = Server::start(Script {
+        auth: Some(Auth {
+            scram_password: Some("s3cret pass".into()),
+            ..Auth::new(&["PLAIN", "SCRAM-SHA-256"], |user, _| user == "jdoe")
+        }),
+        ..mx()
+    });
+    let rec = Recorder::default();
+    let mut conn = open(server.port, &rec);
+    let mut scram = sasl::Scram::new(sasl::Hash::Sha256, false, "jdoe", "s3cret pass", None);
+    conn.authenticate(&mut scram, &rec).unwrap();
+    conn.quit(&rec).unwrap();
+    assert_eq!(server.violations(), Vec::<String>::new());
+    assert!(server.auths()[0].accepted);
+    let lines = rec.lines();
+    let auth = lines.iter().position(|l| l.starts_with("C: AUTH")).unwrap();
+    assert_eq!(
+        lines[auth..auth + 6],
+        [
+            "C: AUTH SCRAM-SHA-256 (user name not shown)",
+            "S: 334 (challenge not shown)",
+            "C: (proof not shown)",
+            "S: 334 (challenge not shown)",
+            "C: ",
+            "S: 235 2.7.0 Accepted",
+        ]
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("s3cret") || l.contains("jdoe"))
+    );
+}
+
+/// A relay that says 235 to the proof without proving that it knows the password (no server
+/// signature) has not authenticated itself: the login fails and the connection is not used.
+#[test]
+fn a_scram_relay_that_skips_its_signature_is_not_trusted() {
+    let server = Server::start(Script {
+        auth: Some(Auth {
+            scram_password: Some("pw".into()),
+            skip_server_final: true,
+            ..Auth::new(&["SCRAM-SHA-1"], |_, _| true)
+        }),
+        ..mx()
+    });
+    let mut conn = open(server.port, &Silent);
+    let mut scram = sasl::Scram::new(sasl::Hash::Sha1, false, "u", "pw", None);
+    let err = conn.authenticate(&mut scram, &Silent).unwrap_err();
+    assert!(
+        matches!(err, SmtpError::Protocol { stage: "AUTH", .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("no SCRAM server signature"),
+        "{err}"
+    );
+    assert!(conn.is_broken());
+    assert!(conn.noop(&Silent).is_err(), "nothing more is sent");
+    assert_eq!(server.count("NOOP"), 0);
+}
+
+/// EXTERNAL's empty authorization identity goes as `=` with the AUTH command.
+#[test]
+fn external_sends_an_empty_initial_response_as_equals() {
+    let server = Server::start(Script {
+        auth: Some(Auth::new(&["EXTERNAL"], |user, _| user.is_empty())),
+        ..mx()
+    });
+    let rec = Recorder::default();
+    let mut conn = open(server.port, &rec);
+    conn.authenticate(&mut sasl::External, &rec).unwrap();
+    assert!(rec.lines().contains(&"C: AUTH EXTERNAL =".to_string()));
+    assert_eq!(server.violations(), Vec::<String>::new());
+}
+
 #[test]
 fn a_relay_asking_for_more_is_cancelled() {
     let server = Server::start(Script {

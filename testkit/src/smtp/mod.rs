@@ -14,6 +14,7 @@
 //! every record is made before the server answers, so whatever a client saw answered is there.
 
 mod sasl;
+mod scram;
 mod session;
 #[cfg(test)]
 mod tests;
@@ -100,7 +101,11 @@ pub enum MidData {
 /// Decides a login: the user and the secret (password or token) it came with.
 pub type Check = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
 
-/// The logins a server takes: AUTH PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER. Over a script with TLS,
+/// The logins a server takes: AUTH PLAIN, LOGIN, XOAUTH2, OAUTHBEARER, SCRAM-SHA-1 and
+/// SCRAM-SHA-256 (with `-PLUS`, bound by `tls-exporter`), and EXTERNAL (an empty authorization
+/// identity; the check gets an empty user and secret). `-PLUS` binds with `tls-exporter`, or
+/// with `tls-server-end-point` when the test gives the server certificate's hash
+/// ([`Auth::scram_end_point`]). Over a script with TLS,
 /// AUTH is offered and taken only once TLS is on (as Postfix's `smtpd_tls_auth_only`); MAIL
 /// needs a login first.
 #[derive(Clone)]
@@ -119,6 +124,20 @@ pub struct Auth {
     /// After a well-formed response, challenge once more (`334 `), which no mechanism expects:
     /// a client that cancels with `*` gets `501`; any other answer is a violation.
     pub extra_challenge: bool,
+    /// The password SCRAM logins are checked against (any user; the check then gets it as the
+    /// secret); without one, a SCRAM login is a violation.
+    pub scram_password: Option<String>,
+    /// The `tls-server-end-point` binding of the server's certificate (RFC 5929: its hash), for
+    /// SCRAM -PLUS over TLS 1.2; without it, only `tls-exporter` is taken.
+    pub scram_end_point: Option<Vec<u8>>,
+    /// The iteration count the SCRAM server announces.
+    pub scram_iterations: u32,
+    /// Sends a wrong SCRAM server signature after a right proof (a relay that does not know
+    /// the password, or a man in the middle): the client must cancel, not take the 235.
+    pub forge_server_signature: bool,
+    /// Answers a right SCRAM proof with 235 at once, without the server signature: the client
+    /// must not take that as a login.
+    pub skip_server_final: bool,
 }
 
 impl Auth {
@@ -134,6 +153,11 @@ impl Auth {
             refused: "535 5.7.8 Username and Password not accepted".into(),
             oauth_error: r#"{"status":"401","schemes":"bearer"}"#.into(),
             extra_challenge: false,
+            scram_password: None,
+            scram_end_point: None,
+            scram_iterations: 4096,
+            forge_server_signature: false,
+            skip_server_final: false,
         }
     }
 }

@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::sasl::{parse_oauthbearer, parse_plain, parse_xoauth2};
+use super::scram::{self, parse_client_first};
 use super::{
     Act, Acts, AuthAttempt, Command, MidData, Received, Script, Shared, Stream, Tls, Wire,
 };
@@ -382,15 +383,19 @@ impl Session<'_> {
             wire.send("504 5.5.4 Unrecognized authentication type")?;
             return Ok(false);
         }
-        let decode = |response: &str| {
-            STANDARD
+        let decode = |response: &str| match response {
+            "=" => Ok(Vec::new()),
+            _ => STANDARD
                 .decode(response)
-                .map_err(|_| "the response is not base64".to_string())
+                .map_err(|_| "the response is not base64".to_string()),
         };
+        if mechanism.starts_with("SCRAM-SHA-") {
+            return self.scram(wire, auth, &mechanism, initial);
+        }
         let mut responses = Vec::new();
         let challenges: &[&str] = match mechanism.as_str() {
             "LOGIN" => &["334 VXNlcm5hbWU6", "334 UGFzc3dvcmQ6"],
-            "PLAIN" | "XOAUTH2" | "OAUTHBEARER" => &["334 "],
+            "PLAIN" | "XOAUTH2" | "OAUTHBEARER" | "EXTERNAL" => &["334 "],
             _ => {
                 self.violation(format!(
                     "AUTH {mechanism}, which the test server cannot take"
@@ -418,6 +423,8 @@ impl Session<'_> {
             )),
             ("PLAIN", [Ok(raw)]) => parse_plain(raw),
             ("XOAUTH2", [Ok(raw)]) => parse_xoauth2(raw),
+            ("EXTERNAL", [Ok(raw)]) if raw.is_empty() => Ok((String::new(), String::new())),
+            ("EXTERNAL", [Ok(_)]) => Err("an authorization identity was sent".into()),
             (_, [Ok(raw)]) => parse_oauthbearer(raw),
             _ => Err("unexpected responses".into()),
         };
@@ -480,6 +487,136 @@ impl Session<'_> {
         }
         wire.send(&auth.refused)?;
         Ok(false)
+    }
+
+    /// One SCRAM exchange (`mechanism`: SCRAM-SHA-1 or SCRAM-SHA-256, perhaps -PLUS), answered
+    /// to the end; whether the login succeeded. A client that announces a channel binding
+    /// (`y`) to a server that offers -PLUS is refused, as RFC 5802 section 6 says.
+    fn scram(
+        &self,
+        wire: &mut ServerWire,
+        auth: &super::Auth,
+        mechanism: &str,
+        initial: Option<&str>,
+    ) -> io::Result<bool> {
+        let Some(password) = &auth.scram_password else {
+            self.violation(format!(
+                "AUTH {mechanism}, which the test server cannot take"
+            ));
+            wire.send("504 5.5.4 Unrecognized authentication type")?;
+            return Ok(false);
+        };
+        let malformed = |wire: &mut ServerWire, why: String| {
+            self.violation(format!("AUTH {mechanism}: {why}"));
+            wire.send("501 5.5.2 malformed").map(|()| false)
+        };
+        let Some(response) = self.response(wire, initial, "334 ")? else {
+            return Ok(false);
+        };
+        if response == "*" {
+            wire.send("501 5.7.0 Authentication aborted")?;
+            return Ok(false);
+        }
+        let first = match STANDARD
+            .decode(&response)
+            .map_err(|_| "the response is not base64".to_string())
+            .and_then(|raw| parse_client_first(&raw))
+        {
+            Ok(first) => first,
+            Err(why) => return malformed(wire, why),
+        };
+        let plus = mechanism.ends_with("-PLUS");
+        let end_point = auth.scram_end_point.is_some();
+        match (first.binding.as_deref(), plus) {
+            (Some("tls-exporter"), true) | (None, false) => {}
+            (Some("tls-server-end-point"), true) if end_point => {}
+            (Some(kind), true) => {
+                return malformed(
+                    wire,
+                    format!("channel binding {kind}, which the server lacks"),
+                );
+            }
+            (_, _) => {
+                return malformed(
+                    wire,
+                    format!("GS2 header {} with {mechanism}", first.gs2_header),
+                );
+            }
+        }
+        let offers_plus = auth.mechanisms.iter().any(|m| m.ends_with("-PLUS"));
+        let downgraded = first.gs2_header == "y,," && offers_plus;
+        let exchange = scram::Exchange::new(
+            mechanism.starts_with("SCRAM-SHA-256"),
+            first,
+            auth.scram_iterations,
+        );
+        wire.send(&format!("334 {}", STANDARD.encode(exchange.server_first())))?;
+        let Some(response) = self.line(wire)? else {
+            return Ok(false);
+        };
+        if response == "*" {
+            wire.send("501 5.7.0 Authentication aborted")?;
+            return Ok(false);
+        }
+        let binding = match exchange.binding() {
+            Some("tls-server-end-point") => auth.scram_end_point.clone(),
+            _ => wire.tls_exporter(),
+        };
+        let server_final = match STANDARD
+            .decode(&response)
+            .map_err(|_| "the response is not base64".to_string())
+            .and_then(|raw| exchange.finish(&raw, password, binding.as_deref()))
+        {
+            Ok(server_final) => server_final,
+            Err(why) => return malformed(wire, why),
+        };
+        let user = exchange.user().to_string();
+        let record = |accepted| {
+            self.shared.log().auths.push(AuthAttempt {
+                mechanism: mechanism.to_string(),
+                user: user.clone(),
+                secret: password.clone(),
+                accepted,
+            });
+        };
+        let Some(server_final) =
+            server_final.filter(|_| !downgraded && (auth.check)(&user, password))
+        else {
+            record(false);
+            wire.send(&auth.refused)?;
+            return Ok(false);
+        };
+        if auth.skip_server_final {
+            record(true);
+            wire.send(&auth.accepted)?;
+            return Ok(true);
+        }
+        let server_final = if auth.forge_server_signature {
+            "v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_string()
+        } else {
+            server_final
+        };
+        wire.send(&format!("334 {}", STANDARD.encode(server_final)))?;
+        match self.line(wire)? {
+            Some(answer) if answer.is_empty() => {
+                record(true);
+                wire.send(&auth.accepted)?;
+                Ok(true)
+            }
+            Some(answer) if answer == "*" => {
+                record(false);
+                wire.send("501 5.7.0 Authentication aborted")?;
+                Ok(false)
+            }
+            Some(_) => {
+                record(false);
+                malformed(
+                    wire,
+                    "the server-final message was answered with data".into(),
+                )
+            }
+            None => Ok(false),
+        }
     }
 
     fn mail(&mut self, line: &str, arg: &str) -> Answer {

@@ -169,6 +169,16 @@ where
         }
     }
 
+    /// The `tls-exporter` channel binding of the connection (RFC 9266), if TLS is on.
+    pub fn tls_exporter(&self) -> Option<Vec<u8>> {
+        let Stream::Tls(s) = &self.io.get_ref().inner else {
+            return None;
+        };
+        s.conn
+            .export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
+            .ok()
+    }
+
     /// Sends a TLS close_notify, if TLS is on.
     pub fn close_notify(&mut self) {
         if let Stream::Tls(s) = &mut self.io.get_mut().inner {
