@@ -28,19 +28,21 @@ pub type TlsParameters = (Arc<ClientConfig>, ServerName<'static>);
 /// The mechanisms relayctl logs in with, strongest first, for each kind of secret. With a
 /// password: SCRAM bound to the TLS channel (a man in the middle with a trusted certificate
 /// can neither learn the password nor pass the login on), then SCRAM (the password never
-/// crosses the wire, and the relay proves it knows it), SHA-256 before SHA-1; then CRAM-MD5
-/// (the password does not cross the wire either, but the exchange can be attacked offline);
-/// then PLAIN and LOGIN, which send the password itself over TLS. PLAIN before LOGIN: one round
-/// trip instead of three. OAUTHBEARER before XOAUTH2: the standard (RFC 7628) before its
+/// crosses the wire, and the relay proves it knows it), SHA-256 before SHA-1; then PLAIN and
+/// LOGIN, which send the password itself, always over TLS (PLAIN first: one round trip instead
+/// of three); CRAM-MD5 last, for appliances that offer nothing else. A password only ever goes
+/// over TLS, where CRAM-MD5 hides nothing PLAIN shows, and relays often list CRAM-MD5 for every
+/// account while they can check it only for the few whose password they keep in clear: taken
+/// before PLAIN it would turn working logins into refusals. OAUTHBEARER before XOAUTH2: the standard (RFC 7628) before its
 /// predecessor.
 const PASSWORD_MECHANISMS: &[Mechanism] = &[
     Mechanism::ScramSha256Plus,
     Mechanism::ScramSha1Plus,
     Mechanism::ScramSha256,
     Mechanism::ScramSha1,
-    Mechanism::CramMd5,
     Mechanism::Plain,
     Mechanism::Login,
+    Mechanism::CramMd5,
 ];
 const TOKEN_MECHANISMS: &[Mechanism] = &[Mechanism::OAuthBearer, Mechanism::XOAuth2];
 
@@ -440,9 +442,10 @@ mod tests {
         let password = Policy::new(&password).unwrap();
         let token = profile(TlsMode::Starttls, true);
         let token = Policy::new(&token).unwrap();
-        let table: [(&[&str], Option<Mechanism>, Option<Mechanism>); 8] = [
+        let table: [(&[&str], Option<Mechanism>, Option<Mechanism>); 9] = [
             (&["LOGIN", "PLAIN"], Some(Mechanism::Plain), None),
-            (&["LOGIN", "CRAM-MD5"], Some(Mechanism::CramMd5), None),
+            (&["LOGIN", "CRAM-MD5"], Some(Mechanism::Login), None),
+            (&["CRAM-MD5"], Some(Mechanism::CramMd5), None),
             (
                 &["PLAIN", "XOAUTH2", "OAUTHBEARER"],
                 Some(Mechanism::Plain),
@@ -478,7 +481,7 @@ mod tests {
         );
         assert_eq!(
             password.mechanism_names(", "),
-            "SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS, SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN"
+            "SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS, SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, LOGIN, CRAM-MD5"
         );
         assert_eq!(token.mechanism_names(" or "), "OAUTHBEARER or XOAUTH2");
     }

@@ -438,7 +438,7 @@ fn doctor_and_delivery_agree_on_what_the_relay_refuses() {
     assert_eq!(entry["state"], "held", "{entry:#}");
     let reason = entry["last_reply"].as_str().unwrap();
     assert!(
-        reason.contains("offers no login method this profile can use (SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS, SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN)")
+        reason.contains("offers no login method this profile can use (SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS, SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, LOGIN, CRAM-MD5)")
             && reason.ends_with(&fix),
         "{reason}\n{fix}"
     );

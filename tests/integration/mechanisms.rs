@@ -92,7 +92,7 @@ fn doctor_check(sb: &Sandbox, name: &str, id: &str) -> Value {
 }
 
 /// Each mechanism logs in at Dovecot (through Postfix) and the relay takes the message: unset,
-/// the strongest on offer (SCRAM-SHA-256 before SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN); pinned,
+/// the strongest on offer (SCRAM-SHA-256 before SCRAM-SHA-1, PLAIN, LOGIN, CRAM-MD5); pinned,
 /// the one named. The transcript names the mechanism and never shows the password.
 #[test]
 fn each_mechanism_logs_in_at_dovecot_and_the_message_arrives() {
