@@ -40,7 +40,7 @@ const IDS: [&str; 13] = [
 ];
 
 /// Certificates that expire sooner than this many days are a warning.
-const EXPIRY_WARNING_DAYS: i64 = 14;
+pub(super) const EXPIRY_WARNING_DAYS: i64 = 14;
 
 /// The longest the doctor waits for any reply.
 const MAX_TIMEOUT: Duration = Duration::from_secs(10);
@@ -444,7 +444,7 @@ fn report_tls(selected: &Selected, conn: &Connection, out: &mut Vec<Check>) {
 }
 
 /// `YYYY-MM-DD` of a Unix time.
-fn date(unix: i64) -> String {
+pub(super) fn date(unix: i64) -> String {
     let (y, m, d) = crate::calendar::civil_date(unix.div_euclid(86400));
     format!("{y:04}-{m:02}-{d:02}")
 }
