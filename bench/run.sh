@@ -7,7 +7,9 @@
 #   bench/run.sh --smoke      a few iterations and small counts (CI: keeps the script working;
 #                             asserts no timing); writes its report to a temporary directory
 #   options: --out FILE (report), --bin PATH (relayctl binary), --runs N, --count N (bulk),
-#            --big-mb N (large message), --rounds N (bulk and large message repetitions)
+#            --big-mb N (large message), --rounds N (bulk, large message and listener
+#            repetitions), --smtp-count N (listener messages per round), --idle N (idle
+#            connections)
 #
 # Cases (see bench/NOTES.md for method and the history of fixes):
 #   1. cron path: `sendmail -t` with one ~1 KB message, whole process, plain SMTP to a Postfix
@@ -19,6 +21,14 @@
 #   5. the same message as a user's drop file, imported and delivered by `queue run` (peak RSS)
 #   6. a relay that accepts TCP and never answers: `sendmail -t` the first time (fresh spool)
 #      and while the relay is known down, and `queue flush`'s summary
+#   7. the SMTP listener: Postfix's smtp-source (20 sessions, 1,000-byte messages) into
+#      `relayctl serve` (into the maildrop, synced before 250) and, in the same run, into a
+#      throwaway Postfix instance of its own (another port and queue, mail held, so it only
+#      queues); messages accepted per second, and the listener's peak RSS with 1,000 idle
+#      connections (root only: the listener gives root up for relayctl-smtpd, created as the
+#      packages do when missing)
+#   8. at a distance: case 1b through testkit's delay proxy (bench builds it) at 0 and 10 ms
+#      each way, relayctl and msmtp: medians and the client's turns
 #   plus startup checks: no network, resolver or keyring access for --version and a config load,
 #   and the secret read only once a connection needs it (strace).
 #
@@ -39,6 +49,8 @@ RUNS=
 COUNT=
 BIG_MB=
 ROUNDS=
+SMTP_COUNT=
+IDLE=
 while (($#)); do
     case $1 in
         --smoke) SMOKE=1 ;;
@@ -48,17 +60,19 @@ while (($#)); do
         --count) COUNT=$2; shift ;;
         --big-mb) BIG_MB=$2; shift ;;
         --rounds) ROUNDS=$2; shift ;;
+        --smtp-count) SMTP_COUNT=$2; shift ;;
+        --idle) IDLE=$2; shift ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench/run.sh: unknown option $1" >&2; exit 64 ;;
     esac
     shift
 done
 if ((SMOKE)); then
-    : "${RUNS:=3}" "${COUNT:=20}" "${BIG_MB:=5}" "${ROUNDS:=2}"
+    : "${RUNS:=3}" "${COUNT:=20}" "${BIG_MB:=5}" "${ROUNDS:=2}" "${SMTP_COUNT:=40}" "${IDLE:=20}"
     BULK_RUNS=2
     DEAD_RUNS=2
 else
-    : "${RUNS:=40}" "${COUNT:=1000}" "${BIG_MB:=100}" "${ROUNDS:=3}"
+    : "${RUNS:=40}" "${COUNT:=1000}" "${BIG_MB:=100}" "${ROUNDS:=3}" "${SMTP_COUNT:=10000}" "${IDLE:=1000}"
     BULK_RUNS=10
     DEAD_RUNS=5
 fi
@@ -86,7 +100,7 @@ if ((${#need[@]})); then
     }
 fi
 
-# Milliseconds each way in case 7 (a relay 20 ms away by round trip).
+# Milliseconds each way in case 8 (a relay 20 ms away by round trip).
 FAR_DELAY=${BENCH_FAR_DELAY:-10}
 if ((SMOKE)); then PROFILE_FLAG=(); BUILD_DIR=debug; else PROFILE_FLAG=(--release); BUILD_DIR=release; fi
 if [[ -z $BIN ]]; then
@@ -103,14 +117,19 @@ BIN=$(realpath "$BIN")
 
 # ------------------------------------------------------------------ scratch and sink
 W=$(mktemp -d /var/tmp/relayctl-bench.XXXXXX)
+# Other work on the machine shows in the figures (fsync latency most): the report says how busy it was.
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 chmod 700 "$W"
 PIDS=()
 POSTFIX_USED=0
+PF= # the throwaway Postfix instance of case 7
+LW= # the listener's spool of case 7 (its user can reach it, unlike $W)
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     ((POSTFIX_USED)) && postsuper -d ALL >/dev/null 2>&1 || true
-    rm -rf "$W"
+    if [[ -n $PF ]]; then postfix -c "$PF/etc" stop >/dev/null 2>&1 || true; fi
+    rm -rf "$W" ${PF:+"$PF"} ${LW:+"$LW"}
 }
 trap cleanup EXIT
 
@@ -302,9 +321,9 @@ else:
     print("**never opened**")
 PY
     )
-    # 7. At a distance: the same through testkit's delay proxy (no netem here), which adds
+    # 8. At a distance: the same through testkit's delay proxy (no netem here), which adds
     # DELAY ms each way and counts the client's turns; 0 ms measures the proxy's own cost.
-    log "case 7: cron path (STARTTLS + AUTH) through the delay proxy, 0 and $FAR_DELAY ms each way"
+    log "case 8: cron path (STARTTLS + AUTH) through the delay proxy, 0 and $FAR_DELAY ms each way"
     cargo build --quiet --locked "${PROFILE_FLAG[@]}" -p testkit --bin delay-proxy
     PROXY=${CARGO_TARGET_DIR:-$ROOT/target}/$BUILD_DIR/delay-proxy
     sed '/^account tls$/,$!d' "$W/msmtprc" >"$W/tls.account"
@@ -489,6 +508,151 @@ FLUSH_LINES=$(grep -c . <<<"$FLUSH_OUT" || true)
 (($(queued "$W/deadspool") == DEAD_QUEUED)) || die "queue flush lost messages"
 rm -rf "$W/deadspool"
 
+# ------------------------------------------------------------------ 7. the SMTP listener
+SMTP_NOTE=
+if [[ $(id -u) -ne 0 ]]; then
+    SMTP_NOTE="skipped: needs root (the listener gives root up for relayctl-smtpd; Postfix's instance runs as root)"
+fi
+if [[ -z $SMTP_NOTE ]]; then
+    log "case 7: SMTP listener vs Postfix's smtpd, smtp-source -s 20 -m $SMTP_COUNT -l 1000, $ROUNDS rounds; $IDLE idle connections"
+    getent passwd relayctl-smtpd >/dev/null ||
+        useradd --system --user-group --no-create-home --home-dir /nonexistent \
+            --shell /usr/sbin/nologin relayctl-smtpd
+    # One thread and descriptor per connection, in the listener and in the client holding them.
+    (($(ulimit -n) >= IDLE + 200)) || ulimit -n $((IDLE + 200))
+    free_port() { local p=$1; while listening "$p"; do p=$((p + 1)); done; echo "$p"; }
+    L_PORT=$(free_port $((DEAD_PORT + 1)))
+    P_PORT=$(free_port $((L_PORT + 1)))
+    LW=$(mktemp -d /var/tmp/relayctl-bench-smtpd.XXXXXX)
+    chmod 0711 "$LW"
+    {
+        profiles queue
+        printf '\n[server]\nlisten = ["127.0.0.1:%s"]\nmax_connections = %s\nmax_connections_per_client = %s\n' \
+            "$L_PORT" $((IDLE + 100)) $((IDLE + 100))
+    } >"$W/smtpd.toml"
+    # Postfix as a second instance: its own configuration, queue and port; smtpd -> cleanup ->
+    # the queue (fsynced before 250), every message put on hold so that nothing is delivered.
+    PF=$(mktemp -d /var/tmp/relayctl-bench-pf.XXXXXX)
+    chmod 0755 "$PF"
+    install -d -m 0755 "$PF/etc" "$PF/queue"
+    install -d -o postfix -m 0755 "$PF/data"
+    cat >"$PF/etc/main.cf" <<MAINCF
+compatibility_level = 3.6
+queue_directory = $PF/queue
+data_directory = $PF/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = bench.invalid
+mydestination =
+alias_maps =
+alias_database =
+mynetworks = 127.0.0.0/8
+smtpd_client_restrictions = check_client_access static:HOLD
+smtpd_recipient_restrictions = permit_mynetworks, reject
+maillog_file = $PF/maillog
+MAINCF
+    cat >"$PF/etc/master.cf" <<MASTERCF
+127.0.0.1:$P_PORT inet n - n - - smtpd
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+proxymap  unix  - - n - - proxymap
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+smtp      unix  - - n - - smtp
+error     unix  - - n - - error
+MASTERCF
+    # `postfix start` checks the instance and creates its queue's directories.
+    postfix -c "$PF/etc" start >/dev/null 2>&1 ||
+        die "the Postfix instance did not start: $(tail -n 3 "$PF/maillog" 2>/dev/null)"
+    for _ in $(seq 50); do listening "$P_PORT" && break; sleep 0.1; done
+    listening "$P_PORT" || die "the Postfix instance does not listen on 127.0.0.1:$P_PORT"
+    start_listener() { # sets L_PID
+        RELAYCTL_SPOOL=$LW/spool "$BIN" --config "$W/smtpd.toml" serve 2>>"$W/serve.log" &
+        L_PID=$!
+        PIDS+=("$L_PID")
+        for _ in $(seq 50); do listening "$L_PORT" && return 0; sleep 0.1; done
+        die "relayctl serve did not come up: $(cat "$W/serve.log")"
+    }
+    stop_listener() { # SIGTERM: it must finish and exit 0
+        kill -TERM "$L_PID"
+        wait "$L_PID" || die "relayctl serve exited with $? on SIGTERM: $(cat "$W/serve.log")"
+    }
+    hwm() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+    files() { find "$1" -type f | wc -l; }
+    source_into() { # PORT; prints the wall time in seconds
+        local start
+        start=$(date +%s.%N)
+        smtp-source -s 20 -m "$SMTP_COUNT" -l 1000 -f "$FROM" -t "$TO" "127.0.0.1:$1" >/dev/null ||
+            die "smtp-source into port $1 failed"
+        calc "$(date +%s.%N) - $start" .3f
+    }
+    : >"$W/smtp-rc" >"$W/smtp-pf"
+    start_listener
+    for _ in $(seq "$ROUNDS"); do
+        find "$LW/spool/maildrop" -mindepth 1 -delete 2>/dev/null || true
+        sync
+        source_into "$L_PORT" >>"$W/smtp-rc"
+        (($(files "$LW/spool/maildrop") == SMTP_COUNT)) ||
+            die "listener: $(files "$LW/spool/maildrop") drops, expected $SMTP_COUNT"
+        postsuper -c "$PF/etc" -d ALL >/dev/null 2>&1 || true
+        sync
+        source_into "$P_PORT" >>"$W/smtp-pf"
+        (($(files "$PF/queue/hold") == SMTP_COUNT)) ||
+            die "Postfix: $(files "$PF/queue/hold") messages held, expected $SMTP_COUNT"
+    done
+    SMTP_LOAD_KB=$(hwm "$L_PID")
+    stop_listener
+    postfix -c "$PF/etc" stop >/dev/null 2>&1 || true
+    # What the listener took is mail: the root runner imports the drops and delivers them.
+    IMPORT_START=$(date +%s.%N)
+    RELAYCTL_SPOOL=$LW/spool "$BIN" --config "$W/now.toml" queue run ||
+        die "queue run of the listener's drops failed"
+    IMPORT_S=$(calc "$(date +%s.%N) - $IMPORT_START" .2f)
+    (($(files "$LW/spool/maildrop") == 0)) || die "the listener's drops were not all imported"
+    (($(queued "$LW/spool") == 0)) || die "the listener's messages were not all delivered"
+    # Peak RSS with IDLE connections open at once, each greeted and then silent; a client that
+    # behaves is served meanwhile.
+    start_listener
+    IDLE_OUT=$(python3 - "$L_PORT" "$IDLE" "$L_PID" <<'PY'
+import socket, sys
+port, n, pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+conns = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(n)]
+greeted = sum(c.recv(512).startswith(b"220 ") for c in conns)
+threads = next(l.split()[1] for l in open(f"/proc/{pid}/status") if l.startswith("Threads:"))
+with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+    f = s.makefile("rwb")
+    served = f.readline().startswith(b"220 ")
+    f.write(b"EHLO bench.invalid\r\n")
+    f.flush()
+    line = f.readline()
+    while line[3:4] == b"-":
+        line = f.readline()
+    served = served and line.startswith(b"250 ")
+print(greeted, threads, int(served))
+PY
+    ) || die "the idle connections failed"
+    read -r IDLE_GREETED IDLE_THREADS IDLE_SERVED <<<"$IDLE_OUT"
+    ((IDLE_GREETED == IDLE && IDLE_SERVED == 1)) ||
+        die "idle connections: $IDLE_GREETED of $IDLE greeted, another client served: $IDLE_SERVED"
+    IDLE_KB=$(hwm "$L_PID")
+    stop_listener
+    SMTP_RC_S=$(med "$W/smtp-rc" 0)
+    SMTP_PF_S=$(med "$W/smtp-pf" 0)
+    SMTP_RC_RATE=$(calc "$SMTP_COUNT / $SMTP_RC_S" .0f)
+    SMTP_PF_RATE=$(calc "$SMTP_COUNT / $SMTP_PF_S" .0f)
+    per_round() { awk -v n="$SMTP_COUNT" '{printf "%s%.0f", (NR > 1 ? ", " : ""), n / $1}' "$1"; }
+    SMTP_RC_ALL=$(per_round "$W/smtp-rc")
+    SMTP_PF_ALL=$(per_round "$W/smtp-pf")
+fi
+
 # ------------------------------------------------------------------ startup checks
 log "startup checks (strace)"
 traced() { # NAME COMMAND... (stdin from small.eml); leaves $W/trace.NAME
@@ -546,7 +710,7 @@ fi
     fi
     if [[ -z $TLS_NOTE ]]; then
         R_FAR=$(ratio "$FAR_RC_FAR" "$FAR_MS_FAR")
-        echo "| at $((2 * FAR_DELAY)) ms round trip (case 7), STARTTLS + AUTH: at most 7 client turns, median <= 0.45x msmtp's | ${TURNS_relayctl_FAR} turns (msmtp ${TURNS_msmtp_FAR}); ${FAR_RC_FAR} ms vs ${FAR_MS_FAR} ms = **${R_FAR}x** | $(verdict "${TURNS_relayctl_FAR} <= 7 and $R_FAR <= 0.45") |"
+        echo "| at $((2 * FAR_DELAY)) ms round trip (case 8), STARTTLS + AUTH: at most 7 client turns, median <= 0.45x msmtp's | ${TURNS_relayctl_FAR} turns (msmtp ${TURNS_msmtp_FAR}); ${FAR_RC_FAR} ms vs ${FAR_MS_FAR} ms = **${R_FAR}x** | $(verdict "${TURNS_relayctl_FAR} <= 7 and $R_FAR <= 0.45") |"
     fi
     echo "| bulk flush >= 1,000 messages/s | **${RATE_RC}/s** ($COUNT in ${BULK_RC} ms) | $(verdict "$RATE_RC >= 1000") |"
     echo "| bulk flush >= 50x msmtp's loop | ${RATE_RC}/s vs ${RATE_MS}/s = **${R_BULK_MS}x** | $(verdict "$R_BULK_MS >= 50") |"
@@ -557,6 +721,12 @@ fi
     echo "| dead relay: \`sendmail -t\` returns within 2.5 s the first time, the message queued (exit 0) | **${DEAD1} ms** (max ${DEAD1_MAX} ms) | $(verdict "$DEAD1_MAX <= 2500") |"
     echo "| dead relay known to be down: \`sendmail -t\` returns within 50 ms, the message queued (exit 0) | **${DEAD2} ms** (max ${DEAD2_MAX} ms) | $(verdict "$DEAD2 <= 50") |"
     echo "| dead relay: \`queue flush\` prints a one-line summary per profile | see [case 6](#6-a-relay-that-never-answers) | met |"
+    if [[ -z $SMTP_NOTE ]]; then
+        echo "| SMTP listener: messages accepted/s >= Postfix's smtpd into its queue (smtp-source -s 20, same run) | **${SMTP_RC_RATE}/s** vs ${SMTP_PF_RATE}/s = **$(calc "$SMTP_RC_RATE / $SMTP_PF_RATE" .2f)x** | $(verdict "$SMTP_RC_RATE >= $SMTP_PF_RATE") |"
+        echo "| SMTP listener: peak RSS < 50 MB with $IDLE connections | **$(MB "$IDLE_KB") MB** | $(verdict "$IDLE_KB < 51200") |"
+    else
+        echo "| SMTP listener | $SMTP_NOTE | - |"
+    fi
     echo "| startup: no network, resolver or keyring for \`--version\` and a config load; secret only when connecting | see [Startup](#startup) | $(verdict "$(inet version) + $(resolver version) + $(keyring version) + $(inet config) + $(resolver config) + $(keyring config) + $(secret config) + $(secret enqueue) + $(inet enqueue) == 0") |"
     echo
     echo "## 1. Cron path: one ${SMALL_BYTES}-byte message, \`sendmail -t\`, whole process"
@@ -578,7 +748,7 @@ fi
     echo
     echo "Ratio relayctl/msmtp (medians): plain **${R_CRON}x**${R_TLS:+, STARTTLS + AUTH **${R_TLS}x**}."
     echo
-    echo "## 7. At a distance: the cron path through a delay proxy"
+    echo "## 8. At a distance: the cron path through a delay proxy"
     echo
     if [[ -z $TLS_NOTE ]]; then
         echo "testkit's \`delay-proxy\` in front of Postfix on 587 (STARTTLS + AUTH PLAIN) forwards each chunk after a fixed"
@@ -648,6 +818,31 @@ fi
     echo "$FLUSH_OUT"
     echo '```'
     echo
+    echo "## 7. The SMTP listener"
+    echo
+    if [[ -z $SMTP_NOTE ]]; then
+        echo "Postfix's \`smtp-source -s 20 -m $SMTP_COUNT -l 1000\` (20 sessions at a time, one message per"
+        echo "connection: greeting, HELO, MAIL, RCPT, DATA, QUIT), $ROUNDS rounds alternating. relayctl:"
+        echo "\`relayctl serve\` started as root and serving as relayctl-smtpd, each message written into the"
+        echo "maildrop and synced (fsync of the file, then syncfs, as every maildrop drop) before its 250."
+        echo "Postfix: an instance of its own on another port (\`postfix -c\`), smtpd handing each message to"
+        echo "cleanup, which fsyncs it into the queue before the 250; every message put on hold, so that"
+        echo "nothing is delivered. Both queues were emptied and synced before each round."
+        echo
+        echo "| | median wall time | messages/s (median) | each round |"
+        echo "|---|---|---|---|"
+        echo "| \`relayctl serve\` | ${SMTP_RC_S} s | **${SMTP_RC_RATE}** | ${SMTP_RC_ALL} |"
+        echo "| Postfix $(postconf -h mail_version 2>/dev/null || echo '?') smtpd -> cleanup -> queue (held) | ${SMTP_PF_S} s | **${SMTP_PF_RATE}** | ${SMTP_PF_ALL} |"
+        echo
+        echo "The listener's peak RSS over these rounds: $(MB "$SMTP_LOAD_KB") MB. Afterwards one \`relayctl queue run\`"
+        echo "imported the last round's $SMTP_COUNT drops and delivered them to the sink in ${IMPORT_S} s."
+        echo
+        echo "A fresh listener with $IDLE connections open at once, each greeted and then silent: peak RSS"
+        echo "**$(MB "$IDLE_KB") MB** (VmHWM), $IDLE_THREADS threads; another client was greeted and served meanwhile."
+    else
+        echo "$SMTP_NOTE"
+    fi
+    echo
     echo "## Startup"
     echo
     echo "strace of each command: Internet sockets opened, resolver files read (resolv.conf, hosts,"
@@ -676,6 +871,7 @@ fi
     df -h "$W"
     findmnt -no SOURCE,FSTYPE,OPTIONS -T "$W" || true
     (. /etc/os-release && echo "$PRETTY_NAME") || true
+    echo "load average (1, 5, 15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
     echo '```'
     echo
     echo "msmtp's configuration in this run (\`msmtp -C\`):"

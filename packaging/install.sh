@@ -51,13 +51,14 @@ zsh_completion=$prefix/share/zsh/site-functions/_relayctl
 fish_completion=$prefix/share/fish/vendor_completions.d/relayctl.fish
 other_completions=$prefix/share/relayctl/completions
 units=/etc/systemd/system
-unit_names="relayctl-queue.service relayctl-queue.timer relayctl-daemon.service"
+unit_names="relayctl-queue.service relayctl-queue.timer relayctl-daemon.service relayctl-smtpd.socket relayctl-smtpd.service"
 
 systemd_running() { [ -d /run/systemd/system ]; }
 
 if [ "$action" = uninstall ]; then
     if systemd_running; then
-        systemctl disable --now relayctl-queue.timer relayctl-daemon.service >/dev/null 2>&1 || :
+        systemctl disable --now relayctl-queue.timer relayctl-daemon.service relayctl-smtpd.socket \
+            relayctl-smtpd.service >/dev/null 2>&1 || :
     fi
     if [ -x "$bin" ]; then
         "$bin" sendmail-link remove --prefix /usr
@@ -97,6 +98,11 @@ install -d -o root -g root -m 1733 /var/spool/relayctl/maildrop
 for dir in queue failed corrupt tmp; do
     install -d -o root -g root -m 0700 "/var/spool/relayctl/$dir"
 done
+# The SMTP listener's system user (relayctl serve gives up root for it); kept by --uninstall.
+if ! getent passwd relayctl-smtpd >/dev/null; then
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin relayctl-smtpd
+fi
 
 # The units run /usr/bin/relayctl; point them at this prefix.
 install -d -m 0755 "$units"

@@ -255,6 +255,14 @@ fn rpm_holds_the_files_with_their_modes_and_registers_the_mta_alternative() {
             "0100644 root:root",
         ),
         (
+            "/usr/lib/systemd/system/relayctl-smtpd.socket",
+            "0100644 root:root",
+        ),
+        (
+            "/usr/lib/systemd/system/relayctl-smtpd.service",
+            "0100644 root:root",
+        ),
+        (
             "/usr/share/doc/relayctl/examples/config.sample.toml",
             "0100644 root:root",
         ),
@@ -278,6 +286,8 @@ fn rpm_holds_the_files_with_their_modes_and_registers_the_mta_alternative() {
         "update-alternatives --install /usr/sbin/sendmail mta /usr/bin/relayctl",
         "--slave /usr/bin/mailq mta-mailq /usr/bin/relayctl",
         "install -d -o root -g root -m 1733 /var/spool/relayctl/maildrop",
+        "useradd --system --user-group",
+        "relayctl-smtpd.socket relayctl-smtpd.service",
         "preuninstall scriptlet",
         "update-alternatives --remove mta /usr/bin/relayctl",
         "postuninstall scriptlet",
@@ -304,8 +314,7 @@ fn rpm_holds_the_files_with_their_modes_and_registers_the_mta_alternative() {
         );
     }
     let requires = query(&["--requires"]);
-    assert!(
-        requires.contains("/usr/sbin/update-alternatives"),
-        "{requires}"
-    );
+    for r in ["/usr/sbin/update-alternatives", "/usr/sbin/useradd"] {
+        assert!(requires.contains(r), "{r}: {requires}");
+    }
 }

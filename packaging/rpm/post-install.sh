@@ -1,6 +1,10 @@
 # relayctl %post ($1: 1 on install, 2 on upgrade). Directories with their modes (re-asserted on
 # upgrade; config, secrets and queued mail are kept), then relayctl as the `mta` alternative:
 # /usr/sbin/sendmail, /usr/lib/sendmail, mailq and newaliases, the way Fedora's MTAs register.
+# The SMTP listener's system user (relayctl serve gives up root for it); kept on erase.
+getent passwd relayctl-smtpd >/dev/null ||
+    useradd --system --user-group --no-create-home --home-dir / --shell /sbin/nologin \
+        --comment "relayctl SMTP listener" relayctl-smtpd
 install -d -o root -g root -m 0755 /etc/relayctl
 install -d -o root -g root -m 0700 /etc/relayctl/secrets
 install -d -o root -g root -m 0711 /var/spool/relayctl

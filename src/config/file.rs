@@ -183,7 +183,6 @@ impl ConfigLocation {
     /// Reads every layer. Missing files are empty layers, except an explicit file, which must exist.
     pub fn load(&self) -> Result<LoadedConfig, ConfigError> {
         let mut loaded = LoadedConfig::default();
-        let mut server_seen = false;
         for (origin, path) in self.layers() {
             let Some(file) = read(&path)? else {
                 if origin == Origin::Explicit {
@@ -219,9 +218,9 @@ impl ConfigLocation {
                 Some(server) => {
                     loaded.server = server;
                     loaded.server_file = Some(path.clone());
-                    server_seen = true;
+                    loaded.server_configured = true;
                 }
-                None if !server_seen => loaded.server_file = Some(path.clone()),
+                None if !loaded.server_configured => loaded.server_file = Some(path.clone()),
                 None => {}
             }
             loaded.aliases.extend(file.aliases);
@@ -285,6 +284,8 @@ pub struct LoadedConfig {
     pub queue: QueueSettings,
     /// `[server]` of the last layer that has one.
     pub server: ServerSettings,
+    /// Some layer has a `[server]` table (the admin means to run the listener).
+    pub server_configured: bool,
     /// The file that `server` came from; without a `[server]`, the last file read (where
     /// the listener's users file goes by default).
     pub server_file: Option<PathBuf>,

@@ -6,7 +6,8 @@
 //! [`config`] (files, permissions, profile, secret), [`network`] (DNS names, TCP reachability),
 //! [`oauth`] (the token endpoint of OAuth2 profiles), [`smtp`] (greeting, TLS, EHLO
 //! capabilities, AUTH, sender), [`identity`] (the EHLO name and
-//! DNS blocklists), [`local`] (queue health, the sendmail link). [`replies`] turns known
+//! DNS blocklists), [`local`] (queue health, the sendmail link), [`listener`] (the SMTP
+//! listener, when `[server]` is configured). [`replies`] turns known
 //! provider replies into fixes. Nothing here ever prints a secret: AUTH goes through the SMTP
 //! client, whose transcript hides credentials, and the report holds only the relay's replies.
 //!
@@ -16,6 +17,7 @@
 pub mod config;
 pub mod dns;
 pub mod identity;
+pub mod listener;
 pub mod local;
 pub mod network;
 pub mod oauth;
@@ -252,6 +254,9 @@ pub fn run(options: &Options) -> Report {
     }
     local::queue(options, config.as_ref(), &mut checks);
     local::sendmail_link(&mut checks);
+    if let Some(c) = config.as_ref().filter(|c| c.server_configured) {
+        listener::checks(&c.server, &mut checks);
+    }
     Report::new(selected.as_ref(), checks)
 }
 

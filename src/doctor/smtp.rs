@@ -40,7 +40,7 @@ const IDS: [&str; 13] = [
 ];
 
 /// Certificates that expire sooner than this many days are a warning.
-const EXPIRY_WARNING_DAYS: i64 = 14;
+pub(super) const EXPIRY_WARNING_DAYS: i64 = 14;
 
 /// The longest the doctor waits for any reply.
 const MAX_TIMEOUT: Duration = Duration::from_secs(10);
@@ -445,7 +445,7 @@ fn report_tls(selected: &Selected, conn: &Connection, out: &mut Vec<Check>) {
 }
 
 /// `YYYY-MM-DD` of a Unix time (`?` outside the years -9999 to 9999).
-fn date(unix: i64) -> String {
+pub(super) fn date(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix).map_or_else(
         |_| "?".into(),
         |t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),

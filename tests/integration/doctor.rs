@@ -925,3 +925,163 @@ fn keyring_secret_on_a_headless_host_is_explained() {
     assert!(run.stdout.contains("--secret-store file"), "{}", run.stdout);
     assert!(run.stdout.contains("skip  auth.login"), "{}", run.stdout);
 }
+
+/// A listener sandbox ([`crate::listener::sandbox`], `server` as its `[server]`) that doctor
+/// runs in with the test DNS, as [`sandbox`] does.
+fn listener_sandbox(server: &str) -> Sandbox {
+    let mut sb = crate::listener::sandbox(server);
+    sb.env("RELAYCTL_DNS_SERVER", dns())
+        .env("RELAYCTL_DNSBL_ZONES", "bl.test")
+        .env("RELAYCTL_PUBLIC_ADDRESS", PUBLIC);
+    sb
+}
+
+/// Adds `listen = [address]` to the sandbox's `[server]` (the last table of its config).
+fn listen_in_config(sb: &Sandbox, address: &str) {
+    let path = sb.path("etc/relayctl/config.toml");
+    let mut config = std::fs::read_to_string(&path).unwrap();
+    config.push_str(&format!("listen = [\"{address}\"]\n"));
+    std::fs::write(path, config).unwrap();
+}
+
+/// The `smtpd.*` checks of a report.
+fn smtpd_checks(report: &Value) -> Vec<&Value> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"].as_str().unwrap().starts_with("smtpd."))
+        .collect()
+}
+
+/// With `[server]` and a running listener, doctor finds relayctl on its address, tries it from
+/// an address of this host outside `allow` (refused without AUTH: 530, and the listener logged
+/// the refusal from that address, nothing dropped), and reads the certificate's expiry.
+#[test]
+fn the_listener_is_found_refuses_other_addresses_and_its_certificate_is_read() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let dir = relay().ca_file.parent().unwrap().to_path_buf();
+    let sb = listener_sandbox(&format!(
+        "tls_cert = \"{}\"\ntls_key = \"{}\"\n",
+        dir.join("server.pem").display(),
+        dir.join("server.key").display()
+    ));
+    let served = crate::listener::Served::start(&sb, &[]);
+    let address = format!("127.0.0.1:{}", served.port);
+    listen_in_config(&sb, &address);
+    let (_, report) = doctor(&sb, &[]);
+    let found = assert_status(&report, "smtpd.listen", "pass");
+    assert!(
+        found.contains(&format!("relayctl answers on {address}: 220 ")),
+        "{found}"
+    );
+    let found = assert_status(&report, "smtpd.open_relay", "pass");
+    assert!(
+        found.contains("(not in allow) that does not log in is refused: 530 5.7.0"),
+        "{found}"
+    );
+    // The listener saw the trial from that address and refused it.
+    let source = found
+        .split("a client at ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .unwrap();
+    assert!(!source.starts_with("127."), "tried from loopback: {found}");
+    let line = served.wait_log(&["event=connection", &format!("client={source}")]);
+    assert!(!line.is_empty());
+    let found = assert_status(&report, "smtpd.certificate", "pass");
+    assert!(found.contains("server.pem is valid until"), "{found}");
+    let drops = std::fs::read_dir(sb.path("spool/maildrop"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(drops, 0, "the trial left a message");
+    drop(served);
+}
+
+/// Whatever answers on the listen address is what clients reach: Postfix's smtp-sink there
+/// (it accepts every MAIL and RCPT) is another program, and an open relay to a client outside
+/// `allow`: both fail, with the fix.
+#[test]
+fn another_server_on_the_listen_address_is_named_and_caught_relaying() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let port = crate::listener::free_port();
+    let address = format!("127.0.0.1:{port}");
+    let mut sink = std::process::Command::new("smtp-sink")
+        .args(["-u", "postfix", &address, "100"])
+        .spawn()
+        .expect("smtp-sink");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(&address).is_err() {
+        assert!(Instant::now() < deadline, "smtp-sink did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sb = listener_sandbox("");
+    listen_in_config(&sb, &address);
+    let (run, report) = doctor(&sb, &[]);
+    let _ = sink.kill();
+    let _ = sink.wait();
+    assert_eq!(run.code, 1, "{run:#?}");
+    let found = assert_status(&report, "smtpd.listen", "fail");
+    assert!(
+        found.contains(&format!("another program answers on {address}: 220 ")),
+        "{found}"
+    );
+    let found = assert_status(&report, "smtpd.open_relay", "fail");
+    assert!(
+        found.contains(&format!(
+            "OPEN RELAY: {address} accepted MAIL and RCPT without AUTH"
+        )) && found.contains("stop what answers there now"),
+        "{found}"
+    );
+    assert_status(&report, "smtpd.certificate", "skip");
+}
+
+/// Nothing listening on the configured address fails with how to start the listener; the
+/// open-relay trial is skipped; a certificate that expires in a few days is a warning.
+#[test]
+fn a_listener_that_is_not_running_and_a_certificate_about_to_expire() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = (certs.path().join("c.pem"), certs.path().join("k.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "5",
+        ])
+        .args(["-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(out.status.success(), "{out:?}");
+    let sb = listener_sandbox(&format!(
+        "tls_cert = \"{}\"\ntls_key = \"{}\"\n",
+        cert.display(),
+        key.display()
+    ));
+    let address = format!("127.0.0.1:{}", crate::listener::free_port());
+    listen_in_config(&sb, &address);
+    let (run, report) = doctor(&sb, &[]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let found = assert_status(&report, "smtpd.listen", "fail");
+    assert!(
+        found.contains(&format!("nothing listens on {address}"))
+            && found.contains("systemctl enable --now relayctl-smtpd.socket"),
+        "{found}"
+    );
+    assert_status(&report, "smtpd.open_relay", "skip");
+    let found = assert_status(&report, "smtpd.certificate", "warn");
+    assert!(found.contains("expires in 4 day(s)"), "{found}");
+
+    // Without [server], no listener checks.
+    let sb = sandbox();
+    setup_login(&sb, "uni", "587", PASSWORD, true, &[]);
+    let (_, report) = doctor(&sb, &[]);
+    assert!(smtpd_checks(&report).is_empty(), "{report:#}");
+}

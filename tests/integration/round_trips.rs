@@ -2,7 +2,7 @@
 //! 10 ms away each way) in front of the real Postfix relay, counting the client's turns (times
 //! it speaks after the server). Loopback hides round trips; these counts are what a real relay
 //! 20-50 ms away turns into waiting, so a change that adds one fails here. The timings at a
-//! distance are bench/'s (case 7), not a test's.
+//! distance are bench/'s (case 8), not a test's.
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -33,6 +33,14 @@ expect_layout() {
     for d in queue failed corrupt tmp; do
         expect_mode "/var/spool/relayctl/$d" "700 root:root"
     done
+    # The SMTP listener's system user: no login, no home.
+    local smtpd
+    smtpd=$(getent passwd relayctl-smtpd) || fail "no relayctl-smtpd user"
+    [[ $(cut -d: -f3 <<<"$smtpd") -lt 1000 && $(cut -d: -f7 <<<"$smtpd") == /usr/sbin/nologin &&
+        ! -e $(cut -d: -f6 <<<"$smtpd") ]] || fail "relayctl-smtpd is not a system user: $smtpd"
+    for unit in relayctl-smtpd.socket relayctl-smtpd.service; do
+        expect_mode "/usr/lib/systemd/system/$unit" "644 root:root"
+    done
 }
 # Symbolic links that point nowhere, under the trees a package touches.
 dangling() { find /usr /etc /var -xtype l 2>/dev/null | sort; }
@@ -63,6 +71,8 @@ dangling >/tmp/dangling-before.$$
     fail "relayctl-queue.timer is not enabled"
 [[ ! -e /etc/systemd/system/multi-user.target.wants/relayctl-daemon.service ]] ||
     fail "relayctl-daemon.service should not be enabled"
+[[ ! -e /etc/systemd/system/sockets.target.wants/relayctl-smtpd.socket ]] ||
+    fail "relayctl-smtpd.socket should not be enabled: nothing listens until the admin says so"
 [[ $(man -w relayctl-sendmail) == /usr/share/man/man8/relayctl-sendmail.8.gz ]] || fail "man -w"
 man -w 8 sendmail >/dev/null || fail "man 8 sendmail finds no page"
 for page in relayctl relayctl.toml relayctl-sendmail; do

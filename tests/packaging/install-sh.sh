@@ -33,11 +33,16 @@ for f in man/man1/relayctl.1 man/man5/relayctl.toml.5 man/man8/relayctl-sendmail
     relayctl/completions/_relayctl.ps1; do
     expect_mode "/usr/local/share/$f" "644 root:root"
 done
-for unit in relayctl-queue.service relayctl-queue.timer relayctl-daemon.service; do
+for unit in relayctl-queue.service relayctl-queue.timer relayctl-daemon.service \
+    relayctl-smtpd.socket relayctl-smtpd.service; do
     expect_mode "/etc/systemd/system/$unit" "644 root:root"
 done
 grep -qx 'ExecStart=/usr/local/bin/relayctl queue run' /etc/systemd/system/relayctl-queue.service ||
     fail "ExecStart not pointed at the prefix"
+grep -qx 'ExecStart=/usr/local/bin/relayctl serve' /etc/systemd/system/relayctl-smtpd.service ||
+    fail "the listener's ExecStart not pointed at the prefix"
+[[ $(getent passwd relayctl-smtpd | cut -d: -f7) == /usr/sbin/nologin ]] ||
+    fail "no relayctl-smtpd system user: $(getent passwd relayctl-smtpd)"
 expect_mode /etc/relayctl "755 root:root"
 expect_mode /etc/relayctl/secrets "700 root:root"
 expect_mode /var/spool/relayctl "711 root:root"
@@ -62,7 +67,8 @@ step "--uninstall removes it and puts Postfix's files back"
 "$install" --uninstall >/tmp/out.$$ 2>&1 || fail "$(cat /tmp/out.$$)"
 [[ $(sha256sum </usr/sbin/sendmail) == "$postfix_sendmail" ]] || fail "postfix's sendmail not restored"
 for p in /usr/local/bin/relayctl /usr/local/share/man/man1/relayctl.1 \
-    /etc/systemd/system/relayctl-queue.timer /usr/sbin/sendmail.relayctl-saved; do
+    /etc/systemd/system/relayctl-queue.timer /etc/systemd/system/relayctl-smtpd.socket \
+    /usr/sbin/sendmail.relayctl-saved; do
     [[ ! -e $p ]] || fail "$p left after --uninstall"
 done
 [[ -f /etc/relayctl/config.toml ]] || fail "--uninstall removed the configuration"

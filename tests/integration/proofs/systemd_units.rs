@@ -7,7 +7,11 @@
 //! - every queue service, started by hand the way systemd starts it: its own `ExecStart` and
 //!   `Environment=` read from the unit, under its sandbox rebuilt with util-linux (mount,
 //!   setpriv) and systemd-creds, delivers root's queued mail and a user's maildrop drop to the
-//!   relay.
+//!   relay;
+//! - the SMTP listener's service, started the same way with a socket passed as
+//!   `relayctl-smtpd.socket` passes it (`systemd-socket-activate`), in an image where the
+//!   package's postinst created its user, takes a message as that user into the maildrop,
+//!   from where the queue runner delivers it.
 //!
 //! systemd is not PID 1 here, so systemd itself cannot start the units.
 
@@ -198,10 +202,16 @@ fn systemd_analyze_verifies_every_unit() {
 /// environment (`PATH` and `Environment=`), `LoadCredential=`/`LoadCredentialEncrypted=`
 /// (decrypted by systemd-creds into `$CREDENTIALS_DIRECTORY`), `PrivateTmp=`, `ProtectHome=`,
 /// `ProtectSystem=strict` with `ReadWritePaths=`, `LimitCORE=`, `NoNewPrivileges=` and
-/// `CapabilityBoundingSet=`. A key it does not know fails the test, so that a unit never runs
-/// here with less than it asks for.
+/// `CapabilityBoundingSet=`, `PrivateDevices=`. A key it does not know fails the test, so that
+/// a unit never runs here with less than it asks for.
 pub(super) fn start_by_hand(image: &Image, unit: &Unit) -> ChildGuard {
-    const KNOWN: [&str; 15] = [
+    start_under(image, unit, &[])
+}
+
+/// [`start_by_hand`], with `ExecStart` run by `launcher` (a command line that ends by
+/// executing the program given after it, inside the sandbox).
+fn start_under(image: &Image, unit: &Unit, launcher: &[&str]) -> ChildGuard {
+    const KNOWN: [&str; 16] = [
         "Type",
         "ExecStart",
         "Restart",
@@ -217,6 +227,7 @@ pub(super) fn start_by_hand(image: &Image, unit: &Unit) -> ChildGuard {
         "NoNewPrivileges",
         "CapabilityBoundingSet",
         "RemainAfterExit",
+        "PrivateDevices",
     ];
     for (section, key, ..) in &unit.assignments {
         assert!(
@@ -261,11 +272,15 @@ pub(super) fn start_by_hand(image: &Image, unit: &Unit) -> ChildGuard {
     let mut cmd = image
         .namespace()
         .command("sh", &["-c", SANDBOX_SCRIPT, "sh"]);
-    cmd.args(["env", "-i"]).args(&environment).args(&argv);
+    cmd.args(["env", "-i"])
+        .args(&environment)
+        .args(launcher)
+        .args(&argv);
     cmd.env("UNIT", &unit.name)
         .env("CREDENTIALS", credentials.join("\n"))
         .env("PRIVATE_TMP", option("PrivateTmp", "no"))
         .env("PROTECT_HOME", option("ProtectHome", "no"))
+        .env("PRIVATE_DEVICES", option("PrivateDevices", "no"))
         .env("PROTECT_SYSTEM", option("ProtectSystem", "no"))
         .env(
             "READ_WRITE_PATHS",
@@ -308,6 +323,16 @@ fi
 if [ "$PRIVATE_TMP" = yes ]; then
     mount -t tmpfs -o mode=1777 tmpfs /tmp
     mount -t tmpfs -o mode=1777 tmpfs /var/tmp
+fi
+if [ "$PRIVATE_DEVICES" = yes ]; then
+    # A /dev of its own with the pseudo devices only, as systemd makes it.
+    mount -t tmpfs -o mode=0755,nosuid,noexec tmpfs /dev
+    mknod -m 0666 /dev/null c 1 3
+    mknod -m 0666 /dev/zero c 1 5
+    mknod -m 0666 /dev/full c 1 7
+    mknod -m 0666 /dev/random c 1 8
+    mknod -m 0666 /dev/urandom c 1 9
+    mknod -m 0666 /dev/tty c 5 0
 fi
 if [ "$PROTECT_HOME" = yes ]; then
     for d in /home /root /run/user; do
@@ -455,4 +480,125 @@ fn the_queue_services_started_as_systemd_would_deliver_root_and_user_mail() {
         );
         drop(service);
     }
+}
+
+/// Prepares `image` for the SMTP listener: the package's postinst (directories, and the
+/// listener's system user, which this machine need not have), and a system profile for the
+/// relay's submission port with its secret, which the listener itself never reads.
+fn listener_image(image: &Image) {
+    let script = r#"set -eu
+sh "$REPO/packaging/debian/postinst" configure
+getent passwd relayctl-smtpd >/dev/null
+printf %s "$PASSWORD" | relayctl setup institutional --system --name relay --host localhost \
+    --port 587 --tls starttls --user "$RELAY_USER" --password-stdin --secret-store file >/dev/null
+sed -i '1i delivery = "queue"' /etc/relayctl/config.toml
+"#;
+    let mut cmd = image.namespace().command("sh", &["-c", script]);
+    cmd.env("REPO", env!("CARGO_MANIFEST_DIR"))
+        .env("PASSWORD", PASSWORD)
+        .env("RELAY_USER", USER);
+    let run = namespace::run(cmd, b"", Duration::from_secs(60));
+    assert_eq!(run.code, 0, "{run:#?}");
+}
+
+/// The uid `user` has in `image` (the postinst's, or this machine's when it had one).
+fn uid_in(image: &Image, user: &str) -> u32 {
+    let run = namespace::run(
+        image.namespace().command("id", &["-u", user]),
+        b"",
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    run.stdout.trim().parse().expect("a uid")
+}
+
+#[test]
+fn the_listener_service_socket_activated_takes_mail_as_its_own_user() {
+    use std::os::unix::fs::MetadataExt;
+
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let dir = repo("packaging/systemd");
+    let socket = Unit::read(&dir.join("relayctl-smtpd.socket"));
+    let unit = Unit::read(&dir.join("relayctl-smtpd.service"));
+    assert_eq!(socket.value("Socket", "Accept").as_deref(), Some("no"));
+    assert_eq!(
+        unit.value("Unit", "Requires").as_deref(),
+        Some("relayctl-smtpd.socket")
+    );
+    let image = Image::new();
+    listener_image(&image);
+    // The socket's own addresses are port 25, which the test relay holds here: the same kind
+    // of socket on a free port, passed as LISTEN_FDS by systemd's own tool.
+    let port = crate::listener::free_port();
+    let address = format!("127.0.0.1:{port}");
+    let mut service = start_under(&image, &unit, &["systemd-socket-activate", "-l", &address]);
+    let log = service_log(&image, &unit);
+    let started = std::time::Instant::now();
+    // The socket is up (systemd-socket-activate says so); the service starts, as under
+    // systemd, with the first connection.
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains(&format!("Listening on {address}"))
+    {
+        assert!(
+            service.try_wait().is_none() && started.elapsed() < Duration::from_secs(30),
+            "the socket was not made:\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let m = marker("smtpd-unit");
+    let (mut client, greeting) = crate::listener::Client::connect(port);
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(greeting.starts_with("220 "), "{greeting}\n{said}");
+    assert!(said.contains(&format!("listening on {address}")), "{said}");
+    assert!(client.command("EHLO app.test").starts_with("250"));
+    assert!(
+        client
+            .command("MAIL FROM:<app@apps.example>")
+            .starts_with("250")
+    );
+    assert!(
+        client
+            .command("RCPT TO:<ops@example.org>")
+            .starts_with("250")
+    );
+    assert!(client.command("DATA").starts_with("354"));
+    let accepted = client.command(&format!(
+        "Subject: {m}\r\n\r\nfrom an app, through the unit\r\n."
+    ));
+    assert!(accepted.starts_with("250 "), "{accepted}");
+    assert!(client.command("QUIT").starts_with("221"));
+
+    // The drop in the maildrop is the listener user's, as the kernel records it: the service
+    // gave root up before it took the message.
+    let drops: Vec<_> = std::fs::read_dir(image.spool().join("maildrop"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().uid())
+        .collect();
+    assert_eq!(drops, [uid_in(&image, "relayctl-smtpd")]);
+
+    // The queue runner imports and delivers it.
+    let run = namespace::run(
+        image.namespace().command("relayctl", &["queue", "run"]),
+        b"",
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    let got = crate::harness::wait_for(&m);
+    assert!(
+        got.text()
+            .contains("X-Relayctl-Submitter: SMTP client 127.0.0.1\r\n"),
+        "{}",
+        got.text()
+    );
+    assert_eq!(got.rcpt_to, ["<ops@example.org>"]);
+    assert!(
+        service.try_wait().is_none(),
+        "the listener stopped:\n{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
 }
