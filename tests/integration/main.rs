@@ -17,6 +17,7 @@ mod fault_campaign;
 mod faults;
 mod hostile;
 mod listener;
+mod metrics;
 mod notices;
 mod oauth;
 mod oauth_server;
