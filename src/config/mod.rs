@@ -7,6 +7,7 @@
 mod change;
 mod duration;
 mod file;
+mod metrics;
 mod oauth;
 mod presets;
 mod profile;
@@ -21,6 +22,7 @@ pub use file::{
     ConfigEdit, ConfigFile, ConfigLocation, Delivery, LoadedConfig, LoadedProfile, Origin,
     QueueSettings,
 };
+pub use metrics::MetricsListen;
 pub use oauth::{OAuth, Provider, is_loopback_url, provider as oauth_provider};
 pub use presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset, PresetDefaults};
 pub use profile::{DEFAULT_TIMEOUT_SECS, Profile};

@@ -1,4 +1,4 @@
-//! Metrics for Prometheus (`relayctl metrics`, `metrics_textfile`, `metrics_listen`): what the
+//! Metrics for Prometheus (`relayctl metrics`, [`textfile`], [`http`]): what the
 //! spool holds and what its runners counted, in the text exposition format ([`exposition`]),
 //! so that a fleet's monitoring sees mail that is stuck, held, frozen or failing without
 //! scraping logs. Every value is read from the spool when asked for: the queue (message states),
@@ -10,6 +10,8 @@
 //! secret.
 
 pub mod exposition;
+pub mod http;
+pub mod textfile;
 
 use std::collections::{BTreeMap, BTreeSet};
 

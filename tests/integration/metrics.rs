@@ -1,10 +1,15 @@
 //! Metrics for Prometheus after real scenarios through the Postfix relay: a delivered message, a
 //! failed one, a login the relay refused (mail held) and a profile frozen by the spew brake.
-//! Every scrape passes Debian's `promtool check metrics`.
+//! Every scrape passes Debian's `promtool check metrics`; Debian's node_exporter serves the
+//! `metrics_textfile` that queue runs and the daemon write.
 
-use std::process::{Command, Stdio};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::harness::{Root, Sandbox, as_root, marker, unix_now, wait_for};
+use crate::listener::free_port;
 
 /// Two profiles to Postfix's port 25 (no TLS, no login): `campus`, and `burst` with a spew brake
 /// of two messages.
@@ -205,4 +210,163 @@ fn metrics_after_a_delivery_a_failure_a_refused_login_and_the_spew_brake() {
         value(&text, "relayctl_deliveries_total{profile=\"campus\"}"),
         1.0
     );
+}
+
+/// A child process of the test, killed and reaped when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The body of `GET path` from the HTTP server at `addr` (`host:port`), or why not.
+pub fn http_get(addr: &str, path: &str) -> std::io::Result<(String, String)> {
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .unwrap_or((response.as_str(), ""));
+    Ok((head.to_string(), body.to_string()))
+}
+
+/// Debian's node_exporter on a free loopback port with only its textfile collector, reading
+/// `dir` (not the system's service, which the package may have installed).
+fn node_exporter(dir: &Path) -> (Running, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let child = Command::new("prometheus-node-exporter")
+        .arg("--collector.disable-defaults")
+        .arg("--collector.textfile")
+        .arg(format!("--collector.textfile.directory={}", dir.display()))
+        .arg(format!("--web.listen-address={addr}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus-node-exporter (tests/run installs it)");
+    (Running(child), addr)
+}
+
+/// What node_exporter at `addr` serves once `until` holds for it (within 20 s).
+fn scrape_until(addr: &str, until: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let body = http_get(addr, "/metrics")
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        if until(&body) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node_exporter never served it:\n{body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn node_exporter_serves_the_textfile_of_queue_runs_and_of_the_daemon() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let sb = sandbox();
+    let dir = sb.path("textfile");
+    let file = dir.join("relayctl.prom");
+    let config = std::fs::read_to_string(sb.user_config()).unwrap();
+    std::fs::write(
+        sb.user_config(),
+        format!("metrics_textfile = \"{}\"\n{config}", file.display()),
+    )
+    .unwrap();
+    play_scenarios(&sb);
+    assert!(!file.exists(), "submissions leave the file to queue runs");
+    sb.run(&["queue", "run"], b"").ok();
+    let text = std::fs::read_to_string(&file).unwrap();
+    promtool_check(&text);
+    assert_eq!(
+        value(&text, "relayctl_spew_brake_frozen{profile=\"burst\"}"),
+        1.0
+    );
+
+    let (_exporter, addr) = node_exporter(&dir);
+    let body = scrape_until(&addr, |b| b.contains("relayctl_build_info"));
+    for series in [
+        "relayctl_deliveries_total{profile=\"campus\"} 1",
+        "relayctl_deliveries_total{profile=\"burst\"} 2",
+        "relayctl_relay_login_failures_total{profile=\"uni\"} 1",
+        "relayctl_spew_brake_frozen{profile=\"burst\"} 1",
+        "relayctl_queue_messages{profile=\"campus\",state=\"failed\"} 1",
+        "relayctl_queue_messages{profile=\"uni\",state=\"held\"} 1",
+        "node_textfile_scrape_error 0",
+    ] {
+        assert!(body.contains(series), "{series} not served:\n{body}");
+    }
+
+    // The daemon writes the file at its first pass: after the freeze is lifted, the frozen
+    // message is delivered and node_exporter serves the new counts.
+    sb.run(&["queue", "release", "--all"], b"").ok();
+    std::fs::remove_file(&file).unwrap();
+    let _daemon = Running(
+        sb.command(&["queue", "daemon"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let body = scrape_until(&addr, |b| {
+        b.contains("relayctl_deliveries_total{profile=\"burst\"} 3")
+    });
+    assert!(
+        body.contains("relayctl_spew_brake_frozen{profile=\"burst\"} 0"),
+        "{body}"
+    );
+}
+
+/// `metrics_listen`: the daemon answers `GET /metrics` on loopback; any other address is refused
+/// with the configuration.
+#[test]
+fn the_daemon_answers_get_metrics_on_loopback_only() {
+    let sb = Sandbox::new();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let config = |listen: &str| {
+        std::fs::create_dir_all(sb.user_config().parent().unwrap()).unwrap();
+        std::fs::write(
+            sb.user_config(),
+            format!("metrics_listen = \"{listen}\"\n{PROFILES}"),
+        )
+        .unwrap();
+    };
+    config("0.0.0.0:9469");
+    sb.run(&["queue", "run"], b"")
+        .code(78)
+        .one_line_error("metrics_listen `0.0.0.0:9469` is not a loopback address");
+    config(&addr);
+    let _daemon = Running(
+        sb.command(&["queue", "daemon"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (head, body) = loop {
+        match http_get(&addr, "/metrics") {
+            Ok(answer) => break answer,
+            Err(e) => assert!(Instant::now() < deadline, "no answer on {addr}: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(head.starts_with("HTTP/1.0 200"), "{head}");
+    promtool_check(&body);
+    assert_eq!(
+        value(&body, "relayctl_spew_brake_frozen{profile=\"burst\"}"),
+        0.0
+    );
+    let (head, _) = http_get(&addr, "/").unwrap();
+    assert!(head.starts_with("HTTP/1.0 404"), "{head}");
 }
