@@ -370,3 +370,26 @@ fn the_daemon_answers_get_metrics_on_loopback_only() {
     let (head, _) = http_get(&addr, "/").unwrap();
     assert!(head.starts_with("HTTP/1.0 404"), "{head}");
 }
+
+/// The alerting rules shipped in packaging/prometheus/ load (`promtool check rules`) and fire
+/// as their unit tests expect (`promtool test rules`).
+#[test]
+fn the_alerting_rules_pass_promtool_check_and_their_unit_tests() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/prometheus");
+    for args in [
+        ["check", "rules", "relayctl.rules.yml"],
+        ["test", "rules", "relayctl.rules.test.yml"],
+    ] {
+        let out = Command::new("promtool")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("promtool (tests/run installs it)");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("SUCCESS"),
+            "promtool {args:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
