@@ -121,6 +121,16 @@ fn messages_are_counted_by_profile_and_state_with_the_oldest_age() {
         5.0,
         "a full bucket"
     );
+    let uni = f.config.profile("uni").unwrap();
+    Limiter::new(&f.spool)
+        .acquire("uni", uni, now(), false)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        value(&f.render(), "relayctl_rate_limit_tokens{profile=\"uni\"}"),
+        4.0,
+        "one taken"
+    );
     assert!(!text.contains("relayctl_rate_limit_tokens{profile=\"backup\"}"));
     assert_eq!(
         value(

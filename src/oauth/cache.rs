@@ -235,4 +235,17 @@ mod tests {
         c.store(&token(1, 2)).unwrap();
         assert!(c.mark_revoked().unwrap(), "a working token resets it");
     }
+
+    #[test]
+    fn the_expiry_is_read_without_creating_anything() {
+        let spool = tempfile::tempdir().unwrap();
+        assert_eq!(expiry(spool.path(), "p"), None);
+        assert!(!spool.path().join("oauth").exists());
+        let mut c = lock(spool.path(), "p").unwrap();
+        c.store(&token(1000, 4600)).unwrap();
+        drop(c);
+        assert_eq!(expiry(spool.path(), "p"), Some(4600));
+        lock(spool.path(), "p").unwrap().clear().unwrap();
+        assert_eq!(expiry(spool.path(), "p"), None, "no token, no expiry");
+    }
 }
