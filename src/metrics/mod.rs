@@ -59,6 +59,37 @@ struct Queued {
     oldest: Option<u64>,
 }
 
+/// The messages of the queue and the failed area, by profile (`frozen`: the profiles the spew
+/// brake froze).
+fn queued(
+    spool: &Spool,
+    frozen: &BTreeSet<String>,
+) -> Result<BTreeMap<String, Queued>, SpoolError> {
+    let mut queued: BTreeMap<String, Queued> = BTreeMap::new();
+    for area in [Area::Queue, Area::Failed] {
+        for id in spool.ids(area)? {
+            // A message that vanished or is unreadable meanwhile is another command's business.
+            let Ok(s) = spool.state(area, &id) else {
+                continue;
+            };
+            let state = match area {
+                Area::Queue => state_of(&s, frozen.contains(&s.profile)),
+                _ => "failed",
+            };
+            let profile = match s.profile.as_str() {
+                "" => NO_PROFILE,
+                name => name,
+            };
+            let entry = queued.entry(profile.to_string()).or_default();
+            *entry.by_state.entry(state).or_default() += 1;
+            if !matches!(state, "failed" | "held_by_admin") {
+                entry.oldest = Some(entry.oldest.map_or(s.created, |t| t.min(s.created)));
+            }
+        }
+    }
+    Ok(queued)
+}
+
 /// Everything `relayctl metrics` reports, at `now`, for the spool and (when it loads) the
 /// configuration: the configured profiles appear even when nothing was counted for them yet,
 /// so that rates and alerts start from zero.
@@ -68,34 +99,12 @@ pub fn render(
     now: u64,
 ) -> Result<String, SpoolError> {
     let limiter = Limiter::new(spool);
-    let frozen: BTreeMap<String, u64> = limiter
+    let frozen: BTreeSet<String> = limiter
         .all_frozen()
         .into_iter()
-        .map(|(name, freeze)| (name, freeze.since))
+        .map(|(name, _)| name)
         .collect();
-    let mut queued: BTreeMap<String, Queued> = BTreeMap::new();
-    for area in [Area::Queue, Area::Failed] {
-        for id in spool.ids(area)? {
-            // A message that vanished or is unreadable meanwhile is another command's business.
-            let Ok(s) = spool.state(area, &id) else {
-                continue;
-            };
-            let profile = if s.profile.is_empty() {
-                NO_PROFILE.to_string()
-            } else {
-                s.profile.clone()
-            };
-            let state = match area {
-                Area::Queue => state_of(&s, frozen.contains_key(&s.profile)),
-                _ => "failed",
-            };
-            let entry = queued.entry(profile).or_default();
-            *entry.by_state.entry(state).or_default() += 1;
-            if !matches!(state, "failed" | "held_by_admin") {
-                entry.oldest = Some(entry.oldest.map_or(s.created, |t| t.min(s.created)));
-            }
-        }
-    }
+    let queued = queued(spool, &frozen)?;
     let counters = tally::read(spool.root());
     let configured: Vec<&String> = config
         .map(|c| c.profiles.keys().collect())
@@ -105,7 +114,7 @@ pub fn render(
         .map(|p| p.as_str())
         .chain(queued.keys().map(String::as_str))
         .chain(counters.profiles.keys().map(String::as_str))
-        .chain(frozen.keys().map(String::as_str))
+        .chain(frozen.iter().map(String::as_str))
         .collect();
 
     let mut e = Exposition::default();
@@ -184,7 +193,7 @@ pub fn render(
         "1 while the spew brake freezes the profile's delivery (until `relayctl queue release --all`).",
     );
     for &profile in &profiles {
-        let n = u8::from(frozen.contains_key(profile));
+        let n = u8::from(frozen.contains(profile));
         f.sample(&[("profile", profile)], f64::from(n));
     }
 
