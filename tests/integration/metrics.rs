@@ -393,3 +393,83 @@ fn the_alerting_rules_pass_promtool_check_and_their_unit_tests() {
         );
     }
 }
+
+/// `serve` answers `GET /metrics` when it runs as the owner of its queue; started as root it
+/// becomes the listener's user, who cannot read the queue, and leaves the metrics to the daemon.
+#[test]
+fn serve_answers_get_metrics_only_as_the_owner_of_its_queue() {
+    if !as_root(Root::Users) || !as_root(Root::Postfix) {
+        return;
+    }
+    // As root: the SMTP listener runs, the metrics address stays closed.
+    let sb = crate::listener::sandbox("");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let config = sb.path("etc/relayctl/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("metrics_listen = \"{addr}\"\n{text}")).unwrap();
+    let served = crate::listener::Served::start(&sb, &[]);
+    assert!(http_get(&addr, "/metrics").is_err(), "{}", served.log());
+    drop(served);
+
+    // As a user, with the user's own configuration and queue.
+    let user = "rctest-metrics";
+    let _ = Command::new("useradd")
+        .args(["--no-create-home", "--shell", "/usr/sbin/nologin", user])
+        .output();
+    let home = tempfile::tempdir().unwrap();
+    let uid = crate::listener::uid_of(user);
+    let gid = Command::new("id")
+        .args(["-g", user])
+        .output()
+        .unwrap()
+        .stdout;
+    let gid = String::from_utf8_lossy(&gid).trim().to_string();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "metrics_listen = \"{addr}\"\n[server]\nusers_file = \"{}\"\n{PROFILES}",
+            home.path().join("users.toml").display()
+        ),
+    )
+    .unwrap();
+    for path in [home.path(), config.as_path()] {
+        std::os::unix::fs::chown(path, Some(uid), None).unwrap();
+    }
+    let listen = format!("127.0.0.1:{}", free_port());
+    let _serve = Running(
+        // setpriv execs relayctl itself (runuser would fork), so the guard kills the listener.
+        Command::new("setpriv")
+            .arg(format!("--reuid={uid}"))
+            .arg(format!("--regid={gid}"))
+            .args(["--clear-groups", "--", env!("CARGO_BIN_EXE_relayctl")])
+            .arg("--config")
+            .arg(&config)
+            .arg("--spool")
+            .arg(home.path().join("spool"))
+            .args(["serve", "--listen", &listen])
+            .env("HOME", home.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (head, body) = loop {
+        match http_get(&addr, "/metrics") {
+            Ok(answer) => break answer,
+            Err(e) => assert!(Instant::now() < deadline, "no answer on {addr}: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(head.starts_with("HTTP/1.0 200"), "{head}");
+    promtool_check(&body);
+    assert_eq!(
+        value(
+            &body,
+            "relayctl_queue_messages{profile=\"campus\",state=\"waiting\"}"
+        ),
+        0.0
+    );
+}
