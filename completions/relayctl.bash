@@ -22,6 +22,9 @@ _relayctl() {
             relayctl,help)
                 cmd="relayctl__subcmd__help"
                 ;;
+            relayctl,metrics)
+                cmd="relayctl__subcmd__metrics"
+                ;;
             relayctl,profile)
                 cmd="relayctl__subcmd__profile"
                 ;;
@@ -54,6 +57,9 @@ _relayctl() {
                 ;;
             relayctl__subcmd__help,help)
                 cmd="relayctl__subcmd__help__subcmd__help"
+                ;;
+            relayctl__subcmd__help,metrics)
+                cmd="relayctl__subcmd__help__subcmd__metrics"
                 ;;
             relayctl__subcmd__help,profile)
                 cmd="relayctl__subcmd__help__subcmd__profile"
@@ -344,7 +350,7 @@ _relayctl() {
 
     case "${cmd}" in
         relayctl)
-            opts="-v -h -V --config --spool --verbose --wait --profile --help --version setup send sendmail sendmail-link queue doctor test serve server profile help"
+            opts="-v -h -V --config --spool --verbose --wait --profile --help --version setup send sendmail sendmail-link queue doctor metrics test serve server profile help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -396,7 +402,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__help)
-            opts="setup send sendmail sendmail-link queue doctor test serve server profile help"
+            opts="setup send sendmail sendmail-link queue doctor metrics test serve server profile help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -424,6 +430,20 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        relayctl__subcmd__help__subcmd__metrics)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -892,6 +912,32 @@ _relayctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        relayctl__subcmd__metrics)
+            opts="-v -h -V --config --spool --verbose --wait --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -75,6 +75,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print metrics for Prometheus (text exposition format): mail by profile and state, the
+    /// oldest waiting, deliveries and failures, the spew brake, rate limits, OAuth2 tokens
+    Metrics,
     /// Send a real test message through the queue and report the relay's reply and the queue id
     Test {
         /// Recipient of the test message

@@ -22,7 +22,7 @@
 //!   to be down, notices, daemon).
 //! - Delivery: [`relay`] (relayctl's own SMTP client, sessions with the profile's TLS and login
 //!   policy, failures classified for the queue), [`oauth`] (tokens for Gmail and Microsoft 365).
-//! - Diagnosis: [`doctor`].
+//! - Diagnosis: [`doctor`], [`metrics`] (for Prometheus).
 //! - Foundations: [`config`], [`secrets`], [`message`] (headers, addresses, the envelope, line
 //!   endings, bodies, composition), [`state_file`], [`atomic_file`], [`trust`], [`privilege`],
 //!   [`users`], [`host`], [`child`], [`printable`].
@@ -43,6 +43,7 @@ pub mod link;
 pub mod log;
 pub mod message;
 pub mod messages;
+pub mod metrics;
 pub mod oauth;
 pub mod options;
 pub mod printable;
@@ -119,6 +120,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Result<()> {
         Command::SendmailLink(LinkCommand::Status { prefix }) => link::status(&prefix),
         Command::Queue(command) => commands::queue::execute(&options, command),
         Command::Doctor { json } => commands::doctor::execute(&options, json),
+        Command::Metrics => commands::metrics::execute(&options),
         Command::Test { to } => commands::test_message::execute(&options, &to),
         Command::Serve(args) => commands::serve::execute(&options, args),
         Command::Server(command) => commands::server::execute(&options, command),
@@ -146,6 +148,7 @@ fn intent(command: &Command) -> Result<Intent> {
         Command::SendmailLink(_) => other("sendmail-link"),
         Command::Queue(_) => other("queue"),
         Command::Doctor { .. } => other("doctor"),
+        Command::Metrics => other("metrics"),
         Command::Test { .. } => other("test"),
         Command::Serve(_) => other("serve"),
         Command::Server(_) => other("server"),

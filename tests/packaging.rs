@@ -266,6 +266,10 @@ fn rpm_holds_the_files_with_their_modes_and_registers_the_mta_alternative() {
             "/usr/share/doc/relayctl/examples/config.sample.toml",
             "0100644 root:root",
         ),
+        (
+            "/usr/share/doc/relayctl/examples/prometheus/relayctl.rules.yml",
+            "0100644 root:root",
+        ),
         ("/usr/share/doc/relayctl/README.md", "0100644 root:root"),
     ]
     .map(|(p, m)| (p.to_string(), m.to_string()));

@@ -2,6 +2,7 @@
 //! calls below (submit, queue, doctor, config, ...) and print what the command shows.
 
 pub mod doctor;
+pub mod metrics;
 pub mod profile;
 pub mod queue;
 pub mod send;

@@ -53,6 +53,14 @@ pub fn execute(options: &Options, command: QueueCommand) -> Result<()> {
         }
         QueueCommand::Move { targets, to } => admin::move_to(options, &spool, &targets, &to),
         QueueCommand::Daemon => {
+            // Bound once: a changed metrics_listen takes a restart. A port taken is an alert,
+            // never a reason to stop delivering.
+            if let Some(addr) = options.location.load().ok().and_then(|c| c.metrics_listen) {
+                let root = spool.root().to_path_buf();
+                if let Err(e) = crate::metrics::http::spawn(addr, root, options.location.clone()) {
+                    messages::alert(&e.to_string());
+                }
+            }
             let reload = || match options.location.load() {
                 Ok(c) => Some(c),
                 Err(e) => {
@@ -65,10 +73,16 @@ pub fn execute(options: &Options, command: QueueCommand) -> Result<()> {
                     messages::alert(&e.to_string());
                 }
             };
+            let write_metrics = |spool: &Spool, config: &LoadedConfig| {
+                if let Err(e) = crate::metrics::textfile::write(spool, config) {
+                    messages::alert(&e.to_string());
+                }
+            };
             Ok(daemon::run(
                 &spool,
                 &reload,
                 &before_pass,
+                &write_metrics,
                 &options.transcript,
             )?)
         }
@@ -107,6 +121,9 @@ fn pass(options: &Options, spool: &Spool, select: Select) -> Result<Summary> {
     let mut runner = Runner::new(spool, &config, &options.transcript);
     let summary = runner.run(&select);
     runner.close();
+    if let Err(e) = crate::metrics::textfile::write(spool, &config) {
+        messages::alert(&e.to_string());
+    }
     let summary = summary?;
     for line in summary.lines() {
         options.transcript.note(&line);

@@ -65,6 +65,20 @@ pub fn execute(options: &Options, args: ServeArgs) -> Result<()> {
     if root {
         become_server_user(&settings.user)?;
     }
+    // Only a listener that keeps its own queue can read it; one that hands mail to the
+    // maildrop as the server user leaves the metrics to `queue daemon`.
+    if let Some(addr) = config.metrics_listen {
+        match &handover {
+            Handover::Queue(spool) => {
+                let root = spool.root().to_path_buf();
+                crate::metrics::http::spawn(addr, root, options.location.clone())
+                    .unwrap_or_else(|e| crate::messages::alert(&e.to_string()));
+            }
+            Handover::Maildrop(_) => options.transcript.note(
+                "metrics_listen: the listener cannot read the queue as its own user; `relayctl queue daemon` serves the metrics",
+            ),
+        }
+    }
     let stopping = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, Arc::clone(&stopping))

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use toml_edit::{DocumentMut, Item, Table};
 
 use super::change::{self, Change};
-use super::{ConfigError, Profile, ServerSettings, Span};
+use super::{ConfigError, MetricsListen, Profile, ServerSettings, Span};
 use crate::aliases::AliasTarget;
 use crate::atomic_file;
 
@@ -79,6 +79,12 @@ pub struct ConfigFile {
     /// An `/etc/aliases`-style file consulted after `[aliases]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aliases_file: Option<PathBuf>,
+    /// The file every queue pass writes the metrics to, for node_exporter's textfile collector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_textfile: Option<PathBuf>,
+    /// The loopback address where `serve` and `queue daemon` answer `GET /metrics`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<MetricsListen>,
     /// One table per relay profile.
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
@@ -199,6 +205,12 @@ impl ConfigLocation {
             if file.aliases_file.is_some() {
                 loaded.aliases_file = file.aliases_file;
             }
+            if file.metrics_textfile.is_some() {
+                loaded.metrics_textfile = file.metrics_textfile;
+            }
+            if file.metrics_listen.is_some() {
+                loaded.metrics_listen = file.metrics_listen;
+            }
             if let Some(d) = file.delivery {
                 loaded.delivery = d;
             }
@@ -290,6 +302,10 @@ pub struct LoadedConfig {
     /// the listener's users file goes by default).
     pub server_file: Option<PathBuf>,
     pub aliases_file: Option<PathBuf>,
+    /// `metrics_textfile`: see [`crate::metrics::textfile`].
+    pub metrics_textfile: Option<PathBuf>,
+    /// `metrics_listen`: where `serve` and `queue daemon` answer `GET /metrics`.
+    pub metrics_listen: Option<MetricsListen>,
     /// Aliases of all layers; a user's entry replaces a system entry of the same name.
     pub aliases: BTreeMap<String, AliasTarget>,
     /// Each profile with the layer and file that defined it.

@@ -8,6 +8,7 @@ mod auth;
 mod change;
 mod duration;
 mod file;
+mod metrics;
 mod oauth;
 mod presets;
 mod profile;
@@ -23,6 +24,7 @@ pub use file::{
     ConfigEdit, ConfigFile, ConfigLocation, Delivery, LoadedConfig, LoadedProfile, Origin,
     QueueSettings,
 };
+pub use metrics::MetricsListen;
 pub use oauth::{OAuth, Provider, is_loopback_url, provider as oauth_provider};
 pub use presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset, PresetDefaults};
 pub use profile::{DEFAULT_TIMEOUT_SECS, Profile};

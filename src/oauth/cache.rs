@@ -103,6 +103,23 @@ pub fn remove(spool: &Path, profile: &str) -> std::io::Result<()> {
     }
 }
 
+/// When the access token cached for `profile` expires (Unix seconds), read under a shared lock
+/// without creating anything (for `metrics`); `None` when no token is cached. The token itself
+/// is skipped by the parser, and the text read is wiped.
+pub fn expiry(spool: &Path, profile: &str) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Expiry {
+        #[serde(default)]
+        expires: u64,
+    }
+    let mut file = std::fs::File::open(path(spool, profile)).ok()?;
+    file.lock_shared().ok()?;
+    let mut text = Zeroizing::new(String::new());
+    std::io::Read::read_to_string(&mut file, &mut text).ok()?;
+    let expiry: Expiry = serde_json::from_str(&text).ok()?;
+    Some(expiry.expires).filter(|&t| t > 0)
+}
+
 impl Locked {
     /// The cached token, if there is one.
     pub fn token(&self) -> Option<CachedToken> {
@@ -217,5 +234,18 @@ mod tests {
         assert!(!c.mark_revoked().unwrap(), "clearing keeps the revocation");
         c.store(&token(1, 2)).unwrap();
         assert!(c.mark_revoked().unwrap(), "a working token resets it");
+    }
+
+    #[test]
+    fn the_expiry_is_read_without_creating_anything() {
+        let spool = tempfile::tempdir().unwrap();
+        assert_eq!(expiry(spool.path(), "p"), None);
+        assert!(!spool.path().join("oauth").exists());
+        let mut c = lock(spool.path(), "p").unwrap();
+        c.store(&token(1000, 4600)).unwrap();
+        drop(c);
+        assert_eq!(expiry(spool.path(), "p"), Some(4600));
+        lock(spool.path(), "p").unwrap().clear().unwrap();
+        assert_eq!(expiry(spool.path(), "p"), None, "no token, no expiry");
     }
 }

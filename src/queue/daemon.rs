@@ -34,12 +34,18 @@ pub fn wake_at(root: &std::path::Path) {
     }
 }
 
+/// How often the metrics are written (see `write_metrics`), at most and at least.
+const METRICS_INTERVAL: Duration = crate::metrics::textfile::INTERVAL;
+
 /// Runs until killed. `reload` re-reads the configuration before each pass, and `before_pass`
-/// runs first in each pass (it imports the maildrop).
+/// runs first in each pass (it imports the maildrop). With `metrics_textfile` configured,
+/// `write_metrics` runs after a pass once [`METRICS_INTERVAL`] has passed since it last ran,
+/// and the daemon wakes at least that often, so that the file is never much older.
 pub fn run(
     spool: &Spool,
     reload: &dyn Fn() -> Option<LoadedConfig>,
     before_pass: &dyn Fn(&Spool, &LoadedConfig),
+    write_metrics: &dyn Fn(&Spool, &LoadedConfig),
     transcript: &Transcript,
 ) -> Result<(), SpoolError> {
     let path = spool.root().join(SOCKET);
@@ -52,6 +58,7 @@ pub fn run(
     // Users submitting through the maildrop wake the daemon too.
     let _ = std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o622));
     let mut config = reload();
+    let mut metrics_written: Option<std::time::Instant> = None;
     loop {
         let started = std::time::Instant::now();
         if let Some(fresh) = reload() {
@@ -66,8 +73,21 @@ pub fn run(
                 Ok(s) => transcript.note(&format!("pass: {s:?}")),
                 Err(e) => crate::messages::alert(&format!("queue pass failed: {e}")),
             }
+            if config.metrics_textfile.is_some()
+                && metrics_written.is_none_or(|t| t.elapsed() >= METRICS_INTERVAL)
+            {
+                write_metrics(spool, config);
+                metrics_written = Some(std::time::Instant::now());
+            }
         }
-        let _ = sock.set_read_timeout(Some(sleep_time(spool)));
+        let mut sleep = sleep_time(spool);
+        if config
+            .as_ref()
+            .is_some_and(|c| c.metrics_textfile.is_some())
+        {
+            sleep = sleep.min(METRICS_INTERVAL);
+        }
+        let _ = sock.set_read_timeout(Some(sleep));
         let mut buf = [0u8; 16];
         // A datagram or the timeout: either way, run again. Further datagrams that arrived
         // meanwhile are drained so that a burst of submissions causes one pass.

@@ -5,7 +5,7 @@
 //! notice to the admin. Per-profile rate limits, relay throttling and the spew brake
 //! ([`ratelimit`]) keep excess mail waiting in the queue instead of sending it. [`health`]
 //! remembers relays that just failed to answer, so that no submitter waits for them, and when
-//! the last queue pass ran.
+//! the last queue pass ran; [`tally`] counts deliveries and failures for `relayctl metrics`.
 
 pub mod daemon;
 pub mod decision;
@@ -19,6 +19,7 @@ pub mod schedule;
 pub mod shared;
 pub mod spool;
 pub mod state;
+pub mod tally;
 
 pub use id::{InvalidQueueId, QueueId};
 pub use runner::{Outcome, Runner, Select, Summary};

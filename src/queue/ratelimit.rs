@@ -162,6 +162,11 @@ impl Limits {
         Err(now + wait.max(1))
     }
 
+    /// The tokens of `rate`/`burst` there are at `now`, without taking one.
+    pub fn tokens_at(&self, rate: Rate, burst: u32, now: u64) -> f64 {
+        self.clone().refill(rate, burst, now)
+    }
+
     /// Gives back a token taken for a message that was not sent after all.
     pub fn give_back(&mut self, burst: u32) {
         if let Some(t) = self.tokens {
@@ -363,6 +368,12 @@ impl<'a> Limiter<'a> {
         change: impl FnOnce(&mut Limits) -> T,
     ) -> Result<T, SpoolError> {
         super::shared::update(&self.path(profile, "json"), change)
+    }
+
+    /// A profile's limits as kept, read without creating or changing anything (for
+    /// `metrics`, which only looks); `None` when nothing is kept for it.
+    pub fn peek(&self, profile: &str) -> Option<Limits> {
+        super::shared::read(&self.path(profile, "json"))
     }
 
     /// Takes what sending one message through `name` needs: no cool-down, and a token when the

@@ -32,6 +32,7 @@ use super::relays::{RelaySession, Relays, Smtp};
 use super::schedule::now;
 use super::spool::{Area, Locked, Spool, SpoolError};
 use super::state::{MessageState, Status, WaitReason};
+use super::tally::Tally;
 use crate::config::LoadedConfig;
 use crate::messages;
 use crate::oauth::OAuthError;
@@ -210,6 +211,9 @@ pub struct Runner<'a, R: Relays = Smtp<'a>> {
     delivered: HashSet<String>,
     /// The first attempt at a submission: relays known to be down are not tried.
     submission: bool,
+    /// What this runner delivered and what failed, added to the spool's counters when it
+    /// closes.
+    tally: Tally,
 }
 
 impl<'a> Runner<'a> {
@@ -258,6 +262,7 @@ impl<'a, R: Relays> Runner<'a, R> {
             revoked: HashSet::new(),
             delivered: HashSet::new(),
             submission: false,
+            tally: Tally::default(),
         }
     }
 
@@ -358,10 +363,14 @@ impl<'a, R: Relays> Runner<'a, R> {
         Ok(summary)
     }
 
-    /// Ends every open session.
+    /// Ends every open session and adds what the runner counted to the spool's counters (a
+    /// failure to is an alert: the mail is not affected).
     pub fn close(self) {
         for (_, session) in self.sessions {
             session.quit();
+        }
+        if let Err(e) = self.tally.flush(self.spool) {
+            messages::alert(&format!("cannot update the delivery counters: {e}"));
         }
     }
 
@@ -515,6 +524,7 @@ impl<'a, R: Relays> Runner<'a, R> {
         } = ticket;
         match result {
             Ok(reply) => {
+                self.tally.delivered(name);
                 log.delivered(reply);
                 self.transcript
                     .note(&format!("{id}: delivered via {name}: {reply}"));
@@ -524,7 +534,10 @@ impl<'a, R: Relays> Runner<'a, R> {
                     self.limiter.update(name, |l| l.succeeded(now()))?;
                 }
             }
-            Err(e) => log.failed(&e.to_string()),
+            Err(e) => {
+                self.tally.failed(name, e);
+                log.failed(&e.to_string());
+            }
         }
         let keep = match result {
             Ok(_) | Err(DeliveryError::Recipients { .. }) => true,
@@ -581,6 +594,7 @@ impl<'a, R: Relays> Runner<'a, R> {
                 through_maildrop,
             };
             if let Some(engaged) = self.limiter.count(&name, profile, submission, now)? {
+                self.tally.brake_tripped(&name);
                 messages::alert(&format!(
                     "delivery for profile {name} frozen by the spew brake: {}; review with `relayctl queue list`, then `relayctl queue release --all`",
                     engaged.reason
@@ -723,6 +737,7 @@ impl<'a, R: Relays> Runner<'a, R> {
             }
             Err(e) => e,
         };
+        self.tally.failed(name, &e);
         if e.is_unanswered() {
             let now = now();
             let until = now + self.config.queue.retry_initial.0.max(1);

@@ -20,6 +20,7 @@ mod listener;
 mod listener_clients;
 mod listener_hostile;
 mod mechanisms;
+mod metrics;
 mod notices;
 mod oauth;
 mod oauth_server;

@@ -189,7 +189,21 @@ fn device_flow_setup_then_xoauth2_delivery_without_a_refresh() {
         sent.stderr.contains("AUTH XOAUTH2 (token not shown)"),
         "{sent:#?}"
     );
-    assert_hidden(&[&setup, &sent], &[refresh, auths[0].secret.clone()]);
+    // `relayctl metrics` says when the cached access token expires, never the token.
+    let metrics = sb.run(&["metrics"], b"").ok();
+    crate::metrics::promtool_check(&metrics.stdout);
+    let expiry = crate::metrics::value(
+        &metrics.stdout,
+        "relayctl_oauth2_token_expiry_timestamp_seconds{profile=\"uni\"}",
+    );
+    assert_eq!(
+        Some(expiry as u64),
+        token_cache(&sb, "uni")["expires"].as_u64()
+    );
+    assert_hidden(
+        &[&setup, &sent, &metrics],
+        &[refresh, auths[0].secret.clone()],
+    );
 }
 
 #[test]

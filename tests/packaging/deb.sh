@@ -80,7 +80,8 @@ for page in relayctl relayctl.toml relayctl-sendmail; do
     [[ -z $warnings ]] || fail "man $page: $warnings"
 done
 for f in /usr/share/bash-completion/completions/relayctl /usr/share/zsh/vendor-completions/_relayctl \
-    /usr/share/fish/vendor_completions.d/relayctl.fish /usr/share/doc/relayctl/examples/config.sample.toml; do
+    /usr/share/fish/vendor_completions.d/relayctl.fish /usr/share/doc/relayctl/examples/config.sample.toml \
+    /usr/share/doc/relayctl/examples/prometheus/relayctl.rules.yml; do
     expect_mode "$f" "644 root:root"
 done
 

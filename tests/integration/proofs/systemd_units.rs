@@ -339,7 +339,11 @@ if [ "$PROTECT_HOME" = yes ]; then
         if [ -d "$d" ]; then mount -t tmpfs -o ro,mode=0755 tmpfs "$d"; fi
     done
 fi
-for p in $READ_WRITE_PATHS; do mount --bind "$p" "$p"; done
+# A path with a leading `-` is skipped when it does not exist, as systemd does.
+for p in $READ_WRITE_PATHS; do
+    case $p in -*) p=${p#-}; [ -e "$p" ] || continue ;; esac
+    mount --bind "$p" "$p"
+done
 if [ "$PROTECT_SYSTEM" = strict ]; then
     awk '{ print $5 }' /proc/self/mountinfo | sort -u | while read -r m; do
         case $m in
@@ -349,7 +353,7 @@ if [ "$PROTECT_SYSTEM" = strict ]; then
         # /etc/hosts under the /etc overlay) are out of reach.
         mountpoint -q "$m" || continue
         if [ "$PRIVATE_TMP" = yes ] && { [ "$m" = /tmp ] || [ "$m" = /var/tmp ]; }; then continue; fi
-        for p in $READ_WRITE_PATHS; do [ "$m" = "$p" ] && continue 2; done
+        for p in $READ_WRITE_PATHS; do [ "$m" = "${p#-}" ] && continue 2; done
         mount -o remount,bind,ro "$m"
     done
     if touch /etc/.sandbox-probe 2>/dev/null; then
