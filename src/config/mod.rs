@@ -17,6 +17,7 @@ mod server;
 mod size;
 mod tls;
 
+pub use self::metrics::MetricsListen;
 pub use auth::AuthMechanism;
 pub use change::Change;
 pub use duration::Span;
@@ -24,7 +25,6 @@ pub use file::{
     ConfigEdit, ConfigFile, ConfigLocation, Delivery, LoadedConfig, LoadedProfile, Origin,
     QueueSettings,
 };
-pub use metrics::MetricsListen;
 pub use oauth::{OAuth, Provider, is_loopback_url, provider as oauth_provider};
 pub use presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset, PresetDefaults};
 pub use profile::{DEFAULT_TIMEOUT_SECS, Profile};
