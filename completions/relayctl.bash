@@ -1106,7 +1106,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__profile__subcmd__set__subcmd__secret)
-            opts="-v -h -V --password-stdin --config --spool --verbose --wait --profile --help --version"
+            opts="-v -h -V --password-stdin --no-verify --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2300,7 +2300,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__setup)
-            opts="-v -h -V --name --user --from --host --port --tls --tls-name --ca-file --client-cert --client-key --region --ehlo-name --timeout --max-message-size --rate-limit --fallback --notify --root-alias --password-stdin --oauth --client-id --client-secret-stdin --tenant --token-endpoint --device-endpoint --authorize-endpoint --scope --secret-store --password-command --default --system --config --spool --verbose --wait --profile --help --version gmail institutional smarthost outlook fastmail ses sendgrid mailgun icloud yahoo zoho"
+            opts="-v -h -V --name --user --from --host --port --tls --tls-name --ca-file --client-cert --client-key --region --ehlo-name --timeout --max-message-size --rate-limit --fallback --notify --root-alias --password-stdin --no-verify --oauth --client-id --client-secret-stdin --tenant --token-endpoint --device-endpoint --authorize-endpoint --scope --secret-store --password-command --default --system --config --spool --verbose --wait --profile --help --version gmail institutional smarthost outlook fastmail ses sendgrid mailgun icloud yahoo zoho"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

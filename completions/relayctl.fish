@@ -79,6 +79,7 @@ complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l spool -d 'Sp
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l root-alias -d 'Also deliver mail for the local user root to the --notify address ([aliases] root)'
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l password-stdin -d 'Read the password from the first line of stdin instead of prompting'
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l no-verify -d 'Save without connecting to the relay (image baking, CI, no network) [default: connect, log in and try the sender first, and save nothing if that fails]'
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l oauth -d 'Sign in with OAuth2 instead of a password (gmail, outlook; other presets with the endpoint options); the refresh token goes to the secret store'
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l client-secret-stdin -d 'Read the OAuth2 client secret from the first line of stdin instead of prompting (Google requires one)'
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l default -d 'Make this the default profile (the first profile always is)'
@@ -372,6 +373,7 @@ complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_se
 complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from set-secret" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
 complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from set-secret" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
 complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from set-secret" -l password-stdin -d 'Read the new password from the first line of stdin instead of prompting'
+complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from set-secret" -l no-verify -d 'Replace the secret without logging in with it first'
 complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from set-secret" -s v -l verbose -d 'Show the SMTP dialogue on stderr (passwords are never shown)'
 complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from set-secret" -l wait -d 'Deliver while waiting and exit with the relay\'s verdict (75: try later); nothing is queued'
 complete -c relayctl -n "__fish_relayctl_using_subcommand profile; and __fish_seen_subcommand_from set-secret" -s h -l help -d 'Print help'

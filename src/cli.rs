@@ -370,6 +370,11 @@ pub struct SetupArgs {
     #[arg(long)]
     pub password_stdin: bool,
 
+    /// Save without connecting to the relay (image baking, CI, no network) [default: connect,
+    /// log in and try the sender first, and save nothing if that fails]
+    #[arg(long)]
+    pub no_verify: bool,
+
     /// Sign in with OAuth2 instead of a password (gmail, outlook; other presets with the
     /// endpoint options); the refresh token goes to the secret store
     #[arg(long, conflicts_with_all = ["password_stdin", "password_command"])]
@@ -456,6 +461,9 @@ pub enum ProfileCommand {
         /// Read the new password from the first line of stdin instead of prompting
         #[arg(long)]
         password_stdin: bool,
+        /// Replace the secret without logging in with it first
+        #[arg(long)]
+        no_verify: bool,
     },
 }
 
