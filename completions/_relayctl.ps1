@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('sendmail-link', 'sendmail-link', [CompletionResultType]::ParameterValue, 'Make relayctl the system''s sendmail, mailq and newaliases, or undo it')
             [CompletionResult]::new('queue', 'queue', [CompletionResultType]::ParameterValue, 'Inspect and drive the queue of messages waiting for the relay')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check everything between this host and the relay; each line pass, warn or fail with a fix')
+            [CompletionResult]::new('route', 'route', [CompletionResultType]::ParameterValue, 'Show which profile a sender''s mail goes through, and why ([routes], --profile, default)')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Send a real test message through the queue and report the relay''s reply and the queue id')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Accept mail over SMTP from apps and containers that cannot run sendmail ([server] in relayctl.toml(5)); never an open relay')
             [CompletionResult]::new('server', 'server', [CompletionResultType]::ParameterValue, 'Manage what the SMTP listener serves: its users (apps that log in with AUTH)')
@@ -465,6 +466,19 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'relayctl;route' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
+            [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'relayctl;test' {
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Recipient of the test message')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
@@ -731,6 +745,7 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('sendmail-link', 'sendmail-link', [CompletionResultType]::ParameterValue, 'Make relayctl the system''s sendmail, mailq and newaliases, or undo it')
             [CompletionResult]::new('queue', 'queue', [CompletionResultType]::ParameterValue, 'Inspect and drive the queue of messages waiting for the relay')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check everything between this host and the relay; each line pass, warn or fail with a fix')
+            [CompletionResult]::new('route', 'route', [CompletionResultType]::ParameterValue, 'Show which profile a sender''s mail goes through, and why ([routes], --profile, default)')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Send a real test message through the queue and report the relay''s reply and the queue id')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Accept mail over SMTP from apps and containers that cannot run sendmail ([server] in relayctl.toml(5)); never an open relay')
             [CompletionResult]::new('server', 'server', [CompletionResultType]::ParameterValue, 'Manage what the SMTP listener serves: its users (apps that log in with AUTH)')
@@ -814,6 +829,9 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             break
         }
         'relayctl;help;doctor' {
+            break
+        }
+        'relayctl;help;route' {
             break
         }
         'relayctl;help;test' {

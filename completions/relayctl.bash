@@ -28,6 +28,9 @@ _relayctl() {
             relayctl,queue)
                 cmd="relayctl__subcmd__queue"
                 ;;
+            relayctl,route)
+                cmd="relayctl__subcmd__route"
+                ;;
             relayctl,send)
                 cmd="relayctl__subcmd__send"
                 ;;
@@ -60,6 +63,9 @@ _relayctl() {
                 ;;
             relayctl__subcmd__help,queue)
                 cmd="relayctl__subcmd__help__subcmd__queue"
+                ;;
+            relayctl__subcmd__help,route)
+                cmd="relayctl__subcmd__help__subcmd__route"
                 ;;
             relayctl__subcmd__help,send)
                 cmd="relayctl__subcmd__help__subcmd__send"
@@ -344,7 +350,7 @@ _relayctl() {
 
     case "${cmd}" in
         relayctl)
-            opts="-v -h -V --config --spool --verbose --wait --profile --help --version setup send sendmail sendmail-link queue doctor test serve server profile help"
+            opts="-v -h -V --config --spool --verbose --wait --profile --help --version setup send sendmail sendmail-link queue doctor route test serve server profile help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -396,7 +402,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__help)
-            opts="setup send sendmail sendmail-link queue doctor test serve server profile help"
+            opts="setup send sendmail sendmail-link queue doctor route test serve server profile help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -692,6 +698,20 @@ _relayctl() {
         relayctl__subcmd__help__subcmd__queue__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        relayctl__subcmd__help__subcmd__route)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1692,6 +1712,32 @@ _relayctl() {
         relayctl__subcmd__queue__subcmd__show)
             opts="-v -h -V --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        relayctl__subcmd__route)
+            opts="-v -h -V --config --spool --verbose --wait --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

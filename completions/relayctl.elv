@@ -34,6 +34,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand sendmail-link 'Make relayctl the system''s sendmail, mailq and newaliases, or undo it'
             cand queue 'Inspect and drive the queue of messages waiting for the relay'
             cand doctor 'Check everything between this host and the relay; each line pass, warn or fail with a fix'
+            cand route 'Show which profile a sender''s mail goes through, and why ([routes], --profile, default)'
             cand test 'Send a real test message through the queue and report the relay''s reply and the queue id'
             cand serve 'Accept mail over SMTP from apps and containers that cannot run sendmail ([server] in relayctl.toml(5)); never an open relay'
             cand server 'Manage what the SMTP listener serves: its users (apps that log in with AUTH)'
@@ -421,6 +422,18 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'relayctl;route'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'relayctl;test'= {
             cand --to 'Recipient of the test message'
             cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
@@ -656,6 +669,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand sendmail-link 'Make relayctl the system''s sendmail, mailq and newaliases, or undo it'
             cand queue 'Inspect and drive the queue of messages waiting for the relay'
             cand doctor 'Check everything between this host and the relay; each line pass, warn or fail with a fix'
+            cand route 'Show which profile a sender''s mail goes through, and why ([routes], --profile, default)'
             cand test 'Send a real test message through the queue and report the relay''s reply and the queue id'
             cand serve 'Accept mail over SMTP from apps and containers that cannot run sendmail ([server] in relayctl.toml(5)); never an open relay'
             cand server 'Manage what the SMTP listener serves: its users (apps that log in with AUTH)'
@@ -718,6 +732,8 @@ set edit:completion:arg-completer[relayctl] = {|@words|
         &'relayctl;help;queue;attempt'= {
         }
         &'relayctl;help;doctor'= {
+        }
+        &'relayctl;help;route'= {
         }
         &'relayctl;help;test'= {
         }

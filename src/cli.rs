@@ -75,6 +75,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show which profile a sender's mail goes through, and why ([routes], --profile, default)
+    Route {
+        /// Sender address (the envelope sender, or the From when relayctl sets the envelope)
+        #[arg(value_name = "ADDRESS")]
+        address: String,
+    },
     /// Send a real test message through the queue and report the relay's reply and the queue id
     Test {
         /// Recipient of the test message

@@ -4,6 +4,7 @@
 pub mod doctor;
 pub mod profile;
 pub mod queue;
+pub mod route;
 pub mod send;
 pub mod sendmail;
 pub mod serve;

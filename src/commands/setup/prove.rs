@@ -34,6 +34,7 @@ pub fn run(
         profile: profile.clone(),
         file: config_path.to_path_buf(),
         spool: Spool::default_path(options.spool.as_deref()),
+        route: None,
     };
     let stored = selected.credentials(options.transcript);
     let credentials = credentials.unwrap_or(&stored);
