@@ -217,11 +217,13 @@ fn provide(
             options.spool.as_deref(),
             options.transcript,
         )?;
-        // The token is only known once signed in; a new profile the relay refuses leaves no
-        // refresh token behind.
+        // The token is only known once signed in; a new profile the relay refuses leaves
+        // neither its refresh token nor its cached access token behind.
         if let Err(e) = prove(None) {
             if existing.is_none() {
                 let _ = store.delete();
+                let spool = crate::queue::Spool::default_path(options.spool.as_deref());
+                let _ = crate::oauth::cache::remove(&spool, name);
             }
             return Err(e);
         }
