@@ -437,3 +437,49 @@ fn a_held_submission_is_routed_when_it_is_released() {
         got.mail_from
     );
 }
+
+/// The maildrop: the root runner records the route a user's drop names only while the
+/// configuration has that route for that profile; a drop cannot claim one it does not have.
+#[test]
+fn the_runner_keeps_a_drops_route_only_as_configured() {
+    use crate::security_review::{drop_as_hostile, ticket};
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let mut sb = two_sites();
+    sb.env("RELAYCTL_LOG", "stderr");
+    let routed = |profile: &str| {
+        let t = ticket(profile, &["ops@example.org"], "{}");
+        format!("{},\"route\":\"@shop.example\"}}", &t[..t.len() - 1])
+    };
+    let m = marker("route-drop");
+    drop_as_hostile(
+        &sb,
+        "routed",
+        &routed("shop"),
+        format!("Subject: {m}-shop\n\nx\n").as_bytes(),
+    );
+    drop_as_hostile(
+        &sb,
+        "claimed",
+        &routed("uni"),
+        format!("Subject: {m}-uni\n\nx\n").as_bytes(),
+    );
+    let run = sb.run(&["-v", "queue", "run"], b"").ok();
+    let sent: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("status=sent"))
+        .collect();
+    assert_eq!(sent.len(), 2, "{run:#?}");
+    let line = |profile: &str| {
+        sent.iter()
+            .find(|l| l.contains(&format!("profile=\"{profile}\"")))
+            .unwrap_or_else(|| panic!("no line for {profile}: {run:#?}"))
+            .to_string()
+    };
+    assert!(line("shop").contains("route=\"@shop.example\""), "{run:#?}");
+    assert!(!line("uni").contains("route="), "{run:#?}");
+    assert_eq!(carried_by(&wait_for(&format!("{m}-shop")).text()), "shop");
+    assert_eq!(carried_by(&wait_for(&format!("{m}-uni")).text()), "uni");
+}
