@@ -38,6 +38,7 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('queue', 'queue', [CompletionResultType]::ParameterValue, 'Inspect and drive the queue of messages waiting for the relay')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check everything between this host and the relay; each line pass, warn or fail with a fix')
             [CompletionResult]::new('metrics', 'metrics', [CompletionResultType]::ParameterValue, 'Print metrics for Prometheus (text exposition format): mail by profile and state, the oldest waiting, deliveries and failures, the spew brake, rate limits, OAuth2 tokens')
+            [CompletionResult]::new('route', 'route', [CompletionResultType]::ParameterValue, 'Show which profile a sender''s mail goes through, and why ([routes], --profile, default)')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Send a real test message through the queue and report the relay''s reply and the queue id')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Accept mail over SMTP from apps and containers that cannot run sendmail ([server] in relayctl.toml(5)); never an open relay')
             [CompletionResult]::new('server', 'server', [CompletionResultType]::ParameterValue, 'Manage what the SMTP listener serves: its users (apps that log in with AUTH)')
@@ -76,6 +77,7 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
             [CompletionResult]::new('--root-alias', '--root-alias', [CompletionResultType]::ParameterName, 'Also deliver mail for the local user root to the --notify address ([aliases] root)')
             [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the password from the first line of stdin instead of prompting')
+            [CompletionResult]::new('--no-verify', '--no-verify', [CompletionResultType]::ParameterName, 'Save without connecting to the relay (image baking, CI, no network) [default: connect, log in and try the sender first, and save nothing if that fails]')
             [CompletionResult]::new('--oauth', '--oauth', [CompletionResultType]::ParameterName, 'Sign in with OAuth2 instead of a password (gmail, outlook; other presets with the endpoint options); the refresh token goes to the secret store')
             [CompletionResult]::new('--client-secret-stdin', '--client-secret-stdin', [CompletionResultType]::ParameterName, 'Read the OAuth2 client secret from the first line of stdin instead of prompting (Google requires one)')
             [CompletionResult]::new('--default', '--default', [CompletionResultType]::ParameterName, 'Make this the default profile (the first profile always is)')
@@ -478,6 +480,19 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'relayctl;route' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
+            [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'relayctl;test' {
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Recipient of the test message')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Use this config file instead of /etc/relayctl/config.toml and the user''s file')
@@ -700,6 +715,7 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('--spool', '--spool', [CompletionResultType]::ParameterName, 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Relay profile to use [default: the configured default profile]')
             [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the new password from the first line of stdin instead of prompting')
+            [CompletionResult]::new('--no-verify', '--no-verify', [CompletionResultType]::ParameterName, 'Replace the secret without logging in with it first')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the SMTP dialogue on stderr (passwords are never shown)')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued')
@@ -744,6 +760,7 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             [CompletionResult]::new('queue', 'queue', [CompletionResultType]::ParameterValue, 'Inspect and drive the queue of messages waiting for the relay')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check everything between this host and the relay; each line pass, warn or fail with a fix')
             [CompletionResult]::new('metrics', 'metrics', [CompletionResultType]::ParameterValue, 'Print metrics for Prometheus (text exposition format): mail by profile and state, the oldest waiting, deliveries and failures, the spew brake, rate limits, OAuth2 tokens')
+            [CompletionResult]::new('route', 'route', [CompletionResultType]::ParameterValue, 'Show which profile a sender''s mail goes through, and why ([routes], --profile, default)')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Send a real test message through the queue and report the relay''s reply and the queue id')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Accept mail over SMTP from apps and containers that cannot run sendmail ([server] in relayctl.toml(5)); never an open relay')
             [CompletionResult]::new('server', 'server', [CompletionResultType]::ParameterValue, 'Manage what the SMTP listener serves: its users (apps that log in with AUTH)')
@@ -830,6 +847,9 @@ Register-ArgumentCompleter -Native -CommandName 'relayctl' -ScriptBlock {
             break
         }
         'relayctl;help;metrics' {
+            break
+        }
+        'relayctl;help;route' {
             break
         }
         'relayctl;help;test' {

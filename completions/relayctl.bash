@@ -31,6 +31,9 @@ _relayctl() {
             relayctl,queue)
                 cmd="relayctl__subcmd__queue"
                 ;;
+            relayctl,route)
+                cmd="relayctl__subcmd__route"
+                ;;
             relayctl,send)
                 cmd="relayctl__subcmd__send"
                 ;;
@@ -66,6 +69,9 @@ _relayctl() {
                 ;;
             relayctl__subcmd__help,queue)
                 cmd="relayctl__subcmd__help__subcmd__queue"
+                ;;
+            relayctl__subcmd__help,route)
+                cmd="relayctl__subcmd__help__subcmd__route"
                 ;;
             relayctl__subcmd__help,send)
                 cmd="relayctl__subcmd__help__subcmd__send"
@@ -350,7 +356,7 @@ _relayctl() {
 
     case "${cmd}" in
         relayctl)
-            opts="-v -h -V --config --spool --verbose --wait --profile --help --version setup send sendmail sendmail-link queue doctor metrics test serve server profile help"
+            opts="-v -h -V --config --spool --verbose --wait --profile --help --version setup send sendmail sendmail-link queue doctor metrics route test serve server profile help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -402,7 +408,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__help)
-            opts="setup send sendmail sendmail-link queue doctor metrics test serve server profile help"
+            opts="setup send sendmail sendmail-link queue doctor metrics route test serve server profile help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -712,6 +718,20 @@ _relayctl() {
         relayctl__subcmd__help__subcmd__queue__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        relayctl__subcmd__help__subcmd__route)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1152,7 +1172,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__profile__subcmd__set__subcmd__secret)
-            opts="-v -h -V --password-stdin --config --spool --verbose --wait --profile --help --version"
+            opts="-v -h -V --password-stdin --no-verify --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1761,6 +1781,32 @@ _relayctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        relayctl__subcmd__route)
+            opts="-v -h -V --config --spool --verbose --wait --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         relayctl__subcmd__send)
             opts="-s -v -h -V --to --cc --bcc --subject --from --attach --zip --config --spool --verbose --wait --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -2346,7 +2392,7 @@ _relayctl() {
             return 0
             ;;
         relayctl__subcmd__setup)
-            opts="-v -h -V --name --user --from --host --port --tls --tls-name --ca-file --client-cert --client-key --region --ehlo-name --timeout --max-message-size --rate-limit --fallback --notify --root-alias --password-stdin --oauth --client-id --client-secret-stdin --tenant --token-endpoint --device-endpoint --authorize-endpoint --scope --secret-store --password-command --default --system --config --spool --verbose --wait --profile --help --version gmail institutional smarthost outlook fastmail ses sendgrid mailgun icloud yahoo zoho"
+            opts="-v -h -V --name --user --from --host --port --tls --tls-name --ca-file --client-cert --client-key --region --ehlo-name --timeout --max-message-size --rate-limit --fallback --notify --root-alias --password-stdin --no-verify --oauth --client-id --client-secret-stdin --tenant --token-endpoint --device-endpoint --authorize-endpoint --scope --secret-store --password-command --default --system --config --spool --verbose --wait --profile --help --version gmail institutional smarthost outlook fastmail ses sendgrid mailgun icloud yahoo zoho"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -35,6 +35,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand queue 'Inspect and drive the queue of messages waiting for the relay'
             cand doctor 'Check everything between this host and the relay; each line pass, warn or fail with a fix'
             cand metrics 'Print metrics for Prometheus (text exposition format): mail by profile and state, the oldest waiting, deliveries and failures, the spew brake, rate limits, OAuth2 tokens'
+            cand route 'Show which profile a sender''s mail goes through, and why ([routes], --profile, default)'
             cand test 'Send a real test message through the queue and report the relay''s reply and the queue id'
             cand serve 'Accept mail over SMTP from apps and containers that cannot run sendmail ([server] in relayctl.toml(5)); never an open relay'
             cand server 'Manage what the SMTP listener serves: its users (apps that log in with AUTH)'
@@ -72,6 +73,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand --profile 'Relay profile to use [default: the configured default profile]'
             cand --root-alias 'Also deliver mail for the local user root to the --notify address ([aliases] root)'
             cand --password-stdin 'Read the password from the first line of stdin instead of prompting'
+            cand --no-verify 'Save without connecting to the relay (image baking, CI, no network) [default: connect, log in and try the sender first, and save nothing if that fails]'
             cand --oauth 'Sign in with OAuth2 instead of a password (gmail, outlook; other presets with the endpoint options); the refresh token goes to the secret store'
             cand --client-secret-stdin 'Read the OAuth2 client secret from the first line of stdin instead of prompting (Google requires one)'
             cand --default 'Make this the default profile (the first profile always is)'
@@ -433,6 +435,18 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'relayctl;route'= {
+            cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
+            cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
+            cand --profile 'Relay profile to use [default: the configured default profile]'
+            cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
+            cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'relayctl;test'= {
             cand --to 'Recipient of the test message'
             cand --config 'Use this config file instead of /etc/relayctl/config.toml and the user''s file'
@@ -632,6 +646,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand --spool 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]'
             cand --profile 'Relay profile to use [default: the configured default profile]'
             cand --password-stdin 'Read the new password from the first line of stdin instead of prompting'
+            cand --no-verify 'Replace the secret without logging in with it first'
             cand -v 'Show the SMTP dialogue on stderr (passwords are never shown)'
             cand --verbose 'Show the SMTP dialogue on stderr (passwords are never shown)'
             cand --wait 'Deliver while waiting and exit with the relay''s verdict (75: try later); nothing is queued'
@@ -668,6 +683,7 @@ set edit:completion:arg-completer[relayctl] = {|@words|
             cand queue 'Inspect and drive the queue of messages waiting for the relay'
             cand doctor 'Check everything between this host and the relay; each line pass, warn or fail with a fix'
             cand metrics 'Print metrics for Prometheus (text exposition format): mail by profile and state, the oldest waiting, deliveries and failures, the spew brake, rate limits, OAuth2 tokens'
+            cand route 'Show which profile a sender''s mail goes through, and why ([routes], --profile, default)'
             cand test 'Send a real test message through the queue and report the relay''s reply and the queue id'
             cand serve 'Accept mail over SMTP from apps and containers that cannot run sendmail ([server] in relayctl.toml(5)); never an open relay'
             cand server 'Manage what the SMTP listener serves: its users (apps that log in with AUTH)'
@@ -732,6 +748,8 @@ set edit:completion:arg-completer[relayctl] = {|@words|
         &'relayctl;help;doctor'= {
         }
         &'relayctl;help;metrics'= {
+        }
+        &'relayctl;help;route'= {
         }
         &'relayctl;help;test'= {
         }

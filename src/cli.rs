@@ -78,6 +78,12 @@ pub enum Command {
     /// Print metrics for Prometheus (text exposition format): mail by profile and state, the
     /// oldest waiting, deliveries and failures, the spew brake, rate limits, OAuth2 tokens
     Metrics,
+    /// Show which profile a sender's mail goes through, and why ([routes], --profile, default)
+    Route {
+        /// Sender address (the envelope sender, or the From when relayctl sets the envelope)
+        #[arg(value_name = "ADDRESS")]
+        address: String,
+    },
     /// Send a real test message through the queue and report the relay's reply and the queue id
     Test {
         /// Recipient of the test message
@@ -373,6 +379,11 @@ pub struct SetupArgs {
     #[arg(long)]
     pub password_stdin: bool,
 
+    /// Save without connecting to the relay (image baking, CI, no network) [default: connect,
+    /// log in and try the sender first, and save nothing if that fails]
+    #[arg(long)]
+    pub no_verify: bool,
+
     /// Sign in with OAuth2 instead of a password (gmail, outlook; other presets with the
     /// endpoint options); the refresh token goes to the secret store
     #[arg(long, conflicts_with_all = ["password_stdin", "password_command"])]
@@ -459,6 +470,9 @@ pub enum ProfileCommand {
         /// Read the new password from the first line of stdin instead of prompting
         #[arg(long)]
         password_stdin: bool,
+        /// Replace the secret without logging in with it first
+        #[arg(long)]
+        no_verify: bool,
     },
 }
 

@@ -99,6 +99,15 @@ pub enum Error {
         code: i32,
     },
 
+    /// `setup` or `profile set-secret` could not prove the profile with its relay: the doctor's
+    /// check that failed, on one line, and what was left as it was.
+    #[error("{line}; {kept}")]
+    NotProven {
+        line: String,
+        fault: crate::relay::Fault,
+        kept: &'static str,
+    },
+
     /// `relayctl doctor` found failures (exit 1); the report says which.
     #[error("{0} doctor check(s) failed")]
     ChecksFailed(usize),

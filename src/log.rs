@@ -45,6 +45,7 @@ pub struct Attempt {
     queue_id: Option<QueueId>,
     message_id: Option<String>,
     profile: String,
+    route: Option<String>,
     relay: String,
     recipients: usize,
     size: u64,
@@ -61,6 +62,8 @@ pub struct Record {
     pub message_id: Option<String>,
     /// The profile tried.
     pub profile: String,
+    /// The `[routes]` key that chose the message's profile, when one did.
+    pub route: Option<String>,
     /// Its relay, `host:port`.
     pub relay: String,
     /// How many recipients were offered.
@@ -95,12 +98,19 @@ impl Attempt {
             queue_id: queue_id.cloned(),
             message_id: message_id(head),
             profile: profile.to_string(),
+            route: None,
             relay,
             recipients,
             size,
             started: Instant::now(),
             verbose,
         }
+    }
+
+    /// Notes the `[routes]` key that chose the message's profile.
+    pub fn routed(mut self, route: Option<&str>) -> Attempt {
+        self.route = route.map(str::to_string);
+        self
     }
 
     /// The relay accepted the message; `reply` is its final reply.
@@ -120,6 +130,7 @@ impl Attempt {
             queue_id: self.queue_id,
             message_id: self.message_id,
             profile: self.profile,
+            route: self.route,
             relay: self.relay,
             recipients: self.recipients,
             size: self.size,
@@ -153,12 +164,13 @@ pub fn recent(id: &QueueId) -> Vec<Record> {
 impl Record {
     /// The line as logged (without the program name): `key=value` fields. The fields that
     /// are numbers, fixed words or a queue id are written bare (`-` when absent); the
-    /// free-text ones (`message_id`, `profile`, `relay`, `text`) are always quoted
+    /// free-text ones (`message_id`, `profile`, `route`, `relay`, `text`) are always quoted
     /// ([`quoted`]), so that no value (a Message-ID is whatever the submitter wrote) can add a
-    /// field such as `status=sent` for a log parser, or a line.
+    /// field such as `status=sent` for a log parser, or a line. `route` is there only when a
+    /// `[routes]` entry chose the profile.
     pub fn line(&self) -> String {
         format!(
-            "queue_id={} message_id={} profile={} relay={} recipients={} size={} result={} status={} duration_ms={} text={}",
+            "queue_id={} message_id={} profile={}{} relay={} recipients={} size={} result={} status={} duration_ms={} text={}",
             self.queue_id
                 .as_ref()
                 .map_or_else(|| "-".into(), QueueId::to_string),
@@ -166,6 +178,10 @@ impl Record {
                 .as_deref()
                 .map_or_else(|| "-".into(), quoted),
             quoted(&self.profile),
+            self.route
+                .as_deref()
+                .map(|r| format!(" route={}", quoted(r)))
+                .unwrap_or_default(),
             quoted(&self.relay),
             self.recipients,
             self.size,
@@ -446,6 +462,7 @@ mod tests {
             queue_id: Some("0190abcdef0123456789".parse().unwrap()),
             message_id: Some("<1.2@example.org>".into()),
             profile: "uni".into(),
+            route: None,
             relay: "smtp.uni.example:587".into(),
             recipients: 2,
             size: 1234,
@@ -506,6 +523,7 @@ mod tests {
         let r = Record {
             message_id: Some(forged.into()),
             profile: "uni relay=evil".into(),
+            route: None,
             accepted: false,
             code: Some(451),
             text: "451 4.3.0 try \"later\" status=sent\nqueue_id=1".into(),

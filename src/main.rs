@@ -92,6 +92,7 @@ fn exit_code(e: &Error) -> u8 {
         // Declined, expired or revoked: the account must sign in again.
         Error::OAuth(_) => EX_NOPERM,
         Error::Delivery(d) => fault_code(d.fault()),
+        Error::NotProven { fault, .. } => fault_code(*fault),
         Error::ChecksFailed(_) => 1,
         Error::Attempt { code, .. } => u8::try_from(*code).unwrap_or(EX_TEMPFAIL),
         Error::NotDelivered { held: true, .. } => EX_CONFIG,

@@ -64,13 +64,27 @@ impl Options {
     /// The profile to send with: `--profile`, else the configuration's default, else the only
     /// one.
     pub fn select(&self, config: &LoadedConfig) -> Result<Selected> {
-        let (name, _) = config.select(self.profile.as_deref())?;
+        self.select_for(config, None)
+    }
+
+    /// The profile to send `sender`'s mail with: `--profile` (or `RELAYCTL_PROFILE`), else the
+    /// most specific of `[routes]` for the sender, else as [`Options::select`].
+    pub fn select_for(&self, config: &LoadedConfig, sender: Option<&str>) -> Result<Selected> {
+        let route = match (&self.profile, sender) {
+            (None, Some(sender)) => config.routes.choose(sender),
+            _ => None,
+        };
+        let requested = route
+            .map(|r| r.profile.as_str())
+            .or(self.profile.as_deref());
+        let (name, _) = config.select(requested)?;
         let (name, profile, file) = config.get(name)?;
         Ok(Selected {
             name: name.to_string(),
             profile: profile.clone(),
             file: file.to_path_buf(),
             spool: Spool::default_path(self.spool.as_deref()),
+            route: route.map(|r| r.key.clone()),
         })
     }
 }
@@ -82,6 +96,8 @@ pub struct Selected {
     pub file: PathBuf,
     /// The spool whose `oauth/` directory caches the profile's access tokens.
     pub spool: PathBuf,
+    /// The `[routes]` key that chose the profile, when one did.
+    pub route: Option<String>,
 }
 
 impl Selected {
@@ -118,7 +134,8 @@ impl Selected {
             message,
             message.len() as u64,
             transcript.is_enabled(),
-        );
+        )
+        .routed(self.route.as_deref());
         let result = relay::deliver(
             &self.name,
             &self.profile,

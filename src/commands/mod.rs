@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod metrics;
 pub mod profile;
 pub mod queue;
+pub mod route;
 pub mod send;
 pub mod sendmail;
 pub mod serve;

@@ -4,10 +4,11 @@ use std::path::Path;
 
 use crate::cli::ProfileCommand;
 use crate::commands::queue::admin;
-use crate::commands::setup::new_secret;
+use crate::commands::setup::{self, new_secret};
 use crate::config::{ConfigEdit, Delivery, LoadedConfig, LoadedProfile, Origin, Profile, Rate};
 use crate::error::{Error, Result};
 use crate::options::Options;
+use crate::relay::GivenPassword;
 use crate::secrets::{self, SecretRef, SecretStore, store_and_verify, store_for};
 
 pub fn execute(options: &Options, command: ProfileCommand) -> Result<()> {
@@ -24,7 +25,8 @@ pub fn execute(options: &Options, command: ProfileCommand) -> Result<()> {
         ProfileCommand::SetSecret {
             name,
             password_stdin,
-        } => set_secret(options, &config, &name, password_stdin),
+            no_verify,
+        } => set_secret(options, &config, &name, password_stdin, no_verify),
     }
 }
 
@@ -360,6 +362,7 @@ fn set_secret(
     config: &LoadedConfig,
     name: &str,
     password_stdin: bool,
+    no_verify: bool,
 ) -> Result<()> {
     let (name, p, file) = config.get(name)?;
     let Some(reference) = &p.secret else {
@@ -379,6 +382,16 @@ fn set_secret(
         store.write(&secrecy::SecretString::from(String::new()))?;
     }
     let secret = new_secret(password_stdin, p.preset, name)?;
+    if !no_verify {
+        setup::prove(
+            options,
+            name,
+            p,
+            file,
+            Some(&GivenPassword(secret.clone())),
+            setup::OLD_SECRET_KEPT,
+        )?;
+    }
     store_and_verify(store.as_ref(), &secret)?;
     println!(
         "secret of profile `{name}` replaced in {} (read back)",

@@ -523,7 +523,10 @@ fn show(spool: &Spool, config: Option<&LoadedConfig>, id: &QueueId) -> Result<()
             "failed"
         }
     );
-    println!("profile:      {}", state.profile);
+    match &state.route {
+        Some(route) => println!("profile:      {} (route {route:?})", state.profile),
+        None => println!("profile:      {}", state.profile),
+    }
     println!(
         "state:        {}{}",
         e.state,

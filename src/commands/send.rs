@@ -21,6 +21,9 @@ use crate::submit::{Handed, Intake, Ready};
 pub fn execute(options: &Options, args: SendArgs) -> Result<()> {
     refuse_line_breaks(&args)?;
     let mut intake = Intake::load(options)?;
+    if let Some(given) = &args.from {
+        intake.route(Some(parse_mailbox("--from", given)?.email.as_ref()))?;
+    }
     let selected = &intake.selected;
     let allow_bare = selected.profile.allow_bare_hostnames;
     // The profile's own `from` was checked when the config was loaded.

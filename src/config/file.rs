@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use toml_edit::{DocumentMut, Item, Table};
 
 use super::change::{self, Change};
-use super::{ConfigError, MetricsListen, Profile, ServerSettings, Span};
+use super::{ConfigError, MetricsListen, Pattern, Profile, Route, Routes, ServerSettings, Span};
 use crate::aliases::AliasTarget;
 use crate::atomic_file;
 
@@ -91,6 +91,12 @@ pub struct ConfigFile {
     /// Local recipients (`root`, `www-data`, `default`) and the addresses they stand for.
     #[serde(default)]
     pub aliases: BTreeMap<String, AliasTarget>,
+    /// Senders (an address, `@domain`, `@.domain`) and the profile that sends their mail.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub routes: BTreeMap<String, toml::Spanned<String>>,
+    /// The line of each route, for errors that point at it (filled in by [`parse`]).
+    #[serde(skip)]
+    pub route_lines: BTreeMap<String, usize>,
     /// Retry schedule and notices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<QueueSettings>,
@@ -236,6 +242,22 @@ impl ConfigLocation {
                 None => {}
             }
             loaded.aliases.extend(file.aliases);
+            for (key, profile) in file.routes {
+                // A later layer's entry for the same sender replaces the earlier one.
+                loaded.routes.0.retain(|r| r.key != key);
+                let line = file.route_lines.get(&key).copied().unwrap_or(1);
+                loaded.routes.0.push(Route {
+                    pattern: key.parse().map_err(|message| ConfigError::Parse {
+                        path: path.clone(),
+                        line,
+                        message,
+                    })?,
+                    line,
+                    key,
+                    profile: profile.into_inner(),
+                    file: path.clone(),
+                });
+            }
             for (name, profile) in file.profiles {
                 loaded.profiles.insert(
                     name,
@@ -258,6 +280,28 @@ impl ConfigLocation {
                     reason: format!("fallback `{missing}` is not another configured profile"),
                 });
             }
+        }
+        if let Some(route) = loaded
+            .routes
+            .0
+            .iter()
+            .find(|r| !loaded.profiles.contains_key(&r.profile))
+        {
+            return Err(ConfigError::Parse {
+                path: route.file.clone(),
+                line: route.line,
+                message: format!(
+                    "route {:?} names profile `{}`, which is not configured (profiles: {})",
+                    route.key,
+                    route.profile,
+                    loaded
+                        .profiles
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
         }
         if let Some(name) = &loaded.notify_profile
             && !loaded.profiles.contains_key(name)
@@ -308,6 +352,8 @@ pub struct LoadedConfig {
     pub metrics_listen: Option<MetricsListen>,
     /// Aliases of all layers; a user's entry replaces a system entry of the same name.
     pub aliases: BTreeMap<String, AliasTarget>,
+    /// `[routes]` of all layers; a user's entry replaces a system entry for the same sender.
+    pub routes: Routes,
     /// Each profile with the layer and file that defined it.
     pub profiles: BTreeMap<String, LoadedProfile>,
 }
@@ -341,6 +387,18 @@ impl LoadedConfig {
             },
         };
         self.get(name).map(|(n, p, _)| (n, p))
+    }
+
+    /// The size limit a message is read under before its sender chooses the profile: the
+    /// largest `max_message_size` of `default` and of the profiles `[routes]` name. The chosen
+    /// profile's own limit is checked once it is known.
+    pub fn routed_size_limit(&self, default: &Profile) -> u64 {
+        self.routes
+            .0
+            .iter()
+            .filter_map(|r| self.profiles.get(&r.profile))
+            .map(|l| l.profile.max_message_size().0)
+            .fold(default.max_message_size().0, u64::max)
     }
 
     /// The profile of SMTP clients that do not log in: `[server] profile`, where `default`
@@ -424,6 +482,17 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> 
     })?;
     for (name, profile) in &file.profiles {
         profile.validate(name)?;
+    }
+    let mut file = file;
+    for (key, profile) in &file.routes {
+        let line = line_of(text, profile.span().start);
+        key.parse::<Pattern>()
+            .map_err(|message| ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                message,
+            })?;
+        file.route_lines.insert(key.clone(), line);
     }
     Ok(file)
 }
@@ -733,6 +802,79 @@ secret = "file"
         assert_eq!((p.port, path), (465, user.as_path()));
     }
 
+    /// A user file's route replaces the system file's for the same sender and keeps the rest;
+    /// a route names a profile of any layer, and its errors point at its file and line.
+    #[test]
+    fn routes_layer_and_point_at_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let system = dir.path().join("system.toml");
+        let user = dir.path().join("user.toml");
+        let load = || {
+            ConfigLocation {
+                explicit: None,
+                system: system.clone(),
+                user: Some(user.clone()),
+            }
+            .load()
+        };
+        fs::write(
+            &system,
+            format!("{GOOD}\n[routes]\n\"@shop.example\" = \"uni\"\n\"@.uni.example\" = \"uni\"\n"),
+        )
+        .unwrap();
+        let other = GOOD
+            .replace("default_profile = \"uni\"", "")
+            .replace("[profiles.uni]", "[profiles.shop]");
+        fs::write(
+            &user,
+            format!("{other}\n[routes]\n\"@shop.example\" = \"shop\"\n"),
+        )
+        .unwrap();
+        let loaded = load().unwrap();
+        let chosen = |sender: &str| {
+            loaded
+                .routes
+                .choose(sender)
+                .map(|r| (r.profile.clone(), r.file.clone()))
+        };
+        assert_eq!(
+            chosen("a@shop.example"),
+            Some(("shop".into(), user.clone()))
+        );
+        assert_eq!(
+            chosen("a@www.uni.example"),
+            Some(("uni".into(), system.clone()))
+        );
+
+        fs::write(
+            &user,
+            format!("{other}\n[routes]\n\"@shop.example\" = \"nope\"\n"),
+        )
+        .unwrap();
+        let line = other.lines().count() + 3;
+        let err = load().unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "{}:{line}: route \"@shop.example\" names profile `nope`",
+                user.display()
+            )),
+            "{err}"
+        );
+        fs::write(
+            &user,
+            format!("{other}\n[routes]\n\"shop.example\" = \"shop\"\n"),
+        )
+        .unwrap();
+        let err = load().unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "{}:{line}: route \"shop.example\" is not an address",
+                user.display()
+            )),
+            "{err}"
+        );
+    }
+
     /// `submit_timeout` is 2 s unless set, taken from the layer that sets it, and never zero.
     #[test]
     fn submit_timeout_defaults_to_two_seconds_and_is_at_least_one() {
@@ -791,6 +933,7 @@ secret = "file"
         let oauth = file.profiles["m365"].oauth.as_ref().unwrap();
         assert!(oauth.scope.contains("SMTP.Send"));
         assert_eq!(file.aliases.len(), 4);
+        assert_eq!(file.routes.len(), 3);
     }
 
     #[test]

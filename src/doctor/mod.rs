@@ -7,7 +7,8 @@
 //! [`oauth`] (the token endpoint of OAuth2 profiles), [`smtp`] (greeting, TLS, EHLO
 //! capabilities, AUTH, sender), [`identity`] (the EHLO name and
 //! DNS blocklists), [`local`] (queue health, the sendmail link), [`listener`] (the SMTP
-//! listener, when `[server]` is configured). [`replies`] turns known
+//! listener, when `[server]` is configured). [`proof`] runs the relay checks for `setup` before
+//! it saves a profile. [`replies`] turns known
 //! provider replies into fixes. Nothing here ever prints a secret: AUTH goes through the SMTP
 //! client, whose transcript hides credentials, and the report holds only the relay's replies.
 //!
@@ -21,6 +22,7 @@ pub mod listener;
 pub mod local;
 pub mod network;
 pub mod oauth;
+pub mod proof;
 pub mod replies;
 pub mod smtp;
 
@@ -269,7 +271,13 @@ fn relay_checks(options: &Options, selected: &Selected, out: &mut Vec<Check>) {
     network::relay_name(selected, &mut found, out);
     network::sender_domain(selected, &resolver, out);
     network::reachability(selected, &mut found, out);
-    smtp::session(options, selected, &found, out);
+    smtp::session(
+        options,
+        selected,
+        &selected.credentials(options.transcript),
+        &found,
+        out,
+    );
     identity::ehlo_name(selected, &resolver, &found, out);
     identity::blocklists(&resolver, &found, out);
 }

@@ -196,6 +196,28 @@ pub fn classify(e: &io::Error) -> Probe {
 
 /// `tcp.relay` (the profile's port) and `tcp.port_N` for 25, 465 and 587.
 pub fn reachability(selected: &Selected, found: &mut Findings, out: &mut Vec<Check>) {
+    if found.relay_addresses.is_empty() {
+        out.push(Check::skip("tcp.relay", "the relay's address is not known"));
+        return;
+    }
+    relay_port(selected, found, out);
+    context_ports(selected, found, out);
+}
+
+/// What a filtered `port` most likely means.
+fn blocked(port: u16) -> String {
+    if port == 25 {
+        "your provider blocks outbound port 25 (most clouds do); use 587 (--tls starttls) or 465 (--tls tls)".into()
+    } else {
+        format!(
+            "a firewall drops outbound port {port}: open it, or use the relay's other submission port (587 or 465)"
+        )
+    }
+}
+
+/// `tcp.relay` alone: whether the profile's port can be reached (what `setup` needs to know
+/// before it logs in).
+pub fn relay_port(selected: &Selected, found: &mut Findings, out: &mut Vec<Check>) {
     let p = &selected.profile;
     if found.relay_addresses.is_empty() {
         out.push(Check::skip("tcp.relay", "the relay's address is not known"));
@@ -203,15 +225,6 @@ pub fn reachability(selected: &Selected, found: &mut Findings, out: &mut Vec<Che
     }
     let secs = CONNECT_TIMEOUT.as_secs();
     let target = format!("{}:{}", p.host, p.port);
-    let blocked = |port: u16| -> String {
-        if port == 25 {
-            "your provider blocks outbound port 25 (most clouds do); use 587 (--tls starttls) or 465 (--tls tls)".into()
-        } else {
-            format!(
-                "a firewall drops outbound port {port}: open it, or use the relay's other submission port (587 or 465)"
-            )
-        }
-    };
     match probe(&found.relay_addresses, p.port, CONNECT_TIMEOUT) {
         Probe::Open { local, peer } => {
             found.port_open = true;
@@ -246,6 +259,12 @@ pub fn reachability(selected: &Selected, found: &mut Findings, out: &mut Vec<Che
             "check this host's network connection and routes",
         )),
     }
+}
+
+/// `tcp.port_N` for 25, 465 and 587 besides the profile's, for context.
+fn context_ports(selected: &Selected, found: &Findings, out: &mut Vec<Check>) {
+    let p = &selected.profile;
+    let secs = CONNECT_TIMEOUT.as_secs();
     for port in CONTEXT_PORTS.into_iter().filter(|&port| port != p.port) {
         let id = format!("tcp.port_{port}");
         let host = &p.host;

@@ -15,11 +15,11 @@ use super::{Check, Findings};
 use crate::config::{ByteSize, TlsMode};
 use crate::options::{Options, Selected};
 use crate::relay::certificate::{Refusal, Summary};
-use crate::relay::client_name;
 use crate::relay::login::{self, LoggedIn, LoginError};
 use crate::relay::policy::{Policy, SetupFault, TlsStep};
 use crate::relay::sasl::Secret;
 use crate::relay::smtp::{Connection, Extensions, Observer, SmtpError};
+use crate::relay::{Credentials, client_name};
 use crate::transcript::Transcript;
 
 /// The checks of this family, in order: each run reports every one of them.
@@ -89,11 +89,18 @@ impl Observer for Recorder<'_> {
     }
 }
 
-/// Runs the SMTP dialogue and reports every check of [`IDS`].
-pub fn session(options: &Options, selected: &Selected, found: &Findings, out: &mut Vec<Check>) {
+/// Runs the SMTP dialogue and reports every check of [`IDS`], logging in with `credentials`
+/// (the stored secret for the doctor; the one about to be stored for `setup`).
+pub fn session(
+    options: &Options,
+    selected: &Selected,
+    credentials: &dyn Credentials,
+    found: &Findings,
+    out: &mut Vec<Check>,
+) {
     let start = out.len();
     if found.port_open {
-        dialogue(options, selected, found, out);
+        dialogue(options, selected, credentials, found, out);
     }
     let why = if found.port_open {
         "not reached: an earlier check failed"
@@ -109,7 +116,13 @@ pub fn session(options: &Options, selected: &Selected, found: &Findings, out: &m
     out[start..].sort_by_key(|c| IDS.iter().position(|id| *id == c.id));
 }
 
-fn dialogue(options: &Options, selected: &Selected, found: &Findings, out: &mut Vec<Check>) {
+fn dialogue(
+    options: &Options,
+    selected: &Selected,
+    credentials: &dyn Credentials,
+    found: &Findings,
+    out: &mut Vec<Check>,
+) {
     let p = &selected.profile;
     let recorder = Recorder {
         transcript: &options.transcript,
@@ -207,7 +220,7 @@ fn dialogue(options: &Options, selected: &Selected, found: &Findings, out: &mut 
     }
     let can_bind = conn.channel_binding().is_some();
     capabilities(selected, &policy, conn.extensions(), can_bind, out);
-    let auth_ok = log_in(selected, &policy, &mut conn, &recorder, out);
+    let auth_ok = log_in(selected, &policy, credentials, &mut conn, &recorder, out);
     if auth_ok {
         sender(selected, &mut conn, out);
     }
@@ -554,6 +567,7 @@ fn capabilities(
 fn log_in(
     selected: &Selected,
     policy: &Policy,
+    credentials: &dyn Credentials,
     conn: &mut Connection,
     recorder: &Recorder,
     out: &mut Vec<Check>,
@@ -562,8 +576,7 @@ fn log_in(
         out.push(Check::skip("auth.login", "the profile does not log in"));
         return true;
     };
-    let credentials = selected.credentials(*recorder.transcript);
-    let failed = match login::log_in(conn, policy, user, &credentials, recorder) {
+    let failed = match login::log_in(conn, policy, user, credentials, recorder) {
         Ok(LoggedIn {
             mechanism,
             reply: Some(reply),

@@ -360,6 +360,7 @@ mod tests {
             let entry = match key {
                 "profiles" => ".SH PROFILES\n".to_string(),
                 "aliases" => ".SH ALIASES\n".to_string(),
+                "routes" => ".SH ROUTES\n".to_string(),
                 "queue" => ".SH QUEUE\n".to_string(),
                 "server" => ".SH SERVER\n".to_string(),
                 key => format!(".TP\n.B {key}\n"),

@@ -476,7 +476,8 @@ impl<'a, R: Relays> Runner<'a, R> {
             head,
             locked.state.size,
             self.transcript.is_enabled(),
-        );
+        )
+        .routed(locked.state.route.as_deref());
         match self.session(name)? {
             Ok(session) => Ok(Ok(Ticket {
                 session,

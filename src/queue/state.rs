@@ -116,6 +116,9 @@ pub struct MessageState {
     pub version: u32,
     /// The profile the message was submitted for.
     pub profile: String,
+    /// The `[routes]` key that chose `profile` from the sender at submission, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
     /// Unix time of submission.
     pub created: u64,
     /// Envelope sender; `None` is `<>`.
@@ -178,6 +181,7 @@ impl MessageState {
         MessageState {
             version: VERSION,
             profile: profile.to_string(),
+            route: None,
             created: now,
             sender: envelope.sender.clone(),
             recipients: envelope

@@ -84,3 +84,21 @@ impl Credentials for ProfileCredentials<'_> {
         self.token_source()?.access_token(refused)
     }
 }
+
+/// A password not stored yet: `setup` and `profile set-secret` log in with it before it replaces
+/// anything, so that a refused one is never saved.
+pub struct GivenPassword(pub SecretString);
+
+impl Credentials for GivenPassword {
+    fn password(&self) -> Result<SecretString, SecretError> {
+        Ok(self.0.clone())
+    }
+
+    fn access_token(&self, _refused: Option<&SecretString>) -> Result<AccessToken, OAuthError> {
+        Err(SecretError::NotFound {
+            store: "the password given".into(),
+            hint: "a password is not an OAuth2 token".into(),
+        }
+        .into())
+    }
+}

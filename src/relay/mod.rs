@@ -20,7 +20,7 @@ mod tls;
 
 use std::fmt;
 
-pub use credentials::{Credentials, ProfileCredentials};
+pub use credentials::{Credentials, GivenPassword, ProfileCredentials};
 pub use hello::client_name;
 pub use session::Session;
 

@@ -113,22 +113,35 @@ impl<'s> ClientBackend<'s> {
         self.user = None;
     }
 
-    /// The profile this client's mail goes through: its server user's, else the listener's.
-    fn profile(&self) -> Result<(&'s str, &'s Profile), Reply> {
-        let config = &self.shared.config;
-        let found = match &self.user {
-            Some(user) => config.get(&user.profile).map(|(n, p, _)| (n, p)),
-            None => config.server_profile(),
+    /// The profile this client's mail goes through, and the route that chose it: a server
+    /// user's own (the admin bound the user to it, so no route changes it), else the `[routes]`
+    /// entry for the envelope `sender`, else the listener's.
+    fn profile(
+        &self,
+        sender: Option<&str>,
+    ) -> Result<(&'s str, &'s Profile, Option<&'s str>), Reply> {
+        let config: &'s crate::config::LoadedConfig = &self.shared.config;
+        let route = match (&self.user, sender) {
+            (None, Some(sender)) => config.routes.choose(sender),
+            _ => None,
         };
-        found.map_err(|e| {
-            Reply::new(
-                451,
-                format!(
-                    "4.3.5 relayctl cannot take mail now: {}",
-                    one_line(&e.to_string())
-                ),
-            )
-        })
+        let found = match (&self.user, route) {
+            (Some(user), _) => config.get(&user.profile).map(|(n, p, _)| (n, p)),
+            (None, Some(route)) => config.get(&route.profile).map(|(n, p, _)| (n, p)),
+            (None, None) => config.server_profile(),
+        };
+        let route = route.map(|r| r.key.as_str());
+        found
+            .map(|(name, profile)| (name, profile, route))
+            .map_err(|e| {
+                Reply::new(
+                    451,
+                    format!(
+                        "4.3.5 relayctl cannot take mail now: {}",
+                        one_line(&e.to_string())
+                    ),
+                )
+            })
     }
 
     fn may_submit(&self) -> bool {
@@ -195,7 +208,7 @@ impl<'s> Backend for ClientBackend<'s> {
         if !self.may_submit() {
             return Err(Reply::new(530, "5.7.0 Authentication required"));
         }
-        let (_, profile) = self.profile()?;
+        let (_, profile, _) = self.profile(sender)?;
         if let (Some(user), Some(sender)) = (&self.user, sender) {
             let from = profile.from.as_deref().unwrap_or_default();
             if !user.may_send_as(sender, from) {
@@ -276,7 +289,8 @@ impl<'s> ClientBackend<'s> {
         transaction: &Transaction,
         data: &mut dyn BufRead,
     ) -> Result<(Ready, &'s str, &'s Profile), Reply> {
-        let (name, profile) = self.profile()?;
+        let sender = transaction.sender.as_ref().and_then(|s| s.as_deref());
+        let (name, profile, route) = self.profile(sender)?;
         let limit = profile.max_message_size().0;
         let incoming = submit::read(data, true, limit, &self.shared.scratch)
             .map_err(|e| Reply::for_read(&e))?;
@@ -301,6 +315,7 @@ impl<'s> ClientBackend<'s> {
             error => Reply::status("554 5.6.0", &error.to_string()),
         })?;
         ready.stamp_client(&self.client);
+        ready.route = route.map(str::to_string);
         Ok((ready, name, profile))
     }
 }

@@ -225,30 +225,26 @@ fn prepare_one(
 ) -> std::result::Result<QueueId, Fault> {
     let configuration = |e: &dyn std::fmt::Display| Fault::Configuration(e.to_string());
     let state = &locked.state;
-    let name = if state.profile.is_empty() {
-        config.select(None).map_err(|e| configuration(&e))?.0
-    } else {
-        state.profile.as_str()
-    };
-    let (name, profile, _) = config.get(name).map_err(|e| configuration(&e))?;
-    let through_maildrop = state.uid.is_some_and(|uid| uid != 0);
-    let policy =
-        sender_policy(name, profile, through_maildrop, asked).map_err(|e| configuration(&e))?;
+    // The profile asked for at submission, else the one its sender's route names (the
+    // submission is completed now), else the default.
+    let asked_profile = Some(state.profile.as_str()).filter(|p| !p.is_empty());
+    let limit = match asked_profile {
+        Some(name) => config.get(name).map(|(_, p, _)| p.max_message_size().0),
+        None => config
+            .select(None)
+            .map(|(_, p)| config.routed_size_limit(p)),
+    }
+    .map_err(|e| configuration(&e))?;
     let mut input = BufReader::new(
         locked
             .open_message()
             .map_err(|e| Fault::Message(e.to_string()))?,
     );
-    let incoming = read(
-        &mut input,
-        true,
-        profile.max_message_size().0,
-        &spool.root().join("tmp"),
-    )
-    .map_err(|e| match e {
-        super::ReadError::Scratch { .. } | super::ReadError::Input(_) => configuration(&e),
-        _ => Fault::Message(e.to_string()),
-    })?;
+    let incoming =
+        read(&mut input, true, limit, &spool.root().join("tmp")).map_err(|e| match e {
+            super::ReadError::Scratch { .. } | super::ReadError::Input(_) => configuration(&e),
+            _ => Fault::Message(e.to_string()),
+        })?;
     let recipients: Vec<String> = state.recipients.iter().map(|r| r.address.clone()).collect();
     let request = Request {
         recipients: &recipients,
@@ -258,6 +254,20 @@ fn prepare_one(
             RequestedSender::Address(a) => Some(a.as_str()),
         }),
     };
+    let route = match asked_profile {
+        Some(_) => None,
+        None => super::routing_sender(request.sender, &incoming.head)
+            .and_then(|sender| config.routes.choose(&sender)),
+    };
+    let name = match (asked_profile, route) {
+        (Some(name), _) => name,
+        (None, Some(route)) => route.profile.as_str(),
+        (None, None) => config.select(None).map_err(|e| configuration(&e))?.0,
+    };
+    let (name, profile, _) = config.get(name).map_err(|e| configuration(&e))?;
+    let through_maildrop = state.uid.is_some_and(|uid| uid != 0);
+    let policy =
+        sender_policy(name, profile, through_maildrop, asked).map_err(|e| configuration(&e))?;
     let mut ready = Ready::prepare(
         incoming,
         &request,
@@ -275,6 +285,7 @@ fn prepare_one(
     }
     crate::relay::check_size(name, profile, ready.size())
         .map_err(|e| Fault::Message(e.to_string()))?;
+    ready.route = route.map(|r| r.key.clone());
     ready
         .enqueue(spool, name, state.uid)
         .map_err(|e| configuration(&e))

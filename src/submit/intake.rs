@@ -69,6 +69,22 @@ impl<'o> Intake<'o> {
         })
     }
 
+    /// Chooses the profile by the message's sender, once, at submission (see
+    /// [`Options::select_for`]): `--profile` and `RELAYCTL_PROFILE` still win, and a sender no
+    /// route matches keeps the default. The route goes into the queue with the message.
+    pub fn route(&mut self, sender: Option<&str>) -> Result<()> {
+        if !self.config.routes.is_empty() {
+            self.selected = self.options.select_for(&self.config, sender)?;
+            if let Some(route) = &self.selected.route {
+                self.options.transcript.note(&format!(
+                    "route {route:?} chose profile {}",
+                    self.selected.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The sender policy for this caller (see [`policy::trusted`]); `full_name` is `-F`.
     pub fn policy<'a>(&'a self, full_name: Option<&'a str>) -> Result<SenderPolicy<'a>> {
         policy::trusted(&self.selected.name, &self.selected.profile, full_name).map_err(|e| {
@@ -109,6 +125,7 @@ impl<'o> Intake<'o> {
     pub fn enqueue(&self, ready: &mut Ready) -> Result<(Spool, QueueId)> {
         let selected = &self.selected;
         crate::relay::check_size(&selected.name, &selected.profile, ready.size())?;
+        ready.route = selected.route.clone();
         let spool = self.options.open_spool()?;
         let id = ready.enqueue(&spool, &selected.name, None)?;
         self.options.transcript.note(&format!("queued as {id}"));
@@ -133,7 +150,7 @@ impl<'o> Intake<'o> {
         }
         let id = maildrop::drop::submit(
             Path::new(SYSTEM_SPOOL),
-            &selected.name,
+            (&selected.name, selected.route.as_deref()),
             envelope,
             None,
             write,
@@ -211,9 +228,14 @@ impl Handover {
             }
             Handover::Maildrop(root) => {
                 let envelope = ready.envelope.clone();
-                let id = maildrop::drop::submit(root, name, &envelope, Some(client), &mut |w| {
-                    ready.write_to(w)
-                })?;
+                let route = ready.route.clone();
+                let id = maildrop::drop::submit(
+                    root,
+                    (name, route.as_deref()),
+                    &envelope,
+                    Some(client),
+                    &mut |w| ready.write_to(w),
+                )?;
                 daemon::wake_at(root);
                 Ok(Receipt::Dropped(id))
             }

@@ -63,6 +63,26 @@ pub struct Ready {
     pub quoted_printable: bool,
     /// Who the spew brake counts it against, when not a local user (an SMTP client).
     pub caller: Option<String>,
+    /// The `[routes]` key that chose its profile, recorded with it in the queue.
+    pub route: Option<String>,
+}
+
+/// The address that chooses a message's route ([`crate::config::Routes`]): the envelope sender
+/// the caller gave, else (when relayctl sets the envelope) the first address of the From field.
+/// The null sender `<>` has none.
+pub fn routing_sender(given: Option<Option<&str>>, head: &[u8]) -> Option<String> {
+    match given {
+        Some(sender) => sender.map(str::to_string),
+        None => split(head)
+            .all("From")
+            .next()
+            .and_then(|from| {
+                crate::message::addresses::parse_list(from.value_bytes())
+                    .into_iter()
+                    .next()
+            })
+            .map(|mailbox| mailbox.address),
+    }
 }
 
 impl Ready {
@@ -118,6 +138,7 @@ impl Ready {
             body,
             quoted_printable,
             caller: None,
+            route: None,
         })
     }
 
@@ -133,6 +154,7 @@ impl Ready {
             body,
             quoted_printable: false,
             caller: None,
+            route: None,
         })
     }
 
@@ -176,6 +198,7 @@ impl Ready {
             body,
             quoted_printable,
             caller,
+            route,
         } = self;
         spool.enqueue_from(
             &mut |w| {
@@ -187,6 +210,7 @@ impl Ready {
                 let mut state = MessageState::new(profile, envelope, written.size, now());
                 state.uid = uid;
                 state.caller = caller.clone();
+                state.route = route.clone();
                 state
             },
         )

@@ -410,6 +410,7 @@ fn expired_certificate_is_refused() {
         &[
             "setup",
             "institutional",
+            "--no-verify",
             "--name",
             "expired",
             "--host",

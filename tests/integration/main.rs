@@ -30,6 +30,7 @@ mod proofs;
 mod queue;
 mod ratelimit;
 mod round_trips;
+mod routes;
 mod secret_stores;
 mod security_review;
 mod send_limits;

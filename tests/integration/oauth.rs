@@ -46,9 +46,11 @@ fn setup_args_for(tokens: &TokenServer, port: u16, name: &str, extra: &[&str]) -
     let ca = relay().ca_file.display().to_string();
     let port = port.to_string();
     let (token, device) = (tokens.url("/token"), tokens.url("/device"));
+    // These tests count the relay's logins: setup's own check would add one.
     let base = [
         "setup",
         "institutional",
+        "--no-verify",
         "--oauth",
         "--name",
         name,
@@ -231,6 +233,7 @@ fn paste_flow_with_client_secret_and_pkce_then_oauthbearer() {
         .command(&[
             "setup",
             "gmail",
+            "--no-verify",
             "--oauth",
             "--host",
             "localhost",
@@ -687,6 +690,47 @@ fn refusing_provider() -> Provider {
             ..SmtpOptions::default()
         },
     )
+}
+
+/// Without `--no-verify`, setup logs in with the token the sign-in gave: accepted, it says
+/// `login ok`; refused (a fresh token too), exit 77 with the OAuth2 fix, and neither the
+/// profile, the refresh token nor the cached access token is kept.
+#[test]
+fn oauth_setup_logs_in_with_its_token_and_keeps_nothing_when_refused() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let verifying = |p: &Provider| -> Vec<String> {
+        setup_args(p, "uni", &[])
+            .into_iter()
+            .filter(|a| a != "--no-verify")
+            .collect()
+    };
+    let p = provider(TokenOptions::default(), SmtpOptions::default());
+    let sb = Sandbox::new();
+    let args = verifying(&p);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = sb.run(&args, b"").ok();
+    assert!(run.stdout.contains("login ok: logged in as "), "{run:#?}");
+    let outcomes: Vec<bool> = p.smtp.auths().iter().map(|a| a.accepted).collect();
+    assert_eq!(outcomes, [true]);
+
+    let p = refusing_provider();
+    let sb = Sandbox::new();
+    let args = verifying(&p);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // The sign-in's instructions, then the one error line.
+    let run = sb.run(&args, b"").code(77);
+    let error = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        error.starts_with("relayctl: auth.login: the relay refused the login")
+            && error.contains("fresh OAuth2 token")
+            && error.ends_with("nothing was saved"),
+        "{run:#?}"
+    );
+    assert!(!sb.user_config().exists());
+    assert!(!sb.path("config/relayctl/secrets/uni").exists());
+    assert!(!sb.path("spool/oauth/uni.token").exists());
 }
 
 #[test]

@@ -418,6 +418,7 @@ fn setup_writes_the_presets_sending_limit() {
         &[
             "setup",
             "outlook",
+            "--no-verify",
             "--user",
             "me@example.org",
             "--password-stdin",

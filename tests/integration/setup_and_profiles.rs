@@ -2,7 +2,9 @@
 //! profile, `show` without the secret, `set-secret`, `remove`, the system file under the user's,
 //! comments kept, the presets' endpoints and limits, and secrets absent from every output.
 
-use crate::harness::{PASSWORD, Root, Sandbox, USER, as_root, marker, wait_for};
+use crate::harness::{
+    PASSWORD, Root, Sandbox, USER, as_root, marker, relay, submission_args, wait_for,
+};
 
 #[test]
 fn first_profile_becomes_default_and_list_marks_it() {
@@ -75,8 +77,15 @@ fn set_secret_rotates_the_password_in_one_step() {
     }
     let sb = Sandbox::new();
     sb.setup_submission("uni", &[]).ok();
+    // The provider revokes the password: stand it in without the login check.
     sb.run(
-        &["profile", "set-secret", "uni", "--password-stdin"],
+        &[
+            "profile",
+            "set-secret",
+            "uni",
+            "--password-stdin",
+            "--no-verify",
+        ],
         b"revoked-one\n",
     )
     .ok();
@@ -245,7 +254,7 @@ fn presets_fill_in_provider_endpoints() {
     ];
     for (args, relay, tls, size) in cases {
         let mut args = args.clone();
-        args.extend(["--password-stdin", "--secret-store", "file"]);
+        args.extend(["--password-stdin", "--secret-store", "file", "--no-verify"]);
         let preset = args[1];
         sb.run(&args, b"app-pass\n").ok();
         let run = sb.run(&["profile", "show", preset], b"").ok();
@@ -328,8 +337,22 @@ fn secrets_absent_from_every_output() {
         )
         .ok(),
     );
+    // A refused password is refused with -v too, without showing it.
+    outputs.push(
+        sb.run(
+            &["-v", "profile", "set-secret", "uni", "--password-stdin"],
+            b"wrong-pass-4711\n",
+        )
+        .code(77),
+    );
     sb.run(
-        &["profile", "set-secret", "uni", "--password-stdin"],
+        &[
+            "profile",
+            "set-secret",
+            "uni",
+            "--password-stdin",
+            "--no-verify",
+        ],
         b"wrong-pass-4711\n",
     )
     .ok();
@@ -373,4 +396,172 @@ fn secrets_absent_from_every_output() {
         USER, "jdoe@relay.test",
         "the base64 check above encodes this user"
     );
+}
+
+/// `setup gmail` aimed at the test relay's submission port, so that Gmail's hint is the one given.
+fn gmail_args(extra: &[&str]) -> Vec<String> {
+    let ca = relay().ca_file.display().to_string();
+    let base = [
+        "setup",
+        "gmail",
+        "--host",
+        "localhost",
+        "--port",
+        "587",
+        "--tls",
+        "starttls",
+        "--user",
+        USER,
+        "--ca-file",
+        &ca,
+        "--password-stdin",
+        "--secret-store",
+        "file",
+    ];
+    base.iter().chain(extra).map(|a| a.to_string()).collect()
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn setup_logs_in_and_tries_the_sender_before_it_saves() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let sb = Sandbox::new();
+    let run = sb.setup_submission("uni", &[]).ok();
+    assert!(
+        run.stdout
+            .contains(&format!("login ok: logged in as {USER}: 235 ")),
+        "{run:#?}"
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("sender ok: the relay accepts <{USER}> as sender")),
+        "{run:#?}"
+    );
+    // The check comes before the profile is written.
+    let login = run.stdout.find("login ok").unwrap();
+    let saved = run.stdout.find("profile `uni` saved").unwrap();
+    assert!(login < saved, "{run:#?}");
+}
+
+#[test]
+fn setup_with_a_refused_password_exits_77_with_the_providers_fix_and_saves_nothing() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let sb = Sandbox::new();
+    // A first profile, so that the config file exists and must stay as it is.
+    sb.setup_submission("uni", &[]).ok();
+    let before = std::fs::read_to_string(sb.user_config()).unwrap();
+    let run = sb
+        .run(&strs(&gmail_args(&[])), b"wrong-app-password\n")
+        .code(77)
+        .one_line_error("auth.login: the relay refused the login for jdoe@relay.test");
+    assert!(
+        run.stderr.contains("relay said: 535")
+            && run.stderr.contains("Gmail needs an app password")
+            && run.stderr.contains("nothing was saved"),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.contains("wrong-app-password"), "{run:#?}");
+    assert_eq!(std::fs::read_to_string(sb.user_config()).unwrap(), before);
+    assert!(!sb.path("config/relayctl/secrets/gmail").exists());
+
+    // Nothing at all in a fresh home either.
+    let sb = Sandbox::new();
+    let args = submission_args("uni", &["--password-stdin", "--secret-store", "file"]);
+    sb.run(&strs(&args), b"wrong\n").code(77);
+    assert!(!sb.user_config().exists());
+    assert!(!sb.path("config/relayctl/secrets/uni").exists());
+}
+
+#[test]
+fn setup_against_an_unreachable_relay_exits_75_with_the_doctors_line_and_saves_nothing() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let sb = Sandbox::new();
+    // Nothing listens on port 1.
+    let args = [
+        "setup",
+        "institutional",
+        "--name",
+        "uni",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "1",
+        "--tls",
+        "tls",
+        "--user",
+        USER,
+        "--password-stdin",
+        "--secret-store",
+        "file",
+    ];
+    let run = sb
+        .run(&args, PASSWORD.as_bytes())
+        .code(75)
+        .one_line_error("tcp.relay: 127.0.0.1:1 refused the connection");
+    assert!(
+        run.stderr
+            .contains("fix: check host and port in [profiles.uni]")
+            && run
+                .stderr
+                .contains("nothing was saved (--no-verify saves without connecting)"),
+        "{run:#?}"
+    );
+    assert!(!sb.user_config().exists());
+    assert!(!sb.path("config/relayctl/secrets/uni").exists());
+
+    // --no-verify: saved without connecting.
+    let mut no_verify = args.to_vec();
+    no_verify.push("--no-verify");
+    let run = sb.run(&no_verify, PASSWORD.as_bytes()).ok();
+    assert!(run.stdout.contains("profile `uni` saved"), "{run:#?}");
+    assert!(!run.stdout.contains("login"), "{run:#?}");
+    let config = std::fs::read_to_string(sb.user_config()).unwrap();
+    assert!(config.contains("port = 1"), "{config}");
+    let secret = std::fs::read_to_string(sb.path("config/relayctl/secrets/uni")).unwrap();
+    assert_eq!(secret.trim(), PASSWORD);
+}
+
+#[test]
+fn set_secret_refuses_a_password_the_relay_refuses_and_keeps_the_old_one() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let sb = Sandbox::new();
+    sb.setup_submission("uni", &[]).ok();
+    let secret = sb.path("config/relayctl/secrets/uni");
+    let run = sb
+        .run(
+            &["profile", "set-secret", "uni", "--password-stdin"],
+            b"mistyped\n",
+        )
+        .code(77)
+        .one_line_error("auth.login: the relay refused the login");
+    assert!(run.stderr.contains("the old secret is kept"), "{run:#?}");
+    assert_eq!(std::fs::read_to_string(&secret).unwrap().trim(), PASSWORD);
+    // The old one still delivers.
+    let m = marker("kept");
+    sb.run(
+        &["--wait", "send", "--to", "a@example.org", "--subject", &m],
+        b"x\n",
+    )
+    .ok();
+    wait_for(&m);
+
+    // The right one replaces it after logging in.
+    let run = sb
+        .run(
+            &["profile", "set-secret", "uni", "--password-stdin"],
+            PASSWORD.as_bytes(),
+        )
+        .ok();
+    assert!(run.stdout.contains("login ok: "), "{run:#?}");
 }

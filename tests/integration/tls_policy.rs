@@ -22,6 +22,7 @@ fn relay_without_starttls_gets_no_credentials() {
         &[
             "setup",
             "institutional",
+            "--no-verify",
             "--name",
             "strip",
             "--host",
@@ -90,6 +91,7 @@ fn untrusted_certificate_is_refused() {
         &[
             "setup",
             "institutional",
+            "--no-verify",
             "--name",
             "untrusted",
             "--host",
@@ -135,6 +137,7 @@ fn ip_address_host_verifies_against_tls_name() {
             &[
                 "setup",
                 "institutional",
+                "--no-verify",
                 "--name",
                 name,
                 "--host",
@@ -204,6 +207,7 @@ fn wrong_gmail_app_password_exits_77_and_explains_app_passwords() {
         &[
             "setup",
             "gmail",
+            "--no-verify",
             "--user",
             USER,
             "--host",

@@ -97,7 +97,8 @@ fn deliver(options: &Options, inv: &Invocation) -> Result<()> {
     // A configuration that cannot deliver the message yet does not lose it: it is held.
     let intake = Intake::load(options);
     let limit = match &intake {
-        Ok(intake) => intake.selected.profile.max_message_size().0,
+        // The sender, once read, may route the message to a profile with a larger limit.
+        Ok(intake) => intake.config.routed_size_limit(&intake.selected.profile),
         Err(_) => crate::config::DEFAULT_MAX_MESSAGE_SIZE.0,
     };
     let mut incoming = submit::read(
@@ -114,7 +115,11 @@ fn deliver(options: &Options, inv: &Invocation) -> Result<()> {
         full_name: inv.full_name.as_deref(),
         dsn: inv.dsn.clone(),
     };
-    let intake = match intake {
+    let routed = intake.and_then(|mut intake| {
+        let sender = submit::routing_sender(sender(inv), &incoming.head);
+        intake.route(sender.as_deref()).map(|()| intake)
+    });
+    let intake = match routed {
         Ok(intake) => intake,
         Err(e) if held::is_configuration_fault(&e) => {
             return held::hold(options, &mut incoming, &asked(), &e);

@@ -32,7 +32,7 @@ pub fn run(options: &Options, inv: &Invocation) -> Result<()> {
     };
     let settings = Settings {
         hostname: crate::host::fqdn().unwrap_or_else(|| "localhost".into()),
-        size_limit: intake.selected.profile.max_message_size().0,
+        size_limit: intake.config.routed_size_limit(&intake.selected.profile),
         max_recipients: MAX_RECIPIENTS,
         max_errors: MAX_ERRORS,
         max_commands: MAX_COMMANDS,
@@ -82,7 +82,10 @@ impl Backend for Submitter<'_> {
         transaction: &Transaction,
         data: &mut dyn BufRead,
     ) -> Result<Ready, Reply> {
-        let limit = self.intake.selected.profile.max_message_size().0;
+        let limit = self
+            .intake
+            .config
+            .routed_size_limit(&self.intake.selected.profile);
         let incoming = submit::read(data, true, limit, &self.intake.options.scratch_dir())
             .map_err(|e| Reply::for_read(&e))?;
         let request = Request {
@@ -90,6 +93,10 @@ impl Backend for Submitter<'_> {
             extract_recipients: false,
             sender: transaction.sender.as_ref().map(|s| s.as_deref()),
         };
+        let sender = submit::routing_sender(request.sender, &incoming.head);
+        self.intake
+            .route(sender.as_deref())
+            .map_err(|e| Reply::status("451 4.3.5", &e.to_string()))?;
         let policy = self
             .intake
             .policy(self.inv.full_name.as_deref())

@@ -5,6 +5,9 @@
 mod build;
 mod notify;
 mod oauth;
+mod prove;
+
+pub use prove::{OLD_SECRET_KEPT, run as prove};
 
 use std::path::Path;
 
@@ -14,6 +17,7 @@ use crate::cli::{SetupArgs, StoreKind};
 use crate::config::{Change, ConfigEdit, ConfigError, Preset, Profile};
 use crate::error::{Error, Result};
 use crate::options::Options;
+use crate::relay::{Credentials, GivenPassword};
 use crate::secrets::{
     self, SecretError, SecretRef, SecretStore, read_new_secret, store_and_verify, store_for,
 };
@@ -152,6 +156,8 @@ pub fn execute(options: &Options, args: SetupArgs) -> Result<()> {
 /// Stores the profile's secret when it needs one it does not have yet (a new profile, a new
 /// login, another store, `--password-stdin`, `--oauth`), and says how that went. A secret that
 /// stays as it was is only checked: re-running `setup` to change a port asks for no password.
+/// Unless `--no-verify`, the profile logs in with its relay first, and nothing is stored when
+/// that fails.
 fn provide(
     options: &Options,
     args: &SetupArgs,
@@ -160,12 +166,26 @@ fn provide(
     existing: Option<&Profile>,
     config_path: &Path,
 ) -> Result<Option<String>> {
+    let prove = |credentials: Option<&dyn Credentials>| {
+        if args.no_verify {
+            return Ok(());
+        }
+        prove::run(
+            options,
+            name,
+            profile,
+            config_path,
+            credentials,
+            prove::NOTHING_SAVED,
+        )
+    };
     let Some(reference) = &profile.secret else {
         if args.password_stdin {
             return Err(Error::Usage(format!(
                 "profile `{name}` does not log in (no --user), so it takes no password"
             )));
         }
+        prove(None)?;
         return Ok(existing
             .is_none()
             .then(|| "none (the relay does not require a login)".to_string()));
@@ -185,21 +205,31 @@ fn provide(
                 "{e}; store it with `relayctl profile set-secret {name}`"
             ));
         }
+        prove(None)?;
         return Ok(None);
     }
-    let status = if profile.oauth.is_some() {
-        oauth::sign_in(
+    if profile.oauth.is_some() {
+        let status = oauth::sign_in(
             args,
             name,
             profile,
             store.as_ref(),
             options.spool.as_deref(),
             options.transcript,
-        )?
-    } else {
-        provide_secret(store.as_ref(), store_kind(reference), args, name)?
-    };
-    Ok(Some(status))
+        )?;
+        // The token is only known once signed in; a new profile the relay refuses leaves
+        // neither its refresh token nor its cached access token behind.
+        if let Err(e) = prove(None) {
+            if existing.is_none() {
+                let _ = store.delete();
+                let spool = crate::queue::Spool::default_path(options.spool.as_deref());
+                let _ = crate::oauth::cache::remove(&spool, name);
+            }
+            return Err(e);
+        }
+        return Ok(Some(status));
+    }
+    provide_secret(store.as_ref(), store_kind(reference), args, name, prove).map(Some)
 }
 
 /// A `--fallback` must name another profile of the configuration.
@@ -325,16 +355,18 @@ fn store_kind(reference: &SecretRef) -> StoreKind {
     }
 }
 
-/// Puts the secret into its store (or checks a store that is filled from outside) and says how it
-/// went. Never reports a secret it could not read back.
+/// Puts the secret into its store (or checks a store that is filled from outside) once `prove`
+/// has logged in with it, and says how it went. Never reports a secret it could not read back.
 fn provide_secret(
     store: &dyn SecretStore,
     kind: StoreKind,
     args: &SetupArgs,
     name: &str,
+    prove: impl Fn(Option<&dyn Credentials>) -> Result<()>,
 ) -> Result<String> {
     if matches!(kind, StoreKind::Keyring | StoreKind::File) {
         let secret = new_secret(args.password_stdin, args.preset, name)?;
+        prove(Some(&GivenPassword(secret.clone())))?;
         store_and_verify(store, &secret)?;
         return Ok(format!("{} (stored and read back)", store.describe()));
     }
@@ -345,11 +377,15 @@ fn provide_secret(
         )));
     }
     match store.read() {
-        Ok(_) => Ok(format!("{} (read successfully)", store.describe())),
+        Ok(secret) => {
+            prove(Some(&GivenPassword(secret)))?;
+            Ok(format!("{} (read successfully)", store.describe()))
+        }
         // A command must work now; variables and credentials are often set only where mail is sent.
         Err(e @ SecretError::Command { .. }) => Err(e.into()),
         Err(e) => {
             crate::messages::warning(&e.to_string());
+            prove(None)?;
             Ok(format!(
                 "{} (not readable here yet; see the warning above)",
                 store.describe()

@@ -39,6 +39,10 @@ pub(super) struct Ticket {
     /// The envelope sender that client gave, kept when its server user may use it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) sender: Option<String>,
+    /// The `[routes]` key that chose `profile`: believed only while the system configuration
+    /// has that route for that profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) route: Option<String>,
 }
 
 /// The system maildrop.
@@ -47,12 +51,12 @@ fn system_dir() -> PathBuf {
 }
 
 /// Drops a prepared message for the root runner (user side): `write` writes the message after
-/// the envelope line (streaming it, for a spooled body); `client` is the SMTP client the
-/// listener took it from. The file is written under a hidden name, synced, renamed into view,
+/// the envelope line (streaming it, for a spooled body); `profile` is the profile's name and the
+/// route that chose it; `client` is the SMTP client the listener took it from. The file is written under a hidden name, synced, renamed into view,
 /// and the file system synced (a user cannot open the unreadable directory to fsync it).
 pub fn submit(
     spool_root: &Path,
-    profile: &str,
+    (profile, route): (&str, Option<&str>),
     envelope: &Envelope,
     client: Option<&SmtpClient>,
     write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
@@ -65,6 +69,7 @@ pub fn submit(
         extract_recipients: false,
         client: client.cloned(),
         sender: client.and(envelope.sender.clone()),
+        route: route.map(str::to_string),
     };
     drop_file(&spool_root.join(MAILDROP), &ticket, write)
 }
@@ -87,6 +92,7 @@ pub fn submit_unprepared(
         extract_recipients,
         client: None,
         sender: None,
+        route: None,
     };
     drop_file(&system_dir(), &ticket, write)
 }
@@ -143,6 +149,7 @@ mod tests {
             extract_recipients: false,
             client: None,
             sender: None,
+            route: None,
         })
         .unwrap();
         assert!(serde_json::from_str::<Ticket>(&good).is_ok());

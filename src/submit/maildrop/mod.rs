@@ -269,8 +269,19 @@ pub fn read_drop(
         }
     };
     let user = LocalUser::lookup(uid);
+    // The route the user's side (or the listener) named, while the configuration still has it.
+    let route = ticket.route.as_deref().and_then(|key| {
+        config
+            .routes
+            .0
+            .iter()
+            .find(|r| r.key == key && r.profile == name)
+            .map(|r| r.key.clone())
+    });
     let senders = match &ticket.client {
-        Some(client) => client_senders(client, uid, name, config).map_err(|e| refused(&e))?,
+        Some(client) => {
+            client_senders(client, uid, (name, route.is_some()), config).map_err(|e| refused(&e))?
+        }
         None if !profile.admits(&user) => {
             return Err(refused(&format!(
                 "{user} may not submit through profile {name} (its `users` and `groups`)"
@@ -316,17 +327,19 @@ pub fn read_drop(
         None => ready.stamp_submitter(&user.to_string()),
     }
     crate::relay::check_size(name, profile, ready.size()).map_err(|e| refused(&e))?;
+    ready.route = route;
     Ok((name.to_string(), ready))
 }
 
 /// The senders an SMTP client's drop may use, after checking what the listener says about it:
 /// only the listener's own system user may speak for a client; a client that logged in is a
 /// server user bound to this profile; one that did not is in `[server] allow` and uses the
-/// listener's profile. A drop that fails a check is refused, never delivered.
+/// listener's profile, or the one a `[routes]` entry (`routed`) chose for its sender. A drop
+/// that fails a check is refused, never delivered.
 fn client_senders(
     client: &SmtpClient,
     uid: u32,
-    profile: &str,
+    (profile, routed): (&str, bool),
     config: &LoadedConfig,
 ) -> Result<Vec<String>, String> {
     let listener = &config.server.user;
@@ -360,7 +373,7 @@ fn client_senders(
                 ));
             }
             let (expected, _) = config.server_profile().map_err(|e| e.to_string())?;
-            if expected != profile {
+            if expected != profile && !routed {
                 return Err(format!(
                     "clients that do not log in send through profile {expected}, not {profile}"
                 ));
