@@ -63,7 +63,8 @@ impl Tee {
             .collect()
     }
 
-    /// How many times the message holding `marker` was transmitted up to its final dot.
+    /// How many times the message holding `marker` was transmitted whole: up to its final dot
+    /// (DATA), or to the end of the `BDAT n LAST` chunk that holds it (CHUNKING).
     fn complete_transmissions(&self, marker: &str) -> usize {
         let needle = marker.as_bytes();
         let mut n = 0;
@@ -72,13 +73,34 @@ impl Tee {
             let mut from = 0;
             while let Some(pos) = find(&bytes[from..], needle) {
                 let at = from + pos + needle.len();
-                if find(&bytes[at..], b"\r\n.\r\n").is_some() {
+                if last_chunk_is_whole(&bytes, from + pos)
+                    || find(&bytes[at..], b"\r\n.\r\n").is_some()
+                {
                     n += 1;
                 }
                 from = at;
             }
         }
         n
+    }
+}
+
+/// Whether the text at `pos` is in a `BDAT n LAST` chunk whose n octets all came.
+fn last_chunk_is_whole(bytes: &[u8], pos: usize) -> bool {
+    let Some(command) = bytes[..pos].windows(5).rposition(|w| w == b"BDAT ") else {
+        return false;
+    };
+    let Some(end) = find(&bytes[command..], b"\r\n").map(|e| command + e) else {
+        return false;
+    };
+    let line = String::from_utf8_lossy(&bytes[command..end]);
+    let mut words = line.split_whitespace().skip(1);
+    let size = words.next().and_then(|w| w.parse::<usize>().ok());
+    match (size, words.next()) {
+        (Some(size), Some(last)) if last.eq_ignore_ascii_case("LAST") => {
+            bytes.len() >= end + 2 + size
+        }
+        _ => false,
     }
 }
 
