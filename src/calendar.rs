@@ -1,6 +1,12 @@
 //! Gregorian dates of Unix days, for listings, certificate dates and zip timestamps, without a
 //! date crate (and without the C library's unsafe time functions).
 
+/// `YYYY-MM-DD` of a Unix time.
+pub fn date(unix: i64) -> String {
+    let (y, m, d) = civil_date(unix.div_euclid(86400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// The proleptic Gregorian (year, month, day) of `days` since 1970-01-01, which may be negative
 /// (Howard Hinnant's `civil_from_days`).
 pub fn civil_date(days: i64) -> (i64, u32, u32) {

@@ -10,6 +10,7 @@ mod file;
 mod oauth;
 mod presets;
 mod profile;
+mod proxy;
 mod rate;
 mod server;
 mod size;
@@ -24,10 +25,11 @@ pub use file::{
 pub use oauth::{OAuth, Provider, is_loopback_url, provider as oauth_provider};
 pub use presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset, PresetDefaults};
 pub use profile::{DEFAULT_TIMEOUT_SECS, Profile};
+pub use proxy::{ProxyKind, ProxyUrl};
 pub use rate::{Brake, Rate, RateLimitSetting};
 pub use server::{DEFAULT_SERVER_USER, Listen, ServerSettings, canonical as canonical_ip};
 pub use size::ByteSize;
-pub use tls::TlsMode;
+pub use tls::{Fingerprint, TlsMode, TlsVersion};
 
 use std::path::PathBuf;
 

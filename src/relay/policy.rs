@@ -110,7 +110,7 @@ impl SetupFault {
                 "set tls = \"tls\" in [profiles.{name}] (setup --tls tls), or use the relay's port 587 with tls = \"starttls\""
             ),
             SetupFault::UntrustedCertificate => format!(
-                "for a private CA add ca_file = \"/path/ca.pem\" to [profiles.{name}] (setup --ca-file); otherwise the relay sends an incomplete chain: tell its admin"
+                "for a private CA add ca_file = \"/path/ca.pem\" to [profiles.{name}] (setup --ca-file); for a self-signed certificate pin it (setup --trust-on-first-use, or tls_fingerprint); otherwise the relay sends an incomplete chain: tell its admin"
             ),
             SetupFault::WrongName => format!(
                 "set host to a name the certificate carries, or tls_name = \"NAME\" in [profiles.{name}] (setup --tls-name) when host is an address"
@@ -250,7 +250,13 @@ impl<'p> Policy<'p> {
             | SmtpError::Protocol {
                 stage: "greeting", ..
             } if p.tls != TlsMode::Tls
-                && answers_tls(&p.host, p.port, p.timeout().min(TLS_PROBE_TIMEOUT)) =>
+                && p.proxy.is_none()
+                && answers_tls(
+                    &p.host,
+                    p.port,
+                    p.source_address,
+                    p.timeout().min(TLS_PROBE_TIMEOUT),
+                ) =>
             {
                 Some(SetupFault::PlainOnTlsPort)
             }

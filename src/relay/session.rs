@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::certificate::Refusal;
 use super::login::{self, LoginError};
 use super::policy::{Policy, TlsStep};
-use super::smtp::{Connection, SmtpError};
+use super::smtp::{Connection, RouteFailure, SmtpError};
 use super::{Credentials, DeliveryError, Envelope, RecipientFailure, RecipientResult, hello};
 use crate::config::{ByteSize, Profile};
 use crate::transcript::Transcript;
@@ -61,9 +61,11 @@ impl<'t> Session<'t> {
             None => translate(&server, e),
         };
         transcript.note(&format!("connecting to {server} (tls: {})", profile.tls));
+        let route = super::route(profile, credentials)?;
         let mut conn = Connection::connect_within(
             &profile.host,
             profile.port,
+            &route,
             first_answer,
             profile.timeout(),
             policy.implicit_tls(),
@@ -330,7 +332,7 @@ fn failure(address: &str, reply: &super::smtp::Reply) -> RecipientFailure {
 /// Translates a client failure that is not a mistake in the profile's setup: refused or dropped
 /// connections, timeouts and a resolver that does not answer are temporary, an expired
 /// certificate says who must renew it, a relay refusing the session says so.
-fn translate(server: &str, e: SmtpError) -> DeliveryError {
+pub(super) fn translate(server: &str, e: SmtpError) -> DeliveryError {
     let server = server.to_string();
     match e {
         SmtpError::Network {
@@ -380,6 +382,14 @@ fn translate(server: &str, e: SmtpError) -> DeliveryError {
             stage,
             reply: reply.text(),
             permanent: reply.is_permanent(),
+        },
+        SmtpError::Route { detail, failure } => match failure {
+            RouteFailure::Transient => DeliveryError::Connect {
+                server,
+                reason: detail,
+            },
+            RouteFailure::Setup => DeliveryError::Setup(format!("{server}: {detail}")),
+            RouteFailure::Login => DeliveryError::ProxyLogin(format!("{server}: {detail}")),
         },
         SmtpError::Protocol { stage, detail } | SmtpError::Client { stage, detail } => {
             DeliveryError::Network {

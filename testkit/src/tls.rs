@@ -15,13 +15,22 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// A server configuration with the certificate chain `cert` and its key `key` (PEM files).
 /// Panics with the file's name if either cannot be read.
 pub fn server_config(cert: &Path, key: &Path) -> Arc<ServerConfig> {
+    server_config_for(cert, key, rustls::DEFAULT_VERSIONS)
+}
+
+/// Like [`server_config`], speaking only the TLS `versions` given (a relay stuck on TLS 1.2).
+pub fn server_config_for(
+    cert: &Path,
+    key: &Path,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<ServerConfig> {
     let certs = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .unwrap_or_else(|e| panic!("read {}: {e}", cert.display()));
     let key =
         PrivateKeyDer::from_pem_file(key).unwrap_or_else(|e| panic!("read {}: {e}", key.display()));
     let config = ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .expect("TLS versions")
         .with_no_client_auth()
         .with_single_cert(certs, key)

@@ -25,6 +25,7 @@ mod privsep;
 mod proofs;
 mod queue;
 mod ratelimit;
+mod reach;
 mod secret_stores;
 mod security_review;
 mod send_limits;
