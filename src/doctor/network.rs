@@ -257,7 +257,7 @@ pub fn probe(addresses: &[IpAddr], port: u16, source: Option<IpAddr>, timeout: D
     for ip in addresses {
         let addr = SocketAddr::new(*ip, port);
         let host = ip.to_string();
-        result = match connect_any(&host, &[addr], source, &|| Some(timeout)) {
+        result = match connect_any(&host, &[addr], source, timeout) {
             Ok(tcp) => after_connect(&tcp),
             Err(SmtpError::Network { source, .. }) => classify(&source),
             Err(SmtpError::Timeout { .. }) => Probe::Filtered,

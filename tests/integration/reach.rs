@@ -154,6 +154,8 @@ fn a_pinned_certificate_is_trusted_without_its_ca() {
         config.contains(&format!("tls_fingerprint = [\"{pin}\"]")),
         "{config}"
     );
+    let show = sb.run(&["profile", "show", "pinned"], b"").ok().stdout;
+    assert!(show.contains(&format!("tls fingerprint:  {pin}")), "{show}");
     let m = marker("pinned");
     send(&sb, &m).ok();
     wait_for(&m);
@@ -350,9 +352,16 @@ fn tls_min_version_13_refuses_a_relay_that_speaks_only_12() {
         &sb,
         &scripted(&sb, server.port, &format!("{ca}tls_min_version = \"1.3\"")),
     );
-    let run = send(&sb, &marker("tls13")).code(75);
-    assert!(run.stderr.contains("TLS"), "{run:#?}");
+    // The profile does not match the relay: held with the fix (78), nothing sent.
+    send(&sb, &marker("tls13"))
+        .code(78)
+        .one_line_error("setup --tls-min-version 1.2");
     no_login_was_sent(&server);
+    let line = doctor_line(&sb, "tls.handshake");
+    assert!(
+        line.starts_with("FAIL") && line.contains("TLS 1.3"),
+        "{line}"
+    );
     // The same relay with the default minimum, 1.2: delivered.
     configure(
         &sb,
@@ -612,6 +621,11 @@ fn socks5_through_dante_with_and_without_a_login() {
     assert!(run.stderr.contains("refused the login"), "{run:#?}");
     assert!(!run.stderr.contains("not-the-password"), "{run:#?}");
     write_private(&proxy_pass, &format!("{PROXY_PASSWORD}\n"));
+    let show = sb.run(&["profile", "show", "p"], b"").ok().stdout;
+    assert!(
+        show.contains(&format!("proxy:            {url} (password: file:")),
+        "{show}"
+    );
     let m = marker("sockslogin");
     let run = sb.run(
         &[
@@ -764,4 +778,19 @@ fn a_name_whose_ipv6_address_is_unreachable_is_reached_over_ipv4() {
     assert_eq!(server.messages().len(), 1);
     // The IPv6 attempt hangs; IPv4 is tried 250 ms later, not after the 20 s timeout.
     assert!(took < Duration::from_secs(5), "took {took:?}");
+
+    // With only the silent address, connecting ends at the profile's timeout (2 s), not when
+    // the kernel gives up on the SYN (about two minutes).
+    configure(
+        &sb,
+        &format!(
+            "host = \"[::1]\"\nport = {}\ntls = \"none\"\ntimeout = 2\n",
+            server.port
+        ),
+    );
+    let start = Instant::now();
+    send(&sb, &marker("silent")).code(75);
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    assert_eq!(server.messages().len(), 1);
 }

@@ -3,9 +3,9 @@
 //!
 //! A relay name with both IPv4 and IPv6 addresses is connected to in the spirit of Happy
 //! Eyeballs (RFC 8305): the families alternate, and while an attempt is pending the next
-//! address is tried after [`ATTEMPT_DELAY`]; the first connection to succeed wins. A family
-//! that is unreachable (no route, or silently dropped) then costs a quarter of a second, not
-//! the whole timeout. Attempts are non-blocking sockets waited on with `poll`, no threads.
+//! address is tried after [`ATTEMPT_DELAY`]; the first connection to succeed wins, and all of
+//! them share one budget (the profile's timeout). A family that is unreachable (no route, or
+//! silently dropped) then costs a quarter of a second, not the whole timeout. Attempts are non-blocking sockets waited on with `poll`, no threads.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpStream};
@@ -52,7 +52,9 @@ pub fn dial(
 ) -> Result<(TcpStream, String), SmtpError> {
     match &route.proxy {
         None => {
-            let tcp = connect_any(host, &resolve(host, port)?, route.source, left)?;
+            let addrs = resolve(host, port)?;
+            let budget = left().ok_or(SmtpError::Timeout { stage: "connect" })?;
+            let tcp = connect_any(host, &addrs, route.source, budget)?;
             let shown = tcp
                 .peer_addr()
                 .map(|a| a.to_string())
@@ -60,13 +62,11 @@ pub fn dial(
             Ok((tcp, format!("connected to {shown}")))
         }
         Some(p) => {
-            let mut tcp = connect_any(
-                &p.url.host,
-                &resolve(&p.url.host, p.url.port).map_err(|e| proxy::unreachable(&p.url, &e))?,
-                route.source,
-                left,
-            )
-            .map_err(|e| proxy::unreachable(&p.url, &e))?;
+            let addrs =
+                resolve(&p.url.host, p.url.port).map_err(|e| proxy::unreachable(&p.url, &e))?;
+            let budget = left().ok_or(SmtpError::Timeout { stage: "connect" })?;
+            let mut tcp = connect_any(&p.url.host, &addrs, route.source, budget)
+                .map_err(|e| proxy::unreachable(&p.url, &e))?;
             let timeout = left().ok_or(SmtpError::Timeout { stage: "connect" })?;
             super::set_timeouts(&tcp, timeout).map_err(|source| SmtpError::Network {
                 stage: "connect",
@@ -101,15 +101,17 @@ fn order(addrs: &[SocketAddr], source: Option<IpAddr>) -> Vec<SocketAddr> {
 }
 
 /// Connects to the first of `addrs` that answers, from `source` when given (see the module's
-/// description). When time runs out the result is a timeout, unless an attempt failed
-/// otherwise; when every attempt failed, the last failure.
+/// description), all within `budget`. When time runs out the result is a timeout, unless an
+/// attempt failed otherwise; when every attempt failed, the last failure.
 pub fn connect_any(
     host: &str,
     addrs: &[SocketAddr],
     source: Option<IpAddr>,
-    left: &dyn Fn() -> Option<Duration>,
+    budget: Duration,
 ) -> Result<TcpStream, SmtpError> {
     let stage = "connect";
+    let deadline = Instant::now() + budget;
+    let left = || Some(deadline.saturating_duration_since(Instant::now())).filter(|t| !t.is_zero());
     let addrs = order(addrs, source);
     if addrs.is_empty() {
         return Err(match source {

@@ -1064,7 +1064,7 @@ pub fn answers_tls(host: &str, port: u16, source: Option<IpAddr>, timeout: Durat
     let Ok(addrs) = resolve(host, port) else {
         return false;
     };
-    let Ok(mut tcp) = dial::connect_any(host, &addrs, source, &|| Some(timeout)) else {
+    let Ok(mut tcp) = dial::connect_any(host, &addrs, source, timeout) else {
         return false;
     };
     if tcp.set_read_timeout(Some(timeout)).is_err() || tcp.set_write_timeout(Some(timeout)).is_err()
