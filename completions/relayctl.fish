@@ -55,6 +55,11 @@ opportunistic\t'Use STARTTLS when offered, plain otherwise (never with a passwor
 none\t'No encryption (a trusted network relay on port 25; never with a password)'"
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l tls-name -d 'Name to verify the relay\'s certificate against (when --host is an IP address)' -r
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l ca-file -d 'Extra CA certificate(s) to trust for this relay (PEM)' -r -F
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l tls-fingerprint -d 'Pin the relay\'s certificate or public key by its SHA-256 fingerprint (sha256:AB:CD:...; repeat for several); the CA and name are then not checked' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l tls-min-version -d 'Oldest TLS version accepted: 1.2 or 1.3 [default: 1.2]' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l source-address -d 'Local address to connect to the relay from (a relay that allow-lists by IP)' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l proxy -d 'Egress proxy to reach the relay through: socks5://[user@]host:port, socks5h://..., http://[user@]host:port' -r
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l proxy-secret -d 'Where the proxy\'s password lives (keyring, systemd, command:CMD, file[:PATH], env[:VAR])' -r
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l client-cert -d 'TLS client certificate (PEM), for relays that accept one instead of a password' -r -F
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l client-key -d 'Private key of --client-cert (PEM)' -r -F
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l region -d 'Provider region: an AWS region for ses (default us-east-1); `eu` for mailgun and zoho' -r
@@ -79,6 +84,7 @@ complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l password-com
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l config -d 'Use this config file instead of /etc/relayctl/config.toml and the user\'s file' -r -F
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l spool -d 'Spool and state directory [default: /var/spool/relayctl for root, else $XDG_STATE_HOME/relayctl]' -r -F
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l profile -d 'Relay profile to use [default: the configured default profile]' -r -f -a "(relayctl generate profile-names 2>/dev/null)"
+complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l trust-on-first-use -d 'Connect now, show the relay\'s certificate, ask, and pin it (tls_fingerprint)'
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l root-alias -d 'Also deliver mail for the local user root to the --notify address ([aliases] root)'
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l password-stdin -d 'Read the password from the first line of stdin instead of prompting'
 complete -c relayctl -n "__fish_relayctl_using_subcommand setup" -l no-verify -d 'Save without connecting to the relay (image baking, CI, no network) [default: connect, log in and try the sender first, and save nothing if that fails]'

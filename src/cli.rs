@@ -5,8 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{ByteSize, Preset, RateLimitSetting, Span, TlsMode};
+use crate::config::{
+    ByteSize, Fingerprint, Preset, ProxyUrl, RateLimitSetting, Span, TlsMode, TlsVersion,
+};
 use crate::queue::QueueId;
+use crate::secrets::SecretRef;
 
 /// Outgoing mail for servers and cloud instances: relay profiles with safely stored secrets,
 /// a drop-in sendmail, and delivery that tells you what is wrong.
@@ -332,6 +335,32 @@ pub struct SetupArgs {
     /// Extra CA certificate(s) to trust for this relay (PEM)
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
+
+    /// Pin the relay's certificate or public key by its SHA-256 fingerprint (sha256:AB:CD:...;
+    /// repeat for several); the CA and name are then not checked
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub tls_fingerprint: Vec<Fingerprint>,
+
+    /// Connect now, show the relay's certificate, ask, and pin it (tls_fingerprint)
+    #[arg(long, conflicts_with = "tls_fingerprint")]
+    pub trust_on_first_use: bool,
+
+    /// Oldest TLS version accepted: 1.2 or 1.3 [default: 1.2]
+    #[arg(long, value_name = "VERSION")]
+    pub tls_min_version: Option<TlsVersion>,
+
+    /// Local address to connect to the relay from (a relay that allow-lists by IP)
+    #[arg(long, value_name = "IP")]
+    pub source_address: Option<std::net::IpAddr>,
+
+    /// Egress proxy to reach the relay through: socks5://[user@]host:port, socks5h://...,
+    /// http://[user@]host:port
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<ProxyUrl>,
+
+    /// Where the proxy's password lives (keyring, systemd, command:CMD, file[:PATH], env[:VAR])
+    #[arg(long, value_name = "STORE")]
+    pub proxy_secret: Option<SecretRef>,
 
     /// TLS client certificate (PEM), for relays that accept one instead of a password
     #[arg(long, value_name = "PEM", requires = "client_key")]

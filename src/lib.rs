@@ -25,11 +25,12 @@
 //! - Diagnosis: [`doctor`], [`metrics`] (for Prometheus).
 //! - Foundations: [`config`], [`secrets`], [`message`] (headers, addresses, the envelope, line
 //!   endings, bodies, composition), [`state_file`], [`atomic_file`], [`trust`], [`privilege`],
-//!   [`users`], [`host`], [`child`], [`printable`].
+//!   [`users`], [`host`], [`child`], [`printable`], [`calendar`].
 #![forbid(unsafe_code)]
 
 pub mod aliases;
 pub mod atomic_file;
+pub mod calendar;
 pub mod child;
 pub mod cli;
 pub mod commands;

@@ -5,7 +5,9 @@ use std::path::Path;
 use crate::cli::ProfileCommand;
 use crate::commands::queue::admin;
 use crate::commands::setup::{self, new_secret};
-use crate::config::{ConfigEdit, Delivery, LoadedConfig, LoadedProfile, Origin, Profile, Rate};
+use crate::config::{
+    ConfigEdit, Delivery, LoadedConfig, LoadedProfile, Origin, Profile, Rate, TlsVersion,
+};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::relay::GivenPassword;
@@ -151,6 +153,28 @@ fn show(config: &LoadedConfig, name: &str) -> Result<()> {
     println!("tls name:         {}", opt(&p.tls_name));
     println!("ca file:          {}", path(&p.ca_file));
     println!("client cert:      {}", path(&p.client_cert));
+    let pins: Vec<String> = p.tls_fingerprint.iter().map(ToString::to_string).collect();
+    println!("tls fingerprint:  {}", list(&pins));
+    println!(
+        "tls min version:  {}",
+        marked(
+            p.tls_min_version.unwrap_or(TlsVersion::Tls12).to_string(),
+            p.tls_min_version.is_some()
+        )
+    );
+    println!(
+        "source address:   {}",
+        p.source_address
+            .map_or_else(|| "-".into(), |a| a.to_string())
+    );
+    println!(
+        "proxy:            {}",
+        match (&p.proxy, &p.proxy_secret) {
+            (Some(url), Some(secret)) => format!("{url} (password: {secret})"),
+            (Some(url), None) => url.to_string(),
+            (None, _) => "none".into(),
+        }
+    );
     println!("user:             {}", opt(&p.user));
     println!("from:             {}", opt(&p.from));
     println!("reply to:         {}", opt(&p.reply_to));

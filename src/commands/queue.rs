@@ -485,15 +485,10 @@ fn clock(t: u64) -> String {
     if t.abs_diff(now()) < 86400 {
         return hhmm;
     }
-    match i64::try_from(t).map(time::OffsetDateTime::from_unix_timestamp) {
-        Ok(Ok(d)) => format!(
-            "{:04}-{:02}-{:02} {hhmm}",
-            d.year(),
-            u8::from(d.month()),
-            d.day()
-        ),
-        _ => hhmm,
-    }
+    format!(
+        "{} {hhmm}",
+        crate::calendar::date(i64::try_from(t).unwrap_or(i64::MAX))
+    )
 }
 
 fn show(spool: &Spool, config: Option<&LoadedConfig>, id: &QueueId) -> Result<()> {

@@ -12,6 +12,7 @@ mod metrics;
 mod oauth;
 mod presets;
 mod profile;
+mod proxy;
 mod rate;
 mod routes;
 mod server;
@@ -29,11 +30,12 @@ pub use file::{
 pub use oauth::{OAuth, Provider, is_loopback_url, provider as oauth_provider};
 pub use presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset, PresetDefaults};
 pub use profile::{DEFAULT_TIMEOUT_SECS, Profile};
+pub use proxy::{ProxyKind, ProxyUrl};
 pub use rate::{Brake, Rate, RateLimitSetting};
 pub use routes::{Pattern, Route, Routes};
 pub use server::{DEFAULT_SERVER_USER, Listen, ServerSettings, canonical as canonical_ip};
 pub use size::ByteSize;
-pub use tls::TlsMode;
+pub use tls::{Fingerprint, TlsMode, TlsVersion};
 
 use std::path::PathBuf;
 

@@ -7,8 +7,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::presets::{DEFAULT_MAX_MESSAGE_SIZE, Preset};
+use super::proxy::ProxyUrl;
 use super::rate::{BRAKE_FACTOR, Brake, DEFAULT_BRAKE, DEFAULT_MAX_BURST, Rate};
-use super::tls::TlsMode;
+use super::tls::{Fingerprint, TlsMode, TlsVersion};
 use super::{AuthMechanism, ByteSize, ConfigError, OAuth};
 use crate::secrets::SecretRef;
 
@@ -31,6 +32,22 @@ pub struct Profile {
     /// Extra CA certificates (PEM) trusted for this relay, besides the system's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// SHA-256 fingerprints of the relay's certificate or its public key; with one, the
+    /// certificate must match a pin and is not checked against CAs or for its name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_fingerprint: Vec<Fingerprint>,
+    /// The oldest TLS version accepted; default 1.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_min_version: Option<TlsVersion>,
+    /// The local address outgoing connections come from (relays that allow-list by IP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_address: Option<std::net::IpAddr>,
+    /// The egress proxy the relay is reached through (`socks5://`, `socks5h://`, `http://`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyUrl>,
+    /// Where the proxy's password lives, for a `proxy` URL with a user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_secret: Option<SecretRef>,
     /// TLS client certificate (PEM) presented to the relay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_cert: Option<PathBuf>,
@@ -241,6 +258,17 @@ impl Profile {
         if self.rate_burst == Some(0) {
             return Err(invalid(
                 "rate_burst = 0 would never send; remove rate_limit to have no limit".into(),
+            ));
+        }
+        if self.proxy.as_ref().is_some_and(|p| p.user.is_some()) != self.proxy_secret.is_some() {
+            return Err(invalid(
+                "a proxy user and proxy_secret go together (the user in the proxy URL, its password in proxy_secret)".into(),
+            ));
+        }
+        if !self.tls_fingerprint.is_empty() && self.tls == TlsMode::None {
+            return Err(invalid(
+                "tls_fingerprint pins the relay's certificate, but tls = \"none\" uses no TLS"
+                    .into(),
             ));
         }
         if self.client_cert.is_some() != self.client_key.is_some() {

@@ -315,7 +315,7 @@ fn certificate(settings: &ServerSettings) -> Check {
         );
     };
     let days = (summary.not_after - crate::queue::schedule::now() as i64).div_euclid(86400);
-    let date = super::smtp::date(summary.not_after);
+    let date = crate::calendar::date(summary.not_after);
     let renew = "renew it (certbot renew, or your CA), then restart the listener: systemctl restart relayctl-smtpd";
     if days < 0 {
         Check::fail(

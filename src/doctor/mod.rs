@@ -268,9 +268,15 @@ fn relay_checks(options: &Options, selected: &Selected, out: &mut Vec<Check>) {
     let mut found = Findings::default();
     config::secret(selected, out);
     oauth::token(selected, options.transcript, out);
-    network::relay_name(selected, &mut found, out);
-    network::sender_domain(selected, &resolver, out);
-    network::reachability(selected, &mut found, out);
+    network::source_address(selected, out);
+    if selected.profile.proxy.is_some() {
+        network::proxy(selected, options.transcript, &mut found, out);
+        network::sender_domain(selected, &resolver, out);
+    } else {
+        network::relay_name(selected, &mut found, out);
+        network::sender_domain(selected, &resolver, out);
+        network::reachability(selected, &mut found, out);
+    }
     smtp::session(
         options,
         selected,

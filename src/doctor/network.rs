@@ -10,10 +10,110 @@ use super::dns::{Answer, Resolver};
 use super::{CONNECT_TIMEOUT, Check, Findings};
 use crate::options::Selected;
 use crate::relay::policy::SetupFault;
-use crate::relay::smtp::{SmtpError, resolve};
+use crate::relay::smtp::{Connection, SmtpError, connect_any, is_local_address, resolve};
+use crate::transcript::Transcript;
 
 /// The ports probed for context besides the profile's.
 const CONTEXT_PORTS: [u16; 3] = [25, 465, 587];
+
+/// `net.source_address`: the profile's `source_address` is an address of this host (only for a
+/// profile that has one).
+pub fn source_address(selected: &Selected, out: &mut Vec<Check>) {
+    let Some(source) = selected.profile.source_address else {
+        return;
+    };
+    let id = "net.source_address";
+    out.push(match is_local_address(source) {
+        Ok(()) => Check::pass(
+            id,
+            format!("connections to the relay come from {source}, an address of this host"),
+        ),
+        Err(e) => Check::fail(
+            id,
+            match e {
+                SmtpError::Route { detail, .. } => detail,
+                other => other.to_string(),
+            },
+            format!(
+                "add {source} to an interface, or remove source_address from [profiles.{}]",
+                selected.name
+            ),
+        ),
+    });
+}
+
+/// `net.proxy`: the profile's proxy takes a connection, its login, and opens a tunnel to the
+/// relay's port, as delivery asks it (only for a profile that has a proxy). The relay's name
+/// and port are then the proxy's to reach: the direct DNS and TCP checks are skipped.
+pub fn proxy(
+    selected: &Selected,
+    transcript: Transcript,
+    found: &mut Findings,
+    out: &mut Vec<Check>,
+) {
+    let p = &selected.profile;
+    let Some(url) = &p.proxy else {
+        return;
+    };
+    let id = "net.proxy";
+    let why = format!(
+        "the relay is reached through the proxy {} (net.proxy)",
+        url.host_port()
+    );
+    for skipped in ["dns.relay", "tcp.relay"] {
+        out.push(Check::skip(skipped, &why));
+    }
+    let credentials = selected.credentials(transcript);
+    let route = match crate::relay::route(p, &credentials) {
+        Ok(route) => route,
+        Err(e) => {
+            out.push(Check::fail(
+                id,
+                format!("the proxy's password cannot be read: {e}"),
+                format!(
+                    "store it where proxy_secret in [profiles.{}] says",
+                    selected.name
+                ),
+            ));
+            return;
+        }
+    };
+    let target = format!("{}:{}", p.host, p.port);
+    // A tunnel and the relay's first words; the SMTP checks that follow open their own.
+    match Connection::connect_within(
+        &p.host,
+        p.port,
+        &route,
+        None,
+        CONNECT_TIMEOUT,
+        None,
+        &crate::relay::smtp::Silent,
+    ) {
+        Err(SmtpError::Route { detail, .. }) => out.push(Check::fail(
+            id,
+            detail,
+            format!(
+                "check proxy (and proxy_secret) in [profiles.{}], and that the proxy lets this host reach {target}",
+                selected.name
+            ),
+        )),
+        Err(SmtpError::Timeout { .. }) if p.tls == crate::config::TlsMode::Tls => {
+            // Implicit TLS: the relay says nothing until the handshake.
+            found.port_open = true;
+            out.push(Check::pass(id, format!("the proxy {} opens a tunnel to {target}", url.host_port())));
+        }
+        Err(e) => out.push(Check::fail(
+            id,
+            format!("the proxy {} opened no working tunnel to {target}: {e}", url.host_port()),
+            "check that the proxy can reach the relay, and host and port of the profile",
+        )),
+        Ok(conn) => {
+            found.port_open = true;
+            drop(conn);
+            out.push(Check::pass(id, format!("the proxy {} opens a tunnel to {target}", url.host_port())));
+        }
+    }
+}
 
 /// `dns.relay`: the relay host resolves, through the system resolver that delivery uses
 /// ([`crate::relay::smtp::resolve`]). A name that does not exist is the setup fault delivery
@@ -150,14 +250,18 @@ pub enum Probe {
     Unreachable(String),
 }
 
-/// Connects to `port` on each address in turn; the first that answers wins.
-pub fn probe(addresses: &[IpAddr], port: u16, timeout: Duration) -> Probe {
+/// Connects to `port` on each address in turn, from `source` when given, as delivery does;
+/// the first that answers wins.
+pub fn probe(addresses: &[IpAddr], port: u16, source: Option<IpAddr>, timeout: Duration) -> Probe {
     let mut result = Probe::Unreachable("no address".into());
     for ip in addresses {
         let addr = SocketAddr::new(*ip, port);
-        result = match TcpStream::connect_timeout(&addr, timeout) {
+        let host = ip.to_string();
+        result = match connect_any(&host, &[addr], source, timeout) {
             Ok(tcp) => after_connect(&tcp),
-            Err(e) => classify(&e),
+            Err(SmtpError::Network { source, .. }) => classify(&source),
+            Err(SmtpError::Timeout { .. }) => Probe::Filtered,
+            Err(e) => Probe::Unreachable(e.to_string()),
         };
         if matches!(result, Probe::Open { .. }) {
             break;
@@ -225,7 +329,16 @@ pub fn relay_port(selected: &Selected, found: &mut Findings, out: &mut Vec<Check
     }
     let secs = CONNECT_TIMEOUT.as_secs();
     let target = format!("{}:{}", p.host, p.port);
-    match probe(&found.relay_addresses, p.port, CONNECT_TIMEOUT) {
+    let blocked = |port: u16| -> String {
+        if port == 25 {
+            "your provider blocks outbound port 25 (most clouds do); use 587 (--tls starttls) or 465 (--tls tls)".into()
+        } else {
+            format!(
+                "a firewall drops outbound port {port}: open it, or use the relay's other submission port (587 or 465)"
+            )
+        }
+    };
+    match probe(&found.relay_addresses, p.port, p.source_address, CONNECT_TIMEOUT) {
         Probe::Open { local, peer } => {
             found.port_open = true;
             found.local_address = Some(local);
@@ -268,7 +381,7 @@ fn context_ports(selected: &Selected, found: &Findings, out: &mut Vec<Check>) {
     for port in CONTEXT_PORTS.into_iter().filter(|&port| port != p.port) {
         let id = format!("tcp.port_{port}");
         let host = &p.host;
-        out.push(match probe(&found.relay_addresses, port, CONNECT_TIMEOUT) {
+        out.push(match probe(&found.relay_addresses, port, p.source_address, CONNECT_TIMEOUT) {
             Probe::Open { .. } => Check::pass(id, format!("{host}:{port} answers (for context)")),
             Probe::Refused => Check::pass(
                 id,
@@ -321,13 +434,13 @@ mod tests {
             first
         });
         assert!(matches!(
-            probe(&LOCAL, port, CONNECT_TIMEOUT),
+            probe(&LOCAL, port, None, CONNECT_TIMEOUT),
             Probe::Open { .. }
         ));
-        assert_eq!(probe(&LOCAL, port, CONNECT_TIMEOUT), Probe::Reset);
+        assert_eq!(probe(&LOCAL, port, None, CONNECT_TIMEOUT), Probe::Reset);
         drop(server.join().unwrap());
         // Nothing listens there any more.
-        assert_eq!(probe(&LOCAL, port, CONNECT_TIMEOUT), Probe::Refused);
+        assert_eq!(probe(&LOCAL, port, None, CONNECT_TIMEOUT), Probe::Refused);
     }
 
     #[test]

@@ -12,12 +12,13 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use super::{Check, Findings};
-use crate::config::{ByteSize, TlsMode};
+use crate::config::{ByteSize, Fingerprint, TlsMode};
 use crate::options::{Options, Selected};
 use crate::relay::certificate::{Refusal, Summary};
 use crate::relay::login::{self, LoggedIn, LoginError};
 use crate::relay::policy::{Policy, SetupFault, TlsStep};
 use crate::relay::sasl::Secret;
+use crate::relay::smtp::pin::PinMismatch;
 use crate::relay::smtp::{Connection, Extensions, Observer, SmtpError};
 use crate::relay::{Credentials, client_name};
 use crate::transcript::Transcript;
@@ -149,7 +150,19 @@ fn dialogue(
         .map(|a| a.to_string())
         .unwrap_or_else(|| p.host.clone());
     let timeout = p.timeout().min(MAX_TIMEOUT);
-    let mut conn = match Connection::connect(&host, p.port, timeout, policy.implicit_tls(), obs) {
+    // The proxy's password was read for `net.proxy`, which says what is wrong when it cannot be.
+    let Ok(route) = crate::relay::route(p, &selected.credentials(*recorder.transcript)) else {
+        return;
+    };
+    let mut conn = match Connection::connect_within(
+        &host,
+        p.port,
+        &route,
+        None,
+        timeout,
+        policy.implicit_tls(),
+        obs,
+    ) {
         Ok(conn) => conn,
         Err(e) => {
             out.extend(match policy.setup_fault(&e) {
@@ -357,6 +370,13 @@ fn tls_failure(selected: &Selected, e: &SmtpError) -> Vec<Check> {
             format!("the relay's certificate is not valid yet ({reason})"),
             "check this host's clock (timedatectl), then the relay's certificate",
         ),
+        (_, Some(error)) if PinMismatch::of(error).is_some() => Check::fail(
+            "tls.certificate",
+            reason.clone(),
+            format!(
+                "if the relay's certificate was replaced, confirm the new fingerprint with its admin and set it in tls_fingerprint of [profiles.{name}] (setup --tls-fingerprint or --trust-on-first-use)"
+            ),
+        ),
         (Some(Refusal::Other), _) => Check::fail(
             "tls.certificate",
             format!("the relay's certificate was refused: {reason}"),
@@ -431,12 +451,19 @@ fn report_tls(selected: &Selected, conn: &Connection, out: &mut Vec<Check>) {
         .unwrap_or_else(|| "an unnamed issuer".into());
     out.push(Check::pass(
         "tls.certificate",
-        format!("the certificate is valid for {tls_name} and chains to a trusted CA (issued by {issuer})"),
+        if p.tls_fingerprint.is_empty() {
+            format!("the certificate is valid for {tls_name} and chains to a trusted CA (issued by {issuer})")
+        } else {
+            format!(
+                "the certificate {} matches the pinned tls_fingerprint; its CA and name are not checked (issued by {issuer})",
+                Fingerprint::of(leaf)
+            )
+        },
     ));
     match summary {
         Some(Summary { not_after, .. }) => {
             let days = (not_after - crate::queue::schedule::now() as i64).div_euclid(86400);
-            let date = date(not_after);
+            let date = crate::calendar::date(not_after);
             if days < EXPIRY_WARNING_DAYS {
                 out.push(Check::warn(
                     "tls.expiry",
@@ -455,14 +482,6 @@ fn report_tls(selected: &Selected, conn: &Connection, out: &mut Vec<Check>) {
             "the certificate's expiry could not be read",
         )),
     }
-}
-
-/// `YYYY-MM-DD` of a Unix time (`?` outside the years -9999 to 9999).
-pub(super) fn date(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix).map_or_else(
-        |_| "?".into(),
-        |t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
-    )
 }
 
 /// `ehlo.*`: what the relay offers, compared with what the profile needs (`can_bind`: whether

@@ -5,7 +5,7 @@
 //! with the maintained `x509-parser`, which has met far more of them than a parser of our own.
 
 use rustls::CertificateError;
-use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 
 use crate::printable;
 
@@ -34,6 +34,12 @@ impl Refusal {
         };
         Some(match e {
             CertificateError::UnknownIssuer | CertificateError::BadSignature => Refusal::Untrusted,
+            // A self-signed certificate that calls itself a CA (what `openssl req -x509` makes)
+            // is refused by webpki as `CaUsedAsEndEntity`, which rustls passes on only as an
+            // opaque `Other`: told by its text.
+            CertificateError::Other(other) if other.to_string() == "CaUsedAsEndEntity" => {
+                Refusal::Untrusted
+            }
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
                 Refusal::WrongName
             }
@@ -46,10 +52,12 @@ impl Refusal {
     }
 }
 
-/// What a certificate says that `doctor` shows.
+/// What a certificate says that `doctor` and `setup --trust-on-first-use` show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
-    /// The issuer's common name (`CN=...`), else its organisation (`O=...`), printable.
+    /// The subject's common name (`CN=...`), else its organisation (`O=...`), printable.
+    pub subject: Option<String>,
+    /// The issuer's, the same way.
     pub issuer: Option<String>,
     /// notAfter, as Unix time.
     pub not_after: i64,
@@ -59,19 +67,22 @@ impl Summary {
     /// Reads a DER certificate; `None` when it cannot be parsed.
     pub fn parse(der: &[u8]) -> Option<Summary> {
         let (_, cert) = X509Certificate::from_der(der).ok()?;
-        let issuer = cert.issuer();
-        // The first common name; failing that, the last organisation (the most specific).
-        let issuer = match issuer.iter_common_name().next() {
-            Some(cn) => Some(format!("CN={}", printable::from_bytes(cn.as_slice()))),
-            None => issuer
-                .iter_organization()
-                .last()
-                .map(|o| format!("O={}", printable::from_bytes(o.as_slice()))),
-        };
         Some(Summary {
-            issuer,
+            subject: short_name(cert.subject()),
+            issuer: short_name(cert.issuer()),
             not_after: cert.validity().not_after.timestamp(),
         })
+    }
+}
+
+/// The first common name of `name`; failing that, its last organisation (the most specific).
+fn short_name(name: &X509Name<'_>) -> Option<String> {
+    match name.iter_common_name().next() {
+        Some(cn) => Some(format!("CN={}", printable::from_bytes(cn.as_slice()))),
+        None => name
+            .iter_organization()
+            .last()
+            .map(|o| format!("O={}", printable::from_bytes(o.as_slice()))),
     }
 }
 
@@ -126,6 +137,7 @@ HgT4IDkyBrP1PFFFbgIhANcxy1JBEPHor9+w2rp5Uo+99i52zRnGv8Vcq0q2GcNY";
     fn issuer_and_expiry() {
         let s = Summary::parse(&der(TEST_CA)).unwrap();
         assert_eq!(s.issuer.as_deref(), Some("CN=Test CA"));
+        assert_eq!(s.subject.as_deref(), Some("CN=relay.test"));
         // 2030-01-02 03:04:05 UTC
         assert_eq!(s.not_after, 1_893_553_445);
         let s = Summary::parse(&der(ORGANISATIONS_ONLY)).unwrap();

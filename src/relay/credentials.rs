@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::config::Profile;
 use crate::oauth::{AccessToken, OAuthError, TokenSource};
-use crate::secrets::{SecretError, SecretString, store_for};
+use crate::secrets::{SecretError, SecretString, proxy_store_for, store_for};
 use crate::transcript::Transcript;
 
 /// A login's secrets, asked for only when needed.
@@ -14,6 +14,14 @@ pub trait Credentials {
     fn password(&self) -> Result<SecretString, SecretError>;
     /// An access token of an OAuth2 profile; not `refused`, the one the relay just turned down.
     fn access_token(&self, refused: Option<&SecretString>) -> Result<AccessToken, OAuthError>;
+    /// The password of the profile's proxy (`proxy_secret`); read before connecting, and only
+    /// when the proxy URL names a user.
+    fn proxy_password(&self) -> Result<SecretString, SecretError> {
+        Err(SecretError::NotFound {
+            store: "proxy_secret".into(),
+            hint: "these credentials hold no proxy password".into(),
+        })
+    }
 }
 
 /// The credentials of a configured profile: its secret store and, for OAuth2, the token cache.
@@ -82,6 +90,16 @@ impl Credentials for ProfileCredentials<'_> {
 
     fn access_token(&self, refused: Option<&SecretString>) -> Result<AccessToken, OAuthError> {
         self.token_source()?.access_token(refused)
+    }
+
+    fn proxy_password(&self) -> Result<SecretString, SecretError> {
+        match &self.profile.proxy_secret {
+            Some(reference) => proxy_store_for(reference, self.name, self.file).read(),
+            None => Err(SecretError::NotFound {
+                store: format!("profile `{}`", self.name),
+                hint: "the proxy URL names a user but the profile has no proxy_secret".into(),
+            }),
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //!
 //! [`policy`] decides how a profile's relay is spoken to (TLS, certificate checks, login
 //! mechanism, token retry) and [`login`] runs the login it decides; [`Session`] (delivery) and
-//! `doctor` both use them, so they cannot disagree. [`sasl`] holds the login mechanisms,
+//! `doctor` both use them, so they cannot disagree, as they do [`route`] (source address, proxy). [`sasl`] holds the login mechanisms,
 //! [`certificate`] names why a certificate was refused and reads what it says.
 
 pub mod certificate;
@@ -13,15 +13,18 @@ mod credentials;
 mod hello;
 pub mod login;
 pub mod policy;
+mod route;
 pub mod sasl;
 mod session;
 pub mod smtp;
-mod tls;
+pub mod tls;
+mod translate;
 
 use std::fmt;
 
 pub use credentials::{Credentials, GivenPassword, ProfileCredentials};
 pub use hello::client_name;
+pub use route::route;
 pub use session::Session;
 
 use crate::config::{ByteSize, Profile};
@@ -124,6 +127,9 @@ pub enum DeliveryError {
         reply: String,
         hint: String,
     },
+    /// The proxy refused its login (`proxy_secret`).
+    #[error("{0}")]
+    ProxyLogin(String),
     #[error("{server} refused the login for {user} for now: {reply}")]
     AuthTemporary {
         server: String,
@@ -251,7 +257,7 @@ impl DeliveryError {
                     Fault::Transient
                 }
             }
-            Auth { .. } => Fault::Auth,
+            Auth { .. } | ProxyLogin(_) => Fault::Auth,
             // A locked keyring is unlocked at its owner's next login: the message waits.
             Secret(e) if e.is_transient() => Fault::Transient,
             NoStarttls { .. } | NoAuthMechanism { .. } | Setup(_) | Mismatch { .. } | Secret(_) => {

@@ -19,7 +19,7 @@ use super::certificate::Refusal;
 use super::sasl::{Mechanism, Secret};
 use super::smtp::{Reply, SmtpError, answers_tls};
 use super::{DeliveryError, tls};
-use crate::config::{AuthMechanism, Preset, Profile, TlsMode};
+use crate::config::{AuthMechanism, Preset, Profile, TlsMode, TlsVersion};
 
 /// The TLS configuration (trust roots, client certificate) and the name the relay's
 /// certificate must carry.
@@ -107,6 +107,9 @@ pub enum SetupFault {
     WrongName,
     /// The relay host does not exist in DNS (NXDOMAIN, or no address).
     NoSuchHost,
+    /// The profile demands TLS 1.3 (`tls_min_version`) and the relay speaks only older
+    /// versions.
+    OldTls,
 }
 
 impl SetupFault {
@@ -132,6 +135,9 @@ impl SetupFault {
                 "the relay host {} does not exist in DNS",
                 profile.host
             ),
+            SetupFault::OldTls => {
+                "the relay does not speak TLS 1.3, which the profile demands (tls_min_version = \"1.3\")".into()
+            }
         }
     }
 
@@ -145,7 +151,7 @@ impl SetupFault {
                 "set tls = \"tls\" in [profiles.{name}] (setup --tls tls), or use the relay's port 587 with tls = \"starttls\""
             ),
             SetupFault::UntrustedCertificate => format!(
-                "for a private CA add ca_file = \"/path/ca.pem\" to [profiles.{name}] (setup --ca-file); otherwise the relay sends an incomplete chain: tell its admin"
+                "for a private CA add ca_file = \"/path/ca.pem\" to [profiles.{name}] (setup --ca-file); for a self-signed certificate pin it (setup --trust-on-first-use, or tls_fingerprint); otherwise the relay sends an incomplete chain: tell its admin"
             ),
             SetupFault::WrongName => format!(
                 "set host to a name the certificate carries, or tls_name = \"NAME\" in [profiles.{name}] (setup --tls-name) when host is an address"
@@ -153,13 +159,16 @@ impl SetupFault {
             SetupFault::NoSuchHost => format!(
                 "check host in [profiles.{name}] (setup --host); for a name only an internal DNS knows, check /etc/resolv.conf"
             ),
+            SetupFault::OldTls => format!(
+                "set tls_min_version = \"1.2\" in [profiles.{name}] (setup --tls-min-version 1.2), or ask the relay's admin to enable TLS 1.3"
+            ),
         }
     }
 
     /// The `doctor` check that reports it.
     pub fn check(self) -> &'static str {
         match self {
-            SetupFault::TlsOnPlainPort => "tls.handshake",
+            SetupFault::TlsOnPlainPort | SetupFault::OldTls => "tls.handshake",
             SetupFault::PlainOnTlsPort => "smtp.greeting",
             SetupFault::UntrustedCertificate | SetupFault::WrongName => "tls.certificate",
             SetupFault::NoSuchHost => "dns.relay",
@@ -291,6 +300,15 @@ impl<'p> Policy<'p> {
                 error: Some(rustls::Error::InvalidMessage(_)),
                 ..
             } if p.tls == TlsMode::Tls => Some(SetupFault::TlsOnPlainPort),
+            // A relay without TLS 1.3 answers a ClientHello offering only 1.3 so.
+            SmtpError::Tls {
+                error:
+                    Some(
+                        rustls::Error::AlertReceived(rustls::AlertDescription::ProtocolVersion)
+                        | rustls::Error::PeerIncompatible(_),
+                    ),
+                ..
+            } if p.tls_min_version == Some(TlsVersion::Tls13) => Some(SetupFault::OldTls),
             SmtpError::Tls {
                 error: Some(error), ..
             } => match Refusal::of(error)? {
@@ -303,7 +321,13 @@ impl<'p> Policy<'p> {
             | SmtpError::Protocol {
                 stage: "greeting", ..
             } if p.tls != TlsMode::Tls
-                && answers_tls(&p.host, p.port, p.timeout().min(TLS_PROBE_TIMEOUT)) =>
+                && p.proxy.is_none()
+                && answers_tls(
+                    &p.host,
+                    p.port,
+                    p.source_address,
+                    p.timeout().min(TLS_PROBE_TIMEOUT),
+                ) =>
             {
                 Some(SetupFault::PlainOnTlsPort)
             }
@@ -616,6 +640,28 @@ mod tests {
         );
     }
 
+    /// A relay that answers a TLS 1.3-only ClientHello with a protocol version alert does not
+    /// match a profile with tls_min_version = "1.3"; without that setting the alert is the
+    /// relay's own trouble, retried.
+    #[test]
+    fn a_relay_without_tls_13_is_a_setup_fault_only_when_the_profile_demands_it() {
+        let alert = SmtpError::Tls {
+            stage: "STARTTLS",
+            reason: "received fatal alert: ProtocolVersion".into(),
+            certificate: false,
+            error: Some(rustls::Error::AlertReceived(
+                rustls::AlertDescription::ProtocolVersion,
+            )),
+        };
+        let mut p = profile(TlsMode::Starttls, false);
+        assert_eq!(Policy::new(&p).unwrap().setup_fault(&alert), None);
+        p.tls_min_version = Some(TlsVersion::Tls13);
+        assert_eq!(
+            Policy::new(&p).unwrap().setup_fault(&alert),
+            Some(SetupFault::OldTls)
+        );
+    }
+
     /// Each failure to open a session, for a profile: a setup fault with its fix, or `None`
     /// (retried). Nothing here asks DNS; the one probe goes to a listener on 127.0.0.1.
     #[test]
@@ -728,6 +774,7 @@ mod tests {
             (SetupFault::UntrustedCertificate, "ca_file", "--ca-file"),
             (SetupFault::WrongName, "tls_name", "--tls-name"),
             (SetupFault::NoSuchHost, "host", "--host"),
+            (SetupFault::OldTls, "tls_min_version", "--tls-min-version"),
         ] {
             let fix = fault.fix("uni");
             assert!(

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use super::certificate::Refusal;
 use super::login::{self, LoginError};
 use super::policy::{Policy, TlsStep};
 use super::smtp::{Connection, SmtpError};
+use super::translate::translate;
 use super::{Credentials, DeliveryError, Envelope, RecipientFailure, RecipientResult, hello};
 use crate::config::{ByteSize, Profile};
 use crate::transcript::Transcript;
@@ -61,9 +61,11 @@ impl<'t> Session<'t> {
             None => translate(&server, e),
         };
         transcript.note(&format!("connecting to {server} (tls: {})", profile.tls));
+        let route = super::route(profile, credentials)?;
         let mut conn = Connection::connect_within(
             &profile.host,
             profile.port,
+            &route,
             first_answer,
             profile.timeout(),
             policy.implicit_tls(),
@@ -324,69 +326,5 @@ fn failure(address: &str, reply: &super::smtp::Reply) -> RecipientFailure {
         address: address.to_string(),
         reply: reply.text(),
         permanent: reply.is_permanent(),
-    }
-}
-
-/// Translates a client failure that is not a mistake in the profile's setup: refused or dropped
-/// connections, timeouts and a resolver that does not answer are temporary, an expired
-/// certificate says who must renew it, a relay refusing the session says so.
-fn translate(server: &str, e: SmtpError) -> DeliveryError {
-    let server = server.to_string();
-    match e {
-        SmtpError::Network {
-            stage: "connect",
-            source,
-        } => DeliveryError::Connect {
-            server,
-            reason: source.to_string(),
-        },
-        // Only when the relay policy did not judge it (see `Policy::setup_fault`).
-        e @ SmtpError::NoSuchHost { .. } => DeliveryError::Connect {
-            server,
-            reason: e.to_string(),
-        },
-        SmtpError::Network { stage, source } => DeliveryError::Network {
-            server,
-            stage,
-            reason: source.to_string(),
-        },
-        SmtpError::Timeout { stage } => DeliveryError::Network {
-            server,
-            stage,
-            reason: "timed out waiting for the relay".into(),
-        },
-        SmtpError::Tls {
-            reason,
-            certificate,
-            error,
-            ..
-        } => DeliveryError::Tls {
-            server,
-            reason: match (certificate, error.as_ref().and_then(Refusal::of)) {
-                (true, Some(Refusal::Expired)) => format!(
-                    "{reason} (the relay's certificate has expired: its administrator must renew it)"
-                ),
-                (true, Some(Refusal::NotYetValid)) => format!(
-                    "{reason} (the relay's certificate is not valid yet: check this host's clock)"
-                ),
-                (true, _) => format!(
-                    "{reason} (a certificate was refused: `relayctl doctor` says which, and what to do)"
-                ),
-                (false, _) => reason,
-            },
-        },
-        SmtpError::Reply { stage, reply } => DeliveryError::Refused {
-            server,
-            stage,
-            reply: reply.text(),
-            permanent: reply.is_permanent(),
-        },
-        SmtpError::Protocol { stage, detail } | SmtpError::Client { stage, detail } => {
-            DeliveryError::Network {
-                server,
-                stage,
-                reason: detail,
-            }
-        }
     }
 }

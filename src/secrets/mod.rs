@@ -188,6 +188,25 @@ pub fn store_for(
     }
 }
 
+/// The store of profile `profile`'s proxy password (`proxy_secret`): the same stores as the
+/// relay's, under the name `<profile>.proxy` (`secrets/<profile>.proxy`, the systemd credential
+/// `<profile>.proxy`, `RELAYCTL_PASSWORD_<PROFILE>_PROXY`). Never the shared
+/// `RELAYCTL_PASSWORD`, which holds a relay's password.
+pub fn proxy_store_for(
+    reference: &SecretRef,
+    profile: &str,
+    config_file: &Path,
+) -> Box<dyn SecretStore> {
+    let name = format!("{profile}.proxy");
+    match reference {
+        SecretRef::Env(None) => Box::new(env::EnvStore::new(
+            &name,
+            Some(env::profile_variable(&name)),
+        )),
+        other => store_for(other, &name, config_file, &[]),
+    }
+}
+
 /// Writes `secret` and reads it back, so that setup never reports a secret it cannot read.
 pub fn store_and_verify(store: &dyn SecretStore, secret: &SecretString) -> Result<(), SecretError> {
     store.write(secret)?;

@@ -23,7 +23,8 @@ pub fn server_config_tls12(cert: &Path, key: &Path) -> Arc<ServerConfig> {
     server_config_for(cert, key, &[&rustls::version::TLS12])
 }
 
-fn server_config_for(
+/// Like [`server_config`], speaking only the TLS `versions` given (a relay stuck on TLS 1.2).
+pub fn server_config_for(
     cert: &Path,
     key: &Path,
     versions: &[&'static rustls::SupportedProtocolVersion],

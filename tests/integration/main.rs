@@ -29,6 +29,7 @@ mod privsep;
 mod proofs;
 mod queue;
 mod ratelimit;
+mod reach;
 mod round_trips;
 mod routes;
 mod secret_stores;

@@ -50,6 +50,17 @@ pub fn profile(args: &SetupArgs, existing: Option<&Profile>) -> Result<Profile> 
     if let Some(path) = &args.ca_file {
         p.ca_file = Some(absolute(path)?);
     }
+    if !args.tls_fingerprint.is_empty() {
+        p.tls_fingerprint = args.tls_fingerprint.clone();
+    }
+    p.tls_min_version = args.tls_min_version.or(p.tls_min_version);
+    p.source_address = args.source_address.or(p.source_address);
+    if let Some(proxy) = &args.proxy {
+        p.proxy = Some(proxy.clone());
+    }
+    if let Some(reference) = &args.proxy_secret {
+        p.proxy_secret = Some(reference.clone());
+    }
     if let (Some(cert), Some(key)) = (&args.client_cert, &args.client_key) {
         p.client_cert = Some(absolute(cert)?);
         p.client_key = Some(absolute(key)?);
@@ -109,6 +120,11 @@ fn new_profile(args: &SetupArgs, defaults: &PresetDefaults) -> Result<Profile> {
         port: defaults.port,
         tls: defaults.tls,
         tls_name: None,
+        tls_fingerprint: Vec::new(),
+        tls_min_version: None,
+        source_address: None,
+        proxy: None,
+        proxy_secret: None,
         ca_file: None,
         client_cert: None,
         client_key: None,

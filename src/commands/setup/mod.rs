@@ -3,6 +3,7 @@
 //! atomically, saying what changed.
 
 mod build;
+mod first_use;
 mod notify;
 mod oauth;
 mod prove;
@@ -34,6 +35,16 @@ pub fn execute(options: &Options, args: SetupArgs) -> Result<()> {
     let existing = edit.profile(&name)?;
 
     let mut profile = build::profile(&args, existing.as_ref())?;
+    if args.trust_on_first_use {
+        let spool = crate::queue::spool::Spool::default_path(options.spool.as_deref());
+        first_use::pin(
+            &name,
+            &mut profile,
+            &config_path,
+            &spool,
+            options.transcript,
+        )?;
+    }
     check_fallbacks(options, &edit, &name, &profile)?;
     let (secret, keyring_notice) = secret_reference(
         &args,

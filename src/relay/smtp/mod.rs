@@ -20,7 +20,10 @@
 //! allows 512 for reply lines; real servers exceed that, so twice the 1000-octet text line
 //! limit is accepted), and a whole reply at most [`MAX_REPLY`] octets.
 
+mod dial;
 mod extensions;
+pub mod pin;
+mod proxy;
 mod reply;
 #[cfg(test)]
 mod tests;
@@ -29,7 +32,7 @@ mod tls;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::mem;
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,9 +42,11 @@ use dns_lookup::{AddrInfoHints, LookupErrorKind, getaddrinfo};
 use rustls::pki_types::ServerName;
 use zeroize::Zeroizing;
 
+pub use dial::{Route, connect_any, is_local as is_local_address};
 pub use extensions::Extensions;
+pub use proxy::Proxy;
 pub use reply::Reply;
-pub use tls::tls_config;
+pub use tls::{Trust, tls_config};
 
 use super::sasl::{ChannelBinding, Exchange, Response, Step, channel_binding};
 use crate::printable;
@@ -108,6 +113,14 @@ pub enum SmtpError {
         /// What was wrong.
         detail: String,
     },
+    /// The connection could not be set up the way the profile says: a `source_address` this
+    /// host does not have, a proxy that cannot be reached, refuses its login or the tunnel.
+    Route {
+        /// What went wrong, naming the setting or the proxy.
+        detail: String,
+        /// Whose it is to fix, or whether it passes.
+        failure: RouteFailure,
+    },
     /// Not the relay's fault: relayctl asked for something this connection cannot do (STARTTLS
     /// or AUTH not offered, a CR or LF in an address or parameter, no recipients), or reading
     /// the message failed. Only the last one leaves the connection broken.
@@ -123,7 +136,7 @@ impl SmtpError {
     /// The stage of the dialogue the error happened at.
     pub fn stage(&self) -> &'static str {
         match self {
-            SmtpError::NoSuchHost { .. } => "connect",
+            SmtpError::NoSuchHost { .. } | SmtpError::Route { .. } => "connect",
             SmtpError::Network { stage, .. }
             | SmtpError::Timeout { stage }
             | SmtpError::Tls { stage, .. }
@@ -153,7 +166,7 @@ impl SmtpError {
         if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             return SmtpError::Tls {
                 stage,
-                reason: printable::clean(&tls.to_string()),
+                reason: printable::clean(&tls::describe(tls)),
                 certificate: tls::is_certificate_error(tls),
                 error: Some(tls.clone()),
             };
@@ -185,6 +198,7 @@ impl fmt::Display for SmtpError {
                 write!(f, "{stage}: protocol error: {detail}")
             }
             SmtpError::Client { stage, detail } => write!(f, "{stage}: {detail}"),
+            SmtpError::Route { detail, .. } => write!(f, "connect: {detail}"),
         }
     }
 }
@@ -237,6 +251,18 @@ impl Observer for crate::transcript::Transcript {
 }
 
 /// A recipient with the relay's reply to its RCPT TO: `Ok` for 2xx, `Err` for 4xx or 5xx.
+/// Why a connection could not be set up the way the profile says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteFailure {
+    /// The profile's setting cannot work (a source address this host does not have, a proxy
+    /// that refuses to reach the relay): the admin must change it.
+    Setup,
+    /// The proxy refused its login.
+    Login,
+    /// The proxy could not reach the relay now: try again later.
+    Transient,
+}
+
 pub type RecipientReply = (String, Result<Reply, Reply>);
 
 /// The outcome of one mail transaction.
@@ -283,16 +309,19 @@ impl Connection {
         implicit_tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
         observer: &dyn Observer,
     ) -> Result<Connection, SmtpError> {
-        Connection::connect_within(host, port, None, timeout, implicit_tls, observer)
+        let direct = Route::default();
+        Connection::connect_within(host, port, &direct, None, timeout, implicit_tls, observer)
     }
 
-    /// Like [`Connection::connect`], but when `first_answer` is given, connecting (to every
-    /// address), the handshake of implicit TLS and the greeting must be done within it (a
-    /// caller is waiting, and a relay that takes longer is left to the queue); once the relay
-    /// has greeted, each operation has `timeout` again.
+    /// Like [`Connection::connect`], but the relay is reached as `route` says (a source
+    /// address, a proxy), and when `first_answer` is given, connecting (to every address), the
+    /// handshake of implicit TLS and the greeting must be done within it (a caller is waiting,
+    /// and a relay that takes longer is left to the queue); once the relay has greeted, each
+    /// operation has `timeout` again.
     pub fn connect_within(
         host: &str,
         port: u16,
+        route: &Route,
         first_answer: Option<Duration>,
         timeout: Duration,
         implicit_tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
@@ -312,11 +341,8 @@ impl Connection {
             None => Some(timeout),
             Some(d) => Some(d.saturating_duration_since(Instant::now())).filter(|t| !t.is_zero()),
         };
-        let addrs = resolve(host, port)?;
-        let tcp = connect_any(host, &addrs, &left)?;
-        if let Ok(addr) = tcp.peer_addr() {
-            observer.note(&format!("connected to {addr}"));
-        }
+        let (tcp, how) = dial::dial(host, port, route, &left)?;
+        observer.note(&how);
         let until_greeting = left().ok_or(SmtpError::Timeout { stage })?;
         tcp.set_nodelay(true)
             .and_then(|()| set_timeouts(&tcp, until_greeting))
@@ -1139,11 +1165,11 @@ pub fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, SmtpError> {
 /// sends a TLS ClientHello, and the first bytes of the answer are a TLS record (a handshake
 /// message or an alert) or not. Nothing is verified and nothing else is sent; it only tells a
 /// port that waits for the client to start TLS (465) from a relay that says nothing.
-pub fn answers_tls(host: &str, port: u16, timeout: Duration) -> bool {
+pub fn answers_tls(host: &str, port: u16, source: Option<IpAddr>, timeout: Duration) -> bool {
     let Ok(addrs) = resolve(host, port) else {
         return false;
     };
-    let Ok(mut tcp) = connect_any(host, &addrs, &|| Some(timeout)) else {
+    let Ok(mut tcp) = dial::connect_any(host, &addrs, source, timeout) else {
         return false;
     };
     if tcp.set_read_timeout(Some(timeout)).is_err() || tcp.set_write_timeout(Some(timeout)).is_err()
@@ -1151,34 +1177,6 @@ pub fn answers_tls(host: &str, port: u16, timeout: Duration) -> bool {
         return false;
     }
     tls::starts_with_tls_record(&mut tcp, host.trim_matches(['[', ']']))
-}
-
-/// Connects to the first address that answers. When every attempt timed out the result is a
-/// timeout; otherwise the last other failure.
-fn connect_any(
-    host: &str,
-    addrs: &[SocketAddr],
-    left: &dyn Fn() -> Option<Duration>,
-) -> Result<TcpStream, SmtpError> {
-    let stage = "connect";
-    let mut failure = None;
-    for addr in addrs {
-        let Some(timeout) = left() else {
-            failure = Some(SmtpError::Timeout { stage });
-            break;
-        };
-        match TcpStream::connect_timeout(addr, timeout) {
-            Ok(tcp) => return Ok(tcp),
-            Err(e) => match SmtpError::from_io(stage, e) {
-                SmtpError::Timeout { .. } if failure.is_some() => {}
-                other => failure = Some(other),
-            },
-        }
-    }
-    Err(failure.unwrap_or_else(|| SmtpError::Network {
-        stage,
-        source: io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address")),
-    }))
 }
 
 /// Sets the read and write timeouts of a connection.

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use testkit::smtp::{Act, Auth, AuthAttempt, MidData, Script, Server, acts, reply};
 
 use super::*;
+use crate::config::TlsVersion;
 use crate::relay::sasl;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -744,6 +745,7 @@ fn the_first_answer_has_its_own_budget_then_the_timeout_holds() {
     let err = Connection::connect_within(
         "127.0.0.1",
         silent.port,
+        &Route::default(),
         Some(Duration::from_millis(300)),
         Duration::from_secs(30),
         None,
@@ -768,6 +770,7 @@ fn the_first_answer_has_its_own_budget_then_the_timeout_holds() {
     let mut conn = Connection::connect_within(
         "127.0.0.1",
         slow_ehlo.port,
+        &Route::default(),
         Some(Duration::from_millis(300)),
         Duration::from_millis(1200),
         None,
@@ -1136,7 +1139,7 @@ fn starttls_needs_the_offer_and_a_clean_reply() {
         starttls: reply("220 go ahead\r\n250 injected").into(),
         ..mx()
     });
-    let config = tls_config(&[], None).unwrap();
+    let config = tls_config(Trust::Roots(&[]), None, TlsVersion::Tls12).unwrap();
     let name = ServerName::try_from("mx.test").unwrap();
     let mut conn = open(server.port, &Silent);
     let err = conn
@@ -1224,10 +1227,20 @@ fn line_breaks_in_arguments_are_refused() {
 
 #[test]
 fn tls_config_rejects_bad_pems() {
-    assert!(tls_config(&[], None).is_ok());
-    let err = tls_config(&[b"not a certificate".to_vec()], None).unwrap_err();
+    assert!(tls_config(Trust::Roots(&[]), None, TlsVersion::Tls12).is_ok());
+    let err = tls_config(
+        Trust::Roots(&[b"not a certificate".to_vec()]),
+        None,
+        TlsVersion::Tls12,
+    )
+    .unwrap_err();
     assert!(err.contains("no PEM certificate"), "{err}");
-    let err = tls_config(&[], Some((b"x".to_vec(), b"y".to_vec()))).unwrap_err();
+    let err = tls_config(
+        Trust::Roots(&[]),
+        Some((b"x".to_vec(), b"y".to_vec())),
+        TlsVersion::Tls12,
+    )
+    .unwrap_err();
     assert!(err.contains("client certificate"), "{err}");
 }
 
@@ -1256,7 +1269,7 @@ const TLS_ALERT: &[u8] = &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
 #[test]
 fn implicit_tls_to_a_port_that_greets_in_plain_text_is_told_apart() {
     let server = Server::start(mx());
-    let config = tls_config(&[], None).unwrap();
+    let config = tls_config(Trust::Roots(&[]), None, TlsVersion::Tls12).unwrap();
     let name = ServerName::try_from("mx.test").unwrap();
     let err = Connection::connect(
         "127.0.0.1",
@@ -1283,19 +1296,24 @@ fn implicit_tls_to_a_port_that_greets_in_plain_text_is_told_apart() {
 #[test]
 fn only_a_port_that_speaks_tls_answers_a_client_hello() {
     let (port, tls) = raw_listener(Some(TLS_ALERT));
-    assert!(answers_tls("127.0.0.1", port, TIMEOUT));
+    assert!(answers_tls("127.0.0.1", port, None, TIMEOUT));
     tls.join().unwrap();
     // An SMTP server greets (and then answers the ClientHello with an error line).
     let server = Server::start(mx());
-    assert!(!answers_tls("127.0.0.1", server.port, TIMEOUT));
+    assert!(!answers_tls("127.0.0.1", server.port, None, TIMEOUT));
     // A relay that says nothing is not taken for a TLS port: the wait is the probe's.
     let (port, silent) = raw_listener(None);
     let started = Instant::now();
-    assert!(!answers_tls("127.0.0.1", port, Duration::from_millis(300)));
+    assert!(!answers_tls(
+        "127.0.0.1",
+        port,
+        None,
+        Duration::from_millis(300)
+    ));
     assert!(started.elapsed() < Duration::from_secs(1));
     silent.join().unwrap();
     // Nothing listens.
-    assert!(!answers_tls("127.0.0.1", port, TIMEOUT));
+    assert!(!answers_tls("127.0.0.1", port, None, TIMEOUT));
 }
 
 /// Names that do not exist are tested against a DNS server of the tests' own (the integration

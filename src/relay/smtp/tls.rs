@@ -9,18 +9,69 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
 use super::SmtpError;
+use super::pin::{PinMismatch, PinnedVerifier};
+use crate::config::{Fingerprint, TlsVersion};
 
-/// Builds the client configuration relayctl uses for every relay: the system's CA store plus
-/// the certificates of `ca_file_pems` (each a PEM file's contents, any number of certificates
-/// each), TLS 1.2 or 1.3 with the `ring` provider, and optionally a client certificate chain
-/// and key (both PEM). Certificate verification is always on.
+/// How the relay's certificate is trusted.
+#[derive(Debug, Clone, Copy)]
+pub enum Trust<'a> {
+    /// A chain to the system's CA store or to a certificate of these PEM files' contents (any
+    /// number of certificates each), valid for the name verified.
+    Roots(&'a [Vec<u8>]),
+    /// Only an end-entity certificate (or public key) these pins name ([`super::pin`]); no
+    /// pins at all accepts nothing.
+    Pins(&'a [Fingerprint]),
+}
+
+/// Builds the client configuration relayctl uses for every relay: certificates trusted as
+/// `trust` says, TLS 1.2 or 1.3 (only 1.3 when `min_version` says so) with the `ring` provider,
+/// and optionally a client certificate chain and key (both PEM). Certificate verification is
+/// always on.
 ///
 /// Errors (as text for the user) when a CA PEM holds no certificate, when no trust anchor at
 /// all is available, or when the client certificate or key cannot be used.
 pub fn tls_config(
-    ca_file_pems: &[Vec<u8>],
+    trust: Trust<'_>,
     client_identity: Option<(Vec<u8>, Vec<u8>)>,
+    min_version: TlsVersion,
 ) -> Result<Arc<ClientConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let algorithms = provider.signature_verification_algorithms;
+    let versions: &[&rustls::SupportedProtocolVersion] = match min_version {
+        TlsVersion::Tls12 => &[&rustls::version::TLS13, &rustls::version::TLS12],
+        TlsVersion::Tls13 => &[&rustls::version::TLS13],
+    };
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .map_err(|e| format!("TLS settings: {e}"))?;
+    let builder = match trust {
+        Trust::Roots(ca_file_pems) => builder.with_root_certificates(roots(ca_file_pems)?),
+        Trust::Pins(pins) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(PinnedVerifier::new(pins, algorithms)),
+    };
+    let config = match client_identity {
+        None => builder.with_no_client_auth(),
+        Some((cert_pem, key_pem)) => {
+            let key_pem = zeroize::Zeroizing::new(key_pem);
+            let chain = CertificateDer::pem_slice_iter(&cert_pem)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("client certificate: {e}"))?;
+            if chain.is_empty() {
+                return Err("the client certificate file holds no PEM certificate".into());
+            }
+            let key =
+                PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| format!("client key: {e}"))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| format!("client certificate and key: {e}"))?
+        }
+    };
+    Ok(Arc::new(config))
+}
+
+/// The system's CA store plus the certificates of `ca_file_pems`.
+fn roots(ca_file_pems: &[Vec<u8>]) -> Result<RootCertStore, String> {
     let mut roots = RootCertStore::empty();
     // Unreadable system certificates are skipped: a per-profile CA may be all that is needed.
     let native = rustls_native_certs::load_native_certs();
@@ -41,29 +92,7 @@ pub fn tls_config(
     if roots.is_empty() {
         return Err("no trusted CA certificates: the system store is empty or unreadable, and no CA file was given".into());
     }
-    let builder =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-            .map_err(|e| format!("TLS settings: {e}"))?
-            .with_root_certificates(roots);
-    let config = match client_identity {
-        None => builder.with_no_client_auth(),
-        Some((cert_pem, key_pem)) => {
-            let key_pem = zeroize::Zeroizing::new(key_pem);
-            let chain = CertificateDer::pem_slice_iter(&cert_pem)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("client certificate: {e}"))?;
-            if chain.is_empty() {
-                return Err("the client certificate file holds no PEM certificate".into());
-            }
-            let key =
-                PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| format!("client key: {e}"))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| format!("client certificate and key: {e}"))?
-        }
-    };
-    Ok(Arc::new(config))
+    Ok(roots)
 }
 
 /// The byte stream under the dialogue.
@@ -203,6 +232,15 @@ pub(super) fn starts_with_tls_record(tcp: &mut TcpStream, name: &str) -> bool {
     }
     // A record: its content type, then the major version 3 of TLS 1.x.
     matches!(head[0], ALERT | HANDSHAKE) && head[1] == 3
+}
+
+/// What a rustls error says, for the user: a pin mismatch in its own words (both
+/// fingerprints), anything else as rustls puts it.
+pub(super) fn describe(e: &rustls::Error) -> String {
+    match PinMismatch::of(e) {
+        Some(mismatch) => mismatch.to_string(),
+        None => e.to_string(),
+    }
 }
 
 /// Whether a rustls error is about the certificates (the relay's, or ours as it judged it).

@@ -306,6 +306,8 @@ impl Received {
 #[derive(Debug, Default)]
 struct Log {
     connections: usize,
+    /// The address of each client, in the order they connected.
+    peers: Vec<std::net::SocketAddr>,
     commands: Vec<Command>,
     messages: Vec<Received>,
     auths: Vec<AuthAttempt>,
@@ -329,7 +331,7 @@ impl Shared {
     }
 }
 
-/// The scripted server, on 127.0.0.1; its threads live as long as the test process.
+/// The scripted server, on 127.0.0.1 (or another address, [`Server::start_at`]); its threads live as long as the test process.
 pub struct Server {
     pub port: u16,
     shared: Arc<Shared>,
@@ -343,7 +345,12 @@ impl Server {
 
     /// The server on `port` (0: a free one), for peers configured in advance.
     pub fn start_on(port: u16, script: Script) -> std::io::Result<Server> {
-        let listener = TcpListener::bind(("127.0.0.1", port))?;
+        Server::start_at(([127, 0, 0, 1], port).into(), script)
+    }
+
+    /// The server on `address` (port 0: a free one): `[::1]` for IPv6.
+    pub fn start_at(address: std::net::SocketAddr, script: Script) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(address)?;
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
             script: Mutex::new(script),
@@ -358,6 +365,9 @@ impl Server {
                     Some(choose) => choose(),
                     None => server.script.lock().unwrap().clone(),
                 };
+                if let Ok(peer) = stream.peer_addr() {
+                    server.log().peers.push(peer);
+                }
                 let shared = server.clone();
                 std::thread::spawn(move || {
                     let _ = session::serve(&shared, stream, &script);
@@ -429,6 +439,11 @@ impl Server {
             }
             log = self.shared.arrived.wait_timeout(log, left).unwrap().0;
         }
+    }
+
+    /// The address of each client, in the order they connected.
+    pub fn peers(&self) -> Vec<std::net::SocketAddr> {
+        self.shared.log().peers.clone()
     }
 
     /// How many connections were accepted.
