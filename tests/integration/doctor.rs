@@ -444,7 +444,7 @@ fn doctor_and_delivery_agree_on_what_the_relay_refuses() {
             && reason.ends_with(&fix),
         "{reason}\n{fix}"
     );
-    let waited = waited.code(78).one_line_error("CRAM-MD5, PLAIN, LOGIN)");
+    let waited = waited.code(78).one_line_error("PLAIN, LOGIN, CRAM-MD5)");
     assert!(waited.stderr.trim_end().ends_with(&fix), "{waited:#?}");
 
     // The right password: doctor passes the login and the sender, and the message arrives.
@@ -1079,7 +1079,11 @@ fn a_listener_that_is_not_running_and_a_certificate_about_to_expire() {
     );
     assert_status(&report, "smtpd.open_relay", "skip");
     let found = assert_status(&report, "smtpd.certificate", "warn");
-    assert!(found.contains("expires in 4 day(s)"), "{found}");
+    // Five days from openssl's second; less a moment by the time doctor reads it.
+    assert!(
+        found.contains("expires in 4 day(s)") || found.contains("expires in 5 day(s)"),
+        "{found}"
+    );
 
     // Without [server], no listener checks.
     let sb = sandbox();

@@ -88,7 +88,13 @@ pub fn play_scenarios(sb: &Sandbox) {
     )
     .code(67);
     sb.run(
-        &["profile", "set-secret", "uni", "--password-stdin"],
+        &[
+            "profile",
+            "set-secret",
+            "uni",
+            "--password-stdin",
+            "--no-verify",
+        ],
         b"revoked\n",
     )
     .ok();

@@ -434,7 +434,7 @@ fn setup_logs_in_and_tries_the_sender_before_it_saves() {
     let run = sb.setup_submission("uni", &[]).ok();
     assert!(
         run.stdout
-            .contains(&format!("login ok: logged in as {USER}: 235 ")),
+            .contains(&format!("login ok: logged in as {USER} with PLAIN: 235 ")),
         "{run:#?}"
     );
     assert!(
