@@ -666,13 +666,7 @@ impl Connection {
                 batch.push_str("\r\n");
             }
             self.send("MAIL FROM", batch.as_bytes())?;
-            let reply = self.read_reply("MAIL FROM", observer, false)?;
-            let mail_result = self.classify("MAIL FROM", reply)?;
-            let mut results = Vec::with_capacity(recipients.len());
-            for (rcpt, _) in recipients {
-                let reply = self.read_reply("RCPT TO", observer, false)?;
-                results.push((rcpt.clone(), self.classify("RCPT TO", reply)?));
-            }
+            let (mail_result, results) = self.pipelined_envelope_replies(recipients, observer)?;
             let data_reply = self.read_reply("DATA", observer, false)?;
             (mail_result, results, Some(data_reply))
         } else {
@@ -767,13 +761,7 @@ impl Connection {
         batch.extend_from_slice(&message);
         self.send("MAIL FROM", &batch)?;
         observer.note(&format!("message sent ({} bytes)", message.len()));
-        let reply = self.read_reply("MAIL FROM", observer, false)?;
-        let mail_result = self.classify("MAIL FROM", reply)?;
-        let mut results = Vec::with_capacity(recipients.len());
-        for (rcpt, _) in recipients {
-            let reply = self.read_reply("RCPT TO", observer, false)?;
-            results.push((rcpt.clone(), self.classify("RCPT TO", reply)?));
-        }
+        let (mail_result, results) = self.pipelined_envelope_replies(recipients, observer)?;
         let reply = self.read_reply("message", observer, false)?;
         let data = self.classify("message", reply)?;
         if let Err(reply) = mail_result {
@@ -792,6 +780,22 @@ impl Connection {
             recipients: results,
             data: Some(data),
         })
+    }
+
+    /// The replies to a pipelined MAIL FROM and the RCPT TO of each of `recipients`, in order.
+    fn pipelined_envelope_replies(
+        &mut self,
+        recipients: &[(String, Vec<String>)],
+        observer: &dyn Observer,
+    ) -> Result<(Result<Reply, Reply>, Vec<RecipientReply>), SmtpError> {
+        let reply = self.read_reply("MAIL FROM", observer, false)?;
+        let mail_result = self.classify("MAIL FROM", reply)?;
+        let mut results = Vec::with_capacity(recipients.len());
+        for (rcpt, _) in recipients {
+            let reply = self.read_reply("RCPT TO", observer, false)?;
+            results.push((rcpt.clone(), self.classify("RCPT TO", reply)?));
+        }
+        Ok((mail_result, results))
     }
 
     /// MAIL FROM and RCPT TO for each recipient, then RSET: asks the relay about recipients
