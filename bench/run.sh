@@ -763,7 +763,8 @@ fi
         echo "| msmtp \`-t\` | ${FAR_DELAY} ms | ${TURNS_msmtp_FAR} | **${FAR_MS_FAR} ms** | ${FAR_MS_RANGE_FAR} |"
         echo
         echo "relayctl's turns: EHLO, STARTTLS, ClientHello, Finished with EHLO, AUTH PLAIN with its initial response,"
-        echo "MAIL + RCPT + \`BDAT n LAST\` with the message in one flight, QUIT with close_notify (its reply not awaited)."
+        echo "then MAIL + RCPT + \`BDAT n LAST\` with the message + QUIT + close_notify in one flight (the message is alone in"
+        echo "the queue, so the session ends with it; QUIT's reply is not awaited)."
         echo "tests/integration/round_trips.rs fails if one more appears."
     else
         echo "$TLS_NOTE"

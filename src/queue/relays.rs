@@ -36,6 +36,10 @@ pub trait RelaySession {
     /// Whether the connection can carry another message.
     fn is_usable(&self) -> bool;
 
+    /// Makes the next message the last: the session ends with it, without a round trip of its
+    /// own (QUIT in the same flight).
+    fn quit_with_next_message(&mut self);
+
     /// Ends the session politely.
     fn quit(self);
 }
@@ -95,6 +99,10 @@ impl RelaySession for Session<'_> {
 
     fn is_usable(&self) -> bool {
         Session::is_usable(self)
+    }
+
+    fn quit_with_next_message(&mut self) {
+        Session::quit_with_next_message(self)
     }
 
     fn quit(self) {

@@ -211,6 +211,8 @@ pub struct Runner<'a, R: Relays = Smtp<'a>> {
     delivered: HashSet<String>,
     /// The first attempt at a submission: relays known to be down are not tried.
     submission: bool,
+    /// The message this runner sends next is the last it sends ([`Runner::only_message`]).
+    only_message: bool,
     /// What this runner delivered and what failed, added to the spool's counters when it
     /// closes.
     tally: Tally,
@@ -262,6 +264,7 @@ impl<'a, R: Relays> Runner<'a, R> {
             revoked: HashSet::new(),
             delivered: HashSet::new(),
             submission: false,
+            only_message: false,
             tally: Tally::default(),
         }
     }
@@ -270,6 +273,14 @@ impl<'a, R: Relays> Runner<'a, R> {
     /// tried (the message waits for them without an attempt counted).
     pub fn submission(mut self) -> Self {
         self.submission = true;
+        self
+    }
+
+    /// Tells the runner that its next message is the only one it will send (a submission with
+    /// nothing else in the queue): its session ends with that message, QUIT going out in the
+    /// same flight, and nothing is caught up after it.
+    pub fn only_message(mut self) -> Self {
+        self.only_message = true;
         self
     }
 
@@ -399,6 +410,9 @@ impl<'a, R: Relays> Runner<'a, R> {
                 let envelope = locked.state.pending_envelope();
                 let mut message = locked.open_message()?;
                 let (size, eight_bit) = (locked.state.size, locked.state.eight_bit);
+                if std::mem::take(&mut self.only_message) {
+                    ticket.session.quit_with_next_message();
+                }
                 let result = ticket
                     .session
                     .send(&envelope, &mut message, size, eight_bit);
@@ -540,8 +554,10 @@ impl<'a, R: Relays> Runner<'a, R> {
                 log.failed(&e.to_string());
             }
         }
+        // A session that ended with its message (QUIT sent with it) or broke after the relay's
+        // reply is not kept.
         let keep = match result {
-            Ok(_) | Err(DeliveryError::Recipients { .. }) => true,
+            Ok(_) | Err(DeliveryError::Recipients { .. }) => session.is_usable(),
             Err(e) => match e.fault() {
                 Fault::Auth | Fault::Config => {
                     let failure = SessionFailure {

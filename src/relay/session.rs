@@ -315,6 +315,11 @@ impl<'t> Session<'t> {
         let _ = self.conn.rset(self.transcript);
     }
 
+    /// Makes the next message the last on this session (QUIT goes with it).
+    pub fn quit_with_next_message(&mut self) {
+        self.conn.quit_with_next_message();
+    }
+
     /// Ends the session politely; a relay that has gone away by now changes nothing.
     pub fn quit(self) {
         let _ = self.conn.quit(self.transcript);

@@ -16,7 +16,7 @@ use crate::message::envelope::Envelope;
 use crate::message::submission::SenderPolicy;
 use crate::options::{Options, Selected};
 use crate::printable::one_line;
-use crate::queue::spool::SYSTEM_SPOOL;
+use crate::queue::spool::{Area, SYSTEM_SPOOL};
 use crate::queue::{Outcome, QueueId, Runner, Spool, daemon};
 use crate::users::LocalUser;
 
@@ -319,6 +319,9 @@ pub fn attempt(
         reason,
     };
     let runner = Runner::for_submission(spool, config, transcript);
+    // Alone in the queue, the message is the last the session carries: QUIT goes with it.
+    let alone = spool.ids(Area::Queue).is_ok_and(|ids| ids.len() == 1);
+    let runner = if alone { runner.only_message() } else { runner };
     match attempt_with(runner, spool, &id, true)? {
         Outcome::Delivered => Ok(Handed::Sent(
             crate::log::recent(&id)

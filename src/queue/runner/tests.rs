@@ -56,6 +56,9 @@ impl Scripted {
 struct ScriptedSession {
     profile: String,
     script: Scripted,
+    /// The next message ends the session (`quit_with_next_message`).
+    last: bool,
+    closed: bool,
 }
 
 impl Relays for Scripted {
@@ -69,6 +72,8 @@ impl Relays for Scripted {
             None => Ok(ScriptedSession {
                 profile: name.into(),
                 script: self.clone(),
+                last: false,
+                closed: false,
             }),
         }
     }
@@ -91,10 +96,12 @@ impl RelaySession for ScriptedSession {
         }
         let mut s = self.script.0.borrow_mut();
         s.events.push(format!(
-            "send {} {}",
+            "send {} {}{}",
             self.profile,
-            envelope.recipients.join(",")
+            envelope.recipients.join(","),
+            if self.last { " + QUIT" } else { "" }
         ));
+        self.closed = self.last;
         s.answers
             .get_mut(&self.profile)
             .and_then(VecDeque::pop_front)
@@ -102,7 +109,11 @@ impl RelaySession for ScriptedSession {
     }
 
     fn is_usable(&self) -> bool {
-        true
+        !self.closed
+    }
+
+    fn quit_with_next_message(&mut self) {
+        self.last = true;
     }
 
     fn quit(self) {
@@ -528,6 +539,32 @@ fn submit(setup: &Setup, id: &QueueId, catch_up: bool) -> (Outcome, Summary) {
     };
     runner.close();
     (outcome, summary)
+}
+
+/// A submission alone in the queue ends its session with it: QUIT goes with the message, the
+/// closed session is not quit again and nothing is caught up over it; without `only_message`
+/// the session stays open for the catch-up and is quit at the end.
+#[test]
+fn a_submission_alone_in_the_queue_quits_with_its_message() {
+    let setup = Setup::new(&[("p", "")]);
+    let id = setup.enqueue(&["a@example.org"]);
+    let mut runner = setup.runner().submission().only_message();
+    let locked = setup.spool.lock(&id).unwrap().unwrap();
+    assert_eq!(runner.attempt(locked).unwrap(), Outcome::Delivered);
+    runner.catch_up("p").unwrap();
+    runner.close();
+    assert_eq!(
+        setup.relays.events(),
+        ["open p", "send p a@example.org + QUIT"]
+    );
+
+    let setup = Setup::new(&[("p", "")]);
+    let id = setup.enqueue(&["a@example.org"]);
+    submit(&setup, &id, true);
+    assert_eq!(
+        setup.relays.events(),
+        ["open p", "send p a@example.org", "quit p"]
+    );
 }
 
 fn greeting_timed_out(profile: &str) -> DeliveryError {

@@ -264,6 +264,56 @@ fn with_chunking_the_transaction_is_one_flight() {
     );
 }
 
+/// The last message of a session takes QUIT along in its flight (BDAT here, the final dot with
+/// DATA), the reply to QUIT is not awaited, and the connection is closed after the message's
+/// reply.
+#[test]
+fn the_last_message_takes_quit_along() {
+    for chunking_offered in [true, false] {
+        let server = Server::start(Script {
+            chunking: chunking_offered,
+            data: reply("354 go ahead").into(),
+            ..chunking(vec![reply("250 2.1.5 Ok")])
+        });
+        let rec = Recorder::default();
+        let mut conn = open(server.port, &rec);
+        conn.quit_with_next_message();
+        let result = conn
+            .transaction(
+                Some("me@client.test"),
+                &[],
+                &rcpts(&["a@x.test"]),
+                &mut &b"body"[..],
+                &rec,
+            )
+            .unwrap();
+        assert!(result.data.unwrap().is_ok());
+        assert!(conn.is_broken(), "closed after the last message");
+        // Nothing more goes out: the session already ended.
+        conn.quit(&rec).unwrap_err();
+        let deadline = Instant::now() + TIMEOUT;
+        while server.commands().last().map(String::as_str) != Some("QUIT") {
+            assert!(
+                Instant::now() < deadline,
+                "no QUIT: {:?}",
+                server.commands()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let records = server.command_records();
+        let (last, before) = (&records[records.len() - 1], &records[records.len() - 2]);
+        if chunking_offered {
+            assert_eq!(before.line, "BDAT 6 LAST");
+            assert_eq!(last.read, before.read, "QUIT came in the message's flight");
+        }
+        assert_eq!(server.messages().len(), 1);
+        assert_eq!(
+            rec.lines().last().unwrap(),
+            "S: 250 2.0.0 Ok: queued as BDAT1"
+        );
+    }
+}
+
 #[test]
 fn with_chunking_refused_recipients_deliver_nothing() {
     let server = Server::start(chunking(vec![reply("550 5.1.1 User unknown")]));
