@@ -15,7 +15,7 @@ use super::{Check, Findings};
 use crate::config::{ByteSize, Fingerprint, TlsMode};
 use crate::options::{Options, Selected};
 use crate::relay::certificate::{Refusal, Summary};
-use crate::relay::login::{self, LoggedIn, LoginError};
+use crate::relay::login::{self, LoggedIn, LoginError, Timing};
 use crate::relay::policy::{Policy, SetupFault, TlsStep};
 use crate::relay::sasl::Secret;
 use crate::relay::smtp::pin::PinMismatch;
@@ -595,7 +595,7 @@ fn log_in(
         out.push(Check::skip("auth.login", "the profile does not log in"));
         return true;
     };
-    let failed = match login::log_in(conn, policy, user, credentials, recorder) {
+    let failed = match login::log_in(conn, policy, (user, Timing::Now), credentials, recorder) {
         Ok(LoggedIn {
             mechanism,
             reply: Some(reply),

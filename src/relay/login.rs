@@ -29,22 +29,34 @@ pub enum LoginError {
     Smtp(SmtpError),
 }
 
+/// When a login that completes in one step goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// At once, its reply awaited (`doctor`, `setup`: the login is what is being checked).
+    Now,
+    /// In the same flight as the first mail transaction (delivery): a round trip less per
+    /// connection. A refusal comes with that transaction's replies.
+    WithFirstTransaction,
+}
+
 /// A login that succeeded.
 #[derive(Debug)]
 pub struct LoggedIn {
     /// The mechanism it took.
     pub mechanism: Mechanism,
     /// The relay's final reply; `None` when the TLS client certificate was the login and no
-    /// AUTH was sent ([`Policy::certificate_is_the_login`]).
+    /// AUTH was sent ([`Policy::certificate_is_the_login`]), or when the login goes with the
+    /// first transaction ([`Timing::WithFirstTransaction`]).
     pub reply: Option<Reply>,
 }
 
 /// Logs in as `user` on `conn` as `policy` says, with `credentials` read only once the relay
-/// is known to take a login this profile can give.
+/// is known to take a login this profile can give; `timing` says whether a one-step login may
+/// wait for the first transaction.
 pub fn log_in(
     conn: &mut Connection,
     policy: &Policy,
-    user: &str,
+    (user, timing): (&str, Timing),
     credentials: &dyn Credentials,
     observer: &dyn Observer,
 ) -> Result<LoggedIn, LoginError> {
@@ -68,7 +80,8 @@ pub fn log_in(
     let binding = binding
         .filter(|_| mechanism.binds_channel() || !offered.iter().any(|m| m.ends_with("-PLUS")));
     let run = |conn: &mut Connection, secret: &str| {
-        exchange(conn, mechanism, user, secret, binding.as_ref(), observer)
+        let identity = (user, secret, binding.as_ref());
+        exchange(conn, mechanism, identity, timing, observer)
     };
     let reply = match mechanism.secret() {
         Secret::Certificate => run(conn, "").map_err(LoginError::Smtp),
@@ -94,21 +107,18 @@ pub fn log_in(
             .map_err(LoginError::Smtp)
         }
     }?;
-    Ok(LoggedIn {
-        mechanism,
-        reply: Some(reply),
-    })
+    Ok(LoggedIn { mechanism, reply })
 }
 
-/// One AUTH exchange of `mechanism`.
+/// One AUTH exchange of `mechanism` as (user, secret, channel binding); `None` when it was left
+/// to go with the first transaction.
 fn exchange(
     conn: &mut Connection,
     mechanism: Mechanism,
-    user: &str,
-    secret: &str,
-    channel_binding: Option<&ChannelBinding>,
+    (user, secret, channel_binding): (&str, &str, Option<&ChannelBinding>),
+    timing: Timing,
     observer: &dyn Observer,
-) -> Result<Reply, SmtpError> {
+) -> Result<Option<Reply>, SmtpError> {
     let (host, port) = conn.server();
     let host = host.to_string();
     let identity = Identity {
@@ -119,5 +129,14 @@ fn exchange(
         channel_binding,
     };
     let mut exchange = mechanism.start(identity);
-    conn.authenticate(exchange.as_mut(), observer)
+    if timing == Timing::WithFirstTransaction
+        && conn.authenticate_with_next_transaction(exchange.as_mut())
+    {
+        observer.note(&format!(
+            "AUTH {} goes with the first message (RFC 4954: a one-step login may be pipelined)",
+            mechanism.name()
+        ));
+        return Ok(None);
+    }
+    conn.authenticate(exchange.as_mut(), observer).map(Some)
 }

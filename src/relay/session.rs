@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::login::{self, LoginError};
+use super::login::{self, LoginError, Timing};
 use super::policy::{Policy, TlsStep};
 use super::smtp::{Connection, SmtpError};
 use super::translate::translate;
@@ -19,6 +19,9 @@ pub struct Session<'t> {
     server: String,
     /// The profile's own address: a relay refusing it refuses the profile, not one message.
     profile_from: Option<String>,
+    /// The user logged in as, and what to do when the relay refuses the login: a login sent
+    /// with the first message is answered with that message's replies.
+    login: Option<(String, &'static str)>,
     transcript: &'t Transcript,
 }
 
@@ -91,11 +94,20 @@ impl<'t> Session<'t> {
             conn,
             server,
             profile_from: profile.from.clone(),
+            login: None,
             transcript,
         };
         if let Some(user) = policy.user() {
-            login::log_in(&mut session.conn, &policy, user, credentials, transcript)
-                .map_err(|e| session.login_error(&policy, user, e))?;
+            let timing = Timing::WithFirstTransaction;
+            login::log_in(
+                &mut session.conn,
+                &policy,
+                (user, timing),
+                credentials,
+                transcript,
+            )
+            .map_err(|e| session.login_error(&policy, user, e))?;
+            session.login = Some((user.to_string(), policy.refused_login_hint()));
         }
         Ok(session)
     }
@@ -115,19 +127,9 @@ impl<'t> Session<'t> {
             },
             LoginError::Secret(e) => DeliveryError::Secret(e),
             LoginError::Token(e) => DeliveryError::OAuth(e),
-            LoginError::Smtp(SmtpError::Reply { reply, .. }) if reply.is_permanent() => {
-                DeliveryError::Auth {
-                    server,
-                    user: user.to_string(),
-                    reply: reply.text(),
-                    hint: policy.refused_login_hint().to_string(),
-                }
+            LoginError::Smtp(SmtpError::Reply { reply, .. }) => {
+                refused_login(server, user, policy.refused_login_hint(), &reply)
             }
-            LoginError::Smtp(SmtpError::Reply { reply, .. }) => DeliveryError::AuthTemporary {
-                server,
-                user: user.to_string(),
-                reply: reply.text(),
-            },
             LoginError::Smtp(e) => translate(&server, e),
         }
     }
@@ -288,6 +290,13 @@ impl<'t> Session<'t> {
     fn transaction_error(&self, envelope: &Envelope, e: SmtpError) -> DeliveryError {
         match e {
             SmtpError::Reply {
+                stage: "AUTH",
+                reply,
+            } if self.login.is_some() => {
+                let (user, hint) = self.login.clone().unwrap_or_default();
+                refused_login(self.server.clone(), &user, hint, &reply)
+            }
+            SmtpError::Reply {
                 stage: "MAIL FROM",
                 reply,
             } => DeliveryError::Sender {
@@ -323,6 +332,29 @@ impl<'t> Session<'t> {
     /// Ends the session politely; a relay that has gone away by now changes nothing.
     pub fn quit(self) {
         let _ = self.conn.quit(self.transcript);
+    }
+}
+
+/// The relay's refusal of the login as `user`: permanent (the credentials are wrong: `hint`
+/// says what to do) or for now.
+fn refused_login(
+    server: String,
+    user: &str,
+    hint: &str,
+    reply: &super::smtp::Reply,
+) -> DeliveryError {
+    match reply.is_permanent() {
+        true => DeliveryError::Auth {
+            server,
+            user: user.to_string(),
+            reply: reply.text(),
+            hint: hint.to_string(),
+        },
+        false => DeliveryError::AuthTemporary {
+            server,
+            user: user.to_string(),
+            reply: reply.text(),
+        },
     }
 }
 

@@ -55,6 +55,14 @@ pub enum Secret {
 }
 
 impl Mechanism {
+    /// Whether the whole exchange is the initial response, answered by the relay's final
+    /// reply: such a login may share a flight with the commands after it (RFC 4954 section 4
+    /// names PLAIN and EXTERNAL). LOGIN, CRAM-MD5 and SCRAM need challenges; the OAuth2
+    /// mechanisms answer a refused token with a challenge.
+    pub fn completes_in_one_step(self) -> bool {
+        matches!(self, Mechanism::Plain | Mechanism::External)
+    }
+
     /// The name AUTH uses and EHLO announces.
     pub fn name(self) -> &'static str {
         match self {

@@ -20,6 +20,7 @@
 //! allows 512 for reply lines; real servers exceed that, so twice the 1000-octet text line
 //! limit is accepted), and a whole reply at most [`MAX_REPLY`] octets.
 
+mod auth;
 mod dial;
 mod extensions;
 pub mod pin;
@@ -28,7 +29,9 @@ mod reply;
 #[cfg(test)]
 mod tests;
 mod tls;
+mod transaction;
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::mem;
@@ -36,11 +39,8 @@ use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use dns_lookup::{AddrInfoHints, LookupErrorKind, getaddrinfo};
 use rustls::pki_types::ServerName;
-use zeroize::Zeroizing;
 
 pub use dial::{Route, connect_any, is_local as is_local_address};
 pub use extensions::Extensions;
@@ -48,7 +48,7 @@ pub use proxy::Proxy;
 pub use reply::Reply;
 pub use tls::{Trust, tls_config};
 
-use super::sasl::{ChannelBinding, Exchange, Response, Step, channel_binding};
+use super::sasl::{ChannelBinding, channel_binding};
 use crate::printable;
 use tls::Stream;
 
@@ -296,6 +296,13 @@ pub struct Connection {
     quit_with_message: bool,
     /// The host and port connected to, as OAUTHBEARER names them.
     server: (String, u16),
+    /// A login to go out in front of the next transaction
+    /// ([`Connection::authenticate_with_next_transaction`]).
+    pending_login: Option<auth::PendingLogin>,
+    /// The relay's refusal of a login sent in front of a transaction.
+    login_refused: Option<Reply>,
+    /// Transactions sent whose replies have not been read, oldest first.
+    unanswered: VecDeque<transaction::Unanswered>,
 }
 
 impl Connection {
@@ -362,6 +369,9 @@ impl Connection {
             broken: false,
             quit_with_message: false,
             server: (host.trim_matches(['[', ']']).to_string(), port),
+            pending_login: None,
+            login_refused: None,
+            unanswered: VecDeque::new(),
         };
         conn.note_tls(observer);
         let greeting = conn.read_reply("greeting", observer, false)?;
@@ -497,314 +507,6 @@ impl Connection {
         (&self.server.0, self.server.1)
     }
 
-    /// Runs an AUTH exchange: sends `AUTH` with the mechanism's initial response, answers each
-    /// `334` challenge as the mechanism says (cancelling with `*` when it has nothing more to
-    /// say), and returns the relay's final (2xx) reply. A 4xx or 5xx is [`SmtpError::Reply`] at
-    /// stage `AUTH`, with what the mechanism learnt about the refusal added to its text; a
-    /// mechanism the relay does not offer is [`SmtpError::Client`]; a 2xx the mechanism does not
-    /// take as the end of the login (a SCRAM relay that did not prove itself) is
-    /// [`SmtpError::Protocol`] and leaves the connection broken, so that nothing is sent on it. The observer sees AUTH and
-    /// every response that holds a secret only as a placeholder (`AUTH PLAIN (credentials not
-    /// shown)`), and challenges as `334 (challenge not shown)`; the buffers are wiped.
-    ///
-    /// Which mechanism, and whether credentials may go out on this connection at all, is the
-    /// caller's decision (the relay policy; see [`Connection::is_encrypted`]).
-    pub fn authenticate(
-        &mut self,
-        exchange: &mut dyn Exchange,
-        observer: &dyn Observer,
-    ) -> Result<Reply, SmtpError> {
-        let stage = "AUTH";
-        self.usable(stage)?;
-        let name = exchange.mechanism().name();
-        if !self.extensions.auth_mechanisms().iter().any(|m| m == name) {
-            return Err(SmtpError::Client {
-                stage,
-                detail: format!("the relay does not offer AUTH {name}"),
-            });
-        }
-        let command = format!("AUTH {name}");
-        let mut reply = match exchange.initial_response() {
-            Some(response) => self.respond(Some(&command), &response, observer)?,
-            None => {
-                observer.client(&command);
-                self.send(stage, format!("{command}\r\n").as_bytes())?;
-                self.read_reply(stage, observer, true)?
-            }
-        };
-        while reply.code == 334 {
-            let challenge = reply
-                .lines
-                .first()
-                .and_then(|l| BASE64.decode(l.trim()).ok())
-                .unwrap_or_default();
-            reply = match exchange.step(&challenge) {
-                Step::Respond(response) => self.respond(None, &response, observer)?,
-                Step::Cancel(detail) => {
-                    observer.client("*");
-                    self.send(stage, b"*\r\n")?;
-                    let _ = self.read_reply(stage, observer, true)?;
-                    return Err(self.fail(SmtpError::Protocol { stage, detail }));
-                }
-            };
-        }
-        if let Some(detail) = exchange.refusal_detail()
-            && reply.code / 100 != 2
-        {
-            reply.lines.push(format!("({detail})"));
-        }
-        let reply = self.expect(stage, reply, |code| code / 100 == 2)?;
-        exchange
-            .check_success()
-            .map_err(|detail| self.fail_hard(SmtpError::Protocol { stage, detail }))?;
-        Ok(reply)
-    }
-
-    /// Sends one SASL response, base64-encoded, after `command` when it goes with the AUTH
-    /// command (an empty one there as `=`, RFC 4954), and reads the reply (challenges
-    /// redacted). The line is built at its final size and wiped.
-    fn respond(
-        &mut self,
-        command: Option<&str>,
-        response: &Response,
-        observer: &dyn Observer,
-    ) -> Result<Reply, SmtpError> {
-        let stage = "AUTH";
-        let encoded = Zeroizing::new(match (command, response.data()) {
-            (Some(_), []) => "=".to_string(),
-            (_, data) => BASE64.encode(data),
-        });
-        let shown = match response.hidden() {
-            Some(hidden) => format!("({hidden})"),
-            None => encoded.to_string(),
-        };
-        let prefix = command.map(|c| format!("{c} ")).unwrap_or_default();
-        observer.client(&format!("{prefix}{shown}"));
-        let mut line = Zeroizing::new(Vec::with_capacity(prefix.len() + encoded.len() + 2));
-        line.extend_from_slice(prefix.as_bytes());
-        line.extend_from_slice(encoded.as_bytes());
-        line.extend_from_slice(b"\r\n");
-        self.send(stage, &line)?;
-        self.read_reply(stage, observer, true)
-    }
-
-    /// Runs one mail transaction: MAIL FROM with `mail_params` (`SIZE=1234`, `BODY=8BITMIME`,
-    /// `RET=HDRS`), RCPT TO for each recipient with its own parameters (`NOTIFY=FAILURE`),
-    /// DATA, then the message.
-    ///
-    /// When the relay offers PIPELINING, MAIL, every RCPT and DATA go out in one write and the
-    /// replies are read afterwards (RFC 2920); otherwise command by command.
-    ///
-    /// When no recipient is accepted the message is not sent (a pipelined DATA the relay
-    /// accepted anyway is ended with a lone `.`), RSET is sent, and the result has `data:
-    /// None`. When MAIL FROM is refused, the pipelined replies are read and RSET is sent, and
-    /// the refusal is returned as [`SmtpError::Reply`] at stage `MAIL FROM`; the connection
-    /// stays usable. When DATA is refused, RSET is sent and `data` holds the refusal.
-    ///
-    /// `message` must already have CRLF line endings, with the last line WITHOUT its CRLF
-    /// (the terminating `CRLF . CRLF` supplies it). It is read in 64 KiB pieces and
-    /// dot-stuffed on the way; the terminator goes out in the same write as the last piece.
-    ///
-    /// A 421 reply at any point (the relay is closing the connection) is returned as
-    /// [`SmtpError::Reply`] at the stage it came at, and leaves the connection broken. A failed
-    /// RSET after a refusal is not reported here; it leaves the connection broken too (see
-    /// [`Connection::is_broken`]).
-    pub fn transaction(
-        &mut self,
-        sender: Option<&str>,
-        mail_params: &[String],
-        recipients: &[(String, Vec<String>)],
-        message: &mut dyn Read,
-        observer: &dyn Observer,
-    ) -> Result<Transaction, SmtpError> {
-        self.usable("MAIL FROM")?;
-        let sender = sender.unwrap_or("");
-        check_argument("MAIL FROM", sender)?;
-        for p in mail_params {
-            check_argument("MAIL FROM", p)?;
-        }
-        if recipients.is_empty() {
-            return Err(SmtpError::Client {
-                stage: "RCPT TO",
-                detail: "no recipients".into(),
-            });
-        }
-        for (rcpt, params) in recipients {
-            check_argument("RCPT TO", rcpt)?;
-            for p in params {
-                check_argument("RCPT TO", p)?;
-            }
-        }
-        let mail = with_params(format!("MAIL FROM:<{sender}>"), mail_params);
-        let rcpts: Vec<String> = recipients
-            .iter()
-            .map(|(r, params)| with_params(format!("RCPT TO:<{r}>"), params))
-            .collect();
-
-        // A message that fits in one chunk goes in the same flight as MAIL and RCPT when the
-        // relay takes CHUNKING (RFC 3030 with RFC 2920): `BDAT n LAST` needs no 354 first, so
-        // the whole transaction is one round trip. Larger messages stream through DATA.
-        let mut head = Vec::new();
-        if self.extensions.has("PIPELINING") && self.extensions.has("CHUNKING") {
-            if let Err(e) = message.take(CHUNK as u64 + 1).read_to_end(&mut head) {
-                return Err(SmtpError::Client {
-                    stage: "message",
-                    detail: format!("cannot read the message: {e}"),
-                });
-            }
-            if head.len() <= CHUNK {
-                return self.transaction_in_one_flight(&mail, recipients, &rcpts, head, observer);
-            }
-        }
-        let mut message = io::Read::chain(&head[..], message);
-        let message: &mut dyn Read = &mut message;
-
-        let (mail_result, results, data_reply) = if self.extensions.has("PIPELINING") {
-            let mut batch = String::new();
-            for line in std::iter::once(&mail)
-                .chain(&rcpts)
-                .chain(std::iter::once(&"DATA".to_string()))
-            {
-                observer.client(line);
-                batch.push_str(line);
-                batch.push_str("\r\n");
-            }
-            self.send("MAIL FROM", batch.as_bytes())?;
-            let (mail_result, results) = self.pipelined_envelope_replies(recipients, observer)?;
-            let data_reply = self.read_reply("DATA", observer, false)?;
-            (mail_result, results, Some(data_reply))
-        } else {
-            let reply = self.command("MAIL FROM", &mail, observer)?;
-            let mail_result = self.classify("MAIL FROM", reply)?;
-            let mut results = Vec::with_capacity(recipients.len());
-            if mail_result.is_ok() {
-                for ((rcpt, _), line) in recipients.iter().zip(&rcpts) {
-                    let reply = self.command("RCPT TO", line, observer)?;
-                    results.push((rcpt.clone(), self.classify("RCPT TO", reply)?));
-                }
-            }
-            (mail_result, results, None)
-        };
-
-        let accepted = results.iter().any(|(_, r)| r.is_ok());
-        if mail_result.is_err() || !accepted {
-            if let Some(reply) = data_reply {
-                if reply.code == 354 {
-                    // The relay takes a message although it refused everything before:
-                    // end it empty, whatever it says to that.
-                    observer.client(".");
-                    self.send("DATA", b".\r\n")?;
-                    self.read_reply("DATA", observer, false)?;
-                } else if reply.is_positive() {
-                    return Err(self.unexpected("DATA", &reply));
-                }
-            }
-            self.reset_quietly(observer);
-            return match mail_result {
-                Err(reply) => Err(SmtpError::Reply {
-                    stage: "MAIL FROM",
-                    reply,
-                }),
-                Ok(_) => Ok(Transaction {
-                    recipients: results,
-                    data: None,
-                }),
-            };
-        }
-
-        let data_reply = match data_reply {
-            Some(reply) => reply,
-            None => self.command("DATA", "DATA", observer)?,
-        };
-        if data_reply.code != 354 {
-            if data_reply.is_positive() {
-                return Err(self.unexpected("DATA", &data_reply));
-            }
-            if data_reply.code == 421 {
-                return Err(self.fail(SmtpError::Reply {
-                    stage: "DATA",
-                    reply: data_reply,
-                }));
-            }
-            self.reset_quietly(observer);
-            return Ok(Transaction {
-                recipients: results,
-                data: Some(Err(data_reply)),
-            });
-        }
-        let data = self.send_message(message, observer)?;
-        Ok(Transaction {
-            recipients: results,
-            data: Some(data),
-        })
-    }
-
-    /// MAIL FROM, RCPT TO for each recipient and `BDAT n LAST` with the whole message
-    /// (`message`, CRLF line endings, no final CRLF: it is added, as DATA's terminator would)
-    /// in one write, then their replies. When MAIL or every RCPT is refused, the relay refuses
-    /// the BDAT too and nothing is delivered.
-    fn transaction_in_one_flight(
-        &mut self,
-        mail: &str,
-        recipients: &[(String, Vec<String>)],
-        rcpts: &[String],
-        mut message: Vec<u8>,
-        observer: &dyn Observer,
-    ) -> Result<Transaction, SmtpError> {
-        message.extend_from_slice(b"\r\n");
-        let bdat = format!("BDAT {} LAST", message.len());
-        let mut batch = Vec::with_capacity(message.len() + 512);
-        for line in std::iter::once(mail).chain(rcpts.iter().map(String::as_str)) {
-            observer.client(line);
-            batch.extend_from_slice(line.as_bytes());
-            batch.extend_from_slice(b"\r\n");
-        }
-        observer.client(&bdat);
-        batch.extend_from_slice(bdat.as_bytes());
-        batch.extend_from_slice(b"\r\n");
-        batch.extend_from_slice(&message);
-        self.append_quit(&mut batch, observer);
-        self.send("MAIL FROM", &batch)?;
-        self.close_notify_after_quit();
-        observer.note(&format!("message sent ({} bytes)", message.len()));
-        let (mail_result, results) = self.pipelined_envelope_replies(recipients, observer)?;
-        let reply = self.read_reply("message", observer, false)?;
-        let data = self.classify("message", reply)?;
-        self.close_after_quit();
-        if let Err(reply) = mail_result {
-            return Err(SmtpError::Reply {
-                stage: "MAIL FROM",
-                reply,
-            });
-        }
-        if !results.iter().any(|(_, r)| r.is_ok()) {
-            return Ok(Transaction {
-                recipients: results,
-                data: None,
-            });
-        }
-        Ok(Transaction {
-            recipients: results,
-            data: Some(data),
-        })
-    }
-
-    /// The replies to a pipelined MAIL FROM and the RCPT TO of each of `recipients`, in order.
-    fn pipelined_envelope_replies(
-        &mut self,
-        recipients: &[(String, Vec<String>)],
-        observer: &dyn Observer,
-    ) -> Result<(Result<Reply, Reply>, Vec<RecipientReply>), SmtpError> {
-        let reply = self.read_reply("MAIL FROM", observer, false)?;
-        let mail_result = self.classify("MAIL FROM", reply)?;
-        let mut results = Vec::with_capacity(recipients.len());
-        for (rcpt, _) in recipients {
-            let reply = self.read_reply("RCPT TO", observer, false)?;
-            results.push((rcpt.clone(), self.classify("RCPT TO", reply)?));
-        }
-        Ok((mail_result, results))
-    }
-
     /// MAIL FROM and RCPT TO for each recipient, then RSET: asks the relay about recipients
     /// without sending a message (`sendmail -bv`).
     pub fn probe(
@@ -814,6 +516,7 @@ impl Connection {
         observer: &dyn Observer,
     ) -> Result<Vec<RecipientReply>, SmtpError> {
         self.usable("MAIL FROM")?;
+        self.finish_login(observer)?;
         let sender = sender.unwrap_or("");
         check_argument("MAIL FROM", sender)?;
         let reply = self.command("MAIL FROM", &format!("MAIL FROM:<{sender}>"), observer)?;
@@ -879,6 +582,7 @@ impl Connection {
 
     fn simple(&mut self, verb: &'static str, observer: &dyn Observer) -> Result<Reply, SmtpError> {
         self.usable(verb)?;
+        self.finish_login(observer)?;
         let reply = self.command(verb, verb, observer)?;
         self.expect(verb, reply, |code| code / 100 == 2)
     }
@@ -886,52 +590,6 @@ impl Connection {
     /// RSET after a refusal; its failure shows only as a broken connection.
     fn reset_quietly(&mut self, observer: &dyn Observer) {
         let _ = self.rset(observer);
-    }
-
-    /// Streams the message after a 354 and reads the final reply.
-    fn send_message(
-        &mut self,
-        message: &mut dyn Read,
-        observer: &dyn Observer,
-    ) -> Result<Result<Reply, Reply>, SmtpError> {
-        let stage = "message";
-        let mut input = vec![0u8; CHUNK];
-        let mut out = Vec::with_capacity(3 * CHUNK);
-        let mut line_start = true;
-        let mut size: u64 = 0;
-        loop {
-            let n = match message.read(&mut input) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // The relay is waiting for the rest; the only way out is to hang up.
-                    return Err(self.fail_hard(SmtpError::Client {
-                        stage,
-                        detail: format!("cannot read the message: {e}"),
-                    }));
-                }
-            };
-            if n == 0 {
-                break;
-            }
-            // Written only now that more is known to follow, so that the last write always
-            // carries data and the terminator together.
-            if out.len() >= CHUNK {
-                self.send(stage, &out)?;
-                out.clear();
-            }
-            size += n as u64;
-            dot_stuff(&input[..n], &mut out, &mut line_start);
-        }
-        out.extend_from_slice(b"\r\n.\r\n");
-        self.append_quit(&mut out, observer);
-        self.send(stage, &out)?;
-        self.close_notify_after_quit();
-        observer.note(&format!("message sent ({} bytes)", size + 2));
-        let reply = self.read_reply(stage, observer, false)?;
-        let result = self.classify(stage, reply);
-        self.close_after_quit();
-        result
     }
 
     /// Appends QUIT to the message's last write when it is the last message

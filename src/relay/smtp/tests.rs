@@ -1374,3 +1374,194 @@ fn addresses_resolve_without_a_resolver() {
     assert!(resolve("127.0.0.1", 587).unwrap()[0].ip().is_loopback());
     assert!(resolve("[::1]", 465).unwrap()[0].ip().is_loopback());
 }
+
+/// Streamed transactions: three go out before any reply is read, and each gets its own
+/// replies, in order; the one whose recipient was refused delivers nothing and the next one is
+/// not disturbed by it.
+#[test]
+fn streamed_transactions_are_answered_in_order() {
+    let server = Server::start(Script {
+        rcpt: vec![acts([
+            reply("250 2.1.5 Ok"),
+            reply("550 5.1.1 <b@x.test>: User unknown"),
+            reply("250 2.1.5 Ok"),
+        ])],
+        ..chunking(Vec::new())
+    });
+    let rec = Recorder::default();
+    let mut conn = open(server.port, &rec);
+    assert!(conn.streams(100));
+    assert!(
+        !conn.streams(CHUNK as u64),
+        "a message over one chunk streams through DATA"
+    );
+    for (to, body) in [
+        ("a@x.test", "one"),
+        ("b@x.test", "two"),
+        ("c@x.test", "three"),
+    ] {
+        conn.begin(
+            Some("me@client.test"),
+            &[],
+            &rcpts(&[to]),
+            body.as_bytes(),
+            &rec,
+        )
+        .unwrap();
+    }
+    assert_eq!(conn.unanswered(), 3);
+    let results: Vec<Transaction> = (0..3).map(|_| conn.finish(&rec).unwrap()).collect();
+    assert_eq!(conn.unanswered(), 0);
+    assert!(results[0].data.as_ref().unwrap().is_ok());
+    assert_eq!(results[1].accepted(), 0);
+    assert_eq!(results[1].data, None);
+    assert_eq!(
+        results[1].recipients[0].1.as_ref().unwrap_err().text(),
+        "550 5.1.1 <b@x.test>: User unknown"
+    );
+    assert!(results[2].data.as_ref().unwrap().is_ok());
+    conn.finish(&rec).unwrap_err();
+    quit(conn, &server, &rec);
+    let bodies: Vec<Vec<u8>> = server.messages().into_iter().map(|m| m.data).collect();
+    assert_eq!(bodies, [b"one\r\n".to_vec(), b"three\r\n".to_vec()]);
+    let records = server.command_records();
+    let bdats: Vec<bool> = records
+        .iter()
+        .filter(|c| c.line.starts_with("BDAT"))
+        .map(|c| c.pipelined)
+        .collect();
+    // One at a time, the server would have answered each BDAT before the next MAIL came.
+    assert_eq!(
+        bdats[..2],
+        [true, true],
+        "the next transaction did not go out before the reply to the one before: {records:?}"
+    );
+}
+
+/// A relay offering PLAIN with PIPELINING and CHUNKING, taking `jdoe` with `right`; MAIL
+/// needs the login.
+fn chunking_with_login() -> Script {
+    Script {
+        mail: testkit::smtp::Acts::default(),
+        rcpt: Vec::new(),
+        auth: Some(Auth {
+            refused: "535 5.7.8 Error: authentication failed".into(),
+            ..Auth::new(&["PLAIN"], |user, password| {
+                user == "jdoe" && password == "right"
+            })
+        }),
+        ..chunking(vec![reply("250 2.1.5 Ok")])
+    }
+}
+
+/// AUTH PLAIN with its initial response leads the first transaction's flight (RFC 4954
+/// section 4), shown without the credentials.
+#[test]
+fn a_one_step_login_goes_with_the_first_message() {
+    let server = Server::start(chunking_with_login());
+    let rec = Recorder::default();
+    let mut conn = open(server.port, &rec);
+    assert!(conn.authenticate_with_next_transaction(&mut sasl::Plain::new("jdoe", "right")));
+    let result = conn
+        .transaction(
+            Some("me@client.test"),
+            &[],
+            &rcpts(&["a@x.test"]),
+            &mut &b"hi"[..],
+            &rec,
+        )
+        .unwrap();
+    assert!(result.data.unwrap().is_ok());
+    assert!(!conn.is_broken());
+    quit(conn, &server, &rec);
+    let records = server.command_records();
+    let lines: Vec<&str> = records.iter().map(|c| c.line.as_str()).collect();
+    assert_eq!(
+        lines,
+        [
+            "EHLO client.test",
+            "AUTH PLAIN <payload>",
+            "MAIL FROM:<me@client.test>",
+            "RCPT TO:<a@x.test>",
+            "BDAT 4 LAST",
+            "QUIT"
+        ]
+    );
+    assert!(
+        records[1..5].iter().all(|c| c.read == records[1].read),
+        "the login and the transaction took more than one flight"
+    );
+    assert_eq!(server.messages().len(), 1);
+    assert_eq!(server.violations(), Vec::<String>::new());
+    let shown = rec.lines();
+    assert!(shown.contains(&"C: AUTH PLAIN (credentials not shown)".to_string()));
+    assert!(
+        !shown
+            .iter()
+            .any(|l| l.contains("right") || l.contains("AGpk"))
+    );
+}
+
+/// A refused login that went with the message is the login's refusal (not the 530 that MAIL
+/// got for it), nothing is delivered, and the connection is not used again.
+#[test]
+fn a_refused_login_sent_with_the_message_is_the_error() {
+    let server = Server::start(chunking_with_login());
+    let rec = Recorder::default();
+    let mut conn = open(server.port, &rec);
+    assert!(conn.authenticate_with_next_transaction(&mut sasl::Plain::new("jdoe", "wrong")));
+    conn.begin(
+        Some("me@client.test"),
+        &[],
+        &rcpts(&["a@x.test"]),
+        b"one",
+        &rec,
+    )
+    .unwrap();
+    conn.begin(
+        Some("me@client.test"),
+        &[],
+        &rcpts(&["b@x.test"]),
+        b"two",
+        &rec,
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let err = conn.finish(&rec).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "AUTH: 535 5.7.8 Error: authentication failed"
+        );
+    }
+    assert!(conn.is_broken());
+    assert!(server.messages().is_empty());
+    assert!(
+        rec.lines()
+            .contains(&"S: 530 5.7.0 Authentication required".to_string())
+    );
+}
+
+/// Without PIPELINING, or with a mechanism that needs challenges, the login is not deferred,
+/// and a login waiting for a transaction goes out on its own before any other command.
+#[test]
+fn a_login_is_deferred_only_where_allowed() {
+    let server = Server::start(Script {
+        pipelining: false,
+        ..chunking_with_login()
+    });
+    let rec = Recorder::default();
+    let mut conn = open(server.port, &rec);
+    assert!(!conn.authenticate_with_next_transaction(&mut sasl::Plain::new("jdoe", "right")));
+    quit(conn, &server, &rec);
+
+    let server = Server::start(chunking_with_login());
+    let mut conn = open(server.port, &rec);
+    assert!(!conn.authenticate_with_next_transaction(&mut sasl::Login::new("jdoe", "right")));
+    assert!(conn.authenticate_with_next_transaction(&mut sasl::Plain::new("jdoe", "right")));
+    conn.rset(&rec).unwrap();
+    quit(conn, &server, &rec);
+    assert_eq!(
+        server.commands(),
+        ["EHLO client.test", "AUTH PLAIN <payload>", "RSET", "QUIT"]
+    );
+}
