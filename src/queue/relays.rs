@@ -33,6 +33,23 @@ pub trait RelaySession {
         eight_bit: bool,
     ) -> Result<String, DeliveryError>;
 
+    /// Whether a message of `size` octets can be streamed: begun without waiting for the
+    /// replies to the messages before it.
+    fn streams(&self, size: u64) -> bool;
+
+    /// Sends the transaction of `envelope` with the whole `message` without waiting for its
+    /// replies; [`RelaySession::finish`] reads them, in the order the messages were begun.
+    fn begin(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+        eight_bit: bool,
+    ) -> Result<(), DeliveryError>;
+
+    /// The outcome of the oldest begun message (whose envelope is `envelope`), as
+    /// [`RelaySession::send`]'s.
+    fn finish(&mut self, envelope: &Envelope) -> Result<String, DeliveryError>;
+
     /// Whether the connection can carry another message.
     fn is_usable(&self) -> bool;
 
@@ -95,6 +112,23 @@ impl RelaySession for Session<'_> {
         eight_bit: bool,
     ) -> Result<String, DeliveryError> {
         self.send_stream(envelope, message, size, eight_bit)
+    }
+
+    fn streams(&self, size: u64) -> bool {
+        Session::streams(self, size)
+    }
+
+    fn begin(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+        eight_bit: bool,
+    ) -> Result<(), DeliveryError> {
+        Session::begin(self, envelope, message, eight_bit)
+    }
+
+    fn finish(&mut self, envelope: &Envelope) -> Result<String, DeliveryError> {
+        Session::finish(self, envelope)
     }
 
     fn is_usable(&self) -> bool {

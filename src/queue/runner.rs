@@ -184,6 +184,23 @@ struct Ticket<S> {
     log: crate::log::Attempt,
 }
 
+/// What becomes of a session after a message, gravest last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Fate {
+    /// It carries the next message.
+    Keep,
+    /// It is broken, or its login failed: dropped without a word.
+    Drop,
+    /// The relay asked to slow down: QUIT, and nothing more to it in this pass.
+    Quit,
+}
+
+/// A message after one relay's attempt: delivered (and finished), or still the runner's.
+enum Landed<'s> {
+    Delivered,
+    Pending(Box<Locked<'s>>, RelayOutcome),
+}
+
 /// Delivers queued messages.
 pub struct Runner<'a, R: Relays = Smtp<'a>> {
     spool: &'a Spool,
@@ -192,6 +209,11 @@ pub struct Runner<'a, R: Relays = Smtp<'a>> {
     relays: R,
     /// Open sessions, by profile.
     sessions: HashMap<String, R::Session>,
+    /// Messages sent on a session whose replies are not read yet, oldest first
+    /// ([`flight`]); all on the session of one profile.
+    flight: std::collections::VecDeque<flight::InFlight<'a>>,
+    /// What becomes of a session once the messages in flight on it have landed.
+    doomed: HashMap<String, Fate>,
     /// Profiles that could not be reached in this pass, with why: not tried again until the next.
     unreachable: HashMap<String, SessionFailure>,
     /// Notices queued by this runner, sent before it finishes.
@@ -256,6 +278,8 @@ impl<'a, R: Relays> Runner<'a, R> {
             transcript,
             relays,
             sessions: HashMap::new(),
+            flight: Default::default(),
+            doomed: HashMap::new(),
             unreachable: HashMap::new(),
             notices: Vec::new(),
             limiter: Limiter::new(spool),
@@ -297,14 +321,19 @@ impl<'a, R: Relays> Runner<'a, R> {
             self.notices
                 .extend(notice::corrupt_swept(self.spool, self.config, swept)?);
         }
-        for id in self.spool.ids(Area::Queue)? {
-            if let Select::Ids(list) = select
-                && !list.contains(&id)
-            {
-                continue;
-            }
-            self.try_one(&id, select, &mut summary)?;
-        }
+        let ids = self
+            .spool
+            .ids(Area::Queue)?
+            .into_iter()
+            .filter(|id| match select {
+                Select::Ids(list) => list.contains(id),
+                _ => true,
+            });
+        self.stream(
+            &mut ids.collect::<Vec<_>>().into_iter(),
+            select,
+            &mut summary,
+        )?;
         self.send_notices(&mut summary)?;
         Ok(summary)
     }
@@ -326,27 +355,36 @@ impl<'a, R: Relays> Runner<'a, R> {
         select: &Select,
         summary: &mut Summary,
     ) -> Result<bool, SpoolError> {
-        let locked = match self.spool.lock(id) {
-            Ok(Some(l)) => l,
-            Ok(None) => return Ok(false),
-            Err(e @ SpoolError::Corrupt { .. }) => {
-                messages::alert(&e.to_string());
-                summary.corrupt += 1;
-                return Ok(false);
-            }
-            Err(e) => return Err(e),
+        let Some(locked) = self.take(id, select, summary)? else {
+            return Ok(false);
         };
-        if locked.state.unprepared.is_some() {
-            // Not a message for a relay yet: the submit layer prepares held submissions.
-            return Ok(false);
-        }
-        if !select.takes(&locked.state, now()) {
-            return Ok(false);
-        }
         let profile = locked.state.profile.clone();
         let outcome = self.attempt(locked)?;
         summary.count(&profile, &outcome);
         Ok(true)
+    }
+
+    /// Message `id`, locked, if `select` takes it and no other process is working on it (a
+    /// corrupt one is counted and alerted about).
+    fn take(
+        &self,
+        id: &QueueId,
+        select: &Select,
+        summary: &mut Summary,
+    ) -> Result<Option<Locked<'a>>, SpoolError> {
+        let locked = match self.spool.lock(id) {
+            Ok(Some(l)) => l,
+            Ok(None) => return Ok(None),
+            Err(e @ SpoolError::Corrupt { .. }) => {
+                messages::alert(&e.to_string());
+                summary.corrupt += 1;
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        // Not a message for a relay yet: the submit layer prepares held submissions.
+        let takes = locked.state.unprepared.is_none() && select.takes(&locked.state, now());
+        Ok(takes.then_some(locked))
     }
 
     /// After a submission to `profile` was delivered, sends that profile's overdue messages
@@ -389,47 +427,48 @@ impl<'a, R: Relays> Runner<'a, R> {
     /// A message whose profile is frozen, or whose every relay waits for a token or a
     /// cool-down, is deferred without an attempt being counted.
     pub fn attempt(&mut self, mut locked: Locked<'_>) -> Result<Outcome, SpoolError> {
-        let frozen = match locked.state.notice {
-            true => None,
-            false => self.brake(&mut locked, now())?,
-        };
-        let mut relays = Vec::new();
+        let frozen = self.frozen(&mut locked)?;
+        self.through_chain(locked, frozen, Vec::new(), 0)
+    }
+
+    /// Why the message's profile is frozen by the spew brake, if it is (a notice never is),
+    /// after counting the message for the brake ([`Runner::brake`]).
+    fn frozen(&mut self, locked: &mut Locked<'_>) -> Result<Option<String>, SpoolError> {
+        match locked.state.notice {
+            true => Ok(None),
+            false => self.brake(locked, now()),
+        }
+    }
+
+    /// Tries the relays of the message's chain from the `skip`th on, one after another, after
+    /// what the ones before made of it (`relays`); then decides what becomes of it.
+    fn through_chain(
+        &mut self,
+        mut locked: Locked<'_>,
+        frozen: Option<String>,
+        mut relays: Vec<(String, RelayOutcome)>,
+        skip: usize,
+    ) -> Result<Outcome, SpoolError> {
         if frozen.is_none() {
             let head = locked.head()?;
-            for name in self.chain(&locked.state.profile) {
+            for name in self.chain(&locked.state.profile).into_iter().skip(skip) {
                 if locked.state.pending().next().is_none() {
                     break;
                 }
-                let mut ticket = match self.ticket(&name, &locked, &head)? {
+                let ticket = match self.ticket(&name, &locked, &head)? {
                     Ok(ticket) => ticket,
                     Err(outcome) => {
                         relays.push((name, outcome));
                         continue;
                     }
                 };
-                let envelope = locked.state.pending_envelope();
-                let mut message = locked.open_message()?;
-                let (size, eight_bit) = (locked.state.size, locked.state.eight_bit);
-                if std::mem::take(&mut self.only_message) {
-                    ticket.session.quit_with_next_message();
+                match self.send_now(locked, &name, ticket)? {
+                    Landed::Delivered => return Ok(Outcome::Delivered),
+                    Landed::Pending(back, outcome) => {
+                        locked = *back;
+                        relays.push((name, outcome));
+                    }
                 }
-                let result = ticket
-                    .session
-                    .send(&envelope, &mut message, size, eight_bit);
-                let (outcome, accepted) = decision::record(&mut locked.state, &result);
-                // At least once: what the relay accepted is on disk before anything else
-                // happens. The rename that finishes a delivered message is its record.
-                if locked.state.is_delivered() {
-                    let id = locked.id.clone();
-                    locked.finish()?;
-                    self.settle(&id, &name, ticket, &result, outcome)?;
-                    return Ok(Outcome::Delivered);
-                }
-                if accepted > 0 {
-                    locked.save()?;
-                }
-                let outcome = self.settle(&locked.id, &name, ticket, &result, outcome)?;
-                relays.push((name, outcome));
             }
         }
         let next = decision::decide(&Facts {
@@ -441,6 +480,59 @@ impl<'a, R: Relays> Runner<'a, R> {
             spread: &self.spread,
         });
         self.carry_out(locked, next)
+    }
+
+    /// Sends the message through relay `name` now and waits for the replies.
+    fn send_now<'s>(
+        &mut self,
+        locked: Locked<'s>,
+        name: &str,
+        mut ticket: Ticket<R::Session>,
+    ) -> Result<Landed<'s>, SpoolError> {
+        let envelope = locked.state.pending_envelope();
+        let mut message = locked.open_message()?;
+        let (size, eight_bit) = (locked.state.size, locked.state.eight_bit);
+        if std::mem::take(&mut self.only_message) {
+            ticket.session.quit_with_next_message();
+        }
+        let result = ticket
+            .session
+            .send(&envelope, &mut message, size, eight_bit);
+        drop(message);
+        self.land(locked, name, ticket, result)
+    }
+
+    /// Records what relay `name` made of the message: at least once, what the relay accepted
+    /// is on disk before anything else happens (the rename that finishes a delivered message
+    /// is its record); then the log line, the limits, and the session's fate.
+    fn land<'s>(
+        &mut self,
+        mut locked: Locked<'s>,
+        name: &str,
+        ticket: Ticket<R::Session>,
+        result: Result<String, DeliveryError>,
+    ) -> Result<Landed<'s>, SpoolError> {
+        let (outcome, accepted) = decision::record(&mut locked.state, &result);
+        let Ticket {
+            session,
+            grant,
+            log,
+        } = ticket;
+        let usable = session.is_usable();
+        if locked.state.is_delivered() {
+            let id = locked.id.clone();
+            locked.finish()?;
+            let (_, fate) = self.settle(&id, name, (grant, log, usable), &result, outcome)?;
+            self.put_back(name, session, fate);
+            return Ok(Landed::Delivered);
+        }
+        if accepted > 0 {
+            locked.save()?;
+        }
+        let (outcome, fate) =
+            self.settle(&locked.id, name, (grant, log, usable), &result, outcome)?;
+        self.put_back(name, session, fate);
+        Ok(Landed::Pending(Box::new(locked), outcome))
     }
 
     /// The message's profile, then its fallbacks.
@@ -521,22 +613,18 @@ impl<'a, R: Relays> Runner<'a, R> {
         }
     }
 
-    /// What follows a transaction once its result is recorded: the log line, the limits, and
-    /// whether the session carries the next message. Returns the relay's outcome, with the
-    /// cool-down its throttling reply started.
+    /// What follows a transaction once its result is recorded: the log line and the limits,
+    /// given the token taken for it, its log line and whether its session is still usable.
+    /// Returns the relay's outcome, with the cool-down its throttling reply started, and what
+    /// becomes of the session.
     fn settle(
         &mut self,
         id: &QueueId,
         name: &str,
-        ticket: Ticket<R::Session>,
+        (grant, log, usable): (Option<Grant>, crate::log::Attempt, bool),
         result: &Result<String, DeliveryError>,
         outcome: RelayOutcome,
-    ) -> Result<RelayOutcome, SpoolError> {
-        let Ticket {
-            session,
-            grant,
-            log,
-        } = ticket;
+    ) -> Result<(RelayOutcome, Fate), SpoolError> {
         match result {
             Ok(reply) => {
                 self.tally.delivered(name);
@@ -557,7 +645,7 @@ impl<'a, R: Relays> Runner<'a, R> {
         // A session that ended with its message (QUIT sent with it) or broke after the relay's
         // reply is not kept.
         let keep = match result {
-            Ok(_) | Err(DeliveryError::Recipients { .. }) => session.is_usable(),
+            Ok(_) | Err(DeliveryError::Recipients { .. }) => usable,
             Err(e) => match e.fault() {
                 Fault::Auth | Fault::Config => {
                     let failure = SessionFailure {
@@ -568,22 +656,40 @@ impl<'a, R: Relays> Runner<'a, R> {
                     self.unreachable.insert(name.to_string(), failure);
                     false
                 }
-                _ => session.is_usable(),
+                _ => usable,
             },
         };
         match result.as_ref().err().and_then(throttling_reply) {
-            // Stop talking to a relay that asked us to slow down.
+            // Stop talking to a relay that asked us to slow down. Streamed messages answered
+            // alike in the same pass do not lengthen the cool-down again.
             Some(reply) => {
-                session.quit();
-                let until = self.throttle(name, reply)?;
-                Ok(outcome.cooling_down(until))
+                let until = match self.throttled.get(name) {
+                    Some(&until) => until,
+                    None => self.throttle(name, reply)?,
+                };
+                Ok((outcome.cooling_down(until), Fate::Quit))
             }
-            None => {
-                if keep {
-                    self.sessions.insert(name.to_string(), session);
-                }
-                Ok(outcome)
+            None => Ok((outcome, if keep { Fate::Keep } else { Fate::Drop })),
+        }
+    }
+
+    /// Keeps the session of profile `name`, ends it or drops it as `fate` says; while other
+    /// messages are in flight on it, it is kept until they have landed, with the gravest fate.
+    fn put_back(&mut self, name: &str, session: R::Session, fate: Fate) {
+        if self.flight.iter().any(|f| f.name == name) {
+            if fate != Fate::Keep {
+                let doom = self.doomed.entry(name.to_string()).or_insert(fate);
+                *doom = (*doom).max(fate);
             }
+            self.sessions.insert(name.to_string(), session);
+            return;
+        }
+        match fate.max(self.doomed.remove(name).unwrap_or(Fate::Keep)) {
+            Fate::Keep => {
+                self.sessions.insert(name.to_string(), session);
+            }
+            Fate::Drop => drop(session),
+            Fate::Quit => session.quit(),
         }
     }
 
@@ -798,5 +904,6 @@ fn server(profile: &crate::config::Profile) -> String {
     format!("{}:{}", profile.host, profile.port)
 }
 
+mod flight;
 #[cfg(test)]
 mod tests;

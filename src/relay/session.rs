@@ -13,6 +13,9 @@ use super::{Credentials, DeliveryError, Envelope, RecipientFailure, RecipientRes
 use crate::config::{ByteSize, Profile};
 use crate::transcript::Transcript;
 
+/// A recipient with its RCPT TO parameters (`NOTIFY=...`).
+type Recipient = (String, Vec<String>);
+
 /// An open, ready connection to a relay.
 pub struct Session<'t> {
     conn: Connection,
@@ -154,17 +157,7 @@ impl<'t> Session<'t> {
         size: u64,
         eight_bit: bool,
     ) -> Result<String, DeliveryError> {
-        let params = self.mail_params(envelope, size, eight_bit)?;
-        let notify = if self.dsn() {
-            envelope.dsn.rcpt_parameters()
-        } else {
-            Vec::new()
-        };
-        let recipients: Vec<(String, Vec<String>)> = envelope
-            .recipients
-            .iter()
-            .map(|r| (r.clone(), notify.clone()))
-            .collect();
+        let (params, recipients) = self.envelope_args(envelope, size, eight_bit)?;
         let tx = self
             .conn
             .transaction(
@@ -175,6 +168,72 @@ impl<'t> Session<'t> {
                 self.transcript,
             )
             .map_err(|e| self.transaction_error(envelope, e))?;
+        self.outcome(tx)
+    }
+
+    /// Whether a message of `size` octets can be streamed on this session: sent without
+    /// waiting for the replies to the messages before it ([`Session::begin`]).
+    pub fn streams(&self, size: u64) -> bool {
+        self.conn.streams(size)
+    }
+
+    /// Sends the transaction of `envelope` with the whole `message` (CRLF line endings, no
+    /// final CRLF) without waiting for its replies, which [`Session::finish`] reads, in the
+    /// order the messages were begun.
+    pub fn begin(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+        eight_bit: bool,
+    ) -> Result<(), DeliveryError> {
+        let (params, recipients) = self.envelope_args(envelope, message.len() as u64, eight_bit)?;
+        self.conn
+            .begin(
+                envelope.sender.as_deref(),
+                &params,
+                &recipients,
+                message,
+                self.transcript,
+            )
+            .map_err(|e| self.transaction_error(envelope, e))
+    }
+
+    /// The outcome of the oldest begun message, whose envelope is `envelope`: as
+    /// [`Session::send`]'s.
+    pub fn finish(&mut self, envelope: &Envelope) -> Result<String, DeliveryError> {
+        let tx = self
+            .conn
+            .finish(self.transcript)
+            .map_err(|e| self.transaction_error(envelope, e))?;
+        self.outcome(tx)
+    }
+
+    /// MAIL's parameters and each recipient with its RCPT parameters, for this message on
+    /// this relay.
+    fn envelope_args(
+        &self,
+        envelope: &Envelope,
+        size: u64,
+        eight_bit: bool,
+    ) -> Result<(Vec<String>, Vec<Recipient>), DeliveryError> {
+        let params = self.mail_params(envelope, size, eight_bit)?;
+        let notify = if self.dsn() {
+            envelope.dsn.rcpt_parameters()
+        } else {
+            Vec::new()
+        };
+        let recipients = envelope
+            .recipients
+            .iter()
+            .map(|r| (r.clone(), notify.clone()))
+            .collect();
+        Ok((params, recipients))
+    }
+
+    /// What a transaction's replies mean: the reply to the message when every recipient
+    /// was accepted; refused recipients reported together (the message still went to the
+    /// others); a refused message.
+    fn outcome(&self, tx: super::smtp::Transaction) -> Result<String, DeliveryError> {
         let accepted = tx.accepted();
         let failures: Vec<RecipientFailure> = tx
             .recipients

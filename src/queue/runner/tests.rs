@@ -23,6 +23,8 @@ struct Script {
     events: Vec<String>,
     /// Called as a transaction starts, with the profile.
     on_send: Option<Hook>,
+    /// The sessions stream messages ([`RelaySession::begin`]).
+    streams: bool,
 }
 
 /// Looks at the spool as a transaction starts, with the profile.
@@ -59,6 +61,8 @@ struct ScriptedSession {
     /// The next message ends the session (`quit_with_next_message`).
     last: bool,
     closed: bool,
+    /// The answers of the messages begun and not finished, in order.
+    begun: VecDeque<Result<String, DeliveryError>>,
 }
 
 impl Relays for Scripted {
@@ -74,8 +78,32 @@ impl Relays for Scripted {
                 script: self.clone(),
                 last: false,
                 closed: false,
+                begun: VecDeque::new(),
             }),
         }
+    }
+}
+
+impl ScriptedSession {
+    /// Runs the hook, records `verb P RCPT,RCPT` and takes the profile's next answer.
+    fn transaction(&mut self, verb: &str, envelope: &Envelope) -> Result<String, DeliveryError> {
+        let hook = self.script.0.borrow_mut().on_send.take();
+        if let Some(mut hook) = hook {
+            hook(&self.profile);
+            self.script.0.borrow_mut().on_send = Some(hook);
+        }
+        let mut s = self.script.0.borrow_mut();
+        s.events.push(format!(
+            "{verb} {} {}{}",
+            self.profile,
+            envelope.recipients.join(","),
+            if self.last { " + QUIT" } else { "" }
+        ));
+        self.closed = self.last;
+        s.answers
+            .get_mut(&self.profile)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or_else(|| Ok("250 2.0.0 ok".into()))
     }
 }
 
@@ -89,23 +117,26 @@ impl RelaySession for ScriptedSession {
     ) -> Result<String, DeliveryError> {
         let mut bytes = Vec::new();
         message.read_to_end(&mut bytes).unwrap();
-        let hook = self.script.0.borrow_mut().on_send.take();
-        if let Some(mut hook) = hook {
-            hook(&self.profile);
-            self.script.0.borrow_mut().on_send = Some(hook);
-        }
-        let mut s = self.script.0.borrow_mut();
-        s.events.push(format!(
-            "send {} {}{}",
+        self.transaction("send", envelope)
+    }
+
+    fn streams(&self, _: u64) -> bool {
+        self.script.0.borrow().streams
+    }
+
+    fn begin(&mut self, envelope: &Envelope, _: &[u8], _: bool) -> Result<(), DeliveryError> {
+        let answer = self.transaction("begin", envelope);
+        self.begun.push_back(answer);
+        Ok(())
+    }
+
+    fn finish(&mut self, envelope: &Envelope) -> Result<String, DeliveryError> {
+        self.script.0.borrow_mut().events.push(format!(
+            "finish {} {}",
             self.profile,
-            envelope.recipients.join(","),
-            if self.last { " + QUIT" } else { "" }
+            envelope.recipients.join(",")
         ));
-        self.closed = self.last;
-        s.answers
-            .get_mut(&self.profile)
-            .and_then(VecDeque::pop_front)
-            .unwrap_or_else(|| Ok("250 2.0.0 ok".into()))
+        self.begun.pop_front().expect("a message was begun")
     }
 
     fn is_usable(&self) -> bool {
@@ -728,4 +759,126 @@ fn a_pass_is_recorded_and_summed_up_per_profile() {
     );
     let last = health::read(setup.spool.root()).and_then(|h| h.last_pass);
     assert!(last.is_some_and(|t| t >= before), "{last:?}");
+}
+
+fn streaming(setup: &Setup) {
+    setup.relays.0.borrow_mut().streams = true;
+}
+
+fn temporary_data_failure(profile: &str, reply: &str) -> DeliveryError {
+    DeliveryError::Data {
+        server: format!("{profile}.example:25"),
+        reply: reply.into(),
+        permanent: false,
+    }
+}
+
+#[test]
+fn streamed_messages_go_out_before_the_replies_and_land_in_order() {
+    let setup = Setup::new(&[("p", "")]);
+    streaming(&setup);
+    setup.relays.answer("p", Ok("250 2.0.0 ok: one".into()));
+    setup.relays.answer(
+        "p",
+        Err(DeliveryError::Recipients {
+            server: "p.example:25".into(),
+            failures: vec![crate::relay::RecipientFailure {
+                address: "b@example.org".into(),
+                reply: "451 4.2.0 mailbox busy".into(),
+                permanent: false,
+            }],
+            accepted: 0,
+        }),
+    );
+    let ids = [
+        setup.enqueue(&["a@example.org"]),
+        setup.enqueue(&["b@example.org"]),
+        setup.enqueue(&["c@example.org"]),
+    ];
+    let summary = setup.pass();
+    assert_eq!(
+        setup.relays.events(),
+        [
+            "open p",
+            "begin p a@example.org",
+            "begin p b@example.org",
+            "begin p c@example.org",
+            "finish p a@example.org",
+            "finish p b@example.org",
+            "finish p c@example.org",
+            "quit p",
+        ]
+    );
+    assert_eq!((summary.delivered, summary.deferred), (2, 1));
+    assert_eq!(setup.spool.ids(Area::Queue).unwrap(), [ids[1].clone()]);
+    assert_eq!(setup.state(&ids[1]).attempts, 1);
+}
+
+/// Every message of a flight that the relay throttles lands (its replies are read), the
+/// cool-down starts once and is not lengthened by each, and the session ends after them.
+#[test]
+fn a_throttled_flight_lands_whole_and_cools_down_once() {
+    let setup = Setup::new(&[("p", "")]);
+    streaming(&setup);
+    for _ in 0..3 {
+        setup.relays.answer(
+            "p",
+            Err(temporary_data_failure("p", "451 4.7.28 rate limited")),
+        );
+    }
+    let ids: Vec<QueueId> = ["a", "b", "c"]
+        .iter()
+        .map(|r| setup.enqueue(&[&format!("{r}@example.org")]))
+        .collect();
+    let before = now();
+    setup.pass();
+    let events = setup.relays.events();
+    assert_eq!(events.iter().filter(|e| e.starts_with("finish")).count(), 3);
+    assert_eq!(events.last().map(String::as_str), Some("quit p"));
+    let cool_down_end = Limiter::new(&setup.spool)
+        .update("p", |l| l.cooldown_until)
+        .unwrap();
+    assert!(
+        (before + 60..=now() + 60).contains(&cool_down_end),
+        "the cool-down was lengthened: ends {}s from now",
+        cool_down_end - now()
+    );
+    for id in &ids {
+        assert_eq!(setup.state(id).attempts, 1);
+    }
+}
+
+/// A streamed message the profile's relay did not take goes on to the fallback at once, while
+/// the replies to the messages after it are still to be read.
+#[test]
+fn a_streamed_message_not_taken_goes_on_to_the_fallback() {
+    let setup = Setup::new(&[("p", "fallback = [\"f\"]"), ("f", "")]);
+    streaming(&setup);
+    setup.relays.answer(
+        "p",
+        Err(temporary_data_failure("p", "451 4.3.0 queue full")),
+    );
+    setup.enqueue(&["a@example.org"]);
+    setup.enqueue(&["b@example.org"]);
+    let summary = setup.pass();
+    let events: Vec<String> = setup
+        .relays
+        .events()
+        .into_iter()
+        .filter(|e| !e.starts_with("quit"))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "open p",
+            "begin p a@example.org",
+            "begin p b@example.org",
+            "finish p a@example.org",
+            "open f",
+            "send f a@example.org",
+            "finish p b@example.org",
+        ]
+    );
+    assert_eq!(summary.delivered, 2);
+    assert!(setup.spool.ids(Area::Queue).unwrap().is_empty());
 }
