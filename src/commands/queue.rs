@@ -15,7 +15,7 @@ use crate::options::Options;
 use crate::queue::ratelimit::{Freeze, Limiter};
 use crate::queue::schedule::now;
 use crate::queue::state::{Hold, MessageState, RecipientStatus, Status, WaitReason};
-use crate::queue::{Area, QueueId, Runner, Select, Spool, SpoolError, Summary, daemon};
+use crate::queue::{Area, QueueId, Select, Spool, SpoolError, Summary, daemon};
 use crate::submit::{self, held, maildrop};
 use crate::transcript::Transcript;
 
@@ -118,9 +118,7 @@ pub fn run(options: &Options, spool: &Spool, select: Select) -> Result<()> {
 fn pass(options: &Options, spool: &Spool, select: Select) -> Result<Summary> {
     let config = options.location.load()?;
     take_in(spool, &config, &options.transcript)?;
-    let mut runner = Runner::new(spool, &config, &options.transcript);
-    let summary = runner.run(&select);
-    runner.close();
+    let summary = crate::queue::pass::run(spool, &config, &options.transcript, &select);
     if let Err(e) = crate::metrics::textfile::write(spool, &config) {
         messages::alert(&e.to_string());
     }

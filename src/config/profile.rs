@@ -16,6 +16,11 @@ use crate::secrets::SecretRef;
 /// Seconds allowed for connecting and for each reply of the relay, unless the profile says otherwise.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 
+/// Connections a queue pass opens to one relay at most, by default (see
+/// [`Profile::connections`]), and the most a profile may allow.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4;
+const MAX_CONNECTIONS: u32 = 20;
+
 /// A relay profile as stored in `[profiles.NAME]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,6 +114,11 @@ pub struct Profile {
     /// [`DEFAULT_MAX_BURST`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_burst: Option<u32>,
+    /// Connections a queue pass may open to this relay at once, each streaming its messages;
+    /// default: [`DEFAULT_MAX_CONNECTIONS`], or 1 with a `rate_limit` (the limit holds across
+    /// connections either way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
     /// Submissions for this profile that freeze its delivery (`"600/hour"`, or `"off"`);
     /// default: ten times the hourly equivalent of `rate_limit`, else [`DEFAULT_BRAKE`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -147,6 +157,15 @@ impl Profile {
     /// The largest message relayctl hands to this relay.
     pub fn max_message_size(&self) -> ByteSize {
         self.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE)
+    }
+
+    /// How many connections a queue pass may open to this relay at once.
+    pub fn connections(&self) -> usize {
+        let default = match self.rate_limit {
+            Some(_) => 1,
+            None => DEFAULT_MAX_CONNECTIONS,
+        };
+        self.max_connections.map_or(default, |n| n as usize)
     }
 
     /// The token bucket of `rate_limit`: the rate and the burst (the bucket's size).
@@ -250,6 +269,13 @@ impl Profile {
         {
             return Err(invalid(format!(
                 "secret_env: {bad:?} is not a variable a password command may get (a name without `=`, not RELAYCTL_PASSWORD*)"
+            )));
+        }
+        if let Some(n) = self.max_connections
+            && !(1..=MAX_CONNECTIONS).contains(&n)
+        {
+            return Err(invalid(format!(
+                "max_connections = {n}: between 1 and {MAX_CONNECTIONS}"
             )));
         }
         if self.rate_burst.is_some() && self.rate_limit.is_none() {

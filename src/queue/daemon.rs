@@ -5,7 +5,7 @@
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
-use super::runner::{Runner, Select};
+use super::runner::Select;
 use super::schedule::now;
 use super::spool::{Area, Spool, SpoolError};
 use super::state::Status;
@@ -66,10 +66,7 @@ pub fn run(
         }
         if let Some(config) = &config {
             before_pass(spool, config);
-            let mut runner = Runner::new(spool, config, transcript);
-            let summary = runner.run(&Select::Due);
-            runner.close();
-            match summary {
+            match super::pass::run(spool, config, transcript, &Select::Due) {
                 Ok(s) => transcript.note(&format!("pass: {s:?}")),
                 Err(e) => crate::messages::alert(&format!("queue pass failed: {e}")),
             }

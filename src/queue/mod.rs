@@ -12,6 +12,7 @@ pub mod decision;
 pub mod health;
 pub mod id;
 pub mod notice;
+pub mod pass;
 pub mod ratelimit;
 pub mod relays;
 pub mod runner;

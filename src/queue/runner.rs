@@ -144,6 +144,25 @@ impl Summary {
         }
     }
 
+    /// Adds the counts of another runner of the same pass.
+    pub fn add(&mut self, other: Summary) {
+        self.delivered += other.delivered;
+        self.deferred += other.deferred;
+        self.held += other.held;
+        self.failed += other.failed;
+        self.corrupt += other.corrupt;
+        for (profile, theirs) in other.profiles {
+            let ours = self.profiles.entry(profile).or_default();
+            ours.delivered += theirs.delivered;
+            ours.deferred += theirs.deferred;
+            ours.held += theirs.held;
+            ours.failed += theirs.failed;
+            if theirs.last_reason.is_some() {
+                ours.last_reason = theirs.last_reason;
+            }
+        }
+    }
+
     /// One line per profile: `uni: delivered 3, deferred 1, held 0, failed 0 (last: ...)`.
     pub fn lines(&self) -> Vec<String> {
         self.profiles
@@ -238,6 +257,8 @@ pub struct Runner<'a, R: Relays = Smtp<'a>> {
     /// What this runner delivered and what failed, added to the spool's counters when it
     /// closes.
     tally: Tally,
+    /// Told about each session opened or not ([`Runner::on_session`]).
+    opened: Option<&'a (dyn Fn(&str, bool) + Sync)>,
 }
 
 impl<'a> Runner<'a> {
@@ -290,6 +311,7 @@ impl<'a, R: Relays> Runner<'a, R> {
             submission: false,
             only_message: false,
             tally: Tally::default(),
+            opened: None,
         }
     }
 
@@ -308,34 +330,44 @@ impl<'a, R: Relays> Runner<'a, R> {
         self
     }
 
-    /// One pass over the queue. Notices queued during the pass are sent in the same pass. A
-    /// pass over due or all queued mail is recorded ([`health::pass_began`]).
+    /// One pass over the queue on one connection per profile ([`super::pass`] opens more).
+    /// Notices queued during the pass are sent in the same pass.
     pub fn run(&mut self, select: &Select) -> Result<Summary, SpoolError> {
+        let mut summary = Summary::default();
+        let ids = self.begin_pass(select)?;
+        self.stream(&mut ids.into_iter(), select, &mut summary)?;
+        self.send_notices(&mut summary)?;
+        Ok(summary)
+    }
+
+    /// What a pass does first, once: a pass over due or all queued mail is recorded
+    /// ([`health::pass_began`]), leftovers are swept (corrupt messages with a notice). Returns
+    /// the queued messages the pass is to look at, oldest first.
+    pub(in crate::queue) fn begin_pass(
+        &mut self,
+        select: &Select,
+    ) -> Result<Vec<QueueId>, SpoolError> {
         if matches!(select, Select::Due | Select::AllQueued) {
             health::pass_began(self.spool, now())?;
         }
-        let mut summary = Summary::default();
         self.spool.sweep();
         let swept = self.spool.sweep_corrupt();
         if swept > 0 {
             self.notices
                 .extend(notice::corrupt_swept(self.spool, self.config, swept)?);
         }
-        let ids = self
-            .spool
-            .ids(Area::Queue)?
-            .into_iter()
-            .filter(|id| match select {
-                Select::Ids(list) => list.contains(id),
-                _ => true,
-            });
-        self.stream(
-            &mut ids.collect::<Vec<_>>().into_iter(),
-            select,
-            &mut summary,
-        )?;
-        self.send_notices(&mut summary)?;
-        Ok(summary)
+        let mut ids = self.spool.ids(Area::Queue)?;
+        if let Select::Ids(list) = select {
+            ids.retain(|id| list.contains(id));
+        }
+        Ok(ids)
+    }
+
+    /// Calls `opened` with the profile and whether it worked each time this runner tries to
+    /// open a session ([`super::pass`] opens more connections only once one has logged in).
+    pub(in crate::queue) fn on_session(mut self, opened: &'a (dyn Fn(&str, bool) + Sync)) -> Self {
+        self.opened = Some(opened);
+        self
     }
 
     /// Delivers the notices this runner queued (and notices about those, which are never made).
@@ -853,7 +885,11 @@ impl<'a, R: Relays> Runner<'a, R> {
                 throttling: None,
             }));
         };
-        let e = match self.relays.open(name, profile) {
+        let opened = self.relays.open(name, profile);
+        if let Some(tell) = self.opened {
+            tell(name, opened.is_ok());
+        }
+        let e = match opened {
             Ok(session) => {
                 health::relay_answered(self.spool, &server(&profile.profile))?;
                 return Ok(Ok(session));

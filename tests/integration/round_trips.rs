@@ -1,15 +1,17 @@
-//! Round trips at a network distance: one submission through testkit's delay proxy (a relay
-//! 10 ms away each way) in front of the real Postfix relay, counting the client's turns (times
-//! it speaks after the server). Loopback hides round trips; these counts are what a real relay
-//! 20-50 ms away turns into waiting, so a change that adds one fails here. The timings at a
-//! distance are bench/'s (case 8), not a test's.
+//! Round trips at a network distance: submissions and queue flushes through testkit's delay
+//! proxy (a relay 10 ms away each way) in front of the real Postfix relay, counting the
+//! client's turns (times it speaks after the server) and connections. Loopback hides round
+//! trips; these counts are what a real relay 20-50 ms away turns into waiting, so a change that
+//! adds one fails here. The timings at a distance are bench/'s (cases 8 to 10), not a test's.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use testkit::delay::DelayProxy;
 
-use crate::harness::{Root, Sandbox, as_root, marker, submission_args, wait_for};
+use std::time::Instant;
+
+use crate::harness::{Root, Sandbox, as_root, captured, marker, submission_args, wait_for};
 
 /// The most turns one `sendmail -t` may take on 587: EHLO, STARTTLS, the TLS handshake's
 /// ClientHello, its Finished with the second EHLO, then AUTH PLAIN with its initial response,
@@ -22,12 +24,14 @@ const MAX_TURNS_STARTTLS: u64 = 5;
 /// login with the transaction and QUIT. (Before: 8.)
 const MAX_TURNS_IMPLICIT: u64 = 4;
 
-/// Sets up profile `p` for the relay port `port` through a proxy 10 ms away, sends one message
-/// with `sendmail -t`, and returns the client's turns for it.
-fn turns_for_one_message(port: u16, tls: &str, test: &str) -> u64 {
+/// A proxy 10 ms away (each way) in front of the relay's port `port`.
+fn far(port: u16) -> DelayProxy {
     let upstream: SocketAddr = ([127, 0, 0, 1], port).into();
-    let proxy =
-        DelayProxy::start("127.0.0.1:0", upstream, Duration::from_millis(10)).expect("proxy");
+    DelayProxy::start("127.0.0.1:0", upstream, Duration::from_millis(10)).expect("proxy")
+}
+
+/// A sandbox whose profile `p` logs in to the relay behind `proxy` (`tls`: starttls or tls).
+fn profile_through(proxy: &DelayProxy, tls: &str) -> Sandbox {
     let sb = Sandbox::new();
     let proxy_port = proxy.addr().port().to_string();
     let mut args = submission_args("p", &[]);
@@ -47,6 +51,14 @@ fn turns_for_one_message(port: u16, tls: &str, test: &str) -> u64 {
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     sb.run(&args, crate::harness::PASSWORD.as_bytes()).ok();
+    sb
+}
+
+/// Sets up profile `p` for the relay port `port` through a proxy 10 ms away, sends one message
+/// with `sendmail -t`, and returns the client's turns for it.
+fn turns_for_one_message(port: u16, tls: &str, test: &str) -> u64 {
+    let proxy = far(port);
+    let sb = profile_through(&proxy, tls);
     let before = proxy.turns();
     let m = marker(test);
     let message = format!("To: ops@example.org\nSubject: {m}\n\nat a distance\n");
@@ -77,4 +89,112 @@ fn one_message_on_465_takes_few_round_trips() {
         turns <= MAX_TURNS_IMPLICIT,
         "sendmail -t on 465 took {turns} turns, at most {MAX_TURNS_IMPLICIT} expected"
     );
+}
+
+/// Queues `count` messages marked `{m}-{i}` for profile `p` of `sb`, with `settings` added to
+/// the profile (delivery = "queue": nothing is sent yet).
+fn queue_messages(sb: &Sandbox, settings: &str, m: &str, count: usize) {
+    let config = std::fs::read_to_string(sb.user_config()).unwrap();
+    let config = config.replacen("[profiles.p]\n", &format!("[profiles.p]\n{settings}"), 1);
+    std::fs::write(sb.user_config(), format!("delivery = \"queue\"\n{config}")).unwrap();
+    for i in 0..count {
+        let message = format!("To: ops@example.org\nSubject: {m}-{i}.\n\nqueued\n");
+        sb.run(&["sendmail", "-t"], message.as_bytes()).ok();
+    }
+    assert_eq!(crate::harness::queue(sb, "list").len(), count);
+}
+
+/// How many times each of `count` messages marked `{m}-{i}` reached the capture server, once
+/// all have (and a moment after, for late duplicates).
+fn arrivals(m: &str, count: usize) -> Vec<usize> {
+    let tally = || {
+        let texts: Vec<String> = captured().iter().map(|c| c.text()).collect();
+        (0..count)
+            .map(|i| {
+                let subject = format!("Subject: {m}-{i}.");
+                texts.iter().filter(|t| t.contains(&subject)).count()
+            })
+            .collect::<Vec<usize>>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while tally().contains(&0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    tally()
+}
+
+/// Two `queue flush` at once, over up to `max_connections` (default 4) sessions each, of 200
+/// messages to a relay 10 ms away: each message reaches the relay exactly once, and more than
+/// one connection was used (that messages are streamed on each is the next test's).
+#[test]
+fn flushes_stream_over_several_connections_and_send_each_message_once() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let proxy = far(587);
+    let sb = profile_through(&proxy, "starttls");
+    let m = marker("flush4");
+    let count = 200;
+    queue_messages(&sb, "", &m, count);
+    let opened = connections(&proxy);
+    let flushes: Vec<std::process::Child> = (0..2)
+        .map(|_| sb.command(&["queue", "flush"]).spawn().expect("relayctl"))
+        .collect();
+    for mut flush in flushes {
+        assert!(flush.wait().unwrap().success());
+    }
+    let times = arrivals(&m, count);
+    let wrong: Vec<(usize, usize)> = times
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n != 1)
+        .map(|(i, n)| (i, *n))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "(message, times received) not once: {wrong:?}"
+    );
+    assert!(crate::harness::queue(&sb, "list").is_empty());
+    let used = connections(&proxy) - opened;
+    assert!(
+        (2..=8).contains(&used),
+        "{used} connections for two flushes of {count} messages"
+    );
+}
+
+/// A profile with a `rate_limit` keeps to one connection (`max_connections` defaults to 1),
+/// and its messages are still streamed on it.
+#[test]
+fn a_rate_limited_profile_flushes_on_one_connection() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let proxy = far(587);
+    let sb = profile_through(&proxy, "starttls");
+    let m = marker("flush1");
+    let count = 80;
+    queue_messages(
+        &sb,
+        "rate_limit = \"1000/hour\"\nrate_burst = 100\n",
+        &m,
+        count,
+    );
+    let (opened, turns) = (connections(&proxy), proxy.turns());
+    sb.run(&["queue", "flush"], b"").ok();
+    assert!(arrivals(&m, count).iter().all(|n| *n == 1));
+    assert_eq!(connections(&proxy) - opened, 1);
+    let turns = proxy.turns() - turns;
+    assert!(
+        turns < 5 + count as u64 / 8,
+        "{turns} turns for {count} messages"
+    );
+}
+
+/// The connections the proxy has accepted so far.
+fn connections(proxy: &DelayProxy) -> u64 {
+    proxy
+        .counts()
+        .connections
+        .load(std::sync::atomic::Ordering::SeqCst)
 }

@@ -144,6 +144,7 @@ fn new_profile(args: &SetupArgs, defaults: &PresetDefaults) -> Result<Profile> {
         notify: None,
         rate_limit: defaults.rate_limit,
         rate_burst: None,
+        max_connections: None,
         brake: None,
         brake_per_caller: None,
         users: None,

@@ -10,6 +10,7 @@
 //! A message that cannot be streamed (too large, a relay without CHUNKING, a frozen profile,
 //! another profile) waits until the flight has landed and goes alone.
 
+use std::collections::VecDeque;
 use std::io::Read;
 
 use super::{Landed, Runner, Select, Summary, Ticket};
@@ -41,7 +42,7 @@ pub(super) struct InFlight<'s> {
 impl<'a, R: Relays> Runner<'a, R> {
     /// Attempts each message of `ids` that `select` takes, streaming where the relay allows;
     /// every message has landed when it returns.
-    pub(super) fn stream(
+    pub(in crate::queue) fn stream(
         &mut self,
         ids: &mut dyn Iterator<Item = QueueId>,
         select: &Select,
@@ -111,10 +112,15 @@ impl<'a, R: Relays> Runner<'a, R> {
             log,
             replies,
         });
-        while self.flight.len() >= FLIGHT
-            || self.flight.iter().map(|f| f.replies).sum::<usize>() >= FLIGHT_REPLIES
-        {
-            self.land_one(summary)?;
+        // A full flight lands by half, so that the next half goes out together.
+        let full = |flight: &VecDeque<InFlight<'_>>, share: usize| {
+            flight.len() * share >= FLIGHT
+                || flight.iter().map(|f| f.replies).sum::<usize>() * share >= FLIGHT_REPLIES
+        };
+        if full(&self.flight, 1) {
+            while full(&self.flight, 2) {
+                self.land_one(summary)?;
+            }
         }
         Ok(())
     }
