@@ -203,6 +203,9 @@ struct Ticket<S> {
     log: crate::log::Attempt,
 }
 
+/// Told the profile, and whether a session to its relay opened ([`Runner::on_session`]).
+pub(in crate::queue) type OnSession<'a> = dyn Fn(&str, bool) + Sync + 'a;
+
 /// What becomes of a session after a message, gravest last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Fate {
@@ -258,7 +261,7 @@ pub struct Runner<'a, R: Relays = Smtp<'a>> {
     /// closes.
     tally: Tally,
     /// Told about each session opened or not ([`Runner::on_session`]).
-    opened: Option<&'a (dyn Fn(&str, bool) + Sync)>,
+    opened: Option<&'a OnSession<'a>>,
 }
 
 impl<'a> Runner<'a> {
@@ -365,7 +368,7 @@ impl<'a, R: Relays> Runner<'a, R> {
 
     /// Calls `opened` with the profile and whether it worked each time this runner tries to
     /// open a session ([`super::pass`] opens more connections only once one has logged in).
-    pub(in crate::queue) fn on_session(mut self, opened: &'a (dyn Fn(&str, bool) + Sync)) -> Self {
+    pub(in crate::queue) fn on_session(mut self, opened: &'a OnSession<'a>) -> Self {
         self.opened = Some(opened);
         self
     }
