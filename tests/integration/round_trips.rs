@@ -198,3 +198,31 @@ fn connections(proxy: &DelayProxy) -> u64 {
         .connections
         .load(std::sync::atomic::Ordering::SeqCst)
 }
+
+/// The further connections of a pass resume the first one's TLS session with the tickets it
+/// got (kept in the process), so they skip the full handshake (Postfix hands out one ticket a
+/// handshake, so of connections opened at once one resumes).
+#[test]
+fn further_connections_of_a_pass_resume_the_tls_session() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let proxy = far(587);
+    let sb = profile_through(&proxy, "starttls");
+    let m = marker("resume");
+    let count = 100;
+    queue_messages(&sb, "", &m, count);
+    let flush = sb.run(&["-v", "queue", "flush"], b"").ok();
+    let established: Vec<&str> = flush
+        .stderr
+        .lines()
+        .filter(|l| l.contains("TLS established"))
+        .collect();
+    assert!(established.len() >= 2, "{established:?}");
+    assert!(!established[0].contains("resumed"), "{established:?}");
+    assert!(
+        established[1..].iter().any(|l| l.contains("resumed")),
+        "{established:?}"
+    );
+    assert!(arrivals(&m, count).iter().all(|n| *n == 1));
+}

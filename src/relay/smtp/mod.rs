@@ -475,7 +475,11 @@ impl Connection {
         };
         let version = tls.conn.protocol_version()?;
         let suite = tls.conn.negotiated_cipher_suite()?;
-        Some(format!("{version:?}, {:?}", suite.suite()))
+        let resumed = match tls.conn.handshake_kind() {
+            Some(rustls::HandshakeKind::Resumed) => ", resumed",
+            _ => "",
+        };
+        Some(format!("{version:?}, {:?}{resumed}", suite.suite()))
     }
 
     /// The relay's certificate chain as it sent it (leaf first, DER); empty without TLS.
