@@ -9,7 +9,8 @@
 #   options: --out FILE (report), --bin PATH (relayctl binary), --runs N, --count N (bulk),
 #            --big-mb N (large message), --rounds N (bulk, large message and listener
 #            repetitions), --smtp-count N (listener messages per round), --idle N (idle
-#            connections)
+#            connections), --far-count N (case 9's flush; 1,000, smoke 20), --daemon-count N
+#            (case 10's submissions; 20, smoke 3)
 #
 # Cases (see bench/NOTES.md for method and the history of fixes):
 #   1. cron path: `sendmail -t` with one ~1 KB message, whole process, plain SMTP to a Postfix
@@ -29,15 +30,22 @@
 #      packages do when missing)
 #   8. at a distance: case 1b through testkit's delay proxy (bench builds it) at 0 and 10 ms
 #      each way, relayctl and msmtp: medians and the client's turns
+#   9. flush at a distance: N messages queued for the STARTTLS + AUTH profile, `queue flush`
+#      through the proxy at 10 ms each way (and 0 ms), vs a throwaway Postfix null client
+#      (default concurrency) relaying the same N through its own proxy: msg/s, connections, turns
+#  10. daemon mode at a distance: `queue daemon` delivering through the proxy at 10 ms each way,
+#      K `sendmail -t` submissions 1.5 s apart: time from `sendmail` returning to the proxy
+#      forwarding the relay's reply to the message (its event log), against the round trips
+#      needed; the daemon's CPU time per delivery
 #   plus startup checks: no network, resolver or keyring access for --version and a config load,
 #   and the secret read only once a connection needs it (strace).
 #
 # Needs Debian/Ubuntu. Missing tools (msmtp, hyperfine, postfix for smtp-sink/smtp-source, time,
 # strace, python3) are installed with apt-get when run as root. The STARTTLS case needs the
 # Postfix test relay (tests/relay/postfix-up.sh, root); while it runs, a sink is started on the
-# relay's capture port 2525, and the case is skipped when that port is taken (the integration
-# tests are running). Nothing outside a temporary directory is written except the report, and
-# Postfix's queue is emptied (postsuper -d ALL) after the STARTTLS case.
+# relay's capture port 2525, and the cases that use it (1b, 8, 9, 10) are skipped when that port
+# is taken (the integration tests are running). Nothing outside a temporary directory is written
+# except the report, and Postfix's queue is emptied (postsuper -d ALL) after those cases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -51,6 +59,8 @@ BIG_MB=
 ROUNDS=
 SMTP_COUNT=
 IDLE=
+FAR_COUNT=
+DAEMON_COUNT=
 while (($#)); do
     case $1 in
         --smoke) SMOKE=1 ;;
@@ -62,6 +72,8 @@ while (($#)); do
         --rounds) ROUNDS=$2; shift ;;
         --smtp-count) SMTP_COUNT=$2; shift ;;
         --idle) IDLE=$2; shift ;;
+        --far-count) FAR_COUNT=$2; shift ;;
+        --daemon-count) DAEMON_COUNT=$2; shift ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench/run.sh: unknown option $1" >&2; exit 64 ;;
     esac
@@ -69,10 +81,12 @@ while (($#)); do
 done
 if ((SMOKE)); then
     : "${RUNS:=3}" "${COUNT:=20}" "${BIG_MB:=5}" "${ROUNDS:=2}" "${SMTP_COUNT:=40}" "${IDLE:=20}"
+    : "${FAR_COUNT:=20}" "${DAEMON_COUNT:=3}"
     BULK_RUNS=2
     DEAD_RUNS=2
 else
     : "${RUNS:=40}" "${COUNT:=1000}" "${BIG_MB:=100}" "${ROUNDS:=3}" "${SMTP_COUNT:=10000}" "${IDLE:=1000}"
+    : "${FAR_COUNT:=1000}" "${DAEMON_COUNT:=20}"
     BULK_RUNS=10
     DEAD_RUNS=5
 fi
@@ -100,7 +114,7 @@ if ((${#need[@]})); then
     }
 fi
 
-# Milliseconds each way in case 8 (a relay 20 ms away by round trip).
+# Milliseconds each way in cases 8 to 10 (a relay 20 ms away by round trip).
 FAR_DELAY=${BENCH_FAR_DELAY:-10}
 if ((SMOKE)); then PROFILE_FLAG=(); BUILD_DIR=debug; else PROFILE_FLAG=(--release); BUILD_DIR=release; fi
 if [[ -z $BIN ]]; then
@@ -123,13 +137,15 @@ chmod 700 "$W"
 PIDS=()
 POSTFIX_USED=0
 PF= # the throwaway Postfix instance of case 7
+PN= # the throwaway Postfix null client of case 9
 LW= # the listener's spool of case 7 (its user can reach it, unlike $W)
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     ((POSTFIX_USED)) && postsuper -d ALL >/dev/null 2>&1 || true
     if [[ -n $PF ]]; then postfix -c "$PF/etc" stop >/dev/null 2>&1 || true; fi
-    rm -rf "$W" ${PF:+"$PF"} ${LW:+"$LW"}
+    if [[ -n $PN ]]; then postfix -c "$PN/etc" stop >/dev/null 2>&1 || true; fi
+    rm -rf "$W" ${PF:+"$PF"} ${PN:+"$PN"} ${LW:+"$LW"}
 }
 trap cleanup EXIT
 
@@ -179,6 +195,8 @@ user = "$RELAY_USER"
 from = "$RELAY_USER"
 secret = "file:$W/secret"
 ca_file = "$RELAY_DIR/ca.pem"
+# As the bench profile's: case 9 queues 1,000 messages for this profile.
+brake = "1000000/hour"
 EOF
 }
 profiles now >"$W/now.toml"
@@ -326,15 +344,23 @@ PY
     log "case 8: cron path (STARTTLS + AUTH) through the delay proxy, 0 and $FAR_DELAY ms each way"
     cargo build --quiet --locked "${PROFILE_FLAG[@]}" -p testkit --bin delay-proxy
     PROXY=${CARGO_TARGET_DIR:-$ROOT/target}/$BUILD_DIR/delay-proxy
+    # A proxy of its own in front of 587: start_proxy NAME DELAY [--events]; sets PROXY_PORT.
+    # It prints its totals to $W/proxy.NAME, and with --events logs to $W/events.NAME.
+    start_proxy() {
+        local name=$1 delay=$2 events=()
+        [[ ${3:-} == --events ]] && events=(--events "$W/events.$name")
+        "$PROXY" "${events[@]}" 127.0.0.1:0 127.0.0.1:587 "$delay" >"$W/proxy.$name" &
+        PIDS+=($!)
+        for _ in $(seq 50); do grep -q '^listening' "$W/proxy.$name" 2>/dev/null && break; sleep 0.1; done
+        PROXY_PORT=$(sed -n 's/^listening on 127.0.0.1://p' "$W/proxy.$name")
+        [[ -n $PROXY_PORT ]] || die "the delay proxy did not start"
+    }
     sed '/^account tls$/,$!d' "$W/msmtprc" >"$W/tls.account"
     for d in 0 "$FAR_DELAY"; do
         lab=FAR
         [[ $d == 0 ]] && lab=0
-        "$PROXY" 127.0.0.1:0 127.0.0.1:587 "$d" >"$W/proxy.$d" &
-        PIDS+=($!)
-        for _ in $(seq 50); do grep -q '^listening' "$W/proxy.$d" 2>/dev/null && break; sleep 0.1; done
-        p=$(sed -n 's/^listening on 127.0.0.1://p' "$W/proxy.$d")
-        [[ -n $p ]] || die "the delay proxy did not start"
+        start_proxy "$d" "$d"
+        p=$PROXY_PORT
         sed "s/^port = 587\$/port = $p/" "$W/now.toml" >"$W/far$d.toml"
         sed "s/^account tls\$/account far$d/; s/^port 587\$/port $p/" "$W/tls.account" >>"$W/msmtprc"
         # Turns of one submission each: the proxy prints its totals after every connection.
@@ -361,11 +387,265 @@ PY
         printf -v "FAR_MS_$lab" '%s' "$med"; printf -v "FAR_MS_RANGE_$lab" '%s' "$min … $max"
     done
 
-    # Let Postfix hand what it accepted to the sink, then stop the sink and empty its queue.
-    for _ in $(seq 100); do
-        postqueue -p 2>/dev/null | grep -q '^Mail queue is empty' && break
-        sleep 0.1
+    # Cases 9 and 10 count, in the relay's log, what it hands to the sink on 2525: what cases 1b
+    # and 8 sent must be out of the way first.
+    relay_drained() { # SECONDS: waits that long at most for the relay's queue to be empty
+        local i
+        for ((i = 0; i < $1 * 10; i++)); do
+            postqueue -p 2>/dev/null | grep -q '^Mail queue is empty' && return 0
+            sleep 0.1
+        done
+        return 1
+    }
+    RELAY_LOG=$RELAY_DIR/postfix.log
+    log_mark() { stat -c %s "$RELAY_LOG" 2>/dev/null || echo 0; }
+    sent_since() { # MARK: messages the relay passed to the sink since MARK (a size of its log)
+        tail -c +$(($1 + 1)) "$RELAY_LOG" 2>/dev/null |
+            grep -c 'relay=127\.0\.0\.1\[127\.0\.0\.1\]:2525, .*status=sent' || true
+    }
+    arrived() { # MARK N WHAT: dies unless exactly N messages reached the sink since MARK
+        local n=0 i
+        for ((i = 0; i < 1200; i++)); do
+            n=$(sent_since "$1")
+            ((n >= $2)) && relay_drained 1 && break
+            sleep 0.1
+        done
+        sleep 0.5 # the relay's log is written by postlogd, a moment later
+        n=$(sent_since "$1")
+        ((n == $2)) || die "$3: the relay passed $n messages to the sink, expected $2"
+    }
+    conns() { # NAME -> "opened closed turns" from the proxy's event log
+        awk '$3 == "open" {o++} $3 == "closed" {c++; t += $4} END {print o + 0, c + 0, t + 0}' "$W/events.$1"
+    }
+    settled() { # NAME SECONDS: waits that long at most for every connection through the proxy to end
+        local o c t i
+        for ((i = 0; i < $2 * 20; i++)); do
+            read -r o c t <<<"$(conns "$1")"
+            ((o == c)) && return 0
+            sleep 0.05
+        done
+        return 1
+    }
+    relay_drained 30 || die "the relay's queue did not drain after case 8"
+    sleep 0.5
+
+    # 9. Flush at a distance: FAR_COUNT queued messages, one `queue flush` through the proxy; and
+    # Postfix as a null client relaying the same through a proxy of its own.
+    log "case 9: flush of $FAR_COUNT messages at $FAR_DELAY and 0 ms each way; Postfix as a null client"
+    for _ in $(seq "$FAR_COUNT"); do
+        rc "$W/queue.toml" "$W/ftemplate" --profile tls sendmail -t <"$W/small.eml"
     done
+    (($(queued "$W/ftemplate") == FAR_COUNT)) ||
+        die "case 9: the template holds $(queued "$W/ftemplate") messages, not $FAR_COUNT"
+    for d in "$FAR_DELAY" 0; do
+        lab=FAR
+        [[ $d == 0 ]] && lab=0
+        start_proxy "flush$d" "$d" --events
+        sed "s/^port = 587\$/port = $PROXY_PORT/" "$W/queue.toml" >"$W/flush$d.toml"
+        rm -rf "$W/fspool"
+        cp -a "$W/ftemplate" "$W/fspool"
+        sync
+        mark=$(log_mark)
+        t0=$EPOCHREALTIME
+        out=$(rc "$W/flush$d.toml" "$W/fspool" queue flush) || die "case 9: queue flush failed: $out"
+        t1=$EPOCHREALTIME
+        [[ $out == "tls: delivered $FAR_COUNT, deferred 0, held 0, failed 0"* ]] ||
+            die "case 9: queue flush printed: $out"
+        (($(queued "$W/fspool") == 0)) || die "case 9: queue flush left $(queued "$W/fspool") messages queued"
+        settled "flush$d" 10 || die "case 9: relayctl's connections through the proxy did not end"
+        read -r o _ t <<<"$(conns "flush$d")"
+        printf -v "FLUSH_RC_MS_$lab" '%s' "$(calc "($t1 - $t0) * 1000" .0f)"
+        printf -v "FLUSH_RC_RATE_$lab" '%s' "$(calc "$FAR_COUNT / ($t1 - $t0)" .0f)"
+        printf -v "FLUSH_RC_CONNS_$lab" '%s' "$o"
+        printf -v "FLUSH_RC_TURNS_$lab" '%s' "$t"
+        arrived "$mark" "$FAR_COUNT" "case 9, relayctl at $d ms"
+    done
+    rm -rf "$W/fspool"
+
+    # Postfix as a null client: an instance of its own (no listener), relayhost the proxy, SASL
+    # and TLS as the tls profile, its default concurrency; every message held by cleanup on
+    # arrival, then all released and the queue flushed at once.
+    start_proxy pfnull "$FAR_DELAY" --events
+    PN=$(mktemp -d /var/tmp/relayctl-bench-null.XXXXXX)
+    chmod 0755 "$PN"
+    install -d -m 0755 "$PN/etc" "$PN/queue"
+    install -d -o postfix -m 0755 "$PN/data"
+    printf '[127.0.0.1]:%s %s:%s\n' "$PROXY_PORT" "$RELAY_USER" "$RELAY_PASS" >"$PN/etc/sasl_passwd"
+    printf '/^/ HOLD\n' >"$PN/etc/hold"
+    cat >"$PN/etc/main.cf" <<MAINCF
+compatibility_level = 3.6
+queue_directory = $PN/queue
+data_directory = $PN/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+myhostname = null.bench.invalid
+mydestination =
+local_transport = error:local delivery is disabled
+alias_maps =
+alias_database =
+relayhost = [127.0.0.1]:$PROXY_PORT
+header_checks = regexp:$PN/etc/hold
+smtp_sasl_auth_enable = yes
+smtp_sasl_password_maps = texthash:$PN/etc/sasl_passwd
+smtp_sasl_security_options = noanonymous
+smtp_tls_security_level = encrypt
+smtp_tls_CAfile = $RELAY_DIR/ca.pem
+maillog_file = $PN/maillog
+MAINCF
+    cat >"$PN/etc/master.cf" <<MASTERCF
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+tlsmgr    unix  - - n 1000? 1 tlsmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+smtp      unix  - - n - - smtp
+relay     unix  - - n - - smtp
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+MASTERCF
+    postfix -c "$PN/etc" start >/dev/null 2>&1 ||
+        die "the Postfix null client did not start: $(tail -n 3 "$PN/maillog" 2>/dev/null)"
+    held() { find "$PN/queue/hold" -type f | wc -l; }
+    for _ in $(seq "$FAR_COUNT"); do
+        sendmail -C "$PN/etc" -f "$RELAY_USER" -t <"$W/small.eml" ||
+            die "case 9: Postfix's sendmail -C $PN/etc failed"
+    done
+    for _ in $(seq 600); do (($(held) < FAR_COUNT)) || break; sleep 0.1; done
+    (($(held) == FAR_COUNT)) || die "case 9: the Postfix null client holds $(held) messages, not $FAR_COUNT"
+    sync
+    mark=$(log_mark)
+    PN_MS=$(python3 - "$PN" "$FAR_COUNT" <<'PY'
+import os, re, subprocess, sys, time
+pn, n = sys.argv[1], int(sys.argv[2])
+queue = [os.path.join(pn, "queue", d) for d in ("maildrop", "incoming", "active", "deferred", "hold")]
+def left():
+    return sum(len(files) for d in queue for _, _, files in os.walk(d))
+def trouble():
+    try:
+        text = open(os.path.join(pn, "maillog"), errors="replace").read()
+    except OSError:
+        return None
+    bad = re.findall(r".*(?:status=(?:deferred|bounced)|fatal: |panic: ).*", text)
+    return bad[-1] if bad else None
+conf = os.path.join(pn, "etc")
+start = time.monotonic()
+subprocess.run(["postsuper", "-c", conf, "-H", "ALL"], check=True, stderr=subprocess.DEVNULL)
+subprocess.run(["postqueue", "-c", conf, "-f"], check=True)
+polls = 0
+while left():
+    time.sleep(0.01)
+    polls += 1
+    if polls % 50 == 0 and (bad := trouble()):
+        sys.exit(f"the Postfix null client: {bad}")
+    if time.monotonic() - start > 60 + n / 5:
+        sys.exit(f"the Postfix null client still holds {left()} of {n} messages")
+print(f"{(time.monotonic() - start) * 1000:.0f}")
+PY
+    ) || die "case 9: the Postfix null client did not deliver everything"
+    PN_SENT=$(grep -c 'status=sent' "$PN/maillog" || true)
+    ((PN_SENT == FAR_COUNT)) || die "case 9: the Postfix null client logged $PN_SENT deliveries, not $FAR_COUNT"
+    settled pfnull 10 || log "case 9: Postfix's connections through the proxy did not all end within 10 s"
+    read -r PN_CONNS _ PN_TURNS <<<"$(conns pfnull)"
+    postfix -c "$PN/etc" stop >/dev/null 2>&1 || true
+    PN_RATE=$(calc "$FAR_COUNT / ($PN_MS / 1000)" .0f)
+    arrived "$mark" "$FAR_COUNT" "case 9, Postfix null client"
+
+    # 10. Daemon mode at a distance: `queue daemon` on a spool whose profile goes through the
+    # proxy; each submission's delivery is found in the proxy's event log.
+    log "case 10: queue daemon at $FAR_DELAY ms each way, $DAEMON_COUNT submissions 1.5 s apart"
+    start_proxy daemon "$FAR_DELAY" --events
+    sed "s/^port = 587\$/port = $PROXY_PORT/" "$W/queue.toml" >"$W/daemon.toml"
+    mark=$(log_mark)
+    RELAYCTL_SPOOL=$W/dspool "$BIN" --config "$W/daemon.toml" queue daemon 2>>"$W/daemon.log" &
+    D_PID=$!
+    PIDS+=("$D_PID")
+    for _ in $(seq 50); do [[ -S $W/dspool/daemon.sock ]] && break; sleep 0.1; done
+    [[ -S $W/dspool/daemon.sock ]] || die "case 10: queue daemon did not start: $(cat "$W/daemon.log")"
+    # Its first pass is at its start, and it passes at most once a second.
+    last=$EPOCHREALTIME
+    TCK=$(getconf CLK_TCK)
+    cpu_ticks() { sed 's/.*) //' "/proc/$D_PID/stat" | awk '{print $12 + $13}'; } # utime + stime
+    delivered() { # N: N connections through the proxy, all ended, and the queue empty
+        read -r o c _ <<<"$(conns daemon)"
+        ((o >= $1 && o == c)) && (($(queued "$W/dspool") == 0))
+    }
+    : >"$W/daemon.runs"
+    for i in $(seq "$DAEMON_COUNT"); do
+        sleep "$(calc "max(0, $last + 1.5 - $EPOCHREALTIME)" .3f)"
+        c0=$(cpu_ticks)
+        before=$EPOCHREALTIME
+        rc "$W/daemon.toml" "$W/dspool" --profile tls sendmail -t <"$W/small.eml" || die "case 10: sendmail -t failed"
+        t0=$EPOCHREALTIME
+        for _ in $(seq 1000); do delivered "$i" && break; sleep 0.01; done
+        delivered "$i" || die "case 10: submission $i not delivered within 10 s: $(tail -n 3 "$W/daemon.log")"
+        echo "$before $t0 $(($(cpu_ticks) - c0))" >>"$W/daemon.runs"
+        last=$t0
+    done
+    kill "$D_PID" 2>/dev/null || true
+    wait "$D_PID" 2>/dev/null || true
+    arrived "$mark" "$DAEMON_COUNT" "case 10"
+    # Per submission: the connections opened from just before its `sendmail` to just before the
+    # next one's, and of them the one that carried the message (the most client bytes). Its turn
+    # with the most client bytes is the message's (its 1 KB outweighs any TLS handshake flight);
+    # t1 is when the proxy forwarded the last chunk of the relay's answer to that turn (under TLS
+    # the proxy sees no text: this chunk holds the reply to the message, and any replies
+    # pipelined with it), and the turns needed are that turn's number.
+    DAEMON_OUT=$(python3 - "$W/events.daemon" "$W/daemon.runs" "$FAR_DELAY" "$TCK" <<'PY'
+import statistics, sys
+events, runs, delay, tck = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+conns = {}
+for line in open(events):
+    f = line.rstrip("\n").split(" ", 5)
+    t, kind = int(f[0]) / 1e9, f[2]
+    k = conns.setdefault(f[1], {"open": None, "turns": 0, "sent": {}, "answered": {}})
+    if kind == "open":
+        k["open"] = t
+    elif kind == "closed":
+        k["turns"] = int(f[3])
+    elif kind == "client":
+        k["sent"][int(f[3])] = k["sent"].get(int(f[3]), 0) + int(f[4])
+    elif kind == "server":
+        k["answered"][int(f[3])] = t
+rows = [l.split() for l in open(runs)]
+took, needed, turns, cpu = [], [], set(), []
+for i, (before, t0, ticks) in enumerate(rows):
+    end = float(rows[i + 1][0]) if i + 1 < len(rows) else float("inf")
+    mine = [k for k in conns.values() if k["open"] is not None and float(before) <= k["open"] < end]
+    if not mine:
+        sys.exit(f"no connection for submission {i + 1}")
+    k = max(mine, key=lambda k: sum(k["sent"].values()))
+    turn = max(k["sent"], key=lambda n: (k["sent"][n], n))
+    if turn not in k["answered"]:
+        sys.exit(f"no answer to the message of submission {i + 1}")
+    took.append((k["answered"][turn] - float(t0)) * 1000)
+    needed.append(delay + turn * 2 * delay)
+    turns.add(f"{turn}_({k['turns']})")
+    cpu.append(int(ticks) * 1000 / tck)
+rest = cpu[1:] or cpu
+med = statistics.median
+print(len(rows), "/".join(sorted(turns)), f"{med(needed):.0f}", f"{med(took):.1f}",
+      f"{min(took):.1f}…{max(took):.1f}", f"{med(took) / med(needed):.2f}",
+      f"{cpu[0]:.0f}", f"{med(rest):.0f}", f"{statistics.mean(rest):.1f}")
+PY
+    ) || die "case 10: the proxy's event log does not account for every delivery"
+    read -r DAEMON_N DAEMON_TURNS DAEMON_NEEDED DAEMON_TOOK DAEMON_RANGE DAEMON_RATIO \
+        DAEMON_CPU1 DAEMON_CPU_MED DAEMON_CPU_MEAN <<<"$DAEMON_OUT"
+
+    # Let Postfix hand what it accepted to the sink, then stop the sink and empty its queue.
+    relay_drained 10 || true
     kill "$SINK_2525" 2>/dev/null || true
     wait "$SINK_2525" 2>/dev/null || true
     postsuper -d ALL >/dev/null 2>&1 || true
@@ -711,6 +991,8 @@ fi
     if [[ -z $TLS_NOTE ]]; then
         R_FAR=$(ratio "$FAR_RC_FAR" "$FAR_MS_FAR")
         echo "| at $((2 * FAR_DELAY)) ms round trip (case 8), STARTTLS + AUTH: at most 7 client turns, median <= 0.45x msmtp's | ${TURNS_relayctl_FAR} turns (msmtp ${TURNS_msmtp_FAR}); ${FAR_RC_FAR} ms vs ${FAR_MS_FAR} ms = **${R_FAR}x** | $(verdict "${TURNS_relayctl_FAR} <= 7 and $R_FAR <= 0.45") |"
+        echo "| flush of $FAR_COUNT at $((2 * FAR_DELAY)) ms round trip (case 9): >= 500 messages/s and >= Postfix as a null client (same run) | **${FLUSH_RC_RATE_FAR}/s** vs ${PN_RATE}/s = **$(calc "$FLUSH_RC_RATE_FAR / $PN_RATE" .2f)x** | $(verdict "$FLUSH_RC_RATE_FAR >= 500 and $FLUSH_RC_RATE_FAR >= $PN_RATE") |"
+        echo "| daemon mode at $((2 * FAR_DELAY)) ms round trip (case 10): \`sendmail\` returning to the relay's reply within 1.2x the round trips needed (medians) | ${DAEMON_TOOK} ms vs ${DAEMON_NEEDED} ms = **${DAEMON_RATIO}x** | $(verdict "$DAEMON_RATIO <= 1.2") |"
     fi
     echo "| bulk flush >= 1,000 messages/s | **${RATE_RC}/s** ($COUNT in ${BULK_RC} ms) | $(verdict "$RATE_RC >= 1000") |"
     echo "| bulk flush >= 50x msmtp's loop | ${RATE_RC}/s vs ${RATE_MS}/s = **${R_BULK_MS}x** | $(verdict "$R_BULK_MS >= 50") |"
@@ -766,6 +1048,48 @@ fi
         echo "then MAIL + RCPT + \`BDAT n LAST\` with the message + QUIT + close_notify in one flight (the message is alone in"
         echo "the queue, so the session ends with it; QUIT's reply is not awaited)."
         echo "tests/integration/round_trips.rs fails if one more appears."
+    else
+        echo "$TLS_NOTE"
+    fi
+    echo
+    echo "## 9. Flush at a distance: $FAR_COUNT messages of ${SMALL_BYTES} bytes, STARTTLS + AUTH"
+    echo
+    if [[ -z $TLS_NOTE ]]; then
+        echo "The same $FAR_COUNT messages, each tool through a delay proxy of its own in front of Postfix on 587; wall time"
+        echo "until the tool's queue is empty, one run each. relayctl: \`queue flush\` on a fresh copy of a spool that"
+        echo "holds them (profile \`tls\`). Postfix $(postconf -h mail_version 2>/dev/null || echo '?') as a null client: an instance of its own,"
+        echo "relayhost the proxy, SASL and \`smtp_tls_security_level = encrypt\`, everything else (concurrency, connection"
+        echo "and TLS session caching) its defaults; the messages held on arrival, then released and the queue flushed"
+        echo "(\`postsuper -H ALL; postqueue -f\`). Every message was counted at the sink behind the relay."
+        echo
+        echo "| | delay each way | wall time | messages/s | connections | client turns (per message) |"
+        echo "|---|---|---|---|---|---|"
+        echo "| relayctl \`queue flush\` | 0 ms | ${FLUSH_RC_MS_0} ms | ${FLUSH_RC_RATE_0} | ${FLUSH_RC_CONNS_0} | ${FLUSH_RC_TURNS_0} ($(calc "$FLUSH_RC_TURNS_0 / $FAR_COUNT" .2f)) |"
+        echo "| relayctl \`queue flush\` | ${FAR_DELAY} ms | ${FLUSH_RC_MS_FAR} ms | **${FLUSH_RC_RATE_FAR}** | ${FLUSH_RC_CONNS_FAR} | ${FLUSH_RC_TURNS_FAR} ($(calc "$FLUSH_RC_TURNS_FAR / $FAR_COUNT" .2f)) |"
+        echo "| Postfix null client | ${FAR_DELAY} ms | ${PN_MS} ms | **${PN_RATE}** | ${PN_CONNS} | ${PN_TURNS} ($(calc "$PN_TURNS / $FAR_COUNT" .2f)) |"
+        echo
+        echo "relayctl/Postfix (messages/s): **$(calc "$FLUSH_RC_RATE_FAR / $PN_RATE" .2f)x**."
+    else
+        echo "$TLS_NOTE"
+    fi
+    echo
+    echo "## 10. Daemon mode at a distance"
+    echo
+    if [[ -z $TLS_NOTE ]]; then
+        echo "\`relayctl queue daemon\` on a spool whose profile \`tls\` (\`delivery = \"queue\"\`) goes through a delay proxy at"
+        echo "${FAR_DELAY} ms each way; $DAEMON_N submissions by \`sendmail -t\`, at least 1.5 s apart (the daemon passes at most"
+        echo "once a second). t0: \`sendmail\` returned; t1: the proxy forwarded to the daemon the relay's reply to the"
+        echo "message (\`250 2.0.0 Ok: queued as\`), from the proxy's event log: the last chunk answering the client turn"
+        echo "that carried the message, the turn with the most bytes (under TLS the proxy sees no text). Needed: the"
+        echo "greeting one way plus two ways per client turn up to that one, ${FAR_DELAY} + turns x $((2 * FAR_DELAY)) ms."
+        echo
+        echo "| client turns to the reply (of the connection) | needed (median) | t1 - t0 (median) | min … max | ratio |"
+        echo "|---|---|---|---|---|"
+        echo "| ${DAEMON_TURNS//_/ } | ${DAEMON_NEEDED} ms | **${DAEMON_TOOK} ms** | ${DAEMON_RANGE} ms | **${DAEMON_RATIO}x** |"
+        echo
+        echo "The daemon's CPU time per delivery (utime + stime from /proc/PID/stat, read before \`sendmail\` and after"
+        echo "the delivery; $(getconf CLK_TCK) ticks a second, so each reading is to $((1000 / $(getconf CLK_TCK))) ms): first delivery **${DAEMON_CPU1} ms**; the"
+        echo "others median **${DAEMON_CPU_MED} ms**, mean ${DAEMON_CPU_MEAN} ms."
     else
         echo "$TLS_NOTE"
     fi

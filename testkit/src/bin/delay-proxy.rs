@@ -1,18 +1,39 @@
-//! `delay-proxy LISTEN UPSTREAM DELAY_MS`: forwards TCP connections from LISTEN to UPSTREAM with
-//! DELAY_MS added in each direction (so a round trip costs twice that), for bench/run.sh. It
-//! prints `listening on ADDR`, then after each connection ends a line with the totals so far:
-//! `connections=N turns=T client_bytes=C server_bytes=S`. It runs until killed.
+//! `delay-proxy [--events FILE] LISTEN UPSTREAM DELAY_MS`: forwards TCP connections from LISTEN
+//! to UPSTREAM with DELAY_MS added in each direction (so a round trip costs twice that), for
+//! bench/run.sh. It prints `listening on ADDR`, then after each connection ends a line with the
+//! totals so far: `connections=N turns=T client_bytes=C server_bytes=S`. With `--events`, it
+//! writes every connection and forwarded chunk to FILE (created or truncated), one line each as
+//! it happens (the format is testkit::delay's). It runs until killed.
 
+use std::fs::File;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use testkit::delay::DelayProxy;
+use testkit::delay::{DelayProxy, EventLog};
+
+const USAGE: &str = "usage: delay-proxy [--events FILE] LISTEN UPSTREAM DELAY_MS";
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let events = match args.iter().position(|a| a == "--events") {
+        Some(at) if at + 1 < args.len() => {
+            let path = args.remove(at + 1);
+            args.remove(at);
+            let file = File::create(&path).unwrap_or_else(|e| {
+                eprintln!("delay-proxy: cannot create {path}: {e}");
+                std::process::exit(73);
+            });
+            Some(EventLog::new(file))
+        }
+        Some(_) => {
+            eprintln!("{USAGE}");
+            std::process::exit(64);
+        }
+        None => None,
+    };
     let [listen, upstream, delay] = args.as_slice() else {
-        eprintln!("usage: delay-proxy LISTEN UPSTREAM DELAY_MS");
+        eprintln!("{USAGE}");
         std::process::exit(64);
     };
     let (Ok(upstream), Ok(delay)) = (upstream.parse::<SocketAddr>(), delay.parse::<u64>()) else {
@@ -20,10 +41,11 @@ fn main() {
         std::process::exit(64);
     };
     let proxy =
-        DelayProxy::start(listen, upstream, Duration::from_millis(delay)).unwrap_or_else(|e| {
-            eprintln!("delay-proxy: cannot listen on {listen}: {e}");
-            std::process::exit(71);
-        });
+        DelayProxy::start_with_events(listen, upstream, Duration::from_millis(delay), events)
+            .unwrap_or_else(|e| {
+                eprintln!("delay-proxy: cannot listen on {listen}: {e}");
+                std::process::exit(71);
+            });
     println!("listening on {}", proxy.addr());
     let counts = proxy.counts();
     let mut reported = 0;
