@@ -10,7 +10,7 @@ use super::policy::{Policy, TlsStep};
 use super::smtp::{Connection, SmtpError};
 use super::translate::translate;
 use super::{Credentials, DeliveryError, Envelope, RecipientFailure, RecipientResult, hello};
-use crate::config::{ByteSize, Profile};
+use crate::config::{ByteSize, Profile, TlsMode};
 use crate::transcript::Transcript;
 
 /// A recipient with its RCPT TO parameters (`NOTIFY=...`).
@@ -53,7 +53,43 @@ impl<'t> Session<'t> {
     ) -> Result<Self, DeliveryError> {
         let server = format!("{}:{}", profile.host, profile.port);
         let hello = hello::client_name(profile);
-        let policy = Policy::new(profile)?;
+        let implicit = profile.tls == TlsMode::Tls;
+        let connecting =
+            || transcript.note(&format!("connecting to {server} (tls: {})", profile.tls));
+        let reach = |route: &super::smtp::Route, tls: Option<super::policy::TlsParameters>| {
+            Connection::connect_within(
+                &profile.host,
+                profile.port,
+                route,
+                first_answer,
+                profile.timeout(),
+                tls,
+                transcript,
+            )
+            .and_then(|mut conn| {
+                conn.ehlo(&hello, transcript)?;
+                Ok(conn)
+            })
+        };
+        // The TLS settings (the system's CA store alone is a few hundred certificates to read)
+        // are made while the relay is reached and greets, unless TLS comes first (port 465).
+        let (policy, route, reached) = std::thread::scope(|scope| {
+            let making = scope.spawn(|| Policy::new(profile));
+            let route = super::route(profile, credentials);
+            let reached = match (&route, implicit) {
+                (Ok(route), false) => {
+                    connecting();
+                    Some(reach(route, None))
+                }
+                _ => None,
+            };
+            let policy = making
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (policy, route, reached)
+        });
+        let policy = policy?;
+        let route = route?;
         let fail = |e: SmtpError| match policy.setup_fault(&e) {
             Some(fault) => DeliveryError::Mismatch {
                 server: server.clone(),
@@ -66,19 +102,13 @@ impl<'t> Session<'t> {
             },
             None => translate(&server, e),
         };
-        transcript.note(&format!("connecting to {server} (tls: {})", profile.tls));
-        let route = super::route(profile, credentials)?;
-        let mut conn = Connection::connect_within(
-            &profile.host,
-            profile.port,
-            &route,
-            first_answer,
-            profile.timeout(),
-            policy.implicit_tls(),
-            transcript,
-        )
-        .map_err(fail)?;
-        conn.ehlo(&hello, transcript).map_err(fail)?;
+        let mut conn = match reached {
+            Some(reached) => reached.map_err(fail)?,
+            None => {
+                connecting();
+                reach(&route, policy.implicit_tls()).map_err(fail)?
+            }
+        };
         match policy.tls_step(conn.extensions().has("STARTTLS")) {
             TlsStep::Starttls((config, server_name)) => {
                 conn.starttls(config, server_name, transcript)
