@@ -139,7 +139,11 @@ fn flushes_stream_over_several_connections_and_send_each_message_once() {
     queue_messages(&sb, "", &m, count);
     let opened = connections(&proxy);
     let flushes: Vec<std::process::Child> = (0..2)
-        .map(|_| sb.command(&["queue", "flush"]).spawn().expect("relayctl"))
+        .map(|_| {
+            let mut flush = sb.command(&["queue", "flush"]);
+            flush.stdout(std::process::Stdio::null());
+            flush.spawn().expect("relayctl")
+        })
         .collect();
     for mut flush in flushes {
         assert!(flush.wait().unwrap().success());
