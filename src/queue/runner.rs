@@ -333,8 +333,10 @@ impl<'a, R: Relays> Runner<'a, R> {
         self
     }
 
-    /// One pass over the queue on one connection per profile ([`super::pass`] opens more).
-    /// Notices queued during the pass are sent in the same pass.
+    /// One pass over the queue on one connection per profile, as the tests make it (`queue
+    /// run` opens more: [`Runner::begin_pass`] and [`Runner::stream`] are its parts). Notices
+    /// queued during the pass are sent in the same pass.
+    #[cfg(test)]
     pub fn run(&mut self, select: &Select) -> Result<Summary, SpoolError> {
         let mut summary = Summary::default();
         let ids = self.begin_pass(select)?;
@@ -367,7 +369,7 @@ impl<'a, R: Relays> Runner<'a, R> {
     }
 
     /// Calls `opened` with the profile and whether it worked each time this runner tries to
-    /// open a session ([`super::pass`] opens more connections only once one has logged in).
+    /// open a session (a pass opens more connections only once one has logged in).
     pub(in crate::queue) fn on_session(mut self, opened: &'a OnSession<'a>) -> Self {
         self.opened = Some(opened);
         self
