@@ -230,3 +230,49 @@ fn further_connections_of_a_pass_resume_the_tls_session() {
     );
     assert!(arrivals(&m, count).iter().all(|n| *n == 1));
 }
+
+/// Peak RSS, in KiB, of `relayctl queue flush` in `sb` (GNU time's `%M`).
+fn flush_peak_kib(sb: &Sandbox) -> u64 {
+    let mut time = sb.program("/usr/bin/time");
+    time.args([
+        "-f",
+        "peak %M",
+        env!("CARGO_BIN_EXE_relayctl"),
+        "queue",
+        "flush",
+    ]);
+    let out = time.output().expect("/usr/bin/time (apt-get install time)");
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak "))
+        .and_then(|kib| kib.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak in {stderr}"))
+}
+
+/// A message too large for one flight is not read whole to be streamed: it goes from the
+/// spool through DATA in pieces, and the flush's peak memory does not grow with it.
+#[test]
+fn a_large_queued_message_is_not_held_in_memory() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let proxy = far(587);
+    let sb = profile_through(&proxy, "starttls");
+    let m = marker("large");
+    queue_messages(&sb, "", &m, 1);
+    let small = flush_peak_kib(&sb);
+    assert!(arrivals(&m, 1) == [1]);
+    // 9 MB of text (the test relay takes 10 MB).
+    let line = "x".repeat(99);
+    let body: String = (0..90_000).map(|_| format!("{line}\n")).collect();
+    let message = format!("To: ops@example.org\nSubject: {m}-1.\n\n{body}");
+    sb.run(&["sendmail", "-t"], message.as_bytes()).ok();
+    let large = flush_peak_kib(&sb);
+    assert_eq!(arrivals(&m, 2), [1, 1]);
+    assert!(
+        large < small + 4 * 1024,
+        "a 9 MB message took the flush from {small} KiB to {large} KiB"
+    );
+}

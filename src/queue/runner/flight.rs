@@ -27,6 +27,16 @@ const FLIGHT: usize = 32;
 /// that are not being read while the client blocks writing the next message.
 const FLIGHT_REPLIES: usize = 512;
 
+/// The message of `locked`, whole (it fits in one flight); `None` when it cannot be read.
+fn whole(locked: &Locked<'_>) -> Result<Option<Vec<u8>>, SpoolError> {
+    let mut message = Vec::with_capacity(usize::try_from(locked.state.size).unwrap_or(0));
+    Ok(locked
+        .open_message()?
+        .read_to_end(&mut message)
+        .ok()
+        .map(|_| message))
+}
+
 /// A message sent whose replies are not read yet.
 pub(super) struct InFlight<'s> {
     /// The profile whose session carries it.
@@ -81,14 +91,18 @@ impl<'a, R: Relays> Runner<'a, R> {
                 return self.alone(locked, None, vec![(name, outcome)], 1, summary);
             }
         };
-        let mut message = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        let read = locked.open_message()?.read_to_end(&mut message);
-        if !ticket.session.streams(size) || read.is_err() {
+        // Read whole only once it is known to fit in one flight (at most one chunk): a large
+        // message streams from the spool through DATA, whatever its size.
+        let message = match ticket.session.streams(size) {
+            true => whole(&locked)?,
+            false => None,
+        };
+        let Some(message) = message else {
             // A session just opened (nothing was in flight) to a relay that takes this message
-            // only alone, or a message that could not be read whole: it goes the usual way.
+            // only alone, or a message that could not be read: it goes the usual way.
             let landed = self.send_now(locked, &name, ticket)?;
             return self.after(landed, &name, summary);
-        }
+        };
         let envelope = locked.state.pending_envelope();
         if let Err(e) = ticket
             .session
