@@ -1107,7 +1107,7 @@ fi
     echo
     echo "| | median wall time | min … max | messages/s (median) | runs |"
     echo "|---|---|---|---|---|"
-    echo "| relayctl \`queue run\` (streamed on up to 4 connections; spool reset and synced before each run) | ${BULK_RC} ms | ${BULK_RC_MIN} … ${BULK_RC_MAX} | **${RATE_RC}** | $BULK_RUNS |"
+    echo "| relayctl \`queue run\` (up to 4 connections; spool reset and synced before each run) | ${BULK_RC} ms | ${BULK_RC_MIN} … ${BULK_RC_MAX} | **${RATE_RC}** | $BULK_RUNS |"
     echo "| msmtp, one process per message in a shell loop | ${BULK_MS} ms | ${BULK_MS_MIN} … ${BULK_MS_MAX} | **${RATE_MS}** | $MSMTP_BULK_RUNS |"
     echo "| Postfix smtp-source \`-d -s 1 -m $COUNT -l $SMALL_BYTES\` (one connection, no spool) | ${BULK_SRC} ms | ${BULK_SRC_MIN} … ${BULK_SRC_MAX} | **${RATE_SRC}** | $BULK_RUNS |"
     echo
