@@ -665,3 +665,65 @@ fn message_over_the_relays_size_is_refused_before_upload() {
     assert_eq!(failed.len(), 1, "never retried forever: {failed:?}");
     assert!(queue(&sb, "list").is_empty());
 }
+
+/// A relay that closes the connection in the middle of a streamed flight: the messages it
+/// answered are delivered and recorded, the one it took without answering and those sent after
+/// it stay queued, and the next flush delivers them. Nothing is lost, and nothing answered is
+/// sent again (the unanswered one is, as at least once means).
+#[test]
+fn a_connection_closed_mid_flight_loses_nothing() {
+    let streaming = Script {
+        pipelining: true,
+        chunking: true,
+        ..Script::default()
+    };
+    let server = Server::start(Script {
+        final_dot: testkit::smtp::acts([
+            reply("250 2.0.0 Ok: one"),
+            reply("250 2.0.0 Ok: two"),
+            Act::Close,
+        ]),
+        ..streaming.clone()
+    });
+    let sb = sandbox(server.port, "none", 5);
+    let config = std::fs::read_to_string(sb.user_config()).unwrap();
+    let config = config.replace("delivery = \"now\"", "delivery = \"queue\"");
+    std::fs::write(sb.user_config(), config).unwrap();
+    for i in 0..5 {
+        let to = format!("r{i}@example.org");
+        sb.run(&["sendmail", &to], &message(&format!("flight {i}"))).ok();
+    }
+    let first = sb.run(&["queue", "flush"], b"").ok();
+    assert!(
+        first.stdout.contains("fault: delivered 2, deferred 3"),
+        "{first:#?}"
+    );
+    assert_eq!(server.count("BDAT"), 5, "the five went out in one flight");
+    let left: Vec<String> = queue(&sb, "list")
+        .iter()
+        .flat_map(|m| addresses(&m["recipients"]))
+        .collect();
+    assert_eq!(left, ["r2@example.org", "r3@example.org", "r4@example.org"]);
+
+    server.set(streaming);
+    sb.run(&["queue", "flush"], b"").ok();
+    assert!(queue(&sb, "list").is_empty());
+    let mut delivered: Vec<String> = server
+        .messages()
+        .iter()
+        .flat_map(|m| m.rcpt_to.clone())
+        .collect();
+    delivered.sort();
+    // r2's message reached the server on the first connection too, unanswered.
+    assert_eq!(
+        delivered,
+        [
+            "<r0@example.org>",
+            "<r1@example.org>",
+            "<r2@example.org>",
+            "<r2@example.org>",
+            "<r3@example.org>",
+            "<r4@example.org>"
+        ]
+    );
+}

@@ -188,11 +188,10 @@ fn a_rate_limited_profile_flushes_on_one_connection() {
     sb.run(&["queue", "flush"], b"").ok();
     assert!(arrivals(&m, count).iter().all(|n| *n == 1));
     assert_eq!(connections(&proxy) - opened, 1);
+    // One at a time, each message is a turn of its own (80, and the login's 4); streamed, the
+    // turns are the writes that follow a reply, however the replies happen to arrive.
     let turns = proxy.turns() - turns;
-    assert!(
-        turns < 5 + count as u64 / 8,
-        "{turns} turns for {count} messages"
-    );
+    assert!(turns < count as u64 / 2, "{turns} turns for {count} messages");
 }
 
 /// The connections the proxy has accepted so far.
