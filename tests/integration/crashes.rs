@@ -2,87 +2,35 @@
 //! queue runs (through the real Postfix relay), a full spool file system and a read-only one.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use testkit::smtp::{Script, Server};
 
 use crate::faults::write_config;
-use crate::harness::{Root, Run, Sandbox, arrives_soon, as_root};
+use crate::harness::{Root, Run, Sandbox, arrives_soon, as_root, tee};
 
-/// A TCP proxy in front of a server that keeps every byte clients sent, one buffer per
-/// connection: so that complete transmissions of a message can be counted (the capture server
-/// only says whether a message arrived, not how often), or a client's commands read.
-pub struct Tee {
-    pub port: u16,
-    streams: Streams,
-}
-
-/// What each client connection sent.
-pub type Streams = Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>>;
-
-impl Tee {
-    pub fn start(upstream: u16) -> Tee {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("tee cannot listen");
-        let port = listener.local_addr().unwrap().port();
-        let streams: Streams = Arc::default();
-        let all = streams.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
-                    continue;
-                };
-                let _ = client.set_nodelay(true);
-                let _ = server.set_nodelay(true);
-                let buf: Arc<Mutex<Vec<u8>>> = Arc::default();
-                all.lock().unwrap().push(buf.clone());
-                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                // Client to relay, recorded. When the client goes (killed), the relay sees the
-                // connection end at the same point.
-                std::thread::spawn(move || {
-                    pump(client, server, Some(buf));
-                });
-                std::thread::spawn(move || {
-                    pump(s2, c2, None);
-                });
+/// How many times the message holding `marker` was transmitted whole in `sent` (what each
+/// client connection sent, as a tee keeps it): up to its final dot (DATA), or to the end of the
+/// `BDAT n LAST` chunk that holds it (CHUNKING). The relay only says whether a message arrived,
+/// not how often.
+fn complete_transmissions(sent: &[Vec<u8>], marker: &str) -> usize {
+    let needle = marker.as_bytes();
+    let mut n = 0;
+    for bytes in sent {
+        let mut from = 0;
+        while let Some(pos) = find(&bytes[from..], needle) {
+            let at = from + pos + needle.len();
+            if last_chunk_is_whole(bytes, from + pos) || find(&bytes[at..], b"\r\n.\r\n").is_some()
+            {
+                n += 1;
             }
-        });
-        Tee { port, streams }
-    }
-
-    /// What the clients sent, one connection after the other.
-    pub fn sent(&self) -> Vec<u8> {
-        let streams = self.streams.lock().unwrap();
-        streams
-            .iter()
-            .flat_map(|s| s.lock().unwrap().clone())
-            .collect()
-    }
-
-    /// How many times the message holding `marker` was transmitted whole: up to its final dot
-    /// (DATA), or to the end of the `BDAT n LAST` chunk that holds it (CHUNKING).
-    fn complete_transmissions(&self, marker: &str) -> usize {
-        let needle = marker.as_bytes();
-        let mut n = 0;
-        for s in self.streams.lock().unwrap().iter() {
-            let bytes = s.lock().unwrap();
-            let mut from = 0;
-            while let Some(pos) = find(&bytes[from..], needle) {
-                let at = from + pos + needle.len();
-                if last_chunk_is_whole(&bytes, from + pos)
-                    || find(&bytes[at..], b"\r\n.\r\n").is_some()
-                {
-                    n += 1;
-                }
-                from = at;
-            }
+            from = at;
         }
-        n
     }
+    n
 }
 
 /// Whether the text at `pos` is in a `BDAT n LAST` chunk whose n octets all came.
@@ -106,26 +54,6 @@ fn last_chunk_is_whole(bytes: &[u8], pos: usize) -> bool {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Copies `from` to `to` (keeping a copy in `record`) until either side ends, then ends both.
-pub fn pump(mut from: TcpStream, mut to: TcpStream, record: Option<Arc<Mutex<Vec<u8>>>>) {
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                if let Some(r) = &record {
-                    r.lock().unwrap().extend_from_slice(&buf[..n]);
-                }
-                if to.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
-        }
-    }
-    let _ = to.shutdown(Shutdown::Both);
-    let _ = from.shutdown(Shutdown::Both);
 }
 
 /// Names of the entries of a spool subdirectory.
@@ -201,7 +129,9 @@ fn kill_9_campaign_loses_nothing() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(40);
-    let tee = Tee::start(25);
+    // Between relayctl and the relay, so that complete transmissions can be counted. When a
+    // client is killed, the relay sees its connection end at the same point.
+    let tee = tee(25);
     let sb = Sandbox::new();
     let path = sb.user_config();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -209,7 +139,7 @@ fn kill_9_campaign_loses_nothing() {
         &path,
         format!(
             "default_profile = \"campus\"\ndelivery = \"now\"\n\n[profiles.campus]\npreset = \"smarthost\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"vm1@campus.example\"\ntimeout = 5\n",
-            tee.port
+            tee.addr().port()
         ),
     )
     .unwrap();
@@ -279,9 +209,10 @@ fn kill_9_campaign_loses_nothing() {
     let mut failed = BTreeSet::new();
     markers_in(&spool.join("failed"), &mut failed);
 
+    let sent = tee.sent();
     let transmissions: BTreeMap<&String, usize> = markers
         .iter()
-        .map(|m| (m, tee.complete_transmissions(m)))
+        .map(|m| (m, complete_transmissions(&sent, m)))
         .collect();
     let expected: BTreeSet<&String> = completed
         .iter()

@@ -4,19 +4,16 @@
 //! doctor fails when queued mail has no runner.
 //!
 //! The silent relay is the scripted server of testkit (which counts connections) or, where the
-//! mail must go through the real relay once it answers again, a gate in front of Postfix that
-//! holds connections without a word while it is down and forwards them once it is up.
+//! mail must go through the real relay once it answers again, testkit's forwarder in front of
+//! Postfix (`gate`): silent while the relay is down, forwarding once it is up.
 
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use testkit::forward::Proxy;
 use testkit::smtp::{Act, Script, Server};
 
-use crate::crashes::{Streams, pump};
-use crate::harness::{Root, Run, Sandbox, as_root, marker, queue, unix_now, wait_for};
+use crate::harness::{Root, Run, Sandbox, as_root, marker, queue, tee, unix_now, wait_for};
 
 /// A profile named `name` for the relay on 127.0.0.1:`port`, with the profile's `timeout`.
 fn profile(name: &str, port: u16, timeout: u64) -> String {
@@ -156,59 +153,20 @@ fn flush_prints_one_line_per_profile() {
     assert!(queue(&sb, "list").is_empty());
 }
 
-/// A relay in front of the real one (Postfix on port 25): while it is down it accepts
-/// connections and says nothing; once up, it forwards them. It keeps what each client sent.
-struct Gate {
-    port: u16,
-    up: Arc<AtomicBool>,
-    /// What each client sent, one buffer per connection.
-    connections: Streams,
+/// The real relay (Postfix on port 25) behind a tee that is down: it accepts connections and
+/// says nothing until `set_silent(false)` brings it up, then forwards them. It keeps what each
+/// client sent.
+fn gate() -> Proxy {
+    let gate = tee(25);
+    gate.set_silent(true);
+    gate
 }
 
-impl Gate {
-    fn start() -> Gate {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("the gate cannot listen");
-        let port = listener.local_addr().unwrap().port();
-        let gate = Gate {
-            port,
-            up: Arc::default(),
-            connections: Arc::default(),
-        };
-        let (up, connections) = (gate.up.clone(), gate.connections.clone());
-        std::thread::spawn(move || {
-            let mut held = Vec::new();
-            for client in listener.incoming().flatten() {
-                let sent: Arc<Mutex<Vec<u8>>> = Arc::default();
-                connections.lock().unwrap().push(sent.clone());
-                if !up.load(Ordering::SeqCst) {
-                    // Down: the connection stays open and nothing is ever said.
-                    held.push(client);
-                    continue;
-                }
-                let Ok(relay) = TcpStream::connect(("127.0.0.1", 25)) else {
-                    continue;
-                };
-                let (c2, r2) = (client.try_clone().unwrap(), relay.try_clone().unwrap());
-                std::thread::spawn(move || pump(client, relay, Some(sent)));
-                std::thread::spawn(move || pump(r2, c2, None));
-            }
-        });
-        gate
-    }
-
-    fn set_up(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-
-    fn connections(&self) -> usize {
-        self.connections.lock().unwrap().len()
-    }
-
-    /// How many mail transactions connection `n` (from 0) began.
-    fn transactions(&self, n: usize) -> usize {
-        let sent = self.connections.lock().unwrap()[n].lock().unwrap().clone();
-        String::from_utf8_lossy(&sent).matches("MAIL FROM:").count()
-    }
+/// How many mail transactions connection `n` (from 0) through `gate` began.
+fn transactions(gate: &Proxy, n: usize) -> usize {
+    String::from_utf8_lossy(&gate.sent()[n])
+        .matches("MAIL FROM:")
+        .count()
 }
 
 /// Issue 20, part 3, through the real relay: PHP's `mail()` twice while the relay does not
@@ -219,12 +177,12 @@ fn mail_queued_while_the_relay_was_silent_is_delivered_by_the_runner() {
     if !as_root(Root::Postfix) {
         return;
     }
-    let gate = Gate::start();
+    let gate = gate();
     let sb = Sandbox::new();
     configure(
         &sb,
         "default_profile = \"campus\"\n\n[queue]\nretry_initial = \"1s\"\n",
-        &profile("campus", gate.port, 30),
+        &profile("campus", gate.addr().port(), 30),
     );
     let markers = [marker("silent-first"), marker("silent-second")];
     let (run, took) = php_mail(&sb, &markers[0]);
@@ -236,7 +194,7 @@ fn mail_queued_while_the_relay_was_silent_is_delivered_by_the_runner() {
     assert_eq!(gate.connections(), 1, "the second call never connects");
     assert_eq!(queue(&sb, "list").len(), 2);
 
-    gate.set_up();
+    gate.set_silent(false);
     // Both are due a second later (`retry_initial`); cron's `queue run` is silent.
     std::thread::sleep(Duration::from_millis(2100));
     let run = sb.run(&["queue", "run"], b"").ok();
@@ -246,7 +204,7 @@ fn mail_queued_while_the_relay_was_silent_is_delivered_by_the_runner() {
     }
     assert!(queue(&sb, "list").is_empty());
     assert_eq!(gate.connections(), 2);
-    assert_eq!(gate.transactions(1), 2, "both over one connection");
+    assert_eq!(transactions(&gate, 1), 2, "both over one connection");
 }
 
 /// Issue 20, part 5, through the real relay: a message queued while the relay did not answer,
@@ -256,17 +214,17 @@ fn the_next_delivery_catches_up_without_a_runner() {
     if !as_root(Root::Postfix) {
         return;
     }
-    let gate = Gate::start();
+    let gate = gate();
     let sb = Sandbox::new();
     configure(
         &sb,
         "default_profile = \"campus\"\n\n[queue]\nretry_initial = \"1s\"\n",
-        &profile("campus", gate.port, 30),
+        &profile("campus", gate.addr().port(), 30),
     );
     let markers = [marker("catch-up-old"), marker("catch-up-new")];
     php_mail(&sb, &markers[0]).0.ok();
     assert_eq!(queue(&sb, "list").len(), 1);
-    gate.set_up();
+    gate.set_silent(false);
     // The first message is due again, and the relay no longer known to be down.
     std::thread::sleep(Duration::from_millis(2100));
     let (run, _) = php_mail(&sb, &markers[1]);
@@ -277,7 +235,7 @@ fn the_next_delivery_catches_up_without_a_runner() {
     }
     assert_eq!(gate.connections(), 2, "one silent, one that answered");
     assert_eq!(
-        gate.transactions(1),
+        transactions(&gate, 1),
         2,
         "the overdue message went on the new message's connection"
     );

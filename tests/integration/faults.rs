@@ -691,7 +691,8 @@ fn a_connection_closed_mid_flight_loses_nothing() {
     std::fs::write(sb.user_config(), config).unwrap();
     for i in 0..5 {
         let to = format!("r{i}@example.org");
-        sb.run(&["sendmail", &to], &message(&format!("flight {i}"))).ok();
+        sb.run(&["sendmail", &to], &message(&format!("flight {i}")))
+            .ok();
     }
     let first = sb.run(&["queue", "flush"], b"").ok();
     assert!(

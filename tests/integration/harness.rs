@@ -21,6 +21,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use testkit::forward::{self, Proxy};
 use testkit::smtp::{Script, Server};
 
 /// The SASL login the test relay accepts.
@@ -223,6 +224,16 @@ pub fn arrives_soon(marker: &str) -> bool {
     capture()
         .wait_for(Duration::from_secs(3), |m| m.text().contains(marker))
         .is_some()
+}
+
+/// A tee in front of the server on 127.0.0.1:`port`: testkit's forwarder, keeping what each
+/// client sent ([`Proxy::sent`]) without delaying anything.
+pub fn tee(port: u16) -> Proxy {
+    let options = forward::Options {
+        record: true,
+        ..forward::Options::default()
+    };
+    Proxy::start("127.0.0.1:0", ([127, 0, 0, 1], port), options).expect("the tee cannot listen")
 }
 
 /// A unique marker for one test's message.

@@ -13,8 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::crashes::Tee;
-use crate::harness::{Captured, Root, Sandbox, as_root, captured, marker, relay, wait_for};
+use crate::harness::{Captured, Root, Sandbox, as_root, captured, marker, relay, tee, wait_for};
 use crate::listener::{
     Client, Served, assert_runs_as_server_user, free_port, python, queue_run, sandbox,
 };
@@ -644,8 +643,8 @@ fn dovecot_submission_sends_with_bdat() {
     let sb = sandbox("");
     add_user(&sb, "submission", "@apps.example");
     let served = Served::start(&sb, &[]);
-    let tee = Tee::start(served.port);
-    let dovecot = Dovecot::start(&sb, tee.port);
+    let tee = tee(served.port);
+    let dovecot = Dovecot::start(&sb, tee.addr().port());
     let m = marker("dovecot-bdat");
     let mut body = String::new();
     for i in 0..400 {
@@ -669,7 +668,7 @@ with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
         "smtplib to Dovecot: {out:?}\n{}",
         dovecot.log()
     );
-    let sent = String::from_utf8_lossy(&tee.sent()).into_owned();
+    let sent = String::from_utf8_lossy(&tee.sent().concat()).into_owned();
     let commands: Vec<&str> = sent
         .lines()
         .filter(|l| {

@@ -1,15 +1,12 @@
-//! Round trips at a network distance: submissions and queue flushes through testkit's delay
-//! proxy (a relay 10 ms away each way) in front of the real Postfix relay, counting the
+//! Round trips at a network distance: submissions and queue flushes through testkit's forwarder
+//! with a delay (a relay 10 ms away each way) in front of the real Postfix relay, counting the
 //! client's turns (times it speaks after the server) and connections. Loopback hides round
 //! trips; these counts are what a real relay 20-50 ms away turns into waiting, so a change that
 //! adds one fails here. The timings at a distance are bench/'s (cases 8 to 10), not a test's.
 
-use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use testkit::delay::DelayProxy;
-
-use std::time::Instant;
+use testkit::forward::{self, Proxy};
 
 use crate::harness::{Root, Sandbox, as_root, captured, marker, submission_args, wait_for};
 
@@ -25,13 +22,16 @@ const MAX_TURNS_STARTTLS: u64 = 5;
 const MAX_TURNS_IMPLICIT: u64 = 4;
 
 /// A proxy 10 ms away (each way) in front of the relay's port `port`.
-fn far(port: u16) -> DelayProxy {
-    let upstream: SocketAddr = ([127, 0, 0, 1], port).into();
-    DelayProxy::start("127.0.0.1:0", upstream, Duration::from_millis(10)).expect("proxy")
+fn far(port: u16) -> Proxy {
+    let options = forward::Options {
+        delay: Duration::from_millis(10),
+        ..forward::Options::default()
+    };
+    Proxy::start("127.0.0.1:0", ([127, 0, 0, 1], port), options).expect("proxy")
 }
 
 /// A sandbox whose profile `p` logs in to the relay behind `proxy` (`tls`: starttls or tls).
-fn profile_through(proxy: &DelayProxy, tls: &str) -> Sandbox {
+fn profile_through(proxy: &Proxy, tls: &str) -> Sandbox {
     let sb = Sandbox::new();
     let proxy_port = proxy.addr().port().to_string();
     let mut args = submission_args("p", &[]);
@@ -137,7 +137,7 @@ fn flushes_stream_over_several_connections_and_send_each_message_once() {
     let m = marker("flush4");
     let count = 200;
     queue_messages(&sb, "", &m, count);
-    let opened = connections(&proxy);
+    let opened = proxy.connections();
     let flushes: Vec<std::process::Child> = (0..2)
         .map(|_| {
             let mut flush = sb.command(&["queue", "flush"]);
@@ -160,7 +160,7 @@ fn flushes_stream_over_several_connections_and_send_each_message_once() {
         "(message, times received) not once: {wrong:?}"
     );
     assert!(crate::harness::queue(&sb, "list").is_empty());
-    let used = connections(&proxy) - opened;
+    let used = proxy.connections() - opened;
     assert!(
         (2..=8).contains(&used),
         "{used} connections for two flushes of {count} messages"
@@ -184,22 +184,17 @@ fn a_rate_limited_profile_flushes_on_one_connection() {
         &m,
         count,
     );
-    let (opened, turns) = (connections(&proxy), proxy.turns());
+    let (opened, turns) = (proxy.connections(), proxy.turns());
     sb.run(&["queue", "flush"], b"").ok();
     assert!(arrivals(&m, count).iter().all(|n| *n == 1));
-    assert_eq!(connections(&proxy) - opened, 1);
+    assert_eq!(proxy.connections() - opened, 1);
     // One at a time, each message is a turn of its own (80, and the login's 4); streamed, the
     // turns are the writes that follow a reply, however the replies happen to arrive.
     let turns = proxy.turns() - turns;
-    assert!(turns < count as u64 / 2, "{turns} turns for {count} messages");
-}
-
-/// The connections the proxy has accepted so far.
-fn connections(proxy: &DelayProxy) -> u64 {
-    proxy
-        .counts()
-        .connections
-        .load(std::sync::atomic::Ordering::SeqCst)
+    assert!(
+        turns < count as u64 / 2,
+        "{turns} turns for {count} messages"
+    );
 }
 
 /// The further connections of a pass resume the first one's TLS session with the tickets it

@@ -3,14 +3,14 @@
 //! bench/run.sh. It prints `listening on ADDR`, then after each connection ends a line with the
 //! totals so far: `connections=N turns=T client_bytes=C server_bytes=S`. With `--events`, it
 //! writes every connection and forwarded chunk to FILE (created or truncated), one line each as
-//! it happens (the format is testkit::delay's). It runs until killed.
+//! it happens (the format is testkit::forward's). It runs until killed.
 
 use std::fs::File;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use testkit::delay::{DelayProxy, EventLog};
+use testkit::forward::{EventLog, Options, Proxy};
 
 const USAGE: &str = "usage: delay-proxy [--events FILE] LISTEN UPSTREAM DELAY_MS";
 
@@ -40,12 +40,15 @@ fn main() {
         eprintln!("delay-proxy: UPSTREAM is ADDR:PORT and DELAY_MS a number of milliseconds");
         std::process::exit(64);
     };
-    let proxy =
-        DelayProxy::start_with_events(listen, upstream, Duration::from_millis(delay), events)
-            .unwrap_or_else(|e| {
-                eprintln!("delay-proxy: cannot listen on {listen}: {e}");
-                std::process::exit(71);
-            });
+    let options = Options {
+        delay: Duration::from_millis(delay),
+        events,
+        ..Options::default()
+    };
+    let proxy = Proxy::start(listen, upstream, options).unwrap_or_else(|e| {
+        eprintln!("delay-proxy: cannot listen on {listen}: {e}");
+        std::process::exit(71);
+    });
     println!("listening on {}", proxy.addr());
     let counts = proxy.counts();
     let mut reported = 0;
