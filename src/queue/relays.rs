@@ -46,6 +46,10 @@ pub trait RelaySession {
         eight_bit: bool,
     ) -> Result<(), DeliveryError>;
 
+    /// Whether the replies to the oldest begun message have begun to arrive (reading them
+    /// would hardly wait).
+    fn answered(&mut self) -> bool;
+
     /// The outcome of the oldest begun message (whose envelope is `envelope`), as
     /// [`RelaySession::send`]'s.
     fn finish(&mut self, envelope: &Envelope) -> Result<String, DeliveryError>;
@@ -125,6 +129,10 @@ impl RelaySession for Session<'_> {
         eight_bit: bool,
     ) -> Result<(), DeliveryError> {
         Session::begin(self, envelope, message, eight_bit)
+    }
+
+    fn answered(&mut self) -> bool {
+        Session::answered(self)
     }
 
     fn finish(&mut self, envelope: &Envelope) -> Result<String, DeliveryError> {

@@ -228,6 +228,11 @@ impl<'t> Session<'t> {
             .map_err(|e| self.transaction_error(envelope, e))
     }
 
+    /// Whether the replies to the oldest begun message have begun to arrive.
+    pub fn answered(&mut self) -> bool {
+        self.conn.answered()
+    }
+
     /// The outcome of the oldest begun message, whose envelope is `envelope`: as
     /// [`Session::send`]'s.
     pub fn finish(&mut self, envelope: &Envelope) -> Result<String, DeliveryError> {

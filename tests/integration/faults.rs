@@ -666,10 +666,11 @@ fn message_over_the_relays_size_is_refused_before_upload() {
     assert!(queue(&sb, "list").is_empty());
 }
 
-/// A relay that closes the connection in the middle of a streamed flight: the messages it
-/// answered are delivered and recorded, the one it took without answering and those sent after
-/// it stay queued, and the next flush delivers them. Nothing is lost, and nothing answered is
-/// sent again (the unanswered one is, as at least once means).
+/// A relay that closes the connection in the middle of a streamed flight (after taking the
+/// third message, perhaps with more in its input, so that its kernel may reset the connection
+/// and take replies not yet read with it): nothing is lost, a message recorded as delivered is
+/// never sent again, and the others go again (at least once: one the relay took unanswered
+/// reaches it twice).
 #[test]
 fn a_connection_closed_mid_flight_loses_nothing() {
     let streaming = Script {
@@ -689,42 +690,37 @@ fn a_connection_closed_mid_flight_loses_nothing() {
     let config = std::fs::read_to_string(sb.user_config()).unwrap();
     let config = config.replace("delivery = \"now\"", "delivery = \"queue\"");
     std::fs::write(sb.user_config(), config).unwrap();
-    for i in 0..5 {
-        let to = format!("r{i}@example.org");
-        sb.run(&["sendmail", &to], &message(&format!("flight {i}")))
+    let all: Vec<String> = (0..5).map(|i| format!("r{i}@example.org")).collect();
+    for (i, to) in all.iter().enumerate() {
+        sb.run(&["sendmail", to], &message(&format!("flight {i}")))
             .ok();
     }
     let first = sb.run(&["queue", "flush"], b"").ok();
-    assert!(
-        first.stdout.contains("fault: delivered 2, deferred 3"),
-        "{first:#?}"
-    );
-    assert_eq!(server.count("BDAT"), 5, "the five went out in one flight");
     let left: Vec<String> = queue(&sb, "list")
         .iter()
         .flat_map(|m| addresses(&m["recipients"]))
         .collect();
-    assert_eq!(left, ["r2@example.org", "r3@example.org", "r4@example.org"]);
+    // The third was taken and not answered; the ones answered before are recorded (unless the
+    // reset took their replies along), the ones after it go on a new connection or wait.
+    assert!(left.contains(&all[2]), "{left:?}\n{first:#?}");
+    assert!(
+        first.stdout.contains(&format!("deferred {}", left.len())),
+        "{first:#?}"
+    );
 
     server.set(streaming);
     sb.run(&["queue", "flush"], b"").ok();
     assert!(queue(&sb, "list").is_empty());
-    let mut delivered: Vec<String> = server
+    let received: Vec<String> = server
         .messages()
         .iter()
         .flat_map(|m| m.rcpt_to.clone())
         .collect();
-    delivered.sort();
-    // r2's message reached the server on the first connection too, unanswered.
-    assert_eq!(
-        delivered,
-        [
-            "<r0@example.org>",
-            "<r1@example.org>",
-            "<r2@example.org>",
-            "<r2@example.org>",
-            "<r3@example.org>",
-            "<r4@example.org>"
-        ]
-    );
+    for to in &all {
+        let copies = received.iter().filter(|r| **r == format!("<{to}>")).count();
+        match left.contains(to) {
+            false => assert_eq!(copies, 1, "{to}, delivered by the first flush, went again"),
+            true => assert!((1..=2).contains(&copies), "{to}: {copies} copies"),
+        }
+    }
 }

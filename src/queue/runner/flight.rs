@@ -119,13 +119,23 @@ impl<'a, R: Relays> Runner<'a, R> {
         self.sessions.insert(name.clone(), session);
         let replies = envelope.recipients.len() + 2;
         self.flight.push_back(InFlight {
-            name,
+            name: name.clone(),
             locked,
             envelope,
             grant,
             log,
             replies,
         });
+        // What the relay has answered lands at once, so that few replies wait unread (a relay
+        // that drops the connection takes those with it, and their messages go again).
+        while self.flight.front().is_some_and(|f| f.name == name)
+            && self
+                .sessions
+                .get_mut(&name)
+                .is_some_and(|session| session.answered())
+        {
+            self.land_one(summary)?;
+        }
         // A full flight lands by half, so that the next half goes out together.
         let full = |flight: &VecDeque<InFlight<'_>>, share: usize| {
             flight.len() * share >= FLIGHT

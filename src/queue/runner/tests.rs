@@ -130,6 +130,10 @@ impl RelaySession for ScriptedSession {
         Ok(())
     }
 
+    fn answered(&mut self) -> bool {
+        false
+    }
+
     fn finish(&mut self, envelope: &Envelope) -> Result<String, DeliveryError> {
         self.script.0.borrow_mut().events.push(format!(
             "finish {} {}",

@@ -112,6 +112,28 @@ impl Stream {
         }
     }
 
+    /// Whether something can be read without waiting: decrypted data TLS holds, or bytes (or
+    /// the end, or an error) on the socket.
+    pub(super) fn ready(&mut self) -> bool {
+        if let Stream::Tls(tls) = self
+            && tls
+                .conn
+                .process_new_packets()
+                .is_ok_and(|state| state.plaintext_bytes_to_read() > 0)
+        {
+            return true;
+        }
+        let Some(tcp) = self.tcp() else {
+            return true;
+        };
+        if tcp.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let peeked = tcp.peek(&mut [0u8; 1]);
+        let _ = tcp.set_nonblocking(false);
+        !matches!(peeked, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
     /// Sends TLS's close_notify, best effort.
     pub(super) fn close(&mut self) {
         if let Stream::Tls(tls) = self {

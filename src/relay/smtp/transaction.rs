@@ -187,6 +187,13 @@ impl Connection {
         self.send_in_one_flight(&mail, recipients, &rcpts, message, observer)
     }
 
+    /// Whether the replies to the oldest begun transaction have begun to arrive, so that
+    /// [`Connection::finish`] would hardly wait: reading them as they come keeps few unread
+    /// (a relay that drops the connection takes unread replies with it).
+    pub fn answered(&mut self) -> bool {
+        !self.unanswered.is_empty() && (self.start < self.buf.len() || self.stream.ready())
+    }
+
     /// How many begun transactions wait for their replies.
     pub fn unanswered(&self) -> usize {
         self.unanswered.len()
