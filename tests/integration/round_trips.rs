@@ -279,3 +279,35 @@ fn a_large_queued_message_is_not_held_in_memory() {
         "a 9 MB message took the flush from {small} KiB to {large} KiB"
     );
 }
+
+/// The spew brake holds across a pass's connections as across processes: with `brake =
+/// "50/hour"`, a flush of 120 queued messages over several connections sends exactly 50 and
+/// keeps the rest frozen in the queue.
+#[test]
+fn the_spew_brake_holds_across_connections() {
+    if !as_root(Root::Postfix) {
+        return;
+    }
+    let proxy = far(587);
+    let sb = profile_through(&proxy, "starttls");
+    let m = marker("brake");
+    let count = 120;
+    queue_messages(&sb, "brake = \"50/hour\"\n", &m, count);
+    let opened = proxy.connections();
+    sb.run(&["queue", "flush"], b"").ok();
+    assert!(proxy.connections() - opened >= 2, "one connection only");
+    std::thread::sleep(Duration::from_secs(3));
+    let texts: Vec<String> = captured().iter().map(|c| c.text()).collect();
+    let sent = (0..count)
+        .filter(|i| {
+            let subject = format!("Subject: {m}-{i}.");
+            texts.iter().any(|t| t.contains(&subject))
+        })
+        .count();
+    assert_eq!(sent, 50, "messages sent past a brake of 50/hour");
+    let frozen = crate::harness::queue(&sb, "list")
+        .iter()
+        .filter(|e| !e["frozen_since"].is_null())
+        .count();
+    assert_eq!(frozen, count - 50);
+}
