@@ -187,6 +187,18 @@ fn install_sh_installs_sends_and_uninstalls_beside_postfix() {
     );
 }
 
+/// The files of docs/ (README.md links to them), by name.
+fn docs() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".md") || n.ends_with(".json"))
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn rpm_holds_the_files_with_their_modes_and_registers_the_mta_alternative() {
     require_tool("generate-rpm");
@@ -272,7 +284,13 @@ fn rpm_holds_the_files_with_their_modes_and_registers_the_mta_alternative() {
         ),
         ("/usr/share/doc/relayctl/README.md", "0100644 root:root"),
     ]
-    .map(|(p, m)| (p.to_string(), m.to_string()));
+    .map(|(p, m)| (p.to_string(), m.to_string()))
+    .into_iter()
+    .chain(docs().into_iter().map(|doc| {
+        let path = format!("/usr/share/doc/relayctl/docs/{doc}");
+        (path, "0100644 root:root".to_string())
+    }))
+    .collect::<Vec<_>>();
     let mut got = modes.clone();
     got.sort();
     let mut want = expected.to_vec();

@@ -84,6 +84,14 @@ for f in /usr/share/bash-completion/completions/relayctl /usr/share/zsh/vendor-c
     /usr/share/doc/relayctl/examples/prometheus/relayctl.rules.yml; do
     expect_mode "$f" "644 root:root"
 done
+# Every page of docs/ that README.md links to is installed beside it (gzipped or not).
+doc=/usr/share/doc/relayctl
+readme=$(zcat -f "$doc"/README.md* 2>/dev/null)
+links=$(grep -o '](docs/[^)#]*' <<<"$readme" | sed 's/^](//' | sort -u)
+[[ -n $links ]] || fail "README.md links to no page of docs/"
+for link in $links; do
+    [[ -f $doc/$link || -f $doc/$link.gz ]] || fail "README.md links to $link, which is not installed"
+done
 
 step "configure system profiles, with a secret in the file store"
 relayctl setup smarthost --system --name campus --host localhost --port 25 --tls none \
