@@ -40,6 +40,10 @@ const SPARE_DESCRIPTORS: u64 = 32;
 /// would spin.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
+/// How long a client over `max_connections` waits for a place that is being given back
+/// before it is told 421.
+const ADMIT_GRACE: Duration = Duration::from_millis(20);
+
 /// How many connections the listener can hold at once, at most `wanted`. The soft limit on
 /// open files is raised to the hard one first, as a service is expected to: systemd starts
 /// services with a soft limit of 1,024 (for select(2), which relayctl does not use). When even
@@ -153,8 +157,18 @@ impl Connections {
     /// Counts a new connection from `ip`; `Err` says which limit it is over.
     fn admit(&self, ip: IpAddr, settings: &ServerSettings) -> Result<(), &'static str> {
         let mut count = self.count.lock().unwrap_or_else(|e| e.into_inner());
-        if count.total >= settings.max_connections {
-            return Err("4.7.0 Error: too many connections; try again later");
+        // A connection ending closes its socket a moment before it gives its place back; the
+        // client its descriptor let in is not refused for that moment.
+        let deadline = std::time::Instant::now() + ADMIT_GRACE;
+        while count.total >= settings.max_connections {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err("4.7.0 Error: too many connections; try again later");
+            }
+            count = match self.ended.wait_timeout(count, left) {
+                Ok((count, _)) => count,
+                Err(e) => e.into_inner().0,
+            };
         }
         let from_ip = count.per_client.entry(ip).or_default();
         if *from_ip >= settings.max_connections_per_client {
