@@ -412,8 +412,8 @@ impl Locked<'_> {
             .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
     }
 
-    /// The message bytes.
-    /// The first 64 KiB of the message: its header section, for logs.
+    /// The first 64 KiB of the message: its header section, for logs (and the whole message
+    /// when it is no larger).
     pub fn head(&self) -> Result<Vec<u8>, SpoolError> {
         let mut head = Vec::new();
         std::io::Read::read_to_end(

@@ -11,7 +11,6 @@
 //! another profile) waits until the flight has landed and goes alone.
 
 use std::collections::VecDeque;
-use std::io::Read;
 
 use super::{Landed, Runner, Select, Summary, Ticket};
 use crate::log::Attempt;
@@ -26,16 +25,6 @@ const FLIGHT: usize = 32;
 /// ... and the most replies they may wait for, so that the relay never blocks writing replies
 /// that are not being read while the client blocks writing the next message.
 const FLIGHT_REPLIES: usize = 512;
-
-/// The message of `locked`, whole (it fits in one flight); `None` when it cannot be read.
-fn whole(locked: &Locked<'_>) -> Result<Option<Vec<u8>>, SpoolError> {
-    let mut message = Vec::with_capacity(usize::try_from(locked.state.size).unwrap_or(0));
-    Ok(locked
-        .open_message()?
-        .read_to_end(&mut message)
-        .ok()
-        .map(|_| message))
-}
 
 /// A message sent whose replies are not read yet.
 pub(super) struct InFlight<'s> {
@@ -91,13 +80,10 @@ impl<'a, R: Relays> Runner<'a, R> {
                 return self.alone(locked, None, vec![(name, outcome)], 1, summary);
             }
         };
-        // Read whole only once it is known to fit in one flight (at most one chunk): a large
-        // message streams from the spool through DATA, whatever its size.
-        let message = match ticket.session.streams(size) {
-            true => whole(&locked)?,
-            false => None,
-        };
-        let Some(message) = message else {
+        // A message that fits in one flight (one chunk) is all in its head, already read; a
+        // larger one streams from the spool through DATA, whatever its size.
+        let whole = ticket.session.streams(size) && head.len() as u64 == size;
+        let Some(message) = whole.then_some(head) else {
             // A session just opened (nothing was in flight) to a relay that takes this message
             // only alone, or a message that could not be read: it goes the usual way.
             let landed = self.send_now(locked, &name, ticket)?;
