@@ -104,24 +104,25 @@ fn queue_messages(sb: &Sandbox, settings: &str, m: &str, count: usize) {
     assert_eq!(crate::harness::queue(sb, "list").len(), count);
 }
 
-/// How many times each of `count` messages marked `{m}-{i}` reached the capture server, once
-/// all have (and a moment after, for late duplicates).
+/// How many times each of `count` messages marked `{m}-{i}` has reached the capture server.
+fn tally(m: &str, count: usize) -> Vec<usize> {
+    let texts: Vec<String> = captured().iter().map(|c| c.text()).collect();
+    (0..count)
+        .map(|i| {
+            let subject = format!("Subject: {m}-{i}.");
+            texts.iter().filter(|t| t.contains(&subject)).count()
+        })
+        .collect()
+}
+
+/// [`tally`] once every message has arrived (and a moment after, for late duplicates).
 fn arrivals(m: &str, count: usize) -> Vec<usize> {
-    let tally = || {
-        let texts: Vec<String> = captured().iter().map(|c| c.text()).collect();
-        (0..count)
-            .map(|i| {
-                let subject = format!("Subject: {m}-{i}.");
-                texts.iter().filter(|t| t.contains(&subject)).count()
-            })
-            .collect::<Vec<usize>>()
-    };
     let deadline = Instant::now() + Duration::from_secs(60);
-    while tally().contains(&0) && Instant::now() < deadline {
+    while tally(m, count).contains(&0) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
     }
     std::thread::sleep(Duration::from_secs(2));
-    tally()
+    tally(m, count)
 }
 
 /// Two `queue flush` at once, over up to `max_connections` (default 4) sessions each, of 200
@@ -297,13 +298,7 @@ fn the_spew_brake_holds_across_connections() {
     sb.run(&["queue", "flush"], b"").ok();
     assert!(proxy.connections() - opened >= 2, "one connection only");
     std::thread::sleep(Duration::from_secs(3));
-    let texts: Vec<String> = captured().iter().map(|c| c.text()).collect();
-    let sent = (0..count)
-        .filter(|i| {
-            let subject = format!("Subject: {m}-{i}.");
-            texts.iter().any(|t| t.contains(&subject))
-        })
-        .count();
+    let sent = tally(&m, count).iter().filter(|n| **n > 0).count();
     assert_eq!(sent, 50, "messages sent past a brake of 50/hour");
     let frozen = crate::harness::queue(&sb, "list")
         .iter()
